@@ -1,0 +1,363 @@
+"""Cedar's abstract syntax, one frozen dataclass per construct.
+
+Names follow Cedar's own vocabulary (the Lean model in cedar-spec and the
+Cedar reference).  Every node carries the source span it was parsed from;
+spans never take part in equality, so ``parse(print(ast)) == ast`` compares
+structure only.
+
+The AST keeps the surface forms a reader wrote (``!=``, ``>``, ``unless``,
+``has a.b``, ``e["a"]`` vs ``e.a`` is *not* kept: both are `GetAttr`), and the
+evaluator and encoder give each its Cedar meaning.  Where Cedar's own parser
+desugars (e.g. ``has a.b``), that is documented on the node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from lang.values import EntityUID
+
+
+# --------------------------------------------------------------------------
+# Source locations
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file: 1-based line and column of start and end
+    (end exclusive), plus 0-based character offsets."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int = 0
+    end: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def _span() -> Optional[Span]:
+    return field(default=None, compare=False, repr=False, kw_only=True)
+
+
+# --------------------------------------------------------------------------
+# Expressions
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal: Bool, Long or String.  (Entity literals are `EntityLit`.)"""
+
+    value: Union[bool, int, str]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class EntityLit:
+    """An entity reference such as ``User::"alice"``."""
+
+    uid: EntityUID
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Var:
+    """One of the four request variables."""
+
+    name: str  # "principal" | "action" | "resource" | "context"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A template slot: ``?principal`` or ``?resource``."""
+
+    name: str  # "?principal" | "?resource"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    """``!arg``"""
+
+    arg: "Expr"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Neg:
+    """``-arg`` (the parser folds ``-`` applied to an integer literal into
+    the literal, as Cedar does, so ``-9223372036854775808`` is a `Lit`)."""
+
+    arg: "Expr"
+    span: Optional[Span] = _span()
+
+
+# Binary operators kept as written.  Cedar's own AST rewrites ``a != b`` to
+# ``!(a == b)``, ``a > b`` to ``b < a`` and ``a >= b`` to ``b <= a``.
+BINARY_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*")
+
+
+@dataclass(frozen=True)
+class BinaryOp:
+    op: str  # one of BINARY_OPS
+    left: "Expr"
+    right: "Expr"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class And:
+    """``left && right`` (short-circuiting)."""
+
+    left: "Expr"
+    right: "Expr"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Or:
+    """``left || right`` (short-circuiting)."""
+
+    left: "Expr"
+    right: "Expr"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    """``if cond then then_ else else_``"""
+
+    cond: "Expr"
+    then_: "Expr"
+    else_: "Expr"
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class GetAttr:
+    """``expr.attr`` or ``expr["attr"]`` (the same construct in Cedar)."""
+
+    expr: "Expr"
+    attr: str
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Has:
+    """``expr has a`` or the extended ``expr has a.b.c``.
+
+    ``attrs`` is the attribute path, at least one element.  Cedar desugars
+    ``e has a.b`` into ``e has a && e.a has b``; we keep the path and give it
+    that meaning in the evaluator and encoder.
+    """
+
+    expr: "Expr"
+    attrs: tuple[str, ...]
+    span: Optional[Span] = _span()
+
+
+# A `like` pattern: literal text runs and wildcards.  Adjacent literal
+# characters are merged into one str, so the representation is canonical.
+WILDCARD = None  # a pattern element that is None stands for an unescaped `*`
+PatternElem = Optional[str]
+
+
+@dataclass(frozen=True)
+class Like:
+    """``expr like "pat*tern"``"""
+
+    expr: "Expr"
+    pattern: tuple[PatternElem, ...]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Is:
+    """``expr is Type`` or ``expr is Type in target``."""
+
+    expr: "Expr"
+    entity_type: str
+    in_expr: Optional["Expr"] = None
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class SetLit:
+    """``[e1, e2, ...]``"""
+
+    elems: tuple["Expr", ...]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class RecordLit:
+    """``{"k": e, ...}`` in source order (duplicate keys are a parse error)."""
+
+    fields: tuple[tuple[str, "Expr"], ...]
+    span: Optional[Span] = _span()
+
+
+# Methods of the core language; every other method name is an extension
+# method (decimal, ipaddr, datetime, duration).
+CORE_METHODS = ("contains", "containsAll", "containsAny", "isEmpty", "hasTag", "getTag")
+
+
+@dataclass(frozen=True)
+class MethodCall:
+    """``receiver.name(args...)``: the set methods, tag methods and the
+    extension methods (``lessThan``, ``isInRange``, ``offset``, ...)."""
+
+    receiver: "Expr"
+    name: str
+    args: tuple["Expr", ...]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class ExtFun:
+    """An extension function call: ``ip("10.0.0.1")``, ``decimal("1.5")``,
+    ``datetime("2024-01-01")``, ``duration("1h")``."""
+
+    name: str
+    args: tuple["Expr", ...]
+    span: Optional[Span] = _span()
+
+
+Expr = Union[
+    Lit, EntityLit, Var, Slot, Not, Neg, BinaryOp, And, Or, If, GetAttr, Has,
+    Like, Is, SetLit, RecordLit, MethodCall, ExtFun,
+]
+
+
+# --------------------------------------------------------------------------
+# Policy scope
+
+
+@dataclass(frozen=True)
+class ScopeAny:
+    """An unconstrained scope variable: ``principal``."""
+
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class ScopeEq:
+    """``principal == User::"alice"`` or ``principal == ?principal``."""
+
+    target: Union[EntityUID, Slot]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class ScopeIn:
+    """``principal in Group::"g"`` or ``principal in ?principal``."""
+
+    target: Union[EntityUID, Slot]
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class ScopeIs:
+    """``principal is User`` or ``principal is User in Group::"g"``."""
+
+    entity_type: str
+    in_target: Union[EntityUID, Slot, None] = None
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class ActionInSet:
+    """``action in [Action::"a", Action::"b"]`` (the only set-form scope)."""
+
+    targets: tuple[EntityUID, ...]
+    span: Optional[Span] = _span()
+
+
+# principal and resource take ScopeAny | ScopeEq | ScopeIn | ScopeIs;
+# action takes ScopeAny | ScopeEq | ScopeIn | ActionInSet (no slots).
+Scope = Union[ScopeAny, ScopeEq, ScopeIn, ScopeIs, ActionInSet]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A ``when { body }`` or ``unless { body }`` clause."""
+
+    kind: str  # "when" | "unless"
+    body: Expr
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """``@name("value")`` or the value-less ``@name``."""
+
+    name: str
+    value: Optional[str] = None
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A static policy or a template (a template mentions a `Slot`)."""
+
+    effect: str  # "permit" | "forbid"
+    principal: Scope
+    action: Scope
+    resource: Scope
+    conditions: tuple[Condition, ...] = ()
+    annotations: tuple[Annotation, ...] = ()
+    span: Optional[Span] = _span()
+
+    def annotation(self, name: str) -> Optional[Annotation]:
+        for a in self.annotations:
+            if a.name == name:
+                return a
+        return None
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The slots this policy mentions, in scope order."""
+        found = []
+        for scope in (self.principal, self.resource):
+            target = getattr(scope, "target", None) or getattr(scope, "in_target", None)
+            if isinstance(target, Slot):
+                found.append(target.name)
+        return tuple(found)
+
+    @property
+    def is_template(self) -> bool:
+        return bool(self.slots)
+
+
+@dataclass(frozen=True)
+class TemplateLink:
+    """A template instantiated with entity uids for its slots."""
+
+    template_id: str
+    link_id: str
+    values: tuple[tuple[str, EntityUID], ...]  # (("?principal", uid), ...)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Policies in file order, keyed by id (``@id`` or positional
+    ``policyN``), with templates and their links.  `policies` holds static
+    policies and templates alike; `links` instantiate the templates."""
+
+    policies: tuple[tuple[str, Policy], ...]
+    links: tuple[TemplateLink, ...] = ()
+
+    def get(self, policy_id: str) -> Optional[Policy]:
+        for pid, p in self.policies:
+            if pid == policy_id:
+                return p
+        return None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(pid for pid, _ in self.policies)

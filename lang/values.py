@@ -1,0 +1,165 @@
+"""Cedar values as Python data.
+
+Bool is `bool`, Long is `int` (signed 64-bit, range-checked by whoever makes
+one), String is `str`; entity references are `EntityUID`; sets and records are
+`CedarSet` and `CedarRecord`.  Extension values (decimal, ipaddr, datetime,
+duration) are defined further down.
+
+Python's ``True == 1`` would make Cedar's ``true == 1`` hold and collapse
+``[true, 1]`` to one element, so equality and hashing of Cedar values always
+go through `value_key`, which tags every value with its Cedar type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Union
+
+LONG_MIN = -(2**63)
+LONG_MAX = 2**63 - 1
+
+
+def escape_string(s: str) -> str:
+    """Cedar string literal body: escapes as Cedar's printer writes them."""
+    out = []
+    for ch in s:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\0":
+            out.append("\\0")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@dataclass(frozen=True, order=True)
+class EntityUID:
+    """An entity reference: its type (``NS::Type``) and its id."""
+
+    type: str
+    id: str
+
+    def __str__(self) -> str:
+        return f'{self.type}::"{escape_string(self.id)}"'
+
+    def to_json(self) -> dict:
+        return {"type": self.type, "id": self.id}
+
+
+def value_key(v: Any) -> Any:
+    """A hashable key that is equal for two values iff Cedar calls them equal."""
+    if isinstance(v, bool):
+        return ("B", v)
+    if isinstance(v, int):
+        return ("L", v)
+    if isinstance(v, str):
+        return ("S", v)
+    if isinstance(v, EntityUID):
+        return ("E", v.type, v.id)
+    if isinstance(v, CedarSet):
+        return ("Set", v._keys)
+    if isinstance(v, CedarRecord):
+        return ("Rec", v._key)
+    if hasattr(v, "cedar_key"):
+        return ("X", type(v).__name__, v.cedar_key())
+    raise TypeError(f"not a Cedar value: {v!r}")
+
+
+def value_eq(a: Any, b: Any) -> bool:
+    """Cedar's ``==`` on two values (never an error: different types are unequal)."""
+    return value_key(a) == value_key(b)
+
+
+class CedarSet:
+    """An immutable Cedar set.  Iteration order is deterministic (by key)."""
+
+    __slots__ = ("_items", "_keys")
+
+    def __init__(self, elems: Iterable[Any] = ()):
+        items = {value_key(e): e for e in elems}
+        self._items = dict(sorted(items.items(), key=lambda kv: repr(kv[0])))
+        self._keys = frozenset(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, v: Any) -> bool:
+        return value_key(v) in self._keys
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CedarSet) and self._keys == other._keys
+
+    def __hash__(self) -> int:
+        return hash(("Set", self._keys))
+
+    def __repr__(self) -> str:
+        return f"CedarSet({list(self._items.values())!r})"
+
+    def issubset(self, other: "CedarSet") -> bool:
+        return self._keys <= other._keys
+
+    def intersects(self, other: "CedarSet") -> bool:
+        return not self._keys.isdisjoint(other._keys)
+
+
+class CedarRecord(Mapping[str, Any]):
+    """An immutable Cedar record (attribute name to value)."""
+
+    __slots__ = ("_attrs", "_key")
+
+    def __init__(self, attrs: Union[Mapping[str, Any], Iterable[tuple[str, Any]]] = ()):
+        self._attrs = dict(attrs)
+        self._key = tuple(sorted((k, value_key(v)) for k, v in self._attrs.items()))
+
+    def __getitem__(self, k: str) -> Any:
+        return self._attrs[k]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._attrs)
+
+    def __len__(self) -> int:
+        return len(self._attrs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CedarRecord) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(("Rec", self._key))
+
+    def __repr__(self) -> str:
+        return f"CedarRecord({self._attrs!r})"
+
+
+def type_name(v: Any) -> str:
+    """Cedar's name for the type of a value, for error messages."""
+    if isinstance(v, bool):
+        return "Bool"
+    if isinstance(v, int):
+        return "Long"
+    if isinstance(v, str):
+        return "String"
+    if isinstance(v, EntityUID):
+        return f"entity of type {v.type}"
+    if isinstance(v, CedarSet):
+        return "Set"
+    if isinstance(v, CedarRecord):
+        return "Record"
+    return getattr(v, "CEDAR_TYPE", type(v).__name__)
+
+
+# --------------------------------------------------------------------------
+# Extension types: decimal, ipaddr, datetime, duration.
+# Each is a frozen dataclass with CEDAR_TYPE and cedar_key(); see value_key.
