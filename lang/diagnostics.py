@@ -1,0 +1,74 @@
+"""Located error messages for bad input.
+
+Every error the user can cause by feeding us a bad file (policy syntax,
+schema, entities or request JSON) is a `CedarError` carrying one or more
+`Diagnostic`s.  The CLI prints them and exits with code 2; nothing else
+about bad input ever reaches the user as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem at one place.
+
+    `file`, `line` and `column` (1-based) locate it; `path` is an alternative
+    locator for JSON input (e.g. ``[3].attrs.age``) when no line is known.
+    `source_line` is the text of the offending line, for the caret display.
+    """
+
+    message: str
+    file: str = "<input>"
+    line: Optional[int] = None
+    column: Optional[int] = None
+    path: Optional[str] = None
+    source_line: Optional[str] = None
+    severity: str = "error"
+
+    @property
+    def location(self) -> str:
+        loc = self.file
+        if self.line is not None:
+            loc += f":{self.line}"
+            if self.column is not None:
+                loc += f":{self.column}"
+        if self.path:
+            loc += f": {self.path}"
+        return loc
+
+    def one_line(self) -> str:
+        """``file:line:col: error: message`` (or ``file: path: message``)."""
+        return f"{self.location}: {self.severity}: {self.message}"
+
+    def format(self) -> str:
+        """The one-line form, then the source line and a caret under the column."""
+        text = self.one_line()
+        if self.source_line is not None and self.column is not None:
+            line = self.source_line.rstrip("\n")
+            text += f"\n  {line}\n  {' ' * (self.column - 1)}^"
+        return text
+
+
+class CedarError(Exception):
+    """Bad input: one or more diagnostics.  The CLI's exit code for it is 2."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        super().__init__("\n".join(d.one_line() for d in self.diagnostics))
+
+    def format(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+def source_line(text: str, line: int) -> Optional[str]:
+    """The 1-based `line` of `text`, or None when out of range."""
+    lines = text.splitlines()
+    if 1 <= line <= len(lines):
+        return lines[line - 1]
+    return None
