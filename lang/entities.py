@@ -7,12 +7,23 @@ once with networkx; a cycle is an input error).
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import networkx as nx
 
-from lang.values import CedarRecord, EntityUID
+from lang.diagnostics import CedarError, Diagnostic, source_line
+from lang.schema import (
+    BoolType, CedarType, EntityType, EntityTypeDef, ExtensionType, LongType, RecordType,
+    Schema, SetType, StringType, _decode_utf8,
+)
+from lang.values import (
+    EXTENSION_TYPES, LONG_MAX, LONG_MIN, CedarRecord, CedarSet, Datetime, Duration, EntityUID,
+    type_name,
+)
 
 
 @dataclass(frozen=True)
@@ -65,3 +76,403 @@ class Entities:
     def with_entities(self, extra: Iterable[Entity]) -> "Entities":
         """A new store with `extra` added (replacing same-uid entities)."""
         return Entities([*self._by_uid.values(), *extra])
+
+
+# --------------------------------------------------------------------------
+# Cedar's entities JSON format.
+#
+# An entity is `{"uid": UID, "attrs": {..}, "parents": [UID, ..], "tags": {..}}`
+# where a UID is `{"type": .., "id": ..}` or `{"__entity": {"type": .., "id": ..}}`.
+# Values: JSON booleans, integers and strings; arrays are sets; objects are
+# records, except the escapes `{"__entity": UID}` and
+# `{"__extn": {"fn": "decimal", "arg": "1.5"}}`.  With a schema, the
+# expected type also lets an entity be written as a bare UID object and an
+# extension value as its string, and the data must conform to the schema.
+
+_NAME_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(::[_a-zA-Z][_a-zA-Z0-9]*)*\Z")
+_EXTENSIONS_BY_FUNCTION = {cls.EXT_FUNCTION: cls for cls in EXTENSION_TYPES}
+_EXTENSIONS_BY_TYPE = {cls.CEDAR_TYPE: cls for cls in EXTENSION_TYPES}
+# Extension operations allowed in `__extn` besides the constructors (Cedar
+# accepts any extension function call whose result is an extension value).
+_EXTENSION_OPERATIONS = {
+    "offset": (Datetime.offset, (Datetime, Duration)),
+    "durationSince": (Datetime.duration_since, (Datetime, Datetime)),
+    "toDate": (Datetime.to_date, (Datetime,)),
+    "toTime": (Datetime.to_time, (Datetime,)),
+}
+
+
+def parse_entities(data: "str | list", filename: str = "<entities>", schema: "Schema | None" = None) -> Entities:
+    """An entity store from Cedar's entities JSON (text or already-decoded
+    list).  With a schema: schema-directed values, conformance checks, and
+    the schema's action entities added."""
+    if isinstance(data, (str, bytes)):
+        data = _load_json(data, filename)
+    reader = _JsonReader(filename, schema)
+    if not isinstance(data, list):
+        raise reader.error("", f"expected a JSON array of entities, got {_json_type(data)}")
+    found: dict[EntityUID, tuple[Entity, str]] = {}
+    for i, obj in enumerate(data):
+        path = f"[{i}]"
+        entity = reader.entity(obj, path)
+        if entity.uid in found and found[entity.uid][0] != entity:
+            raise reader.error(path, f"duplicate entity entry `{entity.uid}`")
+        found[entity.uid] = (entity, path)
+    entities = [e for e, _ in found.values()]
+    if schema is not None:
+        reader.check_actions(found)
+        entities += [a for a in schema.action_entities() if a.uid not in found]
+    store = Entities(entities)
+    _check_acyclic(store, {uid: path for uid, (_, path) in found.items()}, reader)
+    return store
+
+
+def load_entities(path, schema: "Schema | None" = None) -> Entities:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path)))
+    return parse_entities(_decode_utf8(data, str(path)), str(path), schema)
+
+
+def entities_to_json(entities: Entities) -> list[dict]:
+    """Cedar's entities JSON, entities in uid order, parents sorted."""
+    return [
+        {
+            "uid": e.uid.to_json(),
+            "attrs": {k: value_to_json(v) for k, v in e.attrs.items()},
+            "parents": [p.to_json() for p in sorted(e.parents)],
+            "tags": {k: value_to_json(v) for k, v in e.tags.items()},
+        }
+        for e in sorted(entities, key=lambda e: e.uid)
+    ]
+
+
+def value_from_json(obj: Any, expected_type: "CedarType | None" = None, path: str = "",
+                    filename: str = "<json>", schema: "Schema | None" = None) -> Any:
+    """A Cedar value from its JSON form; `expected_type` (a schema type)
+    directs the implicit forms and is checked."""
+    return _JsonReader(filename, schema).value(obj, expected_type, path)
+
+
+def value_to_json(v: Any) -> Any:
+    """The JSON form of a Cedar value, with explicit `__entity`/`__extn` escapes."""
+    if isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, EntityUID):
+        return {"__entity": v.to_json()}
+    if isinstance(v, CedarSet):
+        return [value_to_json(x) for x in v]
+    if isinstance(v, CedarRecord):
+        return {k: value_to_json(x) for k, x in v.items()}
+    if isinstance(v, Datetime) and v.literal_text() is None:
+        # Out of the datetime string's range: Cedar's own form, an offset from the epoch.
+        return {"__extn": {"fn": "offset", "args": [
+            {"__extn": {"fn": "datetime", "arg": "1970-01-01"}},
+            {"__extn": {"fn": "duration", "arg": f"{v.ms}ms"}},
+        ]}}
+    if hasattr(v, "EXT_FUNCTION"):
+        return {"__extn": {"fn": v.EXT_FUNCTION, "arg": str(v)}}
+    raise TypeError(f"not a Cedar value: {v!r}")
+
+
+def _load_json(text: "str | bytes", filename: str) -> Any:
+    if isinstance(text, bytes):
+        text = _decode_utf8(text, filename)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
+                                    source_line=source_line(text, e.lineno)))
+
+
+def _json_type(obj: Any) -> str:
+    """The Cedar-ish name of what a JSON value looks like, for messages."""
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "Bool"
+    if isinstance(obj, int):
+        return "Long"
+    if isinstance(obj, float):
+        return "a floating-point number"
+    if isinstance(obj, str):
+        return "String"
+    if isinstance(obj, list):
+        return "Set"
+    if "__entity" in obj:
+        return "entity"
+    if "__extn" in obj:
+        return "extension value"
+    return "Record"
+
+
+def _check_acyclic(store: Entities, paths: dict, reader: "_JsonReader") -> None:
+    """Cedar rejects a parent relation with a cycle."""
+    graph = store.graph()
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    uid = min(edge[0] for edge in cycle)
+    raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
+
+
+class _JsonReader:
+    """Reads entities and values, checking them against `schema` if given."""
+
+    def __init__(self, filename: str, schema: "Schema | None"):
+        self.filename = filename
+        self.schema = schema
+
+    def error(self, path: str, message: str) -> CedarError:
+        return CedarError(Diagnostic(message, self.filename, path=path or "(top level)"))
+
+    # Entities
+
+    def entity(self, obj: Any, path: str) -> Entity:
+        if not isinstance(obj, dict):
+            raise self.error(path, f"expected an entity (a JSON object), got {_json_type(obj)}")
+        for key in obj:
+            if key not in ("uid", "attrs", "parents", "tags"):
+                raise self.error(_key(path, key), f"unknown field `{key}`; expected uid, attrs, parents or tags")
+        for key in ("uid", "attrs", "parents"):
+            if key not in obj:
+                raise self.error(path, f"missing field `{key}`")
+        uid = self.uid(obj["uid"], _key(path, "uid"))
+        if not isinstance(obj["parents"], list):
+            raise self.error(_key(path, "parents"), f"expected an array of entity references, got {_json_type(obj['parents'])}")
+        parents = frozenset(self.uid(p, f"{path}.parents[{i}]") for i, p in enumerate(obj["parents"]))
+        if self.schema is not None and self.is_action_type(uid.type):
+            return self.action_entity(uid, obj, parents, path)
+        definition = self.entity_type(uid, _key(path, "uid"))
+        shape = definition.shape if definition else None
+        attrs = self.record(obj["attrs"], shape, _key(path, "attrs"), owner=uid)
+        tags = self.tags(obj.get("tags", {}), definition, _key(path, "tags"), uid)
+        if definition is not None:
+            allowed = self.schema.ancestor_types(uid.type)
+            for parent in sorted(parents):
+                if parent.type not in allowed:
+                    raise self.error(
+                        _key(path, "parents"),
+                        f"`{uid}` is not allowed to have an ancestor of type `{parent.type}` according to the schema",
+                    )
+        return Entity(uid, attrs, parents, tags)
+
+    def is_action_type(self, type_name: str) -> bool:
+        if type_name in self.schema.entity_types:
+            return False
+        return type_name == "Action" or type_name.endswith("::Action")
+
+    def action_entity(self, uid: EntityUID, obj: dict, parents: frozenset, path: str) -> Entity:
+        """An action written in the data must agree with the schema's."""
+        if uid not in self.schema.actions:
+            raise self.error(_key(path, "uid"), f"found action entity `{uid}`, but it was not declared as an action in the schema")
+        attrs = self.record(obj["attrs"], None, _key(path, "attrs"))
+        tags = self.tags(obj.get("tags", {}), None, _key(path, "tags"), uid)
+        if attrs or tags:
+            raise self.error(path, f"definition of action `{uid}` does not match its schema declaration: actions have no attributes or tags")
+        return Entity(uid, parents=parents)
+
+    def check_actions(self, found: dict[EntityUID, tuple[Entity, str]]) -> None:
+        """Cedar compares an action written in the data with the schema's
+        after the transitive closure of the data's own parent edges: it must
+        be in exactly the groups the schema puts it in."""
+        graph = Entities(e for e, _ in found.values()).graph()
+        for uid, (entity, path) in found.items():
+            if uid not in self.schema.actions:
+                continue
+            declared = self.schema.action_ancestors(uid)
+            if frozenset(nx.descendants(graph, uid)) != declared:
+                raise self.error(
+                    _key(path, "parents"),
+                    f"definition of action `{uid}` does not match its schema declaration: "
+                    f"it must be in exactly the groups {_uid_list(declared)}",
+                )
+
+    def entity_type(self, uid: EntityUID, path: str) -> "EntityTypeDef | None":
+        if self.schema is None:
+            return None
+        definition = self.schema.entity_types.get(uid.type)
+        if definition is None:
+            raise self.error(path, f"entity type `{uid.type}` is not declared in the schema")
+        self.check_enum(uid, path)
+        return definition
+
+    def check_enum(self, uid: EntityUID, path: str) -> None:
+        definition = self.schema.entity_types.get(uid.type) if self.schema else None
+        if definition is not None and definition.enum is not None and uid.id not in definition.enum:
+            raise self.error(
+                path,
+                f"entity `{uid}` is of an enumerated type, but `{uid.id}` is not one of its values "
+                f"({', '.join(json.dumps(v) for v in definition.enum)})",
+            )
+
+    def tags(self, obj: Any, definition, path: str, uid: EntityUID) -> CedarRecord:
+        if not isinstance(obj, dict):
+            raise self.error(path, f"expected an object of tags, got {_json_type(obj)}")
+        if definition is not None and definition.tags is None and obj:
+            raise self.error(path, f"entity `{uid}` has tags, but its type `{uid.type}` declares none")
+        tag_type = definition.tags if definition is not None else None
+        return CedarRecord({k: self.value(v, tag_type, _key(path, k)) for k, v in obj.items()})
+
+    def uid(self, obj: Any, path: str) -> EntityUID:
+        """An entity reference: `{"type", "id"}` or `{"__entity": {"type", "id"}}`."""
+        if isinstance(obj, dict) and set(obj) == {"__entity"}:
+            obj, path = obj["__entity"], _key(path, "__entity")
+        if not isinstance(obj, dict) or set(obj) != {"type", "id"}:
+            raise self.error(path, f'expected an entity reference {{"type": .., "id": ..}}, got {_json_type(obj)}')
+        type_, id_ = obj["type"], obj["id"]
+        if not isinstance(type_, str) or not _NAME_RE.match(type_):
+            raise self.error(_key(path, "type"), f"invalid entity type name {json.dumps(type_)}")
+        if not isinstance(id_, str):
+            raise self.error(_key(path, "id"), f"expected the entity id to be a string, got {_json_type(id_)}")
+        return EntityUID(type_, id_)
+
+    # Values
+
+    def value(self, obj: Any, expected: "CedarType | None", path: str) -> Any:
+        if expected is None:
+            return self.untyped_value(obj, path)
+        if isinstance(expected, BoolType):
+            if not isinstance(obj, bool):
+                raise self.mismatch(expected, obj, path)
+            return obj
+        if isinstance(expected, LongType):
+            if isinstance(obj, bool) or not isinstance(obj, int):
+                raise self.mismatch(expected, obj, path)
+            return self.long(obj, path)
+        if isinstance(expected, StringType):
+            if not isinstance(obj, str):
+                raise self.mismatch(expected, obj, path)
+            return obj
+        if isinstance(expected, EntityType):
+            return self.entity_ref(obj, expected, path)
+        if isinstance(expected, ExtensionType):
+            return self.extension(obj, expected, path)
+        if isinstance(expected, SetType):
+            if not isinstance(obj, list):
+                raise self.mismatch(expected, obj, path)
+            return CedarSet(self.value(x, expected.elem, f"{path}[{i}]") for i, x in enumerate(obj))
+        if isinstance(expected, RecordType):
+            if not isinstance(obj, dict) or "__entity" in obj or "__extn" in obj:
+                raise self.mismatch(expected, obj, path)
+            return self.record(obj, expected, path)
+        raise TypeError(f"not a schema type: {expected!r}")
+
+    def mismatch(self, expected, obj: Any, path: str) -> CedarError:
+        return self.error(path, f"expected {expected}, got {_json_type(obj)}")
+
+    def long(self, n: int, path: str) -> int:
+        if not LONG_MIN <= n <= LONG_MAX:
+            raise self.error(path, f"integer {n} is out of range for Long")
+        return n
+
+    def untyped_value(self, obj: Any, path: str) -> Any:
+        if isinstance(obj, bool) or isinstance(obj, str):
+            return obj
+        if isinstance(obj, int):
+            return self.long(obj, path)
+        if isinstance(obj, list):
+            return CedarSet(self.untyped_value(x, f"{path}[{i}]") for i, x in enumerate(obj))
+        if isinstance(obj, dict):
+            if "__entity" in obj:
+                uid = self.uid(obj, path)
+                self.check_enum(uid, path)
+                return uid
+            if "__extn" in obj:
+                return self.extension(obj, None, path)
+            if "__expr" in obj:
+                raise self.error(path, "the `__expr` escape is not supported (it was removed from Cedar)")
+            return self.record(obj, None, path)
+        raise self.error(path, f"{_json_type(obj)} is not a Cedar value")
+
+    def record(self, obj: Any, shape: "RecordType | None", path: str, owner: "EntityUID | None" = None) -> CedarRecord:
+        if not isinstance(obj, dict):
+            raise self.error(path, f"expected {shape if shape is not None else 'a record'} (a JSON object), got {_json_type(obj)}")
+        if shape is None:
+            return CedarRecord({k: self.untyped_value(v, _key(path, k)) for k, v in obj.items()})
+        where = f"entity `{owner}`" if owner else "the record"
+        for name, attr in shape.attrs:
+            if attr.required and name not in obj:
+                raise self.error(path, f"expected {where} to have attribute `{name}`, but it does not")
+        fields = {}
+        for name, v in obj.items():
+            attr = shape.get(name)
+            if attr is None:
+                raise self.error(_key(path, name), f"attribute `{name}` on {where} should not exist according to the schema")
+            fields[name] = self.value(v, attr.type, _key(path, name))
+        return CedarRecord(fields)
+
+    def entity_ref(self, obj: Any, expected: EntityType, path: str) -> EntityUID:
+        if not isinstance(obj, dict) or not ("__entity" in obj or set(obj) == {"type", "id"}):
+            raise self.mismatch(f"entity of type {expected.name}", obj, path)
+        uid = self.uid(obj, path)
+        if uid.type != expected.name:
+            raise self.error(path, f"expected entity of type {expected.name}, got entity of type {uid.type}")
+        self.check_enum(uid, path)
+        return uid
+
+    def extension(self, obj: Any, expected: "ExtensionType | None", path: str) -> Any:
+        if expected is not None and isinstance(obj, str):
+            # Schema-directed: the string is the constructor's argument.
+            return self.construct(_EXTENSIONS_BY_TYPE[expected.name], obj, path)
+        if expected is not None and isinstance(obj, dict) and "__extn" not in obj and "fn" in obj:
+            # Schema-directed: the call without its `__extn` wrapper.
+            obj = {"__extn": obj}
+        if not isinstance(obj, dict) or "__extn" not in obj:
+            raise self.mismatch(expected, obj, path)
+        call, cpath = obj["__extn"], _key(path, "__extn")
+        if not isinstance(call, dict) or "fn" not in call or len(set(call) & {"arg", "args"}) != 1:
+            raise self.error(cpath, 'expected {"fn": .., "arg": ..} or {"fn": .., "args": [..]}')
+        value = self.extension_call(call, cpath)
+        if expected is not None and value.CEDAR_TYPE != expected.name:
+            raise self.error(path, f"expected {expected}, got {value.CEDAR_TYPE}")
+        return value
+
+    def extension_call(self, call: dict, path: str) -> Any:
+        """`{"fn": f, "arg": a}` or `{"fn": f, "args": [..]}`: a constructor
+        applied to its string, or a datetime operation applied to values."""
+        fn = call["fn"]
+        if not isinstance(fn, str):
+            raise self.error(_key(path, "fn"), f"expected an extension function name, got {_json_type(fn)}")
+        args = [call["arg"]] if "arg" in call else call["args"]
+        if not isinstance(args, list):
+            raise self.error(_key(path, "args"), f"expected an array of arguments, got {_json_type(args)}")
+        cls = _EXTENSIONS_BY_FUNCTION.get(fn)
+        if cls is not None:
+            if len(args) != 1 or not isinstance(args[0], str):
+                raise self.error(path, f"`{fn}` takes one string argument")
+            return self.construct(cls, args[0], path)
+        if fn not in _EXTENSION_OPERATIONS:
+            raise self.error(_key(path, "fn"), f"unknown extension function {json.dumps(fn)}")
+        operation, arg_types = _EXTENSION_OPERATIONS[fn]
+        if len(args) != len(arg_types):
+            raise self.error(path, f"`{fn}` takes {len(arg_types)} argument(s), got {len(args)}")
+        values = []
+        for i, (arg, arg_type) in enumerate(zip(args, arg_types)):
+            value = self.untyped_value(arg, f"{path}.args[{i}]")
+            if not isinstance(value, arg_type):
+                raise self.error(f"{path}.args[{i}]", f"expected {arg_type.CEDAR_TYPE}, got {type_name(value)}")
+            values.append(value)
+        try:
+            return operation(*values)
+        except (ValueError, OverflowError) as e:
+            raise self.error(path, f"error while evaluating `{fn}`: {e}")
+
+    def construct(self, cls, arg: str, path: str) -> Any:
+        try:
+            return cls.parse(arg)
+        except ValueError as e:
+            raise self.error(path, str(e))
+
+
+def _key(path: str, key: str) -> str:
+    plain = key.replace("_", "a").isalnum() and not key[:1].isdigit()
+    part = key if plain else json.dumps(key)
+    return f"{path}.{part}" if path else part
+
+
+def _uid_list(uids) -> str:
+    return "[" + ", ".join(str(u) for u in sorted(uids)) + "]"
