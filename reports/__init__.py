@@ -1,0 +1,36 @@
+"""Results and their renderings.
+
+`reports.findings` holds the result types (plain data); one module per
+output format renders them.  `render(report, fmt)` picks the renderer.
+Renderers are imported on use, so importing the result types stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from reports.findings import (
+    AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report, Verdict,
+)
+
+# format name -> (module, function) rendering a Report
+FORMATS = {
+    "text": ("reports.render_text", "render_text"),
+    "json": ("reports.render_json", "render_json"),
+    "sarif": ("reports.render_sarif", "render_sarif"),
+    "markdown": ("reports.render_markdown", "render_markdown"),
+    "html": ("reports.render_html", "render_html"),
+}
+
+
+def render(report: Report, fmt: str = "text", color: bool = False) -> str:
+    """`report` in the named format (`color` applies to text only)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    module, function = FORMATS[fmt]
+    renderer = getattr(importlib.import_module(module), function)
+    return renderer(report, color=color) if fmt == "text" else renderer(report)
+
+
+__all__ = ["AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef",
+           "Report", "Verdict", "FORMATS", "render"]

@@ -1,0 +1,178 @@
+"""The vocabulary of results: what an analysis or a concrete authorization
+found, as plain immutable data.
+
+`analyzer` builds these; the renderers in this package turn them into text,
+JSON, SARIF, Markdown and HTML.  Nothing here calls the solver or prints.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
+
+from lang.entities import Entities
+from lang.request import Request
+from lang.schema import RequestEnv
+
+TOOL = "cedarscope"
+VERSION = "0.1.0"
+
+
+class Verdict(str, enum.Enum):
+    """The answer to an analysis question, with the exit code it maps to."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+    @property
+    def exit_code(self) -> int:
+        return {"holds": 0, "violated": 1, "unknown": 3}[self.value]
+
+
+# Exit codes of every command (README documents them).
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNKNOWN = 3
+EXIT_INTERNAL_ERROR = 4
+
+# Every finding kind of the JSON contract, with the title a reader sees in
+# SARIF rules and report headings.
+FINDING_KINDS: Mapping[str, str] = MappingProxyType({
+    "gained": "Access gained",
+    "lost": "Access lost",
+    "always-allows": "Always allows",
+    "always-denies": "Always denies",
+    "may-error": "May error",
+    "dead": "Dead policy (never matches)",
+    "always-matches": "Policy always matches",
+    "redundant": "Redundant policy",
+    "shadowed": "Shadowed policy",
+    "overridden": "Overridden policy",
+    "forbid-may-error": "Forbid policy may error (and then does not deny)",
+    "over-permissive": "Over-permissive policy",
+    "property-violated": "Property violated",
+    "reachable": "Reachable",
+})
+
+
+def _frozen(d: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    @classmethod
+    def of(cls, node: Any) -> Optional["Location"]:
+        """The start of an AST node's span, or None if it has no span."""
+        span = getattr(node, "span", None)
+        if span is None:
+            return None
+        return cls(span.file, span.line, span.column)
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """A policy by id, with where it is written (for "determined by")."""
+
+    id: str
+    location: Optional[Location] = None
+    effect: Optional[str] = None  # "permit" | "forbid" when known
+
+    def __str__(self) -> str:
+        where = f" ({self.location.file}:{self.location.line})" if self.location else ""
+        return f"{self.id}{where}"
+
+    @classmethod
+    def of(cls, policy_id: str, policy: Any) -> "PolicyRef":
+        """A reference to `policy` (an AST Policy, or None when unknown)."""
+        return cls(policy_id, Location.of(policy), getattr(policy, "effect", None))
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A concrete request and entity store, with the decision each side
+    (e.g. ``old``/``new``, or ``policies`` for a single set) gives it, and the
+    policies that determined each decision."""
+
+    request: Request
+    entities: Entities
+    decisions: Mapping[str, str] = field(default_factory=dict)
+    determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "decisions", _frozen(self.decisions))
+        object.__setattr__(
+            self, "determining",
+            _frozen({k: tuple(v) for k, v in dict(self.determining).items()}))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing an analysis found.  `policies` are its subjects, `related`
+    the policies that explain it (the shadowing permit, the overriding
+    forbid), `locations` where the subjects are written."""
+
+    kind: str
+    message: str
+    policies: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()
+    environment: Optional[RequestEnv] = None
+    counterexample: Optional[Counterexample] = None
+
+    def __post_init__(self):
+        if self.kind not in FINDING_KINDS:
+            raise ValueError(f"unknown finding kind {self.kind!r}")
+        object.__setattr__(self, "policies", tuple(self.policies))
+        object.__setattr__(self, "related", tuple(self.related))
+        object.__setattr__(self, "locations", tuple(self.locations))
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of one analysis command."""
+
+    command: str
+    result: Verdict
+    findings: tuple[Finding, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    tool: str = TOOL
+    version: str = VERSION
+
+    def __post_init__(self):
+        object.__setattr__(self, "result", Verdict(self.result))
+        object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "stats", _frozen(self.stats))
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
+@dataclass(frozen=True)
+class AuthorizationResult:
+    """The answer to one concrete request (the `authorize` command)."""
+
+    request: Request
+    decision: str  # "allow" | "deny"
+    reasons: tuple[PolicyRef, ...] = ()
+    errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
+
+    def __post_init__(self):
+        if self.decision not in ("allow", "deny"):
+            raise ValueError(f"decision must be allow or deny, not {self.decision!r}")
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+        object.__setattr__(self, "errors", tuple(tuple(e) for e in self.errors))

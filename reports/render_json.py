@@ -1,0 +1,96 @@
+"""The JSON contract (DESIGN.md, documented in the README).
+
+One object per analysis command.  `request` and `entities` are exactly
+Cedar's JSON request and entities formats, so any Cedar engine can replay a
+counterexample as it is.  Keys are written in the contract's order; change
+this file only deliberately.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from lang.entities import entities_to_json
+from lang.request import request_to_json
+from lang.schema import RequestEnv
+from reports.findings import (
+    AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
+)
+
+
+def location_json(loc: Location) -> dict:
+    return {"file": loc.file, "line": loc.line, "column": loc.column}
+
+
+def environment_json(env: Optional[RequestEnv]) -> Optional[dict]:
+    if env is None:
+        return None
+    return {"principal_type": env.principal_type, "action": str(env.action),
+            "resource_type": env.resource_type}
+
+
+def counterexample_json(cx: Counterexample) -> dict:
+    return {
+        "request": request_to_json(cx.request),
+        "entities": entities_to_json(cx.entities),
+        "decisions": dict(cx.decisions),
+    }
+
+
+def finding_json(f: Finding) -> dict:
+    return {
+        "kind": f.kind,
+        "policies": list(f.policies),
+        "related": list(f.related),
+        "locations": [location_json(loc) for loc in f.locations],
+        "environment": environment_json(f.environment),
+        "message": f.message,
+        "counterexample": counterexample_json(f.counterexample) if f.counterexample else None,
+    }
+
+
+def report_json(report: Report) -> dict:
+    return {
+        "tool": report.tool,
+        "version": report.version,
+        "command": report.command,
+        "result": report.result.value,
+        "findings": [finding_json(f) for f in report.findings],
+        "stats": dict(report.stats),
+    }
+
+
+def render_json(report: Report) -> str:
+    return dumps(report_json(report))
+
+
+# --------------------------------------------------------------------------
+# The `authorize` command's answer (not an analysis report)
+
+
+def policy_ref_json(ref: PolicyRef) -> dict:
+    out: dict[str, Any] = {"policy": ref.id}
+    if ref.effect:
+        out["effect"] = ref.effect
+    if ref.location:
+        out.update(location_json(ref.location))
+    return out
+
+
+def authorization_json(result: AuthorizationResult) -> dict:
+    return {
+        "decision": result.decision,
+        "reasons": [policy_ref_json(r) for r in result.reasons],
+        "errors": [{**policy_ref_json(r), "message": m} for r, m in result.errors],
+        "request": request_to_json(result.request),
+    }
+
+
+def render_authorization_json(result: AuthorizationResult) -> str:
+    return dumps(authorization_json(result))
+
+
+def dumps(obj: Any) -> str:
+    """Indented, non-ASCII kept as is, newline-terminated."""
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,203 @@
+"""Readable text: coloured with rich on a terminal, plain on a pipe.
+
+Requests and entities are written in Cedar syntax, so a counterexample can
+be read (and pasted into a policy) as it is:
+
+    principal == User::"alice", action == Action::"delete", resource == Doc::"plan"
+    context == { mfa: false }
+    User::"alice" in [Group::"admins"] attrs { dept: "eng" }
+
+(values are printed by `lang.printer.print_value`).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Optional
+
+from rich.console import Console
+from rich.text import Text
+
+from lang.entities import Entities, Entity
+from lang.printer import print_value
+from lang.request import Request
+from lang.values import CedarRecord, CedarSet
+from reports.findings import (
+    AuthorizationResult, Counterexample, Finding, PolicyRef, Report, Verdict,
+)
+
+VERDICT_STYLE = {Verdict.HOLDS: "bold green", Verdict.VIOLATED: "bold red",
+                 Verdict.UNKNOWN: "bold yellow"}
+DECISION_STYLE = {"allow": "bold green", "deny": "bold red"}
+
+
+# --------------------------------------------------------------------------
+# Cedar syntax for requests and entities (shared by Markdown and HTML)
+
+
+def request_as_cedar(request: Request) -> list[str]:
+    """The request as the scope and context conditions that pin it down."""
+    return [
+        f"principal == {print_value(request.principal)}, "
+        f"action == {print_value(request.action)}, "
+        f"resource == {print_value(request.resource)}",
+        f"context == {print_value(request.context)}",
+    ]
+
+
+def entity_as_cedar(entity: Entity) -> str:
+    """One entity: its uid, then its parents, attributes and tags when any."""
+    parts = [print_value(entity.uid)]
+    if entity.parents:
+        parts.append(f"in {print_value(CedarSet(entity.parents))}")
+    if entity.attrs:
+        parts.append(f"attrs {print_value(CedarRecord(entity.attrs))}")
+    if entity.tags:
+        parts.append(f"tags {print_value(CedarRecord(entity.tags))}")
+    return " ".join(parts)
+
+
+def entities_as_cedar(entities: Entities) -> list[str]:
+    """Every entity, one a line, in uid order (deterministic output)."""
+    return [entity_as_cedar(e) for e in sorted(entities, key=lambda e: e.uid)]
+
+
+def ref_text(ref: PolicyRef) -> str:
+    """``permit policy2 at policies/v2.cedar:12``"""
+    effect = f"{ref.effect} " if ref.effect else ""
+    where = f" at {ref.location.file}:{ref.location.line}" if ref.location else ""
+    return f"{effect}{ref.id}{where}"
+
+
+def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
+    """(side, decision, why) per side, in the order given."""
+    rows = []
+    for side, decision in cx.decisions.items():
+        refs = cx.determining.get(side, ())
+        if refs:
+            why = f"determined by {', '.join(ref_text(r) for r in refs)}"
+        elif decision == "deny":
+            why = "no permit applies"
+        else:
+            why = ""
+        rows.append((side, decision, why))
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Building the text
+
+
+def _finding(text: Text, index: int, f: Finding) -> None:
+    text.append(f"\n{index}. ", style="bold")
+    text.append(f"[{f.kind}]", style="bold magenta")
+    if f.policies:
+        text.append(f" {', '.join(f.policies)}", style="bold")
+    text.append(f": {f.message}\n")
+    for loc in f.locations:
+        text.append(f"   at {loc}\n", style="dim")
+    if f.environment is not None:
+        text.append(f"   environment: {f.environment}\n")
+    if f.related:
+        text.append(f"   related: {', '.join(f.related)}\n")
+    if f.counterexample is not None:
+        _counterexample(text, f.counterexample)
+
+
+def _counterexample(text: Text, cx: Counterexample) -> None:
+    text.append("   example request:\n", style="bold")
+    for line in request_as_cedar(cx.request):
+        text.append(f"     {line}\n", style="cyan")
+    text.append("   entities:\n", style="bold")
+    lines = entities_as_cedar(cx.entities)
+    for line in lines or ["(none)"]:
+        text.append(f"     {line}\n", style="cyan")
+    if cx.decisions:
+        text.append("   decisions:\n", style="bold")
+        for side, decision, why in decision_lines(cx):
+            text.append(f"     {side}: ")
+            text.append(decision, style=DECISION_STYLE.get(decision, ""))
+            text.append(f", {why}\n" if why else "\n")
+
+
+def report_text(report: Report) -> Text:
+    text = Text()
+    text.append(f"{report.tool} {report.command}: ", style="bold")
+    text.append(report.result.value, style=VERDICT_STYLE[report.result])
+    n = len(report.findings)
+    text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
+    for i, f in enumerate(report.findings, 1):
+        _finding(text, i, f)
+    if report.stats:
+        text.append("\n")
+        for line in stats_lines(report.stats):
+            text.append(f"{line}\n", style="dim")
+    return text
+
+
+def _stat(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_stat(x)}" for k, x in v.items())
+    return str(v)
+
+
+def stats_lines(stats) -> list[str]:
+    """Scalar figures on one ``stats:`` line; each list-valued figure (a
+    per-environment summary, the reasons for unknowns) as its own block."""
+    scalars = [f"{k} {_stat(v)}" for k, v in stats.items() if not isinstance(v, (list, tuple))]
+    lines = [f"stats: {', '.join(scalars)}"] if scalars else []
+    for k, v in stats.items():
+        if isinstance(v, (list, tuple)):
+            lines.append(f"{k}:")
+            lines += [f"  {_stat(item)}" for item in v] or ["  (none)"]
+    return lines
+
+
+def authorization_text(result: AuthorizationResult) -> Text:
+    text = Text()
+    text.append("decision: ", style="bold")
+    text.append(result.decision, style=DECISION_STYLE[result.decision])
+    text.append("\n")
+    if result.reasons:
+        text.append("determined by:\n", style="bold")
+        for ref in result.reasons:
+            text.append(f"  {ref_text(ref)}\n")
+    elif result.decision == "deny":
+        text.append("determined by: no permit applies (default deny)\n", style="bold")
+    if result.errors:
+        text.append("errors:\n", style="bold")
+        for ref, message in result.errors:
+            text.append(f"  {ref_text(ref)}: ", style="yellow")
+            text.append(f"{message}\n")
+    return text
+
+
+# --------------------------------------------------------------------------
+# Output
+
+
+def to_string(text: Text, color: bool) -> str:
+    """ANSI-coloured (for a terminal) or plain text."""
+    if not color:
+        return text.plain
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, color_system="standard",
+                      width=100_000, soft_wrap=True, highlight=False, emoji=False)
+    console.print(text, end="")
+    return buf.getvalue()
+
+
+def render_text(report: Report, color: Optional[bool] = False) -> str:
+    return to_string(report_text(report), bool(color))
+
+
+def render_authorization_text(result: AuthorizationResult, color: Optional[bool] = False) -> str:
+    return to_string(authorization_text(result), bool(color))
+
+
+__all__ = [
+    "render_text", "render_authorization_text", "request_as_cedar", "entity_as_cedar",
+    "entities_as_cedar", "decision_lines", "ref_text", "stats_lines",
+]

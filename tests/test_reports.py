@@ -1,0 +1,253 @@
+"""The result vocabulary and its renderings (text, JSON, SARIF, Markdown, HTML)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from lang.entities import Entities, Entity
+from lang.request import Request
+from lang.schema import RequestEnv
+from lang.values import CedarRecord, EntityUID
+from reports import FORMATS, render
+from reports.findings import (
+    FINDING_KINDS, AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
+    Verdict,
+)
+from reports.render_sarif import report_sarif
+from reports.render_text import entity_as_cedar, render_authorization_text, request_as_cedar
+
+ALICE = EntityUID("User", "alice")
+ADMINS = EntityUID("Group", "admins")
+DELETE = EntityUID("Action", "delete")
+PLAN = EntityUID("Doc", "plan")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def sample_counterexample() -> Counterexample:
+    request = Request(ALICE, DELETE, PLAN, CedarRecord({"mfa": False}))
+    entities = Entities([
+        Entity(PLAN, CedarRecord({"owner": ALICE}), frozenset(), CedarRecord()),
+        Entity(ALICE, CedarRecord({"dept": "eng"}), frozenset({ADMINS}), CedarRecord({"level": 3})),
+        Entity(ADMINS),
+    ])
+    return Counterexample(
+        request, entities, {"old": "deny", "new": "allow"},
+        {"old": (), "new": (PolicyRef("policy2", Location("policies/v2.cedar", 12, 1), "permit"),)})
+
+
+def sample_report(message: str = "Admins can now delete plans without MFA") -> Report:
+    finding = Finding(
+        kind="gained",
+        message=message,
+        policies=("policy2",),
+        related=("policy0",),
+        locations=(Location("policies/v2.cedar", 12, 1),),
+        environment=RequestEnv("User", DELETE, "Doc"),
+        counterexample=sample_counterexample(),
+    )
+    dead = Finding(kind="dead", message="policy7 never matches", policies=("policy7",),
+                   locations=(Location("policies/v2.cedar", 40, 1),))
+    return Report("diff", Verdict.VIOLATED, (finding, dead),
+                  {"environments": 3, "queries": 6, "solver_seconds": 0.41,
+                   "summary": [{"environment": "User, Action::\"delete\", Doc", "gained": 1, "lost": 0}]})
+
+
+# --------------------------------------------------------------------------
+# The vocabulary
+
+
+def test_verdict_exit_codes():
+    assert [Verdict(v).exit_code for v in ("holds", "violated", "unknown")] == [0, 1, 3]
+    assert Report("check", "holds").exit_code == 0
+    assert Report("check", "unknown").result is Verdict.UNKNOWN
+
+
+def test_finding_kind_must_be_a_contract_kind():
+    with pytest.raises(ValueError, match="unknown finding kind"):
+        Finding(kind="scary", message="x")
+
+
+def test_authorization_decision_must_be_allow_or_deny():
+    with pytest.raises(ValueError):
+        AuthorizationResult(Request(ALICE, DELETE, PLAN), "maybe")
+
+
+def test_location_and_policy_ref_from_ast_spans():
+    from lang.ast import Policy, ScopeAny, Span
+    policy = Policy("permit", ScopeAny(), ScopeAny(), ScopeAny(),
+                    span=Span("p.cedar", 4, 2, 6, 3))
+    assert Location.of(policy) == Location("p.cedar", 4, 2)
+    assert str(PolicyRef.of("policy1", policy)) == "policy1 (p.cedar:4)"
+    assert PolicyRef.of("gone", None).location is None
+
+
+# --------------------------------------------------------------------------
+# JSON: exactly the contract
+
+
+def test_json_has_the_contract_keys_in_order():
+    out = json.loads(render(sample_report(), "json"))
+    assert list(out) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert (out["tool"], out["version"], out["command"], out["result"]) == \
+        ("cedarscope", "0.1.0", "diff", "violated")
+    f = out["findings"][0]
+    assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
+                       "counterexample"]
+    assert f["locations"] == [{"file": "policies/v2.cedar", "line": 12, "column": 1}]
+    assert f["environment"] == {"principal_type": "User", "action": 'Action::"delete"',
+                                "resource_type": "Doc"}
+    assert out["findings"][1]["counterexample"] is None
+    assert out["findings"][1]["environment"] is None
+    assert out["stats"]["environments"] == 3
+
+
+def test_json_counterexample_is_cedar_request_and_entities_format():
+    cx = json.loads(render(sample_report(), "json"))["findings"][0]["counterexample"]
+    assert list(cx) == ["request", "entities", "decisions"]
+    assert cx["decisions"] == {"old": "deny", "new": "allow"}
+    assert cx["request"]["principal"] == {"type": "User", "id": "alice"}
+    assert cx["request"]["action"] == {"type": "Action", "id": "delete"}
+    assert cx["request"]["context"] == {"mfa": False}
+    by_id = {e["uid"]["id"]: e for e in cx["entities"]}
+    assert by_id["alice"]["parents"] == [{"type": "Group", "id": "admins"}]
+    assert by_id["alice"]["attrs"] == {"dept": "eng"}
+    assert by_id["plan"]["attrs"]["owner"] == {"__entity": {"type": "User", "id": "alice"}}
+
+
+def test_json_counterexample_replays_in_the_official_engine():
+    cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official engine) not installed")
+    cx = json.loads(render(sample_report(), "json"))["findings"][0]["counterexample"]
+    policy = 'permit (principal in Group::"admins", action, resource) when { resource.owner == principal };'
+    result = cedarpy.is_authorized(cx["request"], policy, cx["entities"])
+    assert result.decision == cedarpy.Decision.Allow
+    assert result.diagnostics.errors == []
+
+
+# --------------------------------------------------------------------------
+# Text
+
+
+def test_text_prints_the_counterexample_as_cedar():
+    from lang.printer import print_value
+    out = render(sample_report(), "text")
+    assert 'principal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
+    mfa = print_value(CedarRecord({"mfa": False}))
+    assert f"context == {mfa}" in out
+    alice = (f'User::"alice" in [Group::"admins"] attrs {print_value(CedarRecord({"dept": "eng"}))}'
+             f' tags {print_value(CedarRecord({"level": 3}))}')
+    assert alice in out
+    assert f'Doc::"plan" attrs {print_value(CedarRecord({"owner": ALICE}))}' in out
+    assert "new: allow, determined by permit policy2 at policies/v2.cedar:12" in out
+    assert "old: deny, no permit applies" in out
+    assert "at policies/v2.cedar:12:1" in out
+    assert out.splitlines()[0] == "cedarscope diff: violated (2 findings)"
+
+
+def test_text_request_lines_are_cedar_conditions():
+    from lang.evaluator import evaluate
+    from lang.parser import parse_expr
+    request = sample_counterexample().request
+    for line in request_as_cedar(request):
+        condition = parse_expr(line.replace(", action ==", " && action ==")
+                               .replace(", resource ==", " && resource =="))
+        assert evaluate(condition, request, Entities()) is True
+
+
+def test_text_entities_in_uid_order_and_stats_blocks():
+    out = render(sample_report(), "text")
+    assert out.index('Doc::"plan"') < out.index('Group::"admins"\n') < out.index('     User::"alice"')
+    assert "stats: environments 3, queries 6, solver_seconds 0.41" in out
+    assert 'summary:\n  environment User, Action::"delete", Doc, gained 1, lost 0' in out
+
+
+def test_text_is_plain_on_a_pipe_and_coloured_on_a_terminal():
+    plain = render(sample_report(), "text", color=False)
+    coloured = render(sample_report(), "text", color=True)
+    assert not ANSI.search(plain)
+    assert ANSI.search(coloured)
+    assert ANSI.sub("", coloured) == plain
+
+
+def test_entity_without_parents_attrs_or_tags_is_just_its_uid():
+    assert entity_as_cedar(Entity(ADMINS)) == 'Group::"admins"'
+    assert request_as_cedar(Request(ALICE, DELETE, PLAN))[1] == "context == {}"
+
+
+def test_authorization_text_names_determining_policies_and_errors():
+    ref = PolicyRef("team-can-view", Location("examples/policies.cedar", 9, 1), "permit")
+    bad = PolicyRef("policy3", Location("examples/policies.cedar", 20, 1), "forbid")
+    result = AuthorizationResult(Request(ALICE, DELETE, PLAN), "allow", (ref,),
+                                 ((bad, "attribute `clearance` not found"),))
+    out = render_authorization_text(result)
+    assert out.splitlines()[0] == "decision: allow"
+    assert "permit team-can-view at examples/policies.cedar:9" in out
+    assert "forbid policy3 at examples/policies.cedar:20: attribute `clearance` not found" in out
+    deny = render_authorization_text(AuthorizationResult(Request(ALICE, DELETE, PLAN), "deny"))
+    assert "no permit applies (default deny)" in deny
+
+
+# --------------------------------------------------------------------------
+# SARIF, Markdown, HTML
+
+
+def test_sarif_structure():
+    log = json.loads(render(sample_report(), "sarif"))
+    assert log["version"] == "2.1.0" and "sarif" in log["$schema"]
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["gained", "dead"]  # contract order, only kinds used
+    first, second = run["results"]
+    assert rules[first["ruleIndex"]]["id"] == first["ruleId"] == "gained"
+    assert rules[second["ruleIndex"]]["id"] == "dead"
+    assert (first["level"], second["level"]) == ("error", "warning")
+    region = first["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"]["uri"] == "policies/v2.cedar"
+    assert region["region"] == {"startLine": 12, "startColumn": 1}
+    assert first["properties"]["counterexample"]["decisions"] == {"old": "deny", "new": "allow"}
+    assert first["partialFingerprints"] != second["partialFingerprints"]
+    assert run["invocations"][0]["exitCode"] == 1
+
+
+def test_sarif_absolute_paths_become_file_uris():
+    report = Report("audit", "violated", (Finding("dead", "x", ("p",),
+                                                  locations=(Location("/tmp/a b.cedar", 1, 1),)),))
+    uri = report_sarif(report)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert uri["artifactLocation"]["uri"] == "file:///tmp/a%20b.cedar"
+
+
+def test_markdown_escapes_table_cells_and_fences_code():
+    out = render(sample_report(message="a | b `c`"), "markdown")
+    assert out.startswith("## cedarscope diff: violated")
+    assert "a \\| b `c`" in out
+    assert '```cedar\nprincipal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
+    assert "- new: **allow**, determined by permit policy2 at policies/v2.cedar:12" in out
+
+
+def test_html_is_self_contained_and_escaped():
+    out = render(sample_report(message='<script>alert("x")</script>'), "html")
+    assert out.startswith("<!DOCTYPE html>")
+    assert "<script>" not in out
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
+    assert not re.search(r'(src|href)="(https?:)?//', out)
+    assert "User::&quot;alice&quot;" in out
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_is_deterministic_and_handles_an_empty_report(fmt):
+    assert render(sample_report(), fmt) == render(sample_report(), fmt)
+    empty = render(Report("check", Verdict.HOLDS), fmt)
+    assert "holds" in empty
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown report format"):
+        render(sample_report(), "pdf")
+
+
+def test_every_contract_kind_has_a_title():
+    contract = ("gained lost always-allows always-denies may-error dead always-matches redundant "
+                "shadowed overridden forbid-may-error over-permissive property-violated reachable")
+    assert tuple(FINDING_KINDS) == tuple(contract.split())
