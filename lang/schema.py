@@ -715,7 +715,11 @@ class _JsonSchemaReader:
         return namespaces
 
     def entity(self, name: str, body, path: str) -> _RawEntity:
-        self.object(body, path, {"memberOfTypes", "shape", "tags", "enum", "annotations"}, "an entity type")
+        if isinstance(body, dict) and "enum" in body:
+            # an enum entity type is its list of ids and nothing else (as in Cedar)
+            self.object(body, path, {"enum", "annotations"}, "an enum entity type")
+        else:
+            self.object(body, path, {"memberOfTypes", "shape", "tags", "annotations"}, "an entity type")
         entity = _RawEntity(name, self.where(path))
         mpath = _join(path, "memberOfTypes")
         for i, parent in enumerate(self.list(body.get("memberOfTypes", []), mpath, "entity type names")):
