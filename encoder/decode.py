@@ -1,0 +1,285 @@
+"""A Z3 model back to a concrete request and the smallest entity store.
+
+Entity ids.  The policies observe an id only by comparing entities with each
+other and with the entities they name, so any renaming that is injective per
+type and keeps the named ids reproduces every decision.  Ids the policies
+name (and enum ids, and actions) are kept; every other id the model chose is
+replaced, in order of first use, by a fresh readable one that no policy
+names: ``alice``, ``bob``, ... for the principal's type, ``photo1``,
+``photo2``, ... (the type's name) for the others.
+
+The store holds only what the policies can observe: the entities whose
+existence, attributes or tags the formulas read (and that exist in the
+model), and those with ancestors.  Attributes are the ones read, plus the
+schema's required ones (with a valid default when unread, so the store
+conforms); tags are the ones the model says are present.  Parents are the
+ancestors the model gives; an ancestor whose type the schema does not allow
+as a direct parent is reached through fresh intermediate entities along a
+memberOf path.  Sets are read as in compiler.py: the elements the formulas
+mention that the model puts in the set.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import networkx as nx
+import z3
+
+from lang.entities import Entities, Entity
+from lang.request import Request
+from lang.schema import (
+    BoolType, EntityType, ExtensionType, LongType, RecordType, SetType, StringType,
+)
+from lang.values import CedarRecord, CedarSet, EntityUID
+
+from encoder.symenv import SymEnv, fn_name
+from encoder.terms import NEVER, ext_value, string_of, to_sorted
+
+PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
+
+
+class Decoder:
+    def __init__(self, sym: SymEnv, model: z3.ModelRef):
+        self.sym, self.model = sym, model
+        self._names: dict[tuple[str, str], str] = {}
+        self._used: dict[str, set[str]] = {}
+        self._fresh_n = 0
+        self._index: dict = {}
+        self._in_model = {d.name() for d in model.decls()}
+
+    def eval(self, e: z3.ExprRef) -> z3.ExprRef:
+        return self.model.eval(e, model_completion=True)
+
+    # ------------------------------------------------------------------
+    # Ids
+
+    def uid(self, etype: str, z: Any) -> EntityUID:
+        """The entity for an id the model chose (an integer; see terms.Ids):
+        a numbered id is kept, any other number gets a fresh readable id."""
+        number = z3.is_expr(z) and z3.is_int_value(z)
+        named = self.sym.ids.id_of(etype, z) if number else None
+        if named is not None:
+            return EntityUID(etype, named)
+        key = (etype, z.as_long() if number else str(z))
+        if key not in self._names:
+            self._names[key] = self._fresh_name(etype)
+        return EntityUID(etype, self._names[key])
+
+    def _fresh_name(self, etype: str) -> str:
+        taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
+        if etype == self.sym.env.principal_type:
+            pool = list(PEOPLE) + [f"user{i}" for i in range(1, 10_000)]
+        else:
+            base = "".join(c for c in etype.split("::")[-1].lower() if c.isalnum()) or "entity"
+            pool = [f"{base}{i}" for i in range(1, 10_000)]
+        name = next(n for n in pool if n not in taken)
+        self._used[etype].add(name)
+        return name
+
+    def unnamed(self, etype: str) -> EntityUID:
+        """A fresh entity of type etype that no model value denotes."""
+        self._fresh_n += 1
+        return self.uid(etype, f"fresh{self._fresh_n}")
+
+    # ------------------------------------------------------------------
+    # Values
+
+    def value(self, ty: Any, raw: Any) -> Any:
+        if isinstance(ty, RecordType):
+            return CedarRecord({k: self.value(a.type, v) for k, a in ty.attrs
+                                for p, v in [raw[k]] if z3.is_true(self.eval(p))})
+        if self.unconstrained(raw):
+            return self.default(ty)
+        z = self.eval(raw)
+        if isinstance(ty, BoolType):
+            return z3.is_true(z)
+        if isinstance(ty, LongType):
+            return z.as_signed_long()
+        if isinstance(ty, StringType):
+            return string_of(z)
+        if isinstance(ty, EntityType):
+            return self.uid(ty.name, z)
+        if isinstance(ty, ExtensionType):
+            return ext_value(ty.name, z)
+        if isinstance(ty, SetType):
+            return self.set_value(ty, raw)
+        raise TypeError(f"cannot decode a value of type {ty}")
+
+    def unconstrained(self, raw: Any) -> bool:
+        """raw is a symbolic input no asserted formula mentions (Z3 models
+        interpret only those), so a default value reads best."""
+        return (z3.is_app(raw) and raw.decl().kind() == z3.Z3_OP_UNINTERPRETED
+                and raw.decl().name() not in self._in_model)
+
+    def set_value(self, ty: SetType, raw: Any) -> CedarSet:
+        if ty.elem == NEVER:
+            return CedarSet()
+        members = []
+        for x in self.sym.elements.get(ty.elem, []):
+            if z3.is_true(self.eval(z3.Select(raw, to_sorted(ty.elem, x)))):
+                members.append(self.value(ty.elem, x))
+        return CedarSet(members)
+
+    def default(self, ty: Any) -> Any:
+        """Some valid value of type ty, for attributes nothing observes."""
+        import lang.values as lv
+
+        if isinstance(ty, BoolType):
+            return False
+        if isinstance(ty, LongType):
+            return 0
+        if isinstance(ty, StringType):
+            return ""
+        if isinstance(ty, EntityType):
+            d = self.sym.schema.entity_types.get(ty.name)
+            if d is not None and d.enum:
+                return EntityUID(ty.name, d.enum[0])
+            return self.unnamed(ty.name)
+        if isinstance(ty, SetType):
+            return CedarSet()
+        if isinstance(ty, RecordType):
+            return CedarRecord({k: self.default(a.type) for k, a in ty.attrs if a.required})
+        if isinstance(ty, ExtensionType):
+            return {"decimal": lambda: lv.Decimal(0), "ipaddr": lambda: lv.IPAddr(4, 0, 32),
+                    "datetime": lambda: lv.Datetime(0), "duration": lambda: lv.Duration(0)}[ty.name]()
+        raise TypeError(f"no default value of type {ty}")
+
+    # ------------------------------------------------------------------
+    # The request
+
+    def request(self) -> Request:
+        sym = self.sym
+        p = self.value(sym.principal.ty, sym.principal.val)
+        r = self.value(sym.resource.ty, sym.resource.val)
+        return Request(p, sym.env.action, r, self.value(sym.context_type, sym.context.val))
+
+    # ------------------------------------------------------------------
+    # The store
+
+    def entities(self) -> Entities:
+        sym = self.sym
+        self._index = {}
+        for key, (kind, info, args, app) in sym.apps.items():
+            self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
+        observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
+        exists: dict[EntityUID, bool] = {}
+        ancestors: dict[EntityUID, set[EntityUID]] = {}
+        tag_keys: dict[EntityUID, dict[str, z3.ExprRef]] = {}
+        for kind, info, args, app in sym.apps.values():
+            etype = info[0]
+            mid = self.eval(args[0])
+            uid = self.uid(etype, mid)
+            observed.setdefault(uid, (etype, mid))
+            if kind == "exists":
+                exists[uid] = z3.is_true(self.eval(app))
+            elif kind == "anc":
+                anc = ancestors.setdefault(uid, set())
+                for y in self._entity_terms(info[1]):
+                    if z3.is_true(self.eval(z3.Select(app, y))):
+                        anc.add(self.uid(info[1], self.eval(y)))
+            elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
+                k = self.eval(args[1])
+                tag_keys.setdefault(uid, {})[string_of(k)] = k
+        keep = [u for u in observed if exists.get(u) or ancestors.get(u)]
+        parents: dict[EntityUID, set[EntityUID]] = {}
+        extra: dict[EntityUID, set[EntityUID]] = {}
+        for u in keep:
+            parents[u] = self._parents(u, ancestors.get(u, set()), extra)
+        out = []
+        for u in keep:
+            etype, mid = observed[u]
+            out.append(Entity(u, self._attrs(etype, mid), frozenset(parents[u]),
+                              self._tags(etype, mid, tag_keys.get(u, {}))))
+        for u, ps in extra.items():
+            out.append(Entity(u, self._attrs(u.type, None), frozenset(ps)))
+        out += self._actions()
+        return Entities(sorted(out, key=lambda e: e.uid))
+
+    def _entity_terms(self, etype: str) -> list:
+        terms = []
+        for kind, info, args, app in self.sym.apps.values():
+            if kind == "anc" and info[0] == etype:
+                terms.append(args[0])
+        terms += self.sym.elements.get(EntityType(etype), [])
+        return terms
+
+    def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
+        """Direct parents giving u exactly the ancestors `anc` (plus fresh
+        intermediates where the schema needs them)."""
+        direct_types = set(self.sym.schema.entity_types[u.type].member_of) if u.type in self.sym.schema.entity_types else set()
+        out = {a for a in anc if a.type in direct_types}
+        graph = nx.DiGraph([(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
+        for a in sorted(anc - out):
+            path = nx.shortest_path(graph, u.type, a.type)
+            chain = [self.unnamed(t) for t in path[1:-1]] + [a]
+            out.add(chain[0])
+            for child, parent in zip(chain, chain[1:]):
+                extra.setdefault(child, set()).add(parent)
+        return out
+
+    def _attrs(self, etype: str, mid: Optional[z3.ExprRef]) -> CedarRecord:
+        d = self.sym.schema.entity_types.get(etype)
+        if d is None:
+            return CedarRecord()
+        return self._record(d.shape, "attr", etype, (), (mid,) if mid is not None else None)
+
+    def _record(self, ty: RecordType, kind: str, etype: str, path: tuple, args) -> CedarRecord:
+        out = {}
+        for k, a in ty.attrs:
+            p = path + (k,)
+            if not a.required:
+                present = self._read(fn_name(kind + "has", etype, p), args)
+                if present is None or not z3.is_true(present):
+                    continue
+            out[k] = self._field(a.type, kind, etype, p, args)
+        return CedarRecord(out)
+
+    def _field(self, ty: Any, kind: str, etype: str, path: tuple, args) -> Any:
+        if isinstance(ty, RecordType):
+            return self._record(ty, kind, etype, path, args)
+        raw = self._read(fn_name(kind, etype, path), args, raw=True)
+        return self.default(ty) if raw is None else self.value(ty, raw)
+
+    def _read(self, fname: str, args, raw: bool = False):
+        """The formulas' application of store function fname to entities with
+        these model ids, or None when the formulas never read it."""
+        if args is None:
+            return None
+        app = self._index.get((fname, tuple(_key(a) for a in args)))
+        if app is None:
+            return None
+        return app if raw else self.eval(app)
+
+    def _tags(self, etype: str, mid: z3.ExprRef, keys: dict[str, z3.ExprRef]) -> CedarRecord:
+        tty = self.sym.tags_type(etype)
+        out = {}
+        for k, kz in sorted(keys.items()):
+            args = (mid, kz)
+            if isinstance(tty, RecordType):
+                out[k] = self._record(tty, "tag", etype, (), args)
+            else:
+                out[k] = self._field(tty, "tag", etype, (), args)
+        return CedarRecord(out)
+
+    def _actions(self) -> list[Entity]:
+        """The request's action, the actions the policies name, and their
+        groups, as the schema declares them."""
+        sym = self.sym
+        named = {EntityUID(t, i) for t in sym.action_types for i in sym.literal_ids.get(t, ())}
+        wanted = set()
+        for a in {sym.env.action} | {a for a in named if a in sym.schema.actions}:
+            wanted |= {a} | set(sym.action_ancestors.get(a, ()))
+        return [Entity(a, parents=frozenset(sym.schema.actions[a].member_of) if a in sym.schema.actions else frozenset())
+                for a in sorted(wanted)]
+
+
+def _key(z: z3.ExprRef):
+    """A hashable form of a model value (an entity number or a tag key)."""
+    return z.as_long() if z3.is_int_value(z) else string_of(z)
+
+
+def decode(sym: SymEnv, model: z3.ModelRef) -> tuple[Request, Entities]:
+    d = Decoder(sym, model)
+    request = d.request()
+    return request, d.entities()

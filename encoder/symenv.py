@@ -1,0 +1,469 @@
+"""The symbolic request and entity store of one request environment.
+
+For a request environment (principal type, action, resource type) the
+request is: `principal` and `resource`, Z3 integer constants (their ids, numbered
+as in terms.Ids; the types are fixed by the environment), the action, a constant, and the context,
+one Z3 constant per (nested) attribute of the action's context type with a
+presence bit for optional ones.
+
+The entity store is a family of uninterpreted functions over entity ids, one
+per entity type T (never quantified over; every application is recorded, and
+the recorded applications are the *footprint*):
+
+- ``exists_T(e)``: e is in the store (attribute access on a missing entity
+  errors; `has` and `hasTag` on it are false);
+- ``attr_T_a(e)`` and, for optional attributes, ``has_T_a(e)``; record-typed
+  attributes are flattened into one function per nested attribute;
+- ``anc_T_U(e)``: the set of e's ancestors of type U, for every U that the
+  schema's memberOf relation makes (transitively) possible;
+- ``hastag_T(e, k)``, ``tag_T(e, k)`` when T declares tags.
+
+Action entities are not symbolic: their hierarchy comes from the schema.
+`well_formed()` states the assumptions (entities referred to exist and
+conform, enum ids, the hierarchy is irreflexive and transitive over the
+footprint, and the set witnesses of compiler.py) as quantifier-free
+constraints over the footprint; `pin()` fixes every recorded application to a
+concrete store.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import z3
+
+from lang.entities import Entities
+from lang.request import Request
+from lang.schema import (
+    EntityType, ExtensionType, LongType, RecordType, RequestEnv, Schema, SetType, StringType,
+)
+from lang.values import CedarRecord, EntityUID
+
+from encoder.terms import (
+    ID, IP, NEVER, Ids, Term, Unsupported, const_raw,
+    sort_of, string_val, to_sorted,
+)
+
+
+def symbol(name: str, n: int) -> str:
+    """A Z3 symbol for a readable name: printable (Z3 cuts names at NUL) and
+    made unique by a counter."""
+    clean = "".join(c if c.isprintable() and c not in "|\\" else f"\\x{ord(c):x}" for c in name)
+    return f"{clean}#{n}"
+
+
+def fn_name(kind: str, etype: str, path: tuple) -> str:
+    """The (unambiguous) key of the store function reading `path` of an
+    entity's attributes or tags."""
+    return f"{kind}_{etype}{json.dumps(list(path))}"
+
+
+def _transitive(graph: dict) -> dict:
+    """Transitive closure (excluding the node itself unless on a cycle)."""
+    out = {}
+    for start in graph:
+        seen, todo = set(), list(graph.get(start, ()))
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(graph.get(n, ()))
+        out[start] = seen
+    return out
+
+
+class LazyRecord(dict):
+    """The raw value of a symbolic record: an attribute's (presence, value)
+    constants are made when first read, so inputs no formula reads stay out
+    of every formula (and out of the models the decoder reads)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        v = self[key] = self._make(key)
+        return v
+
+
+class SymEnv:
+    def __init__(self, schema: Schema, env: RequestEnv):
+        self.schema, self.env = schema, env
+        self.ancestor_types = _transitive({n: d.member_of for n, d in schema.entity_types.items()})
+        self.action_ancestors = _transitive({a: d.member_of for a, d in schema.actions.items()})
+        adef = schema.actions.get(env.action)
+        if adef is None:
+            raise Unsupported(f"action {env.action} is not declared in the schema")
+        self.context_type: RecordType = adef.context
+        self.action_types = {a.type for a in schema.actions}
+        self._funcs: dict[tuple, z3.FuncDeclRef] = {}
+        # footprint: every application of a store function, in order
+        self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
+        self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
+        self.elements: dict[Any, list] = {}  # set element type -> element terms seen
+        self.witnessed: list[z3.BoolRef] = []  # witness constraints for set tests
+        self._fresh = 0
+        self.ids = Ids()
+        self._distinct_done: set = set()
+        self._element_keys: set = set()
+        self.literal_ids: dict[str, set[str]] = {}  # entity ids the policies mention
+        self.principal = Term(EntityType(env.principal_type), z3.Int("principal"), z3.BoolVal(False))
+        self.resource = Term(EntityType(env.resource_type), z3.Int("resource"), z3.BoolVal(False))
+        self.action = Term(EntityType(env.action.type), self.ids.val(env.action), z3.BoolVal(False))
+        self.leaves += [(self.principal.ty, self.principal.val), (self.resource.ty, self.resource.val)]
+        self.context = Term(self.context_type, self.leaf("context", self.context_type), z3.BoolVal(False))
+
+    # ------------------------------------------------------------------
+    # Symbolic values
+
+    def leaf(self, name: str, ty: Any) -> Any:
+        """A fresh symbolic value of type `ty` (records: one per attribute)."""
+        if isinstance(ty, RecordType):
+            return LazyRecord(lambda k: (self._bool(f"{name}.{k}?") if not ty.get(k).required else z3.BoolVal(True),
+                                         self.leaf(f"{name}.{k}", ty.get(k).type)))
+        self._fresh += 1  # names are for reading; the counter keeps them apart
+        v = z3.Const(symbol(name, self._fresh), sort_of(ty))
+        self.leaves.append((ty, v))
+        return v
+
+    def _bool(self, name: str) -> z3.BoolRef:
+        self._fresh += 1
+        return z3.Bool(symbol(name, self._fresh))
+
+    def fresh(self, name: str, ty: Any) -> Any:
+        return self.leaf(name, ty)
+
+    def mention(self, uid: EntityUID) -> None:
+        """Record an entity the policies name (decode keeps such ids)."""
+        self.literal_ids.setdefault(uid.type, set()).add(uid.id)
+        self.ids.num(uid)
+
+    def element(self, ty: Any, raw: Any) -> None:
+        """Record a value tested for membership in a set of `ty`s (decode
+        reads sets through these)."""
+        if ty == NEVER:
+            return
+        key = (ty, raw.get_id() if z3.is_expr(raw) else id(raw))
+        if key not in self._element_keys:
+            self._element_keys.add(key)
+            self.elements.setdefault(ty, []).append(raw)
+
+    def witness(self, ty: Any) -> Any:
+        """A fresh element of type `ty` standing for 'some element'."""
+        w = self.fresh("w", ty)
+        self.element(ty, w)
+        return w
+
+    # ------------------------------------------------------------------
+    # Store functions
+
+    def _func(self, name: str, *sorts: z3.SortRef) -> z3.FuncDeclRef:
+        if name not in self._funcs:
+            self._funcs[name] = z3.Function(symbol(name, len(self._funcs)), *sorts)
+        return self._funcs[name]
+
+    def _apply(self, kind: str, info: tuple, name: str, args: tuple, rsort: z3.SortRef) -> z3.ExprRef:
+        f = self._func(name, *[a.sort() for a in args], rsort)
+        e = f(*args)
+        key = (name, *(a.get_id() for a in args))
+        if key not in self.apps:
+            self.apps[key] = (kind, info, args, e)
+        return e
+
+    def is_declared(self, etype: str) -> bool:
+        return etype in self.schema.entity_types
+
+    def exists(self, etype: str, e: z3.ExprRef) -> z3.BoolRef:
+        """e is an entity of the store (false for undeclared types, actions
+        other than the schema's, and enum ids the type does not list)."""
+        if etype in self.action_types:
+            if not z3.is_int_value(e):
+                raise Unsupported("a symbolic action entity")
+            return z3.BoolVal(EntityUID(etype, self.ids.id_of(etype, e)) in self.schema.actions)
+        d = self.schema.entity_types.get(etype)
+        if d is None:
+            return z3.BoolVal(False)
+        if d.enum is not None and z3.is_int_value(e):
+            return z3.BoolVal(self.ids.id_of(etype, e) in d.enum)
+        return self._apply("exists", (etype,), f"exists_{etype}", (e,), z3.BoolSort())
+
+    def attribute(self, etype: str, e: z3.ExprRef, name: str) -> Optional[tuple[z3.BoolRef, Any, Any]]:
+        """(present, raw value, type) of attribute `name` of entity e, or None
+        when entities of this type never have it."""
+        d = self.schema.entity_types.get(etype)
+        a = d.shape.get(name) if d else None
+        if a is None:
+            return None
+        present = self._present("attrpresent", (etype, (name,)), fn_name("attrhas", etype, (name,)), (e,), a.required)
+        return present, self._attr_value(etype, (name,), a.type, (e,), "attr"), a.type
+
+    def _present(self, kind, info, fname, args, required) -> z3.BoolRef:
+        if required:
+            return z3.BoolVal(True)
+        return self._apply(kind, info, fname, args, z3.BoolSort())
+
+    def _attr_value(self, etype: str, path: tuple, ty: Any, args: tuple, kind: str) -> Any:
+        """The raw value at `path` of an attribute (kind "attr") or tag
+        (kind "tag"), flattening records."""
+        base = fn_name(kind, etype, path)
+        if isinstance(ty, RecordType):
+            out = {}
+            for k, a in ty.attrs:
+                p = path + (k,)
+                present = self._present(kind + "present", (etype, p), fn_name(kind + "has", etype, p), args, a.required)
+                out[k] = (present, self._attr_value(etype, p, a.type, args, kind))
+            return out
+        v = self._apply(kind, (etype, path, ty), base, args, sort_of(ty))
+        self.leaves.append((ty, v))
+        return v
+
+    def ancestors(self, etype: str, e: z3.ExprRef, atype: str) -> Optional[z3.ArrayRef]:
+        """The set of e's ancestors of type atype, or None if impossible."""
+        if atype not in self.ancestor_types.get(etype, ()):
+            return None
+        return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), z3.ArraySort(ID, z3.BoolSort()))
+
+    def tags_type(self, etype: str) -> Any:
+        d = self.schema.entity_types.get(etype)
+        return d.tags if d else None
+
+    def has_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> z3.BoolRef:
+        if self.tags_type(etype) is None:
+            return z3.BoolVal(False)
+        return z3.And(self.exists(etype, e),
+                      self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), z3.BoolSort()))
+
+    def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Any:
+        return self._attr_value(etype, (), self.tags_type(etype), (e, k), "tag")
+
+    def action_in(self, action: EntityUID, target: EntityUID) -> bool:
+        return action == target or target in self.action_ancestors.get(action, ())
+
+    # ------------------------------------------------------------------
+    # Assumptions
+
+    def _distinct_sets(self) -> None:
+        """Two different sets that are elements of a set must differ on a
+        named element, so that decoding (which reads a set through named
+        elements) keeps them apart."""
+        def depth(t):
+            return 1 + depth(t.elem) if isinstance(t, SetType) else 0
+        for ty in sorted([t for t in self.elements if isinstance(t, SetType) and t.elem != NEVER],
+                         key=depth, reverse=True):
+            xs = self.elements[ty]
+            for i in range(len(xs)):
+                for j in range(i + 1, len(xs)):
+                    key = (xs[i].get_id(), xs[j].get_id())
+                    if key in self._distinct_done:
+                        continue
+                    self._distinct_done.add(key)
+                    w = self.witness(ty.elem)
+                    wz = to_sorted(ty.elem, w)
+                    self.witnessed.append(z3.Implies(xs[i] != xs[j], z3.Select(xs[i], wz) != z3.Select(xs[j], wz)))
+
+    def well_formed(self) -> list[z3.BoolRef]:
+        self._distinct_sets()
+        out: list[z3.BoolRef] = []
+        for kind, info, args, e in list(self.apps.values()):
+            if kind == "exists":
+                out.append(e)
+        for ty, v in self.leaves:
+            out += self._leaf_wf(ty, v)
+        out += self._hierarchy_wf()
+        out += self.witnessed
+        return out
+
+    def _leaf_wf(self, ty: Any, v: Any) -> list[z3.BoolRef]:
+        if isinstance(ty, EntityType):
+            d = self.schema.entity_types.get(ty.name)
+            if d is not None and d.enum is not None:
+                return [z3.Or([v == self.ids.val(EntityUID(ty.name, x)) for x in d.enum])]
+        if isinstance(ty, ExtensionType):
+            if ty.name == "ipaddr":
+                return [z3.If(IP.is_v4(v),
+                              z3.And(z3.ULE(IP.prefix(v), 32), z3.ULT(IP.addr(v), 2**32)),
+                              z3.ULE(IP.prefix(v), 128))]
+        return []
+
+    def _hierarchy_wf(self) -> list[z3.BoolRef]:
+        """Irreflexivity and transitivity of `in` over the footprint: for
+        footprint entities a, b and any known entity term c,
+        b ∈ anc(a) ∧ c ∈ anc(b) → c ∈ anc(a)."""
+        nodes: dict[str, list] = {}
+        for kind, info, args, e in list(self.apps.values()):
+            if kind == "anc":
+                lst = nodes.setdefault(info[0], [])
+                if not any(x.eq(args[0]) for x in lst):
+                    lst.append(args[0])
+        out = []
+        for t, terms in sorted(nodes.items()):
+            for a in terms:
+                if t in self.ancestor_types.get(t, ()):
+                    out.append(z3.Not(z3.Select(self.ancestors(t, a, t), a)))
+                for u in sorted(self.ancestor_types.get(t, ())):
+                    for b in nodes.get(u, []):
+                        in_ab = z3.Select(self.ancestors(t, a, u), b)
+                        for v in sorted(self.ancestor_types.get(u, ())):
+                            for c in self._entity_terms(v, nodes):
+                                anc_ac = self.ancestors(t, a, v)
+                                if anc_ac is None:
+                                    continue
+                                out.append(z3.Implies(z3.And(in_ab, z3.Select(self.ancestors(u, b, v), c)),
+                                                      z3.Select(anc_ac, c)))
+        return out
+
+    def _entity_terms(self, etype: str, nodes: dict) -> list:
+        lst = list(nodes.get(etype, []))
+        for x in self.elements.get(EntityType(etype), []):
+            if not any(x.eq(y) for y in lst):
+                lst.append(x)
+        return lst
+
+    # ------------------------------------------------------------------
+    # Readable models and enumeration
+
+    def readable(self) -> list[z3.BoolRef]:
+        out = []
+        printable = z3.Star(z3.Range(" ", "~"))
+        for ty, v in self.leaves:
+            if ty == LongType():
+                out.append(z3.And(v >= -1000, v <= 1000))
+            elif ty == StringType():
+                out.append(z3.And(z3.Length(v) <= 12, z3.InRe(v, printable)))
+            elif isinstance(ty, ExtensionType) and ty.name == "decimal":
+                out.append(z3.And(v >= -10_000_000, v <= 10_000_000))
+            elif isinstance(ty, ExtensionType) and ty.name == "datetime":
+                out.append(z3.And(v >= 0, v <= 4_102_444_800_000))  # 1970 to 2100
+            elif isinstance(ty, ExtensionType) and ty.name == "duration":
+                out.append(z3.And(v >= -31_536_000_000, v <= 31_536_000_000))  # a year
+        return out
+
+    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...]) -> z3.BoolRef:
+        """Some observation of the given request parts changes: decoding
+        renames ids and reads sets through their named elements, so only such
+        differences give a different counterexample."""
+        def value(e):
+            return model.eval(e, model_completion=True)
+
+        def differs(ty, e):
+            if isinstance(ty, EntityType):
+                return z3.Or([(e == self.ids.val(EntityUID(ty.name, i))) != value(e == self.ids.val(EntityUID(ty.name, i)))
+                              for i in sorted(self.literal_ids.get(ty.name, ()))] or [z3.BoolVal(False)])
+            if isinstance(ty, SetType):
+                return z3.Or([z3.Select(e, to_sorted(ty.elem, x)) != value(z3.Select(e, to_sorted(ty.elem, x)))
+                              for x in self.elements.get(ty.elem, [])] or [z3.BoolVal(False)])
+            if isinstance(ty, RecordType):
+                return z3.BoolVal(False)  # flattened: its parts are leaves of their own
+            return e != value(e)
+
+        def app_differs(kind, info, app):
+            ty = {"anc": lambda: SetType(EntityType(info[1])), "attr": lambda: info[2],
+                  "tag": lambda: info[2]}.get(kind, lambda: None)()
+            return differs(ty, app) if ty is not None else app != value(app)
+
+        diffs = []
+        for part in parts:
+            if part == "context":
+                diffs += [differs(ty, v) for ty, v in self.leaves
+                          if z3.is_const(v) and v.decl().name().startswith("context")]
+            elif part == "store":  # what the policies read of any entity
+                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
+                          if kind != "exists"]
+            else:
+                var = getattr(self, part)
+                diffs.append(differs(var.ty, var.val))
+                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
+                          if kind != "exists" and args[0].eq(var.val)]
+        return z3.Or(diffs) if diffs else z3.BoolVal(False)
+
+    # ------------------------------------------------------------------
+    # Pinning to concrete inputs
+
+    def pin(self, request: Request, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing the request and every recorded store
+        application to the given concrete inputs."""
+        env = self.env
+        if (request.principal.type, request.action, request.resource.type) != (
+                env.principal_type, env.action, env.resource_type):
+            raise ValueError(f"request {request} is not in environment {env}")
+        out = [self.principal.val == self.ids.val(request.principal),
+               self.resource.val == self.ids.val(request.resource)]
+        out += _pin_record(self.context.val, self.context_type, request.context, self.ids)
+        by_type: dict[str, list] = {}
+        for ent in entities:
+            by_type.setdefault(ent.uid.type, []).append(ent)
+        for kind, info, args, e in list(self.apps.values()):
+            out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
+        return out
+
+    def _pin_app(self, kind, info, args, app, ents, entities) -> list[z3.BoolRef]:
+        out = []
+        ids = [self.ids.val(x.uid) for x in ents]
+        is_x = [args[0] == i for i in ids]
+        if kind == "exists":
+            return [app == z3.Or(is_x)]
+        if kind == "anc":
+            atype = info[1]
+            out.append(z3.Implies(z3.Not(z3.Or(is_x)), app == z3.K(ID, z3.BoolVal(False))))
+            for x, cond in zip(ents, is_x):
+                anc = sorted(a for a in entities.ancestors(x.uid) if a.type == atype)
+                arr = z3.K(ID, z3.BoolVal(False))
+                for a in anc:
+                    arr = z3.Store(arr, self.ids.val(a), z3.BoolVal(True))
+                out.append(z3.Implies(cond, app == arr))
+            return out
+        if kind in ("attrpresent", "attr"):
+            path = info[1]
+            for x, cond in zip(ents, is_x):
+                found, v = _walk(x.attrs, path)
+                if kind == "attrpresent":
+                    out.append(z3.Implies(cond, app == z3.BoolVal(found)))
+                elif found:
+                    out.append(z3.Implies(cond, app == const_raw(v, info[2], self.ids)))
+            return out
+        if kind == "hastag":
+            for x, cond in zip(ents, is_x):
+                out.append(z3.Implies(cond, app == z3.Or([args[1] == string_val(k) for k in x.tags])))
+            return out
+        if kind in ("tagpresent", "tag"):
+            path = info[1]
+            for x, cond in zip(ents, is_x):
+                for k, tv in x.tags.items():
+                    found, v = _walk(CedarRecord({"": tv}), ("",) + path)
+                    c = z3.And(cond, args[1] == string_val(k))
+                    if kind == "tagpresent":
+                        out.append(z3.Implies(c, app == z3.BoolVal(found)))
+                    elif found:
+                        out.append(z3.Implies(c, app == const_raw(v, info[2], self.ids)))
+            return out
+        raise AssertionError(kind)
+
+
+def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:
+    v = rec
+    for k in path:
+        if not isinstance(v, CedarRecord) or k not in v:
+            return False, None
+        v = v[k]
+    return True, v
+
+
+def _pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
+    extra = set(rec) - {k for k, _ in ty.attrs}
+    if extra:
+        raise ValueError(f"context has undeclared attributes {sorted(extra)}")
+    out = []
+    for k, a in ty.attrs:
+        present, v = raw[k]
+        if k not in rec:
+            if a.required:
+                raise ValueError(f"context lacks required attribute {k}")
+            out.append(z3.Not(present))
+            continue
+        out.append(present)
+        if isinstance(a.type, RecordType):
+            out += _pin_record(v, a.type, rec[k], ids)
+        else:
+            out.append(v == const_raw(rec[k], a.type, ids))
+    return out
