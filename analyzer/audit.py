@@ -1,0 +1,426 @@
+"""audit: rules that are dead, redundant, shadowed, overridden, may error
+open, or grant more than they should.
+
+The algorithm, per request environment (see README "How audit scales"):
+
+1. *Slice*: only the policies whose scope can match the environment's types
+   and action are encoded there (`analyzer.slicing`); a policy whose slice is
+   empty everywhere is dead without a solver call.
+2. *Encode once*: every sliced policy's `satisfied` and `errors` terms are
+   compiled into one `Encoding`, and the well-formedness assumptions for their
+   joint footprint are added to one solver.
+3. *Solve incrementally*: each question is a `push`/`check`/`pop` on that
+   solver, so Z3 keeps what it learned about the shared assumptions.
+4. *Prune pairs*: the pairwise question "is p implied by q?" is asked only
+   for pairs of the same effect that share the environment and that overlap
+   (some request satisfies both), which the per-policy witnesses already
+   answer for most pairs: if p's witness does not satisfy q, p is not
+   implied by q and no solver call is made.
+
+Each finding that has a witness or counterexample carries one that was
+replayed through the concrete evaluator.  An environment the solver could
+not settle makes every verdict that depends on it absent (reported under
+`stats.unknown`), never a finding of "redundant" or "dead".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import z3
+
+from analyzer.checks import counterexample, refs
+from analyzer.queries import Example, Options, environments
+from analyzer.slicing import may_match
+from encoder import Encoding, Unsupported
+from lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
+from lang.authorizer import instantiate, is_authorized
+from lang.entities import Entities
+from lang.evaluator import EvalError, satisfied as concrete_satisfied
+from lang.request import Request
+from lang.schema import RequestEnv, Schema
+from reports.findings import Finding, Location, Report, Verdict
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+MODEL_POOL = 16  # how many recent models `EnvSession.solve` tries before calling the solver
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One evaluable policy: a static policy or a template link."""
+
+    id: str
+    policy: Policy
+    slots: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def effect(self) -> str:
+        return self.policy.effect
+
+
+def rules_of(ps: PolicySet) -> list[Rule]:
+    return [Rule(pid, p, slots) for pid, p, slots in instantiate(ps)]
+
+
+# --------------------------------------------------------------------------
+# Concrete outcomes, for replaying witnesses
+
+
+def outcome(rule: Rule, request: Request, entities: Entities) -> str:
+    try:
+        return "match" if concrete_satisfied(rule.policy, request, entities, rule.slots) else "no-match"
+    except EvalError:
+        return "error"
+
+
+# --------------------------------------------------------------------------
+# One environment: an encoding, a solver, and the questions asked of it
+
+
+class EnvSession:
+    """All the audit's questions about one environment, on one solver."""
+
+    def __init__(self, schema: Schema, env: RequestEnv, rules: Sequence[Rule], options: Options):
+        self.env = env
+        self.rules = list(rules)
+        self.enc = Encoding(schema, env)
+        self.sat = {r.id: self.enc.satisfied(r.policy, r.slots) for r in self.rules}
+        self.err = {r.id: self.enc.errors(r.policy, r.slots) for r in self.rules}
+        # the scope alone, for "are the conditions always true?"
+        self.scope = {r.id: self.enc.satisfied(_scope_only(r.policy), r.slots)
+                      for r in self.rules if r.policy.conditions}
+        self.solver = z3.Solver()
+        self.solver.set("timeout", max(1, int(options.timeout_seconds * 1000)))
+        self.solver.add(*self.enc.well_formed())  # after every term above is compiled
+        self.queries = 0
+        self.seconds = 0.0
+        self.unknown_reasons: list[str] = []
+        self.models: list[z3.ModelRef] = []  # recent models, to answer sat goals without a call
+
+    def permits(self, exclude: Optional[str] = None) -> list[Rule]:
+        return [r for r in self.rules if r.effect == "permit" and r.id != exclude]
+
+    def forbids(self, exclude: Optional[str] = None) -> list[Rule]:
+        return [r for r in self.rules if r.effect == "forbid" and r.id != exclude]
+
+    def any_sat(self, rules: Sequence[Rule]) -> z3.BoolRef:
+        return z3.Or([self.sat[r.id] for r in rules]) if rules else z3.BoolVal(False)
+
+    def solve(self, goal: z3.BoolRef) -> tuple[str, Optional[z3.ModelRef]]:
+        """sat with its model, unsat, or unknown.  Models are decoded (and
+        replayed) only for the examples a finding shows: see `example`.
+
+        A goal that a model found earlier already satisfies is sat without a
+        solver call: every model satisfies the base assertions (the
+        well-formedness assumptions), so it is a model of base ∧ goal too."""
+        for model in self.models:
+            if z3.is_true(model.eval(goal, model_completion=True)):
+                return SAT, model
+        started = time.perf_counter()
+        self.solver.push()
+        try:
+            self.solver.add(goal)
+            status = self.solver.check()
+            self.queries += 1
+            if status == z3.unsat:
+                return UNSAT, None
+            if status == z3.unknown:
+                self.unknown_reasons.append(self.solver.reason_unknown() or "unknown")
+                return UNKNOWN, None
+            model = self.solver.model()
+            self.models.insert(0, model)
+            del self.models[MODEL_POOL:]
+            return SAT, model
+        finally:
+            self.solver.pop()
+            self.seconds += time.perf_counter() - started
+
+    def avoiding(self, base: z3.BoolRef, model: z3.ModelRef, avoid: Sequence[Rule]
+                 ) -> tuple[str, Optional[z3.ModelRef]]:
+        """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
+        satisfy base.  Rather than negating every rule at once, only the
+        rules a model found so far satisfies are negated, growing that set
+        until a model satisfies none of `avoid` (sat) or the negated subset
+        is already unsat, which makes the whole question unsat."""
+        negated: list[Rule] = []
+        while True:
+            hit = [q for q in avoid if q not in negated and self.holds_in(model, q.id)]
+            if not hit:
+                return SAT, model
+            negated += hit
+            status, model = self.solve(z3.And(base, z3.Not(self.any_sat(negated))))
+            if status != SAT:
+                return status, None
+
+    def holds_in(self, model: z3.ModelRef, rule_id: str) -> bool:
+        """Is the rule satisfied in a model (without decoding it)?"""
+        return z3.is_true(model.eval(self.sat[rule_id], model_completion=True))
+
+    def example(self, model: z3.ModelRef, replay: Callable[[Request, Entities], bool]) -> Optional[Example]:
+        """The model decoded; None (and an unknown noted) if it does not replay."""
+        request, entities = self.enc.decode(model)
+        if not replay(request, entities):
+            self.unknown_reasons.append("a witness failed to replay (encoder disagreement)")
+            return None
+        return Example(request, entities)
+
+
+def _scope_only(policy: Policy) -> Policy:
+    return Policy(policy.effect, policy.principal, policy.action, policy.resource)
+
+
+# --------------------------------------------------------------------------
+# Per-environment facts, gathered before the findings are decided
+
+
+@dataclass
+class Facts:
+    """What the audit learned about one rule in one environment.  Models
+    are kept undecoded; `EnvSession.example` decodes the few shown."""
+
+    alive: str = UNSAT  # sat: some request matches it here
+    witness: Optional[z3.ModelRef] = None
+    errs: str = UNSAT  # sat: some request makes it error here
+    error_model: Optional[z3.ModelRef] = None
+    overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
+    needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
+    implied_by: set = field(default_factory=set)  # same-effect rules implying it here
+    always_true: str = UNKNOWN  # unsat of "scope matches but conditions do not"
+
+
+def _gather(session: EnvSession) -> dict[str, Facts]:
+    facts = {r.id: Facts() for r in session.rules}
+    for r in session.rules:
+        f = facts[r.id]
+        f.alive, f.witness = session.solve(session.sat[r.id])
+        if r.effect == "forbid":
+            f.errs, f.error_model = session.solve(session.err[r.id])
+    alive = [r for r in session.rules if facts[r.id].alive == SAT]
+    for r in alive:
+        facts[r.id].implied_by = _implied_by(session, r, alive)
+    later = {r.id: i for i, r in enumerate(session.rules)}
+    no_forbid = z3.Not(session.any_sat(session.forbids()))
+    for r in alive:
+        f = facts[r.id]
+        if r.effect == "permit":
+            status, free = session.avoiding(session.sat[r.id], f.witness, session.forbids())
+            f.overridden = {UNSAT: SAT, SAT: UNSAT}.get(status, UNKNOWN)
+            # Of equivalent permits the first is kept: its redundancy is judged
+            # without the later ones, which are reported as shadowed by it.
+            equivalents = {q for q in f.implied_by
+                           if r.id in facts[q].implied_by and later[q] > later[r.id]}
+            covering = f.implied_by - equivalents
+            if f.overridden == UNSAT and covering:
+                f.needed = UNSAT  # another permit matches whenever r does
+            elif f.overridden == UNSAT:
+                others = [q for q in session.permits(r.id) if q.id not in equivalents]
+                f.needed, _ = session.avoiding(z3.And(session.sat[r.id], no_forbid), free, others)
+        if r.policy.conditions:
+            f.always_true, _ = session.solve(z3.And(session.scope[r.id], z3.Not(session.sat[r.id])))
+    return facts
+
+
+def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]:
+    """The same-effect rules q with r ⇒ q in this environment.  A model
+    where r holds and q does not proves q does not imply r, so every such
+    model found is kept and tried on the next candidates first."""
+    implied: set[str] = set()
+    witnesses = []
+    for q in alive:
+        if q.id == r.id or q.effect != r.effect:
+            continue
+        if not all(session.holds_in(m, q.id) for m in witnesses):
+            continue
+        status, model = session.solve(z3.And(session.sat[r.id], z3.Not(session.sat[q.id])))
+        if status == UNSAT:
+            implied.add(q.id)
+        elif status == SAT:
+            witnesses.append(model)
+    return implied
+
+
+# --------------------------------------------------------------------------
+# The audit
+
+
+def audit(schema: Schema, ps: PolicySet, options: Options,
+          properties: Optional[PolicySet] = None,
+          progress: Optional[Callable[[int, int], None]] = None) -> Report:
+    rules = rules_of(ps)
+    envs = environments(schema, options)
+    per_env: dict[RequestEnv, dict[str, Facts]] = {}
+    sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
+    unknown: list[str] = []
+    queries = 0
+    seconds = 0.0
+    property_findings: list[Finding] = []
+    sessions: dict[RequestEnv, EnvSession] = {}
+    for i, env in enumerate(envs):
+        env_rules = [r for r in rules if may_match(r.policy, env, schema, r.slots)]
+        for r in env_rules:
+            sliced[r.id].append(env)
+        if env_rules:
+            try:
+                session = EnvSession(schema, env, env_rules, options)
+            except Unsupported as exc:
+                unknown.append(f"{env}: unsupported: {exc}")
+                for r in env_rules:
+                    per_env.setdefault(env, {})[r.id] = Facts(alive=UNKNOWN)
+            else:
+                per_env[env] = _gather(session)
+                session.solver = None  # done asking; the models and encoding stay for decoding
+                sessions[env] = session
+                queries += session.queries
+                seconds += session.seconds
+        if progress:
+            progress(i + 1, len(envs))
+    if properties is not None:
+        from analyzer.properties import check_properties
+
+        prop = check_properties(schema, ps, properties, options)
+        property_findings = list(prop.findings)
+        queries += prop.stats.get("queries", 0)
+        seconds += prop.stats.get("solver_seconds", 0.0)
+        unknown.extend(prop.stats.get("unknown", []))
+
+    judge = _Judge(ps, {r.id: r for r in rules}, per_env, sessions)
+    findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
+    # after judging: decoding the shown examples may add replay failures
+    unknown.extend(f"{env}: {why}" for env, session in sessions.items() for why in session.unknown_reasons)
+    findings.extend(property_findings)
+    verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if unknown else Verdict.HOLDS)
+    stats = {"environments": len(envs), "policies": len(rules), "queries": queries,
+             "solver_seconds": round(seconds, 4)}
+    if unknown:
+        stats["unknown"] = unknown
+    return Report("audit", verdict, tuple(findings), stats)
+
+
+class _Judge:
+    """Turns the per-environment facts into findings.  A claim is made only
+    when every environment the rule can match in was settled; examples are
+    decoded from the kept models and replayed before they are shown."""
+
+    def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, sessions):
+        self.ps, self.by_id, self.per_env, self.sessions = ps, by_id, per_env, sessions
+
+    def example(self, env: RequestEnv, model, replay) -> Optional[Example]:
+        return self.sessions[env].example(model, replay)
+
+    def counterexample(self, example: Optional[Example]):
+        return counterexample(example, {"policies": self.ps}) if example else None
+
+    def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
+        facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
+        if any(f.alive == UNKNOWN for _, f in facts):
+            return []  # nothing is claimed about a rule the solver did not settle
+        loc = Location.of(r.policy)
+        loc = (loc,) if loc else ()
+        alive = [(env, f) for env, f in facts if f.alive == SAT]
+        if not alive:
+            where = "no environment of the schema" if not envs else "no valid request"
+            return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
+        if r.effect == "forbid":
+            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc),
+                    *self.over_permissive(r, alive, loc)]
+        overridden = self.overridden(r, alive, loc)
+        if overridden:
+            return overridden
+        shadowed = self.shadowed(r, alive, loc)
+        redundant = [] if shadowed else self.redundant(r, alive, loc)
+        return [*shadowed, *redundant, *self.over_permissive(r, alive, loc)]
+
+    def forbid_may_error(self, r: Rule, facts, loc) -> list[Finding]:
+        for env, f in facts:
+            if f.errs == SAT:
+                example = self.example(env, f.error_model, lambda q, e: outcome(r, q, e) == "error")
+                if example is None:
+                    return []
+                return [Finding("forbid-may-error",
+                                f"forbid {r.id} errors on this request and then does not deny "
+                                "(it fails open); guard the attributes it reads with `has`",
+                                (r.id,), (), loc, env, self.counterexample(example))]
+        return []
+
+    def overridden(self, r: Rule, alive, loc) -> list[Finding]:
+        if not all(f.overridden == SAT for _, f in alive):
+            return []
+        env, f = alive[0]
+        example = self.example(env, f.witness, lambda q, e: outcome(r, q, e) == "match")
+        if example is None:
+            return []
+        # the forbids that defeat it on the example
+        related = sorted(q.id for q in self.by_id.values() if q.effect == "forbid"
+                         and outcome(q, example.request, example.entities) == "match")
+        return [Finding("overridden",
+                        f"permit {r.id} never grants anything: a forbid always matches when it does",
+                        (r.id,), tuple(related), loc, env, self.counterexample(example))]
+
+    def shadowed(self, r: Rule, alive, loc) -> list[Finding]:
+        """r is implied by one same-effect rule in every environment where it
+        matches.  Of two equivalent rules only the later is reported."""
+        common = None
+        for _, f in alive:
+            common = set(f.implied_by) if common is None else common & f.implied_by
+        if not common:
+            return []
+        order = {pid: i for i, pid in enumerate(self.ps.ids)}
+        position = lambda pid: order.get(pid, len(order))
+        def equivalent(a: str, b: str) -> bool:
+            return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
+                       for env, _ in alive)
+
+        shadows = []
+        for q in sorted(common, key=position):
+            if equivalent(r.id, q) and position(q) > position(r.id):
+                continue  # equivalent rules: the earlier one stays, the later is reported
+            if any(equivalent(q, earlier) for earlier in shadows):
+                continue  # name one of a group of equivalent shadowing rules
+            shadows.append(q)
+        if not shadows:
+            return []
+        return [Finding("shadowed",
+                        f"{r.effect} {r.id} is shadowed by {', '.join(shadows)}: every request it matches, "
+                        f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
+                        (r.id,), tuple(shadows), loc)]
+
+    def redundant(self, r: Rule, alive, loc) -> list[Finding]:
+        if not all(f.overridden == SAT or f.needed == UNSAT for _, f in alive):
+            return []
+        # the other permits that can match where r matches: together they cover it
+        covering = sorted({pid for env, _ in alive for pid, other in self.per_env[env].items()
+                           if pid != r.id and self.by_id[pid].effect == "permit" and other.alive == SAT})
+        return [Finding("redundant",
+                        f"permit {r.id} is redundant: removing it changes no decision, because the "
+                        "other permits (with the forbids) already decide every request it matches",
+                        (r.id,), tuple(covering), loc)]
+
+    def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
+        from analyzer.properties import mentions_var
+
+        out = []
+        if r.policy.conditions and all(f.always_true == UNSAT for _, f in alive):
+            out.append(Finding("over-permissive",
+                               f"{r.id}'s conditions are always true: it applies to every request "
+                               "its scope matches", (r.id,), (), loc))
+        if r.effect != "permit":
+            return out
+        for var in ("principal", "resource"):
+            scope = getattr(r.policy, var)
+            unconstrained = isinstance(scope, ScopeAny) or (isinstance(scope, ScopeIs)
+                                                            and scope.in_target is None)
+            if not unconstrained or any(mentions_var(c.body, var) for c in r.policy.conditions):
+                continue
+            env, f = alive[0]
+            example = self.example(env, f.witness, lambda q, e: outcome(r, q, e) == "match")
+            if example is None:
+                continue
+            typ = env.principal_type if var == "principal" else env.resource_type
+            who = "to every principal" if var == "principal" else "on every resource"
+            out.append(Finding("over-permissive",
+                               f"permit {r.id} grants {env.action} {who} of type {typ} "
+                               f"(its {var} is unconstrained)",
+                               (r.id,), (), loc, env, self.counterexample(example)))
+        return out

@@ -1,0 +1,408 @@
+"""The analysis commands of the `cedarscope` command line: check,
+equivalent, implies, disjoint, diff, audit, ask, whatif.
+
+Each reads its inputs, asks `analyzer`, and hands the Report to
+`emit_report`, which renders it and exits with the verdict's code
+(0 holds / no findings, 1 violated / findings, 3 unknown).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from analyzer.cli import (
+    cli, emit_report, existing_file, format_option, load_policy_sources, load_schema_file,
+    policy_sources_argument, read_json, read_text, schema_option, timeout_option, with_links,
+)
+from analyzer.queries import Options
+
+SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
+POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
+
+
+def environment_options(f):
+    """--principal-type / --action / --resource-type: ask in one environment."""
+    f = click.option("--resource-type", help="Only the environments with this resource type.")(f)
+    f = click.option("--action", help='Only the environments of this action (`view` or `Action::"view"`).')(f)
+    f = click.option("--principal-type", help="Only the environments with this principal type.")(f)
+    return f
+
+
+def example_options(f):
+    """--save-examples DIR / --confirm: every command that shows counterexamples."""
+    f = click.option("--confirm", is_flag=True,
+                     help="Also replay every example with cedarpy (the official engine).")(f)
+    f = click.option("--save-examples", type=click.Path(file_okay=False, path_type=Path),
+                     help="Write each example as Cedar JSON request.json + entities.json under DIR.")(f)
+    return f
+
+
+def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
+             max_examples: int = 1) -> Options:
+    """The query options; a narrowing that selects no environment of the
+    schema is a usage error (a typo must not be "proved" vacuously)."""
+    from analyzer.queries import environments
+
+    options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
+                      resource_type=resource_type, max_examples=max_examples)
+    if (principal_type or action or resource_type) and not environments(schema, options):
+        given = ", ".join(f"{flag} {value}" for flag, value in (
+            ("--principal-type", principal_type), ("--action", action),
+            ("--resource-type", resource_type)) if value)
+        known = "; ".join(f"{env.principal_type}, {env.action}, {env.resource_type}"
+                          for env in schema.environments())
+        raise click.UsageError(f"{given} selects no request environment of the schema "
+                               f"(it has: {known or 'none'})")
+    return options
+
+
+def links_option(f):
+    """--links FILE: template links in Cedar's link format."""
+    return click.option("--links", "links_path", type=existing_file,
+                        help='Template links: [{"template_id": .., "link_id": .., "args": '
+                             '{"?principal": "User::\\"a\\""}}].')(f)
+
+
+def _load_sources(specs, links_path: Optional[Path] = None):
+    """The policies of `specs`, with the template links of `links_path`."""
+    ps = load_policy_sources(specs)
+    if links_path is not None:
+        ps = with_links(ps, read_json(links_path), str(links_path))
+    return ps
+
+
+def _parse_policy_file(path: Path):
+    from lang.parser import parse_policies
+    return parse_policies(read_text(path), str(path))
+
+
+def _require_valid(ps, schema, what: str, sources: dict[str, str]) -> None:
+    """A question or property must type-check against the schema: one that
+    names a missing attribute or action would error (or match nothing) in
+    every request, and would be "proved" vacuously."""
+    from lang.diagnostics import CedarError, Diagnostic
+    from lang.validator import validate
+
+    templates = [p for _, p in ps.policies if p.is_template]
+    if templates:
+        span = templates[0].span
+        raise CedarError(Diagnostic(f"a {what} cannot be a template (it has slots)",
+                                    file=span.file if span else "<input>",
+                                    line=span.line if span else None,
+                                    column=span.column if span else None))
+    diagnostics = validate(ps, schema, sources=sources)
+    if diagnostics:
+        hint = Diagnostic(f"a {what} must pass Cedar's validation in every request environment its "
+                          "scope allows; narrow its scope (e.g. `resource is Doc`) where an attribute "
+                          "exists only on some types", file=diagnostics[0].file, severity="note")
+        raise CedarError([*diagnostics, hint])
+
+
+def _parse_properties(path: Path, schema):
+    """A properties file, validated against the schema."""
+    ps = _parse_policy_file(path)
+    _require_valid(ps, schema, "property", {str(path): read_text(path)})
+    return ps
+
+
+def _parse_question(text: str, schema):
+    """`ask`'s question: one policy, validated against the schema."""
+    from lang.ast import PolicySet
+    from lang.parser import parse_policy
+
+    question = parse_policy(text, "<question>")
+    _require_valid(PolicySet((("question", question),)), schema, "question", {"<question>": text})
+    return question
+
+
+# --------------------------------------------------------------------------
+# check
+
+
+@cli.command()
+@policy_sources_argument()
+@schema_option()
+@click.option("--property", "-P", "props", multiple=True,
+              type=click.Choice(sorted(set(SET_PROPERTY_NAMES) | set(POLICY_PROPERTY_NAMES))),
+              help="A property to check (repeatable). Default: never-errors.")
+@click.option("--policy", "policy_id", help="Check one policy or template link (by id) instead of the whole set.")
+@links_option
+@click.option("--properties", "properties_path", type=existing_file,
+              help='A file of @must("never") / @must("always") properties written in Cedar.')
+@environment_options
+@example_options
+@format_option()
+@timeout_option()
+def check(policies, schema_path, props, policy_id, links_path, properties_path, principal_type, action,
+          resource_type, save_examples, confirm, fmt, timeout):
+    """Prove a property of a policy set (or of one policy), or show a counterexample.
+
+    \b
+    Set properties:    always-allows, always-denies, never-errors
+    Policy properties: never-errors, never-matches, always-matches (with --policy)
+    With --properties FILE, every @must property in FILE is checked too.
+    """
+    from analyzer.checks import check_policy, check_set
+    from analyzer.properties import check_properties
+    from reports.findings import Report, Verdict
+
+    schema = load_schema_file(schema_path)
+    ps = _load_sources(policies, links_path)
+    options = _options(schema, timeout, principal_type, action, resource_type)
+    props = props or (() if properties_path else ("never-errors",))
+    reports = []
+    if policy_id:
+        bad = [p for p in props if p not in POLICY_PROPERTY_NAMES]
+        if bad:
+            raise click.UsageError(f"--property {bad[0]} is a set property; drop --policy")
+        _require_evaluable(ps, policy_id)
+        if props:
+            reports.append(check_policy(schema, ps, policy_id, props, options))
+    elif props:
+        bad = [p for p in props if p not in SET_PROPERTY_NAMES]
+        if bad:
+            raise click.UsageError(f"--property {bad[0]} needs --policy ID")
+        reports.append(check_set(schema, ps, props, options))
+    if properties_path:
+        reports.append(check_properties(schema, ps, _parse_properties(properties_path, schema), options))
+    report = _after_examples(_merge("check", reports), schema, {"policies": ps}, save_examples, confirm)
+    emit_report(report, fmt)
+
+
+def _require_evaluable(ps, policy_id: str) -> None:
+    """`--policy` names a static policy or a template link; a template is
+    never evaluated on its own (Cedar evaluates its links)."""
+    policy = ps.get(policy_id)
+    if policy is not None and policy.is_template:
+        links = sorted(link.link_id for link in ps.links if link.template_id == policy_id)
+        hint = f"; check one of its links: {', '.join(links)}" if links else " and has no links"
+        raise click.UsageError(f"policy {policy_id!r} is a template{hint}")
+    if policy is None and all(link.link_id != policy_id for link in ps.links):
+        raise click.UsageError(f"no policy with id {policy_id!r}")
+
+
+def _merge(command: str, reports):
+    """One report from several (findings concatenated, worst verdict)."""
+    from analyzer.queries import worst
+    from reports.findings import Report, Verdict
+
+    findings = tuple(f for r in reports for f in r.findings)
+    verdict = worst(r.result.value for r in reports)
+    stats: dict = {"environments": max((r.stats.get("environments", 0) for r in reports), default=0),
+                   "queries": sum(r.stats.get("queries", 0) for r in reports),
+                   "solver_seconds": round(sum(r.stats.get("solver_seconds", 0.0) for r in reports), 4)}
+    unknown = [u for r in reports for u in r.stats.get("unknown", [])]
+    if unknown:
+        stats["unknown"] = unknown
+    return Report(command, Verdict(verdict), findings, stats)
+
+
+# --------------------------------------------------------------------------
+# equivalent, implies, disjoint
+
+
+def _relation_command(name: str, summary: str):
+    @cli.command(name, help=summary)
+    @click.argument("first", type=str)
+    @click.argument("second", type=str)
+    @schema_option()
+    @click.option("--links", "links_path", type=existing_file,
+                  help="Template links (Cedar's link format), applied to both sets.")
+    @environment_options
+    @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
+                  help="Counterexamples per environment.")
+    @example_options
+    @format_option()
+    @timeout_option()
+    def command(first, second, schema_path, links_path, principal_type, action, resource_type, max_examples,
+                save_examples, confirm, fmt, timeout):
+        from analyzer.checks import relation
+
+        schema = load_schema_file(schema_path)
+        a, b = _load_sources([first], links_path), _load_sources([second], links_path)
+        options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
+        report = relation(name, schema, a, b, options)
+        emit_report(_after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm), fmt)
+
+    return command
+
+
+_relation_command("equivalent", "Prove that FIRST and SECOND decide every request alike, or show one they "
+                  "decide differently. FIRST and SECOND are .cedar files, folders, or git:REV:path.")
+_relation_command("implies", "Prove that every request FIRST allows, SECOND allows too, or show one it "
+                  "does not.")
+_relation_command("disjoint", "Prove that no request is allowed by both FIRST and SECOND, or show one.")
+
+
+# --------------------------------------------------------------------------
+# diff, whatif
+
+
+@cli.command()
+@click.argument("old", type=str)
+@click.argument("new", type=str)
+@schema_option()
+@click.option("--links", "links_path", type=existing_file,
+              help="Template links (Cedar's link format), applied to both versions.")
+@environment_options
+@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Distinct examples per environment and direction.")
+@example_options
+@format_option()
+@timeout_option()
+def diff(old, new, schema_path, links_path, principal_type, action, resource_type, max_examples, save_examples,
+         confirm, fmt, timeout):
+    """Which requests NEW allows that OLD denied (gained), and the reverse (lost).
+
+    OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
+    folder as it was at a git revision), e.g.  cedarscope diff git:HEAD:policies policies
+    """
+    from analyzer.checks import diff_report
+
+    schema = load_schema_file(schema_path)
+    old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
+    options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
+    report = diff_report(schema, old_ps, new_ps, options)
+    report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
+    emit_report(report, fmt)
+
+
+@cli.command()
+@policy_sources_argument()
+@schema_option()
+@click.option("--add", "add_paths", multiple=True, type=existing_file, help="A .cedar file of policies to add.")
+@click.option("--remove", "remove_ids", multiple=True,
+              help="The id of a policy or template link to remove (repeatable).")
+@links_option
+@environment_options
+@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Distinct examples per environment and direction.")
+@example_options
+@format_option()
+@timeout_option()
+def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
+           max_examples, save_examples, confirm, fmt, timeout):
+    """The diff a change would cause: add the policies of --add files, remove --remove ids."""
+    from analyzer.whatif import changed, whatif as run_whatif
+    from lang.ast import PolicySet
+
+    if not add_paths and not remove_ids:
+        raise click.UsageError("give --add FILE and/or --remove ID")
+    schema = load_schema_file(schema_path)
+    current = _load_sources(policies, links_path)
+    added = [_parse_policy_file(p) for p in add_paths]
+    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(l for ps in added for l in ps.links))
+    options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
+    report = run_whatif(schema, current, add, remove_ids, options)
+    sides = {"old": current, "new": changed(current, add, remove_ids)}
+    emit_report(_after_examples(report, schema, sides, save_examples, confirm), fmt)
+
+
+def _after_examples(report, schema, sides, save_dir: Optional[Path], confirm: bool):
+    """Write examples to disk, and confirm them with cedarpy, as asked."""
+    from analyzer.confirm import confirm_report, save_examples
+
+    if save_dir is not None:
+        save_examples(report, save_dir)
+    if confirm:
+        report = confirm_report(report, schema, sides)
+    return report
+
+
+# --------------------------------------------------------------------------
+# audit, ask
+
+
+@cli.command()
+@policy_sources_argument()
+@schema_option()
+@click.option("--properties", "properties_path", type=existing_file,
+              help='Also check the @must("never") / @must("always") properties in FILE.')
+@links_option
+@environment_options
+@example_options
+@format_option()
+@timeout_option()
+def audit(policies, schema_path, properties_path, links_path, principal_type, action, resource_type, save_examples,
+          confirm, fmt, timeout):
+    """Find dead, redundant, shadowed and overridden rules, forbids that may
+    error (and so fail open), and over-permissive permits."""
+    from analyzer.audit import audit as run_audit
+
+    schema = load_schema_file(schema_path)
+    ps = _load_sources(policies, links_path)
+    properties = _parse_properties(properties_path, schema) if properties_path else None
+    options = _options(schema, timeout, principal_type, action, resource_type)
+    with _progress("auditing environments") as tick:
+        report = run_audit(schema, ps, options, properties, progress=tick)
+    emit_report(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), fmt)
+
+
+@cli.command()
+@policy_sources_argument()
+@schema_option()
+@click.option("--question", "-q", required=True,
+              help='The requests of interest, as a Cedar policy head and conditions, e.g. '
+                   '\'permit(principal in Team::"interns", action == Action::"delete", resource);\'')
+@click.option("--enumerate", "enumerate_n", type=click.IntRange(1, 1000),
+              help="List up to N distinct principals (or resources, with --by resource) that can reach it.")
+@click.option("--by", "by", type=click.Choice(["principal", "resource"]), default="principal",
+              show_default=True)
+@links_option
+@environment_options
+@example_options
+@format_option()
+@timeout_option()
+def ask(policies, schema_path, question, enumerate_n, by, links_path, principal_type, action, resource_type,
+        save_examples, confirm, fmt, timeout):
+    """Can anyone ever reach the requests QUESTION describes?  "yes" with
+    examples (exit 1), "no, never" proved (exit 0), or unknown (exit 3)."""
+    from analyzer.properties import ask as run_ask
+    schema = load_schema_file(schema_path)
+    ps = _load_sources(policies, links_path)
+    q = _parse_question(question, schema)
+    options = _options(schema, timeout, principal_type, action, resource_type, enumerate_n or 1)
+    report = run_ask(schema, ps, q, options, by if enumerate_n else None)
+    emit_report(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), fmt)
+
+
+class _progress:
+    """A progress bar on a terminal for work that takes over a second;
+    nothing on a pipe."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self._progress = None
+        self._task = None
+        self._started = None
+
+    def __enter__(self):
+        import time
+
+        self._started = time.monotonic()
+        return self.tick
+
+    def tick(self, done: int, total: int) -> None:
+        import time
+
+        if not sys.stderr.isatty():
+            return
+        if self._progress is None:
+            if time.monotonic() - self._started < 1.0:
+                return
+            from rich.progress import Progress
+            from rich.console import Console
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=done)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+        return False

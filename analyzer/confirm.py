@@ -1,0 +1,118 @@
+"""Counterexamples outside the solver: written to disk as Cedar JSON, and
+confirmed by the official Cedar engine (`cedarpy`) when it is installed.
+
+Every example was already replayed through our own evaluator before it was
+shown; `--confirm` is the second opinion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Mapping
+
+from lang.ast import PolicySet, Slot
+from lang.authorizer import instantiate
+from lang.entities import Entities, entities_to_json
+from lang.printer import print_policy
+from lang.request import request_to_json
+from lang.schema import schema_to_json
+from reports.findings import Report
+
+
+EXAMPLE_FILES = frozenset({"request.json", "entities.json"})
+
+
+def save_examples(report: Report, folder: Path) -> list[Path]:
+    """Each counterexample as ``NNN-kind/request.json`` + ``entities.json``.
+    Examples an earlier run wrote there are removed first, so the folder
+    holds exactly this report's examples; nothing else is touched."""
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.iterdir()):
+        if _is_saved_example(old):
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+    for i, finding in enumerate(f for f in report.findings if f.counterexample):
+        cx = finding.counterexample
+        target = folder / f"{i:03d}-{finding.kind}"
+        target.mkdir()
+        (target / "request.json").write_text(json.dumps(request_to_json(cx.request), indent=2) + "\n")
+        (target / "entities.json").write_text(json.dumps(entities_to_json(cx.entities), indent=2) + "\n")
+        written.append(target)
+    return written
+
+
+def _is_saved_example(path: Path) -> bool:
+    """A folder `save_examples` wrote: ``NNN-kind`` holding only its files."""
+    number, _, kind = path.name.partition("-")
+    return (path.is_dir() and not path.is_symlink() and len(number) >= 3 and number.isdigit()
+            and bool(kind) and all(f.is_file() and f.name in EXAMPLE_FILES for f in path.iterdir()))
+
+
+def _fill(scope, slots: Mapping):
+    """A scope with its slot replaced by the linked entity."""
+    for name in ("target", "in_target"):
+        value = getattr(scope, name, None)
+        if isinstance(value, Slot):
+            return dataclasses.replace(scope, **{name: slots[value.name]})
+    return scope
+
+
+def linked_text(ps: PolicySet) -> str:
+    """Every evaluable policy as static Cedar text, links instantiated, in
+    the order `instantiate` gives (so positional ids line up)."""
+    out = []
+    for _, policy, slots in instantiate(ps):
+        if slots:
+            policy = dataclasses.replace(policy, principal=_fill(policy.principal, slots),
+                                         resource=_fill(policy.resource, slots))
+        out.append(print_policy(policy))
+    return "\n\n".join(out) + "\n"
+
+
+def cedarpy_decision(ps: PolicySet, request, entities: Entities, schema=None) -> str:
+    """The official engine's decision, "allow" or "deny".  With a schema, the
+    engine also checks that the request and entities conform to it; when they
+    do not, the answer is "invalid: <the engine's message>"."""
+    import cedarpy
+
+    result = cedarpy.is_authorized(request_to_json(request), linked_text(ps),
+                                   json.dumps(entities_to_json(entities)),
+                                   schema=schema_to_json(schema) if schema is not None else None)
+    if result.decision == cedarpy.Decision.Allow:
+        return "allow"
+    if result.decision == cedarpy.Decision.Deny:
+        return "deny"
+    return "invalid: " + "; ".join(result.diagnostics.errors or ["no decision"])
+
+
+def confirm_report(report: Report, schema, sides: Mapping[str, PolicySet]) -> Report:
+    """The report with stats saying how many examples cedarpy confirmed.  A
+    disagreement is listed by finding; it means our evaluator and the
+    official engine differ, which is a bug to report."""
+    try:
+        import cedarpy  # noqa: F401
+    except ImportError:
+        stats = dict(report.stats, confirmed="not confirmed: cedarpy is not installed")
+        return dataclasses.replace(report, stats=stats)
+    confirmed, disagreements = 0, []
+    for i, finding in enumerate(report.findings):
+        cx = finding.counterexample
+        if cx is None:
+            continue
+        for side, decision in cx.decisions.items():
+            if side not in sides:
+                continue
+            theirs = cedarpy_decision(sides[side], cx.request, cx.entities, schema)
+            if theirs == decision:
+                confirmed += 1
+            else:
+                disagreements.append(f"finding {i} ({side}): cedarscope {decision}, cedarpy {theirs}")
+    stats = dict(report.stats, confirmed=f"{confirmed} decisions confirmed by cedarpy"
+                 + (" (request and entities checked against the schema)" if schema is not None else ""))
+    if disagreements:
+        stats["confirm_disagreements"] = disagreements
+    return dataclasses.replace(report, stats=stats)

@@ -1,0 +1,147 @@
+"""Properties written in Cedar, and questions written in Cedar.
+
+A property file holds policies annotated ``@must("never")`` or
+``@must("always")``.  Their scope and conditions describe a set of requests
+(the effect keyword is only syntax): ``never`` means the policies under audit
+must allow none of them, ``always`` that they must allow all of them.
+
+`ask` takes one such policy as a question: "is any request it describes
+allowed?", answered with examples, a proof of "never", or unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import Callable, Optional
+
+import z3
+
+from analyzer.checks import counterexample, describe_request, refs
+from analyzer.queries import Answer, Example, Options, UNKNOWN, allows_in, ask as ask_query, overall
+from analyzer.slicing import may_match
+from lang.ast import Policy, PolicySet, Var
+from lang.authorizer import is_authorized
+from lang.diagnostics import CedarError, Diagnostic
+from lang.evaluator import EvalError, satisfied as concrete_satisfied
+from lang.schema import Schema
+from reports.findings import Finding, Location, Report, Verdict
+
+NEVER, ALWAYS = "never", "always"
+
+
+def mentions_var(node, name: str) -> bool:
+    """Does the expression read the request variable `name`?"""
+    if isinstance(node, Var):
+        return node.name == name
+    if isinstance(node, tuple):
+        return any(mentions_var(x, name) for x in node)
+    if is_dataclass(node):
+        return any(mentions_var(getattr(node, f.name), name) for f in fields(node) if f.name != "span")
+    return False
+
+
+def describes(question: Policy, request, entities) -> bool:
+    """Concretely: does the question's scope and conditions match?"""
+    try:
+        return concrete_satisfied(question, request, entities)
+    except EvalError:
+        return False
+
+
+def must_of(policy: Policy) -> str:
+    """The policy's ``@must`` mode, checked."""
+    annotation = policy.annotation("must")
+    value = annotation.value if annotation else None
+    if value not in (NEVER, ALWAYS):
+        span = policy.span
+        raise CedarError(Diagnostic(
+            'a property needs @must("never") or @must("always")',
+            file=span.file if span else "<properties>",
+            line=span.line if span else None, column=span.column if span else None))
+    return value
+
+
+def _goal_and_replay(ps: PolicySet, question: Policy, mode: str):
+    def build(enc):
+        described = enc.satisfied(question)
+        allowed = allows_in(enc, ps)
+        goal = z3.And(described, allowed) if mode == NEVER else z3.And(described, z3.Not(allowed))
+        wanted = "allow" if mode == NEVER else "deny"
+
+        def replay(request, entities) -> bool:
+            return (describes(question, request, entities)
+                    and is_authorized(request, entities, ps).decision == wanted)
+
+        return goal, replay
+
+    return build
+
+
+def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options: Options,
+             distinct=None) -> list[Answer]:
+    """Ask in the environments the question's scope can match (a static
+    slice, see analyzer.slicing)."""
+    return ask_query(schema, options, _goal_and_replay(ps, question, mode),
+                     options.max_examples, distinct,
+                     where=lambda env: may_match(question, env, schema))
+
+
+def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, options: Options) -> Report:
+    findings, answers = [], []
+    for pid, prop in properties.policies:
+        mode = must_of(prop)
+        result = _answers(schema, ps, prop, mode, options)
+        answers.extend(result)
+        for answer in result:
+            for ex in answer.examples:
+                cx = counterexample(ex, {"policies": ps})
+                what = "allowed" if mode == NEVER else "denied"
+                loc = Location.of(prop)
+                findings.append(Finding(
+                    "property-violated",
+                    f'property {pid} (@must("{mode}")) is violated: {describe_request(ex)} is {what}',
+                    tuple(r.id for r in cx.determining["policies"]), (pid,),
+                    (loc,) if loc else (), answer.env, cx))
+    stats = {"queries": sum(a.queries for a in answers),
+             "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
+             "environments": len({a.env for a in answers})}
+    unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]
+    if unknown:
+        stats["unknown"] = unknown
+    return Report("check", Verdict(overall(answers)), tuple(findings), stats)
+
+
+def _distinct_by(part: str):
+    """The next example's principal (or resource) must differ observably."""
+    def make(enc):
+        return lambda model: enc.different_from(model, (part,))
+    return make
+
+
+def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
+        enumerate_by: Optional[str] = None) -> Report:
+    """Is any request the question describes allowed?  With `enumerate_by`
+    ("principal" or "resource") and options.max_examples = N, up to N
+    examples with distinct principals (resources) per environment."""
+    distinct = _distinct_by(enumerate_by) if enumerate_by else _distinct_by_request
+    answers = _answers(schema, ps, question, NEVER, options, distinct)
+    findings = []
+    for answer in answers:
+        for ex in answer.examples:
+            cx = counterexample(ex, {"policies": ps})
+            findings.append(Finding(
+                "reachable", f"yes: {describe_request(ex)} is allowed",
+                tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
+    verdict = overall(answers)
+    # For `ask`, "violated" (some request is allowed) is the answer "yes".
+    stats = {"queries": sum(a.queries for a in answers),
+             "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
+             "environments": len(answers)}
+    unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]
+    if unknown:
+        stats["unknown"] = unknown
+    return Report("ask", Verdict(verdict), tuple(findings), stats)
+
+
+def _distinct_by_request(enc):
+    return enc.different_from

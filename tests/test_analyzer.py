@@ -1,0 +1,162 @@
+"""Verification queries and diff on small hand-written stores.
+
+Every violated answer's examples must replay (the analyzer already replays
+them; these tests replay them again, independently, and with cedarpy).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analyzer import queries
+from analyzer.checks import diff_report, relation
+from analyzer.queries import HOLDS, UNKNOWN, VIOLATED, Options
+from lang.authorizer import is_authorized
+from lang.entities import entities_to_json
+from lang.parser import parse_policies
+from lang.request import request_to_json
+from lang.schema import parse_schema
+
+SCHEMA = """
+entity Group;
+entity User in [Group] = { level: Long, email: String, nick?: String };
+entity Doc = { owner: User, public: Bool };
+action view, edit appliesTo { principal: [User], resource: [Doc], context: { mfa: Bool } };
+"""
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return parse_schema(SCHEMA, "t.cedarschema")
+
+
+def ps(text: str):
+    return parse_policies(text, "t.cedar")
+
+
+def opts(**kw) -> Options:
+    return Options(timeout_seconds=kw.pop("timeout", 20.0), **kw)
+
+
+def cedarpy_decision(text, ex):
+    cedarpy = pytest.importorskip("cedarpy")
+    r = cedarpy.is_authorized(request_to_json(ex.request), text, json.dumps(entities_to_json(ex.entities)))
+    return "allow" if r.decision == cedarpy.Decision.Allow else "deny"
+
+
+def test_always_denies_holds_for_empty_set(schema):
+    answers = queries.always_denies(schema, ps(""), opts())
+    assert answers and all(a.verdict == HOLDS for a in answers)
+
+
+def test_always_denies_violated_with_replaying_example(schema):
+    text = 'permit(principal, action == Action::"view", resource) when { resource.public };'
+    answers = queries.always_denies(schema, ps(text), opts())
+    assert queries.overall(answers) == VIOLATED
+    view = [a for a in answers if a.env.action.id == "view"]
+    assert view[0].verdict == VIOLATED
+    ex = view[0].examples[0]
+    assert is_authorized(ex.request, ex.entities, ps(text)).decision == "allow"
+    assert cedarpy_decision(text, ex) == "allow"
+    edit = [a for a in answers if a.env.action.id == "edit"]
+    assert edit[0].verdict == HOLDS
+
+
+def test_always_allows(schema):
+    assert queries.overall(queries.always_allows(schema, ps("permit(principal, action, resource);"),
+                                                 opts())) == HOLDS
+    text = "permit(principal, action, resource) unless { context.mfa };"
+    answers = queries.always_allows(schema, ps(text), opts())
+    assert queries.overall(answers) == VIOLATED
+    ex = answers[0].examples[0]
+    assert ex.request.context["mfa"] is True
+
+
+def test_never_errors_finds_missing_optional_attribute(schema):
+    text = 'permit(principal, action, resource) when { principal.nick == "x" };'
+    answers = queries.never_errors(schema, ps(text), opts())
+    assert queries.overall(answers) == VIOLATED
+    ex = answers[0].examples[0]
+    assert is_authorized(ex.request, ex.entities, ps(text)).errors
+    guarded = 'permit(principal, action, resource) when { principal has nick && principal.nick == "x" };'
+    assert queries.overall(queries.never_errors(schema, ps(guarded), opts())) == HOLDS
+
+
+def test_overflow_is_an_error(schema):
+    text = "permit(principal, action, resource) when { principal.level + 1 > 0 };"
+    answers = queries.never_errors(schema, ps(text), opts())
+    assert queries.overall(answers) == VIOLATED
+    assert answers[0].examples[0].entities.get(answers[0].examples[0].request.principal).attrs["level"] \
+        == 2**63 - 1
+
+
+def test_never_matches_and_always_matches(schema):
+    dead = ps("permit(principal, action, resource) when { principal.level > 5 && principal.level < 3 };")
+    policy = dead.policies[0][1]
+    assert queries.overall(queries.never_matches(schema, policy, opts())) == HOLDS
+    live = ps("permit(principal, action, resource) when { principal.level > 5 || principal.level <= 5 };")
+    assert queries.overall(queries.always_matches(schema, live.policies[0][1], opts())) == HOLDS
+
+
+def test_equivalent_refactorings(schema):
+    a = ps('permit(principal, action, resource) when { principal.level > 2 && resource.public };\n'
+           'forbid(principal, action, resource) unless { context.mfa };')
+    b = ps('forbid(principal, action, resource) when { !context.mfa };\n'
+           'permit(principal, action, resource) when { principal.level > 2 } when { resource.public };')
+    assert queries.overall(queries.equivalent(schema, a, b, opts())) == HOLDS
+    c = ps('permit(principal, action, resource) when { principal.level > 3 && resource.public };')
+    report = relation("equivalent", schema, a, c, opts())
+    assert report.result.value == VIOLATED
+
+
+def test_implies_and_disjoint(schema):
+    narrow = ps('permit(principal, action == Action::"view", resource) when { principal.level > 5 };')
+    wide = ps('permit(principal, action == Action::"view", resource) when { principal.level > 1 };')
+    assert queries.overall(queries.implies(schema, narrow, wide, opts())) == HOLDS
+    assert queries.overall(queries.implies(schema, wide, narrow, opts())) == VIOLATED
+    other = ps('permit(principal, action == Action::"edit", resource);')
+    assert queries.overall(queries.disjoint(schema, narrow, other, opts())) == HOLDS
+    assert queries.overall(queries.disjoint(schema, narrow, wide, opts())) == VIOLATED
+
+
+def test_diff_examples_are_distinct_and_replay(schema):
+    old_text = 'permit(principal, action == Action::"view", resource) when { resource.public };'
+    new_text = old_text + '\npermit(principal in Group::"staff", action, resource);'
+    old, new = ps(old_text), ps(new_text)
+    report = diff_report(schema, old, new, opts(max_examples=3))
+    assert report.result.value == VIOLATED
+    gained = [f for f in report.findings if f.kind == "gained"]
+    assert gained and not [f for f in report.findings if f.kind == "lost"]
+    per_env = {}
+    for f in gained:
+        cx = f.counterexample
+        assert cx.decisions == {"old": "deny", "new": "allow"}
+        assert cedarpy_decision(old_text, cx) == "deny"
+        assert cedarpy_decision(new_text, cx) == "allow"
+        # distinct: a different request, or different entity data behind it
+        key = (cx.request, json.dumps(entities_to_json(cx.entities), sort_keys=True))
+        per_env.setdefault(f.environment, set())
+        assert key not in per_env[f.environment], "the same example twice"
+        per_env[f.environment].add(key)
+    assert any(len(v) > 1 for v in per_env.values())
+
+
+def test_diff_of_identical_sets_holds(schema):
+    text = 'permit(principal, action, resource) when { principal.email like "*@example.com" };'
+    report = diff_report(schema, ps(text), ps(text), opts())
+    assert report.result.value == HOLDS and not report.findings
+
+
+def test_tiny_timeout_is_never_holds(schema):
+    """A solver that gives up must give 'unknown', never 'holds'."""
+    text = ("permit(principal, action, resource) when { "
+            + " && ".join(f"principal.level * {i + 3} != {i * 7919 + 1}" for i in range(40))
+            + ' && principal.email like "*a*b*c*d*e*f*" };')
+    answers = queries.always_denies(schema, ps(text), opts(timeout=0.001))
+    assert all(a.verdict in (UNKNOWN, VIOLATED) for a in answers)
+    assert any(a.verdict == UNKNOWN for a in answers)
+    for a in answers:
+        if a.verdict == UNKNOWN:
+            assert a.reason
