@@ -73,7 +73,8 @@ class Store:
     schema: str
     policies: str
     count: int
-    planted: dict
+    planted: dict  # kind -> how many were planted
+    planted_ids: dict  # kind -> the positional ids (policyN) of the planted subjects
 
 
 def _principal_scope(rng: random.Random) -> str:
@@ -173,6 +174,8 @@ def generate(n: int, seed: int = 0, planted_fraction: float = 0.03) -> Store:
     texts: list[str] = []
     permits: list[str] = []
     planted = {k: 0 for k in PLANTED_KINDS}
+    planted_ids: dict[str, list[str]] = {k: [] for k in PLANTED_KINDS}
+    position = 0  # positional id of the next policy
     plant_every = max(1, int(1 / planted_fraction)) if planted_fraction > 0 else 0
     i = 0
     while len(texts) < n:
@@ -180,13 +183,16 @@ def generate(n: int, seed: int = 0, planted_fraction: float = 0.03) -> Store:
             kind = PLANTED_KINDS[(i // plant_every) % len(PLANTED_KINDS)]
             text = _planted(rng, kind, i, permits)
             planted[kind] += 1
+            # the subject is the last policy of the text (overridden: the permit after its forbid)
+            planted_ids[kind].append(f"policy{position + text.count(';') - 1}")
         else:
             text = _policy(rng, "permit" if rng.random() < 0.8 else "forbid")
             if text.startswith("permit"):
                 permits.append(text)
         texts.append(text)
+        position += text.count(";")
         i += 1
-    return Store(SCHEMA, "\n\n".join(texts) + "\n", len(texts), planted)
+    return Store(SCHEMA, "\n\n".join(texts) + "\n", len(texts), planted, planted_ids)
 
 
 def mutate(store: Store, changes: int = 5, seed: int = 1) -> str:

@@ -48,12 +48,23 @@ def _span() -> Optional[Span]:
 # Expressions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lit:
-    """A literal: Bool, Long or String.  (Entity literals are `EntityLit`.)"""
+    """A literal: Bool, Long or String.  (Entity literals are `EntityLit`.)
+
+    Equality includes the value's type: Python's ``True == 1`` must not make
+    ``true`` and ``1`` the same literal (policies are compared and used as
+    cache keys by structure)."""
 
     value: Union[bool, int, str]
     span: Optional[Span] = _span()
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Lit) and type(self.value) is type(other.value)
+                and self.value == other.value)
+
+    def __hash__(self) -> int:
+        return hash((Lit, type(self.value), self.value))
 
 
 @dataclass(frozen=True)

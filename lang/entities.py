@@ -258,6 +258,7 @@ class _JsonReader:
                         _key(path, "parents"),
                         f"`{uid}` is not allowed to have an ancestor of type `{parent.type}` according to the schema",
                     )
+                self.check_enum(parent, _key(path, "parents"))  # an enum parent must be a declared id
         return Entity(uid, attrs, parents, tags)
 
     def is_action_type(self, type_name: str) -> bool:

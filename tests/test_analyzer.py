@@ -160,3 +160,13 @@ def test_tiny_timeout_is_never_holds(schema):
     for a in answers:
         if a.verdict == UNKNOWN:
             assert a.reason
+
+
+def test_diff_tells_true_from_one(schema):
+    """Policies are compared structurally to skip unchanged environments;
+    `true` and `1` are different literals (Python's True == 1 is not Cedar's)."""
+    old = ps('permit(principal, action, resource) when { context.mfa == true };')
+    new = ps('permit(principal, action, resource) when { context.mfa == 1 };')
+    report = diff_report(schema, old, new, opts())
+    assert report.result.value == VIOLATED
+    assert {f.kind for f in report.findings} == {"lost"}

@@ -106,3 +106,21 @@ def test_clean_store_has_no_findings(schema):
     report = audit(schema, ps, Options(timeout_seconds=30.0))
     assert [f.message for f in report.findings] == []
     assert report.result.value == "holds"
+
+
+def test_generated_store_planted_problems_are_found():
+    """A generated store (bench/storegen.py) with every kind planted: each
+    planted instance shows up as a finding of its kind."""
+    from bench.storegen import PLANTED_KINDS, generate
+    from lang.parser import parse_policies
+    from lang.schema import parse_schema
+
+    store = generate(120, seed=3, planted_fraction=0.1)
+    schema = parse_schema(store.schema, "store.cedarschema")
+    report = audit(schema, parse_policies(store.policies, "store.cedar"), Options(timeout_seconds=30.0))
+    found = {(f.policies[0], f.kind) for f in report.findings}
+    assert all(store.planted[k] > 0 for k in PLANTED_KINDS)
+    for kind, ids in store.planted_ids.items():
+        for pid in ids:
+            assert (pid, kind) in found, (pid, kind)
+    assert "unknown" not in report.stats

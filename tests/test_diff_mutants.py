@@ -27,24 +27,15 @@ from analyzer.queries import HOLDS, VIOLATED, Options
 from lang.ast import (
     And, BinaryOp, Condition, Has, Is, Like, Lit, MethodCall, Not, Or, PolicySet, ScopeAny,
 )
+from analyzer.confirm import linked_text
+from bench.bench_queries import APPS, app_files
 from lang.entities import entities_to_json
 from lang.parser import parse_policies
-from analyzer.confirm import linked_text
 from lang.request import request_to_json
 from lang.schema import load_schema
 from lang.testsuite import parse_links
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-APPS = {
-    "document_cloud": "cedar-examples/cedar-example-use-cases/document_cloud",
-    "github_example": "cedar-examples/cedar-example-use-cases/github_example",
-    "hotel_chains": "cedar-examples/cedar-example-use-cases/hotel_chains/static",
-    "sales_orgs": "cedar-examples/cedar-example-use-cases/sales_orgs/static",
-    "streaming_service": "cedar-examples/cedar-example-use-cases/streaming_service",
-    "tags_n_roles": "cedar-examples/cedar-example-use-cases/tags_n_roles",
-    "tax_preparer": "cedar-examples/cedar-example-use-cases/tax_preparer",
-    "tinytodo": "cedar-examples/tinytodo",
-}
 
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"../shared/corpus not present: {CORPUS}")
 cedarpy = pytest.importorskip("cedarpy")
@@ -52,13 +43,12 @@ cedarpy = pytest.importorskip("cedarpy")
 
 def _app(name):
     folder = CORPUS / APPS[name]
-    schemas = sorted(p for p in folder.glob("*.cedarschema") if "template" not in p.name)
-    text = (folder / "policies.cedar").read_text()
-    ps = parse_policies(text, str(folder / "policies.cedar"))
+    policies, schema = app_files(folder)
+    ps = parse_policies(policies.read_text(), str(policies))
     linked = folder / "linked"
     if linked.exists():
         ps = PolicySet(ps.policies, parse_links(linked.read_text(), str(linked)))
-    return load_schema(schemas[0]), ps
+    return load_schema(schema), ps
 
 
 # --------------------------------------------------------------------------
@@ -174,8 +164,7 @@ NO_SCHEMA = {"github_example", "document_cloud"}
 
 
 def _schema_text(name):
-    folder = CORPUS / APPS[name]
-    return sorted(p for p in folder.glob("*.cedarschema") if "template" not in p.name)[0].read_text()
+    return app_files(CORPUS / APPS[name])[1].read_text()
 
 
 def _cedarpy_decision(text, request, entities_json, schema=None):
