@@ -31,12 +31,12 @@ from typing import Callable, Optional, Sequence
 
 import z3
 
-from analyzer.checks import counterexample, refs
+from analyzer.checks import counterexample
 from analyzer.queries import Example, Options, environments
 from analyzer.slicing import may_match
 from encoder import Encoding, Unsupported
 from lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
-from lang.authorizer import instantiate, is_authorized
+from lang.authorizer import instantiate
 from lang.entities import Entities
 from lang.evaluator import EvalError, satisfied as concrete_satisfied
 from lang.request import Request

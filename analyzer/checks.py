@@ -8,14 +8,14 @@ gains and loses.  Every finding's counterexample was replayed (see
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from analyzer import queries
 from analyzer.diff import DiffResult, GAINED, LOST, diff
 from analyzer.queries import Answer, Example, Options
 from lang.ast import PolicySet
 from lang.authorizer import Response, is_authorized
-from lang.schema import RequestEnv, Schema
+from lang.schema import Schema
 from reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 # The set-level properties `check` knows, with the query that decides each,
@@ -83,7 +83,7 @@ def _stats(answers: Sequence[Answer], extra: Optional[dict] = None) -> dict:
     return stats
 
 
-def _verdict(answers: Sequence[Answer], has_envs: bool) -> Verdict:
+def _verdict(answers: Sequence[Answer]) -> Verdict:
     return Verdict(queries.overall(answers))
 
 
@@ -109,7 +109,7 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers, True), tuple(findings), _stats(answers))
+    return Report("check", _verdict(answers), tuple(findings), _stats(answers))
 
 
 def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequence[str],
@@ -135,7 +135,7 @@ def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequ
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers, True), tuple(findings), _stats(answers))
+    return Report("check", _verdict(answers), tuple(findings), _stats(answers))
 
 
 def _locations(ps: PolicySet, ids: Iterable[str]) -> tuple[Location, ...]:
@@ -175,7 +175,7 @@ def relation(command: str, schema: Schema, a: PolicySet, b: PolicySet, options: 
                 environment=answer.env,
                 counterexample=cx,
             ))
-    return Report(command, _verdict(answers, True), tuple(findings), _stats(answers))
+    return Report(command, _verdict(answers), tuple(findings), _stats(answers))
 
 
 # --------------------------------------------------------------------------

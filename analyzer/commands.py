@@ -148,7 +148,6 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     """
     from analyzer.checks import check_policy, check_set
     from analyzer.properties import check_properties
-    from reports.findings import Report, Verdict
 
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)

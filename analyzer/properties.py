@@ -12,12 +12,12 @@ allowed?", answered with examples, a proof of "never", or unknown.
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import z3
 
-from analyzer.checks import counterexample, describe_request, refs
-from analyzer.queries import Answer, Example, Options, UNKNOWN, allows_in, ask as ask_query, overall
+from analyzer.checks import counterexample, describe_request
+from analyzer.queries import Answer, Options, UNKNOWN, allows_in, ask as ask_query, overall
 from analyzer.slicing import may_match
 from lang.ast import Policy, PolicySet, Var
 from lang.authorizer import is_authorized
