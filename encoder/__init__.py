@@ -19,9 +19,12 @@ acyclic and transitive.  Without `well_formed()` the formulas are exact for
 any store: a missing entity's attributes error, `has` and `hasTag` on it are
 false, and it has no ancestors; `pin()` relies on this.
 
-Not encoded (raise `Unsupported`): extension constructors applied to a
-non-literal string (`decimal(context.s)`; Cedar's validator rejects these),
-and set literals whose elements are `if` expressions of different types.
+One over-approximation: an extension constructor applied to a string the
+policies do not spell out (`decimal(context.s)`, which Cedar's validator
+rejects) is an uninterpreted function of the string.  "Unsat" stays sound, a
+model may fail to replay (the analyzer replays every counterexample), and
+`pin()` fixes it on every string of the concrete inputs.  Constructs not
+encoded raise `Unsupported` naming them.
 """
 
 from __future__ import annotations

@@ -42,16 +42,13 @@ from typing import Any, Callable, Optional
 import z3
 
 from lang import ast
-from lang.schema import (
-    Attribute, BoolType, EntityType, ExtensionType, LongType, RecordType,
-    SetType, StringType,
-)
+from lang.schema import Attribute, EntityType, RecordType, SetType, StringType
 from lang.values import EntityUID
 
 from encoder.symenv import SymEnv
 from encoder.terms import (
     BOOL, DATETIME, DECIMAL, DURATION, EMPTY_SET, IP, IPADDR, LONG, LONG_MIN,
-    MS_PER_DAY, NEVER, MixedSetType, STRING, Term, Unsupported, default_raw, ext_raw, fail,
+    MS_PER_DAY, NEVER, MixedSetType, STRING, Term, Unsupported, default_raw, ext_raw,
     ip_val, sort_of, string_of, string_val, to_sorted,
 )
 
@@ -279,6 +276,8 @@ class Compiler:
         if len(alts) == 1:
             return Term(alts[0][1].ty, alts[0][1].val, err, alts[0][1].lits)
         try:
+            if any(isinstance(t.ty, MixedSetType) for _, t in alts):
+                raise Unsupported("mixed sets are kept as literals")
             ty = alts[0][1].ty
             for _, t in alts[1:]:
                 ty = self.join(ty, t.ty)
@@ -445,9 +444,11 @@ class Compiler:
     # Sets -------------------------------------------------------------------
 
     def set_lit(self, e: ast.SetLit) -> Term:
-        elems = [self.expr(x) for x in e.elems]
-        if any(isinstance(x.ty, UnionType) for x in elems):
-            raise Unsupported("a set literal element whose type depends on a condition")
+        return self.set_of(*[self.expr(x) for x in e.elems])
+
+    @lifted
+    def set_of(self, *elems: Term) -> Term:
+        """The set of the elements' values."""
         err = _or(*[x.err for x in elems])
         tys = {x.ty for x in elems if x.ty != NEVER}
         if any(x.ty == NEVER for x in elems):
@@ -694,9 +695,12 @@ class Compiler:
         return self.conjoin(t, self.in_(x, target))
 
     def record_lit(self, e: ast.RecordLit) -> Term:
-        fields = [(k, self.expr(v)) for k, v in e.fields]
-        if any(isinstance(t.ty, UnionType) for _, t in fields):
-            raise Unsupported("a record literal attribute whose type depends on a condition")
+        return self.record_of(tuple(k for k, _ in e.fields), *[self.expr(v) for _, v in e.fields])
+
+    @lifted
+    def record_of(self, keys: tuple, *vals: Term) -> Term:
+        """The record of the attributes' values."""
+        fields = list(zip(keys, vals))
         err = _or(*[t.err for _, t in fields])
         if any(t.ty == NEVER for _, t in fields):
             return bad(NEVER)
@@ -777,7 +781,8 @@ class Compiler:
             return bad(ty)
         s = z3.simplify(args[0].val)
         if not z3.is_string_value(s):
-            raise Unsupported(f"{name}() applied to a non-literal string {s}")
+            ok, val = self.sym.ext_parse(name, ty, cls, s)
+            return Term(ty, val, _or(err, _not(ok)))
         try:
             v = getattr(lv, cls).parse(string_of(s))
         except ValueError:

@@ -167,6 +167,8 @@ class Decoder:
         ancestors: dict[EntityUID, set[EntityUID]] = {}
         tag_keys: dict[EntityUID, dict[str, z3.ExprRef]] = {}
         for kind, info, args, app in sym.apps.values():
+            if kind in ("extok", "extval"):
+                continue  # not about an entity
             etype = info[0]
             mid = self.eval(args[0])
             uid = self.uid(etype, mid)

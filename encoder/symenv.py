@@ -38,7 +38,7 @@ from lang.request import Request
 from lang.schema import (
     EntityType, ExtensionType, LongType, RecordType, RequestEnv, Schema, SetType, StringType,
 )
-from lang.values import CedarRecord, EntityUID
+from lang.values import CedarRecord, CedarSet, EntityUID
 
 from encoder.terms import (
     ID, IP, NEVER, Ids, Term, Unsupported, const_raw,
@@ -237,6 +237,19 @@ class SymEnv:
     def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Any:
         return self._attr_value(etype, (), self.tags_type(etype), (e, k), "tag")
 
+    def ext_parse(self, name: str, ty: Any, cls: str, s: z3.SeqRef) -> tuple[z3.BoolRef, Any]:
+        """An extension constructor applied to a string the policies do not
+        spell out (`decimal(context.s)`; validation rejects this): whether
+        the string parses, and its value, as functions of the string.  They
+        are uninterpreted, an over-approximation: "unsat" stays sound, a
+        model may not replay (the analyzer replays every one), and `pin`
+        fixes them on every string of the concrete inputs, so pinned answers
+        are exact."""
+        ok = self._apply("extok", (name, cls), f"extok_{name}", (s,), z3.BoolSort())
+        val = self._apply("extval", (name, cls, ty), f"extval_{name}", (s,), sort_of(ty))
+        self.leaves.append((ty, val))
+        return ok, val
+
     def action_in(self, action: EntityUID, target: EntityUID) -> bool:
         return action == target or target in self.action_ancestors.get(action, ())
 
@@ -393,7 +406,13 @@ class SymEnv:
         by_type: dict[str, list] = {}
         for ent in entities:
             by_type.setdefault(ent.uid.type, []).append(ent)
+        strings = None
         for kind, info, args, e in list(self.apps.values()):
+            if kind in ("extok", "extval"):
+                if strings is None:
+                    strings = sorted(_strings([request.context] + [x for ent in entities for x in (ent.attrs, ent.tags)]))
+                out += _pin_parse(kind, info, args[0], e, strings, self.ids)
+                continue
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
         return out
 
@@ -438,6 +457,40 @@ class SymEnv:
                         out.append(z3.Implies(c, app == const_raw(v, info[2], self.ids)))
             return out
         raise AssertionError(kind)
+
+
+def _strings(values) -> set[str]:
+    """Every string inside the given values."""
+    out: set[str] = set()
+    todo = list(values)
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            out.add(v)
+        elif isinstance(v, CedarRecord):
+            todo.extend(v.values())
+        elif isinstance(v, CedarSet):
+            todo.extend(v)
+    return out
+
+
+def _pin_parse(kind: str, info: tuple, s: z3.SeqRef, app, strings: list[str], ids: Ids) -> list[z3.BoolRef]:
+    """Fix an extension constructor's parse of s on every concrete string
+    (under a pin, s is one of them)."""
+    import lang.values as lv
+
+    out = []
+    for text in strings:
+        try:
+            v = getattr(lv, info[1]).parse(text)
+        except ValueError:
+            v = None
+        is_text = s == string_val(text)
+        if kind == "extok":
+            out.append(z3.Implies(is_text, app == z3.BoolVal(v is not None)))
+        elif v is not None:
+            out.append(z3.Implies(is_text, app == const_raw(v, info[2], ids)))
+    return out
 
 
 def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:

@@ -29,7 +29,7 @@ from typing import Any, Optional
 import z3
 
 from lang.schema import (
-    Attribute, BoolType, EntityType, ExtensionType, LongType, RecordType,
+    BoolType, EntityType, ExtensionType, LongType, RecordType,
     SetType, StringType,
 )
 from lang.values import CedarRecord, CedarSet, EntityUID
@@ -85,11 +85,6 @@ class Term:
     val: Any
     err: z3.BoolRef
     lits: Optional[tuple] = None
-
-
-def fail(ty: Any = NEVER) -> Term:
-    """A term that always errors."""
-    return Term(ty, None, z3.BoolVal(True))
 
 
 # --------------------------------------------------------------------------
@@ -151,17 +146,6 @@ def to_sorted(ty: Any, raw: Any) -> z3.ExprRef:
             args += [present, v]
         return mk(*args)
     return raw
-
-
-def from_sorted(ty: Any, z: z3.ExprRef) -> Any:
-    """Inverse of `to_sorted`."""
-    if isinstance(ty, RecordType):
-        _, _, acc = record_sort(ty)
-        out = {}
-        for i, (k, a) in enumerate(ty.attrs):
-            out[k] = (acc[2 * i](z), from_sorted(a.type, acc[2 * i + 1](z)))
-        return out
-    return z
 
 
 # --------------------------------------------------------------------------
@@ -267,29 +251,6 @@ def ext_value(name: str, z: z3.ExprRef) -> Any:
 
 # --------------------------------------------------------------------------
 # Concrete values as raw Z3 constants
-
-
-def type_of_value(v: Any) -> Any:
-    """The Cedar type of a concrete value (sets take their first element's
-    type; heterogeneous sets are not representable)."""
-    if isinstance(v, bool):
-        return BOOL
-    if isinstance(v, int):
-        return LONG
-    if isinstance(v, str):
-        return STRING
-    if isinstance(v, EntityUID):
-        return EntityType(v.type)
-    if isinstance(v, CedarSet):
-        tys = {type_of_value(e) for e in v}
-        if len(tys) > 1:
-            raise Unsupported("a set whose elements have different types")
-        return SetType(tys.pop()) if tys else EMPTY_SET
-    if isinstance(v, CedarRecord):
-        return RecordType(tuple(sorted((k, Attribute(type_of_value(x))) for k, x in v.items())))
-    if hasattr(v, "CEDAR_TYPE"):
-        return ExtensionType(v.CEDAR_TYPE)
-    raise Unsupported(f"value {v!r}")
 
 
 def const_raw(v: Any, ty: Any, ids: Ids) -> Any:

@@ -294,10 +294,35 @@ def test_can_error_is_found_and_replays():
     assert _concrete(policy, request, entities) == (False, True)
 
 
-def test_unsupported_is_raised_for_non_literal_extension_arguments():
-    enc = Encoding(SCHEMA, ENV)
-    with pytest.raises(Unsupported):
-        enc.satisfied(_policy("decimal(context.s) == context.d"))
+@pytest.mark.parametrize("s", ["2.25", "2.250", "abc", "10.0.0.1", "1h", "2024-01-01"])
+def test_extension_constructors_on_strings_from_the_inputs(s):
+    ctx = dict(CONTEXT, s=s)
+    for expr in ["decimal(context.s) == context.d", "ip(context.s).isIpv4()",
+                 "duration(context.s) < context.dur", "datetime(context.s) == context.t",
+                 "decimal(principal.nick).lessThan(context.d)"]:
+        agrees(expr, context=ctx)
+
+
+@pytest.mark.parametrize("expr", [
+    "[if context.n > 1 then 1 else \"a\"].contains(1)",
+    "[if context.n > 9 then 1 else \"a\", 2].contains(\"a\")",
+    "[if context.n > 9 then principal else resource, principal].contains(resource)",
+    "{a: if context.n > 1 then 1 else \"x\"}.a == 1",
+    "{a: if context.n > 9 then 1 else \"x\"} == {a: \"x\"}",
+    "principal in [if context.n > 1 then Group::\"g2\" else resource]",
+])
+def test_literals_with_conditionally_typed_elements(expr):
+    agrees(expr)
+
+
+def test_unsupported_is_raised_for_unencoded_methods():
+    from lang import ast
+
+    unknown = ast.MethodCall(ast.GetAttr(ast.Var("context"), "s"), "frobnicate", ())
+    policy = ast.Policy("permit", ast.ScopeAny(), ast.ScopeAny(), ast.ScopeAny(),
+                        (ast.Condition("when", unknown),))
+    with pytest.raises(Unsupported, match="frobnicate"):
+        Encoding(SCHEMA, ENV).satisfied(policy)
 
 
 # --------------------------------------------------------------------------
@@ -339,3 +364,19 @@ def test_records_in_sets_compare_by_cedar_equality():
         ("!context.recs.isEmpty() && !context.recs.contains({})", True),
     ]:
         assert solve(expr, env, schema)[0] == expected, expr
+
+
+def test_infinite_array_models_decode_to_finite_sets():
+    """Z3 may interpret a set as an infinite array (here forced: every Long);
+    decoding reads it through the named elements, so it is finite and the
+    decisions replay."""
+    policy = _policy("context.xs.contains(5) && !context.xs.isEmpty() && context.ys.containsAll(context.xs)")
+    enc = Encoding(SCHEMA, ENV)
+    s = z3.Solver()
+    s.add(enc.satisfied(policy), *enc.well_formed())
+    xs = enc.sym.context.val["xs"][1]
+    s.add(xs == z3.K(z3.BitVecSort(64), z3.BoolVal(True)))
+    assert s.check() == z3.sat
+    request, entities = enc.decode(s.model())
+    assert 5 in request.context["xs"] and len(request.context["xs"]) <= 3
+    assert _concrete(policy, request, entities) == (True, False)

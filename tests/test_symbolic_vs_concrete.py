@@ -31,8 +31,8 @@ from lang.entities import parse_entities, value_from_json
 from lang.evaluator import EvalError, satisfied
 from lang.parser import parse_entity_uid, parse_policies
 from lang.request import Request
-from lang.schema import RecordType, RequestEnv, parse_schema
-from lang.values import CedarRecord, EntityUID
+from lang.schema import RequestEnv, parse_schema
+from lang.values import EntityUID
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
