@@ -112,9 +112,9 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
 
 
 def _distinct_by(part: str):
-    """The next example's principal (or resource) must differ observably."""
+    """The next example has another principal (or resource)."""
     def make(enc):
-        return lambda model: enc.different_from(model, (part,))
+        return lambda model: enc.different_from(model, (f"{part}-id",))
     return make
 
 

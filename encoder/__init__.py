@@ -63,6 +63,7 @@ class Encoding:
         self.sym = SymEnv(schema, env)
         self.compiler = Compiler(self.sym)
         self._cache: dict[tuple, Term] = {}
+        self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy, slots: Optional[dict[str, EntityUID]] = None) -> Term:
         """The compiled condition of a policy (cached)."""
@@ -123,11 +124,20 @@ class Encoding:
         (its id when the policies name it, the attributes, tags and ancestors
         they read of it), "context", and "store" (what they read of any other
         entity).  Ids the policies never name are renamed by the decoder, so
-        a model differing only there would decode alike."""
-        return self.sym.different_from(model, parts or ("principal", "resource", "context", "store"))
+        a model differing only there would decode alike.  "principal-id" and
+        "resource-id" ask for another entity outright (decoded under a
+        different name, as the decoders of one encoding share their names)."""
+        parts = parts or ("principal", "resource", "context", "store")
+        observed = tuple(p for p in parts if not p.endswith("-id"))
+        options = [self.sym.different_from(model, observed)] if observed else []
+        for part in parts:
+            if part.endswith("-id"):  # "principal-id": simply another principal
+                var = getattr(self.sym, part[:-len("-id")])
+                options.append(var.val != model.eval(var.val, model_completion=True))
+        return z3.Or(options) if options else z3.BoolVal(False)
 
     def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
         from encoder.decode import decode
 
-        return decode(self.sym, model)
+        return decode(self.sym, model, self._naming)
 

@@ -40,10 +40,14 @@ PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "i
 
 
 class Decoder:
-    def __init__(self, sym: SymEnv, model: z3.ModelRef):
+    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: Optional[tuple[dict, dict]] = None):
+        """`naming` (names given, names used) is shared by the decoders of one
+        encoding, so examples decoded one after another name different model
+        ids differently (distinct principals read as alice, bob, ...)."""
         self.sym, self.model = sym, model
-        self._names: dict[tuple[str, str], str] = {}
-        self._used: dict[str, set[str]] = {}
+        self._names: dict[tuple[str, str], str]
+        self._used: dict[str, set[str]]
+        self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
         self._index: dict = {}
         self._in_model = {d.name() for d in model.decls()}
@@ -281,7 +285,8 @@ def _key(z: z3.ExprRef):
     return z.as_long() if z3.is_int_value(z) else string_of(z)
 
 
-def decode(sym: SymEnv, model: z3.ModelRef) -> tuple[Request, Entities]:
-    d = Decoder(sym, model)
+def decode(sym: SymEnv, model: z3.ModelRef, naming: Optional[tuple[dict, dict]] = None
+           ) -> tuple[Request, Entities]:
+    d = Decoder(sym, model, naming)
     request = d.request()
     return request, d.entities()

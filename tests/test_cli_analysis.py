@@ -354,12 +354,12 @@ def test_ask_yes_and_no():
     assert (code, report["findings"]) == (0, [])
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: every enumerated example is decoded on its own, so the "
-                   "principals the solver told apart are all renamed User::\"alice\"")
 def test_ask_enumerates_distinct_principals():
+    """Regression: each enumerated example was once decoded on its own, so
+    the principals the solver told apart were all renamed User::"alice"."""
     code, report = run_json("ask", V1, "-s", SCHEMA, "--action", "view", "--enumerate", "3", "--question",
                             'permit(principal, action == Action::"view", resource);')
-    assert code == 1 and len(report["findings"]) >= 2
+    assert code == 1 and len(report["findings"]) == 3
     principals = [json.dumps(f["counterexample"]["request"]["principal"], sort_keys=True)
                   for f in report["findings"]]
     assert len(set(principals)) == len(principals), principals
