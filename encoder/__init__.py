@@ -34,6 +34,7 @@ from typing import Optional
 import z3
 
 from lang.ast import Policy, PolicySet
+from lang.authorizer import instantiate  # the evaluable policies: static ones and links
 from lang.entities import Entities
 from lang.request import Request
 from lang.schema import RequestEnv, Schema
@@ -44,17 +45,6 @@ from encoder.symenv import SymEnv
 from encoder.terms import Term, Unsupported
 
 __all__ = ["Encoding", "Unsupported", "instantiate"]
-
-
-def instantiate(policyset: PolicySet) -> list[tuple[str, Policy, dict[str, EntityUID]]]:
-    """The evaluable policies: static ones, and one per template link."""
-    out = [(pid, p, {}) for pid, p in policyset.policies if not p.is_template]
-    for link in policyset.links:
-        t = policyset.get(link.template_id)
-        if t is None:
-            raise ValueError(f"link {link.link_id} names unknown template {link.template_id}")
-        out.append((link.link_id, t, dict(link.values)))
-    return out
 
 
 class Encoding:
