@@ -256,7 +256,7 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     queries = 0
     seconds = 0.0
     property_findings: list[Finding] = []
-    sessions: dict[RequestEnv, EnvSession] = {}
+    examples: dict[tuple[str, str], Optional[Example]] = {}
     for i, env in enumerate(envs):
         env_rules = [r for r in rules if may_match(r.policy, env, schema, r.slots)]
         for r in env_rules:
@@ -270,10 +270,11 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
                     per_env.setdefault(env, {})[r.id] = Facts(alive=UNKNOWN)
             else:
                 per_env[env] = _gather(session)
-                session.solver = None  # done asking; the models and encoding stay for decoding
-                sessions[env] = session
+                _decode_examples(session, per_env[env], examples)
                 queries += session.queries
                 seconds += session.seconds
+                unknown.extend(f"{env}: {why}" for why in session.unknown_reasons)
+                del session  # its encoding and models: memory stays one environment's worth
         if progress:
             progress(i + 1, len(envs))
     if properties is not None:
@@ -285,10 +286,8 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         seconds += prop.stats.get("solver_seconds", 0.0)
         unknown.extend(prop.stats.get("unknown", []))
 
-    judge = _Judge(ps, {r.id: r for r in rules}, per_env, sessions)
+    judge = _Judge(ps, {r.id: r for r in rules}, per_env, examples)
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
-    # after judging: decoding the shown examples may add replay failures
-    unknown.extend(f"{env}: {why}" for env, session in sessions.items() for why in session.unknown_reasons)
     findings.extend(property_findings)
     verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if unknown else Verdict.HOLDS)
     stats = {"environments": len(envs), "policies": len(rules), "queries": queries,
@@ -298,16 +297,42 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     return Report("audit", verdict, tuple(findings), stats)
 
 
+def _may_show_witness(r: Rule, f: Facts) -> bool:
+    """Could a finding about permit r show its witness?  (overridden, or
+    over-permissive for an unconstrained principal or resource.)"""
+    if r.effect != "permit":
+        return False
+    if f.overridden == SAT:
+        return True
+    return any(isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None)
+               for s in (r.policy.principal, r.policy.resource))
+
+
+def _decode_examples(session: EnvSession, facts: dict[str, Facts],
+                     examples: dict[tuple[str, str], Optional[Example]]) -> None:
+    """Decode and replay, while this environment's encoding exists, the
+    examples a finding may show: a rule's first witness (from the first
+    environment where it matches) and a forbid's first erroring request.
+    The models are dropped afterwards, so an audit holds one environment's
+    encoding at a time.  A None entry is an example that did not replay."""
+    for r in session.rules:
+        f = facts[r.id]
+        if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
+            examples[("witness", r.id)] = session.example(
+                f.witness, lambda q, e, r=r: outcome(r, q, e) == "match")
+        if f.errs == SAT and ("error", r.id) not in examples:
+            examples[("error", r.id)] = session.example(
+                f.error_model, lambda q, e, r=r: outcome(r, q, e) == "error")
+        f.witness = f.error_model = None
+
+
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
-    when every environment the rule can match in was settled; examples are
-    decoded from the kept models and replayed before they are shown."""
+    when every environment the rule can match in was settled; the examples
+    were decoded and replayed per environment (`_decode_examples`)."""
 
-    def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, sessions):
-        self.ps, self.by_id, self.per_env, self.sessions = ps, by_id, per_env, sessions
-
-    def example(self, env: RequestEnv, model, replay) -> Optional[Example]:
-        return self.sessions[env].example(model, replay)
+    def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
+        self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
 
     def counterexample(self, example: Optional[Example]):
         return counterexample(example, {"policies": self.ps}) if example else None
@@ -335,7 +360,7 @@ class _Judge:
     def forbid_may_error(self, r: Rule, facts, loc) -> list[Finding]:
         for env, f in facts:
             if f.errs == SAT:
-                example = self.example(env, f.error_model, lambda q, e: outcome(r, q, e) == "error")
+                example = self.examples.get(("error", r.id))
                 if example is None:
                     return []
                 return [Finding("forbid-may-error",
@@ -348,7 +373,7 @@ class _Judge:
         if not all(f.overridden == SAT for _, f in alive):
             return []
         env, f = alive[0]
-        example = self.example(env, f.witness, lambda q, e: outcome(r, q, e) == "match")
+        example = self.examples.get(("witness", r.id))
         if example is None:
             return []
         # the forbids that defeat it on the example
@@ -414,7 +439,7 @@ class _Judge:
             if not unconstrained or any(mentions_var(c.body, var) for c in r.policy.conditions):
                 continue
             env, f = alive[0]
-            example = self.example(env, f.witness, lambda q, e: outcome(r, q, e) == "match")
+            example = self.examples.get(("witness", r.id))
             if example is None:
                 continue
             typ = env.principal_type if var == "principal" else env.resource_type

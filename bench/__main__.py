@@ -99,6 +99,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _earlier(quick: bool) -> dict:
+    """The figures of the last run of the same kind (quick or full), if any."""
+    try:
+        report = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return report.get("benchmarks", {}) if report.get("quick") == quick else {}
+
+
 def main(argv: list[str] | None = None) -> int:
     names = benchmark_names()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -113,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         console.print(f"running bench_{name} ...", style="dim")
         results[name] = run(name, args.quick)
+        results[name]["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     console.print(table(results))
+    if args.only:
+        results = {**_earlier(args.quick), **results}  # --only refreshes one benchmark's figures
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": args.quick,

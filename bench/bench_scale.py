@@ -17,10 +17,21 @@ SIZES = (10, 100, 1000, 10000)
 QUICK_SIZES = (10, 100, 1000)
 
 
-def _child(job: str, n: int, seed: int = 0) -> dict:
-    """Runs in the subprocess: one diff or audit, timed."""
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory (VmHWM).  Not ru_maxrss: Linux
+    carries that over exec from the parent, which would report the bench
+    runner's own peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _child(job: str, n: int, seed: int = 0) -> dict:
+    """Runs in the subprocess: one diff or audit, timed."""
     from analyzer.audit import audit
     from analyzer.checks import diff_report
     from analyzer.queries import Options
@@ -43,7 +54,7 @@ def _child(job: str, n: int, seed: int = 0) -> dict:
         report = audit(schema, old, options)
         found = len(report.findings)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_rss_kib()
     return {"job": job, "n": n, "seconds": seconds, "parse_seconds": parse_seconds,
             "peak_mib": peak_kib / 1024, "findings": found, "result": report.result.value,
             "queries": report.stats.get("queries", 0)}
