@@ -99,6 +99,25 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def markdown(report: dict) -> str:
+    """The figures of a results.json as a Markdown table, with when and where."""
+    m = report["machine"]
+    lines = [f"Measured {report['date'][:10]} on {m['nproc']} cores ({m['cpu']}), Python {m['python']}, "
+             f"z3 {m['z3']}, cedarpy {m['cedarpy']}{' (--quick)' if report.get('quick') else ''}.",
+             "", "| benchmark | figure | cedarscope | baseline | unit |", "|---|---|---:|---:|---|"]
+    for name, figures in report["benchmarks"].items():
+        for row in figures.get("rows", []):
+            cells = [name, row["name"], _cell(row["ours"]), _cell(row.get("baseline", "")), row.get("unit", "")]
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+        if "error" in figures:
+            lines.append(f"| {name} | failed: {figures['error']} | | | |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    return f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
 def _earlier(quick: bool) -> dict:
     """The figures of the last run of the same kind (quick or full), if any."""
     try:
@@ -114,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small inputs, short timings")
     parser.add_argument("--only", metavar="NAME", choices=names,
                         help=f"run one benchmark ({', '.join(names)})")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print bench/results.json as a Markdown table (for the README); run nothing")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return 0
     selected = [args.only] if args.only else names
     # A pipe or CI log gets a wide table rather than wrapped cells.
     console = Console() if sys.stdout.isatty() else Console(width=160)
