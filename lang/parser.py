@@ -860,7 +860,7 @@ class _NoLexer(Lexer):
         pass
 
     def lex(self, data):  # pragma: no cover - never called
-        raise NotImplementedError
+        raise RuntimeError("cedarscope tokenizes with _tokens; Lark's lexer is never used")
 
 
 # ---- the LALR driver
