@@ -32,13 +32,12 @@ from typing import Callable, Optional, Sequence
 import z3
 
 from analyzer.checks import counterexample
-from analyzer.queries import Example, Options, environments
+from analyzer.queries import Example, Options, environments, policy_outcome
 from analyzer.slicing import may_match
 from encoder import Encoding, Unsupported
 from lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
 from lang.authorizer import instantiate
 from lang.entities import Entities
-from lang.evaluator import EvalError, satisfied as concrete_satisfied
 from lang.request import Request
 from lang.schema import RequestEnv, Schema
 from reports.findings import Finding, Location, Report, Verdict
@@ -69,10 +68,8 @@ def rules_of(ps: PolicySet) -> list[Rule]:
 
 
 def outcome(rule: Rule, request: Request, entities: Entities) -> str:
-    try:
-        return "match" if concrete_satisfied(rule.policy, request, entities, rule.slots) else "no-match"
-    except EvalError:
-        return "error"
+    """"match", "no-match" or "error" for the rule under concrete inputs."""
+    return policy_outcome(rule.policy, rule.slots, request, entities)
 
 
 # --------------------------------------------------------------------------

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 import z3
 
 from analyzer.queries import (
-    HOLDS, UNKNOWN, Answer, Example, Options, allows_rules, environments, overall, rules_in, solve,
+    HOLDS, UNKNOWN, Answer, Options, allows_rules, environments, overall, rules_in, solve,
 )
 from encoder import Encoding, Unsupported
 from lang.ast import PolicySet
-from lang.authorizer import Response, is_authorized
+from lang.authorizer import is_authorized
 from lang.schema import RequestEnv, Schema
 
 GAINED, LOST = "gained", "lost"
@@ -98,9 +98,3 @@ def diff(schema: Schema, old: PolicySet, new: PolicySet, options: Options) -> Di
     """Both directions in every selected environment, on one encoding each."""
     return DiffResult([_env_diff(schema, env, old, new, options)
                        for env in environments(schema, options)])
-
-
-def decide_both(old: PolicySet, new: PolicySet, example: Example) -> tuple[Response, Response]:
-    """The concrete responses of both versions to an example."""
-    return (is_authorized(example.request, example.entities, old),
-            is_authorized(example.request, example.entities, new))

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import z3
 
+from analyzer.slicing import may_match
 from encoder import Encoding, Unsupported
 from lang.ast import Policy, PolicySet
 from lang.authorizer import Response, instantiate, is_authorized
@@ -30,7 +31,6 @@ from lang.entities import Entities
 from lang.evaluator import EvalError, satisfied as concrete_satisfied
 from lang.request import Request
 from lang.schema import RequestEnv, Schema
-from analyzer.slicing import may_match
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 
@@ -259,7 +259,7 @@ def response(policyset: PolicySet, request: Request, entities: Entities) -> Resp
     return is_authorized(request, entities, policyset)
 
 
-def _policy_outcome(policy: Policy, slots, request, entities) -> str:
+def policy_outcome(policy: Policy, slots, request, entities) -> str:
     """"match", "no-match" or "error" for one policy under concrete inputs."""
     try:
         return "match" if concrete_satisfied(policy, request, entities, slots) else "no-match"
@@ -305,7 +305,7 @@ def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer
 def policy_never_errors(schema, policy: Policy, options: Options, slots=None) -> list[Answer]:
     return ask(schema, options, lambda enc: (
         enc.errors(policy, slots),
-        lambda r, e: _policy_outcome(policy, slots, r, e) == "error",
+        lambda r, e: policy_outcome(policy, slots, r, e) == "error",
     ), options.max_examples)
 
 
@@ -313,7 +313,7 @@ def never_matches(schema, policy: Policy, options: Options, slots=None) -> list[
     """The policy is satisfied by no request (it is dead)."""
     return ask(schema, options, lambda enc: (
         enc.satisfied(policy, slots),
-        lambda r, e: _policy_outcome(policy, slots, r, e) == "match",
+        lambda r, e: policy_outcome(policy, slots, r, e) == "match",
     ), options.max_examples)
 
 
@@ -321,7 +321,7 @@ def always_matches(schema, policy: Policy, options: Options, slots=None) -> list
     """The policy is satisfied by every request of the environments."""
     return ask(schema, options, lambda enc: (
         z3.Not(enc.satisfied(policy, slots)),
-        lambda r, e: _policy_outcome(policy, slots, r, e) != "match",
+        lambda r, e: policy_outcome(policy, slots, r, e) != "match",
     ), options.max_examples)
 
 
