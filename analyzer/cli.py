@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional, Sequence
 import click
 
 from lang.diagnostics import CedarError, Diagnostic
+from lang.links import with_links
 from reports.findings import (
     EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION,
     AuthorizationResult, PolicyRef, Report,
@@ -198,58 +199,6 @@ def load_policy_set(paths: Sequence[Path], links_path: Optional[Path] = None):
     if links_path is not None:
         policyset = with_links(policyset, read_json(links_path), str(links_path))
     return policyset
-
-
-def with_links(policyset, data: Any, filename: str):
-    """The policy set with template links from Cedar's link format:
-    ``[{"template_id": .., "link_id": .., "args": {"?principal": "User::\\"a\\""}}]``
-    (an arg may also be ``{"type": .., "id": ..}``)."""
-    from dataclasses import replace
-
-    from lang.ast import TemplateLink
-    if not isinstance(data, list):
-        raise CedarError(Diagnostic("expected a JSON array of template links", file=filename))
-    links = list(policyset.links)
-    ids = set(policyset.ids)
-    for i, item in enumerate(data):
-        path = f"[{i}]"
-        if (not isinstance(item, dict) or not {"template_id", "link_id", "args"} <= item.keys()
-                or not isinstance(item["template_id"], str) or not isinstance(item["link_id"], str)):
-            raise CedarError(Diagnostic("expected an object with template_id and link_id strings "
-                                        "and args", file=filename, path=path))
-        template = policyset.get(item["template_id"])
-        if template is None or not template.is_template:
-            raise CedarError(Diagnostic(f"no template with id {item['template_id']!r}",
-                                        file=filename, path=f"{path}.template_id"))
-        if item["link_id"] in ids:
-            raise CedarError(Diagnostic(f"duplicate policy id {item['link_id']!r}",
-                                        file=filename, path=f"{path}.link_id"))
-        ids.add(item["link_id"])
-        args = item["args"] if isinstance(item["args"], dict) else None
-        if args is None or set(args) != set(template.slots):
-            raise CedarError(Diagnostic(
-                f"args must give exactly the template's slots: {', '.join(template.slots)}",
-                file=filename, path=f"{path}.args"))
-        values = tuple((slot, _entity_uid(args[slot], filename, f"{path}.args.{slot}"))
-                       for slot in template.slots)
-        links.append(TemplateLink(item["template_id"], item["link_id"], values))
-    return replace(policyset, links=tuple(links))
-
-
-def _entity_uid(obj: Any, filename: str, path: str):
-    from lang.values import EntityUID
-    if isinstance(obj, dict) and isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str):
-        return EntityUID(obj["type"], obj["id"])
-    if isinstance(obj, str):
-        from lang.parser import parse_entity_uid
-        try:
-            return parse_entity_uid(obj)
-        except CedarError as err:
-            message = err.diagnostics[0].message if err.diagnostics else "bad entity uid"
-            raise CedarError(Diagnostic(f"not an entity uid: {message}", file=filename,
-                                        path=path)) from None
-    raise CedarError(Diagnostic('expected an entity uid: "Type::\\"id\\"" or {"type": .., "id": ..}',
-                                file=filename, path=path))
 
 
 def load_schema_file(path: Optional[Path]):

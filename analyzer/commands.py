@@ -16,9 +16,10 @@ import click
 
 from analyzer.cli import (
     cli, emit_report, existing_file, format_option, load_policy_sources, load_schema_file,
-    policy_sources_argument, read_json, read_text, schema_option, timeout_option, with_links,
+    policy_sources_argument, read_json, read_text, schema_option, timeout_option,
 )
 from analyzer.queries import Options
+from lang.links import with_links
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")

@@ -24,7 +24,12 @@ from rich.console import Console
 from rich.table import Table
 
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results.json"
+RESULTS = BENCH_DIR / "results.json"  # full runs; --quick runs write results-quick.json
+
+
+def results_file(quick: bool) -> Path:
+    """Quick runs keep their own file, so they never replace full figures."""
+    return BENCH_DIR / "results-quick.json" if quick else RESULTS
 
 
 def benchmark_names() -> list[str]:
@@ -121,10 +126,10 @@ def _cell(value) -> str:
 def _earlier(quick: bool) -> dict:
     """The figures of the last run of the same kind (quick or full), if any."""
     try:
-        report = json.loads(RESULTS.read_text())
+        report = json.loads(results_file(quick).read_text())
     except (OSError, ValueError):
         return {}
-    return report.get("benchmarks", {}) if report.get("quick") == quick else {}
+    return report.get("benchmarks", {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "benchmarks": results,
     }
-    tmp = RESULTS.with_name(RESULTS.name + ".tmp")
+    target = results_file(args.quick)
+    tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(RESULTS)
-    console.print(f"wrote {RESULTS}", style="dim")
+    tmp.replace(target)
+    console.print(f"wrote {target}", style="dim")
     return 1 if any("error" in r for r in results.values()) else 0
 
 

@@ -92,7 +92,7 @@ def _one(folder: Path, pattern: str) -> Path:
 
 
 def prepare_ours(case: Case) -> Callable[[], list[str]]:
-    from analyzer.cli import with_links
+    from lang.links import with_links
     from lang.authorizer import is_authorized
     from lang.entities import parse_entities
     from lang.parser import parse_policies

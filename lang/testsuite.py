@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from lang.ast import PolicySet, TemplateLink
+from lang.ast import PolicySet
 from lang.diagnostics import CedarError
 from lang.entities import Entities, parse_entities
+from lang.links import parse_links, with_links  # noqa: F401  (parse_links: part of this API)
 from lang.request import Request, parse_request, validate_request
 from lang.schema import Schema, parse_schema
 
@@ -387,44 +388,7 @@ def _app_policies(folder: Path) -> PolicySet:
     linked = folder / "linked"
     if not linked.exists():
         return policyset
-    return PolicySet(policyset.policies, policyset.links + parse_links(linked.read_text(encoding="utf-8"), str(linked)))
-
-
-def parse_links(text: str, filename: str = "<links>") -> tuple[TemplateLink, ...]:
-    """Template links: `[{"template_id", "link_id", "args": {"?principal": "User::\\"a\\""}}]`."""
-    from lang.diagnostics import Diagnostic
-    from lang.parser import parse_entity_uid
-
-    def bad(path: str, message: str) -> CedarError:
-        return CedarError(Diagnostic(message, filename, path=path))
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno))
-    if not isinstance(data, list):
-        raise bad("(top level)", "expected a JSON array of template links")
-    links = []
-    for i, link in enumerate(data):
-        if not isinstance(link, dict) or not {"template_id", "link_id", "args"} <= set(link):
-            raise bad(f"[{i}]", "expected an object with template_id, link_id and args")
-        values = []
-        for slot, uid in sorted(link["args"].items()):
-            if isinstance(uid, dict):
-                values.append((slot, _uid_from_json(uid, f"[{i}].args.{slot}", bad)))
-            else:
-                values.append((slot, parse_entity_uid(str(uid))))
-        links.append(TemplateLink(link["template_id"], link["link_id"], tuple(values)))
-    return tuple(links)
-
-
-def _uid_from_json(obj: dict, path: str, bad):
-    from lang.values import EntityUID
-
-    obj = obj.get("__entity", obj)
-    if not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
-        raise bad(path, 'expected {"type": .., "id": ..}')
-    return EntityUID(obj["type"], obj["id"])
+    return with_links(policyset, json.loads(linked.read_text(encoding="utf-8")), str(linked))
 
 
 def _one(folder: Path, pattern: str) -> Path:

@@ -33,7 +33,7 @@ from lang.entities import entities_to_json
 from lang.parser import parse_policies
 from lang.request import request_to_json
 from lang.schema import load_schema
-from lang.testsuite import parse_links
+from lang.links import parse_links
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -24,7 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from analyzer.checks import check_policy, relation
-from analyzer.cli import cli, with_links
+from analyzer.cli import cli
+from lang.links import with_links
 from analyzer.queries import Options
 from analyzer.confirm import linked_text
 from bench.bench_queries import APPS, app_files
