@@ -17,12 +17,13 @@ from typing import Optional
 import z3
 
 from analyzer.checks import counterexample, describe_request
-from analyzer.queries import Answer, Options, UNKNOWN, allows_in, ask as ask_query, overall
+from analyzer.queries import (
+    Answer, Options, UNKNOWN, allows_in, ask as ask_query, overall, policy_outcome,
+)
 from analyzer.slicing import may_match
 from lang.ast import Policy, PolicySet, Var
 from lang.authorizer import is_authorized
 from lang.diagnostics import CedarError, Diagnostic
-from lang.evaluator import EvalError, satisfied as concrete_satisfied
 from lang.schema import Schema
 from reports.findings import Finding, Location, Report, Verdict
 
@@ -42,10 +43,7 @@ def mentions_var(node, name: str) -> bool:
 
 def describes(question: Policy, request, entities) -> bool:
     """Concretely: does the question's scope and conditions match?"""
-    try:
-        return concrete_satisfied(question, request, entities)
-    except EvalError:
-        return False
+    return policy_outcome(question, None, request, entities) == "match"
 
 
 def must_of(policy: Policy) -> str:
