@@ -31,16 +31,16 @@ from typing import Callable, Optional, Sequence
 
 import z3
 
-from analyzer.checks import counterexample
-from analyzer.queries import Example, Options, environments, policy_outcome
-from analyzer.slicing import may_match
-from encoder import Encoding, Unsupported
-from lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
-from lang.authorizer import instantiate
-from lang.entities import Entities
-from lang.request import Request
-from lang.schema import RequestEnv, Schema
-from reports.findings import Finding, Location, Report, Verdict
+from cedarscope.analyzer.checks import counterexample
+from cedarscope.analyzer.queries import Example, Options, environments, policy_outcome
+from cedarscope.analyzer.slicing import may_match
+from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
+from cedarscope.lang.authorizer import instantiate
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.reports.findings import Finding, Location, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 MODEL_POOL = 16  # how many recent models `EnvSession.solve` tries before calling the solver
@@ -275,7 +275,7 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         if progress:
             progress(i + 1, len(envs))
     if properties is not None:
-        from analyzer.properties import check_properties
+        from cedarscope.analyzer.properties import check_properties
 
         prop = check_properties(schema, ps, properties, options)
         property_findings = list(prop.findings)
@@ -420,7 +420,7 @@ class _Judge:
                         (r.id,), tuple(covering), loc)]
 
     def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
-        from analyzer.properties import mentions_var
+        from cedarscope.analyzer.properties import mentions_var
 
         out = []
         if r.policy.conditions and all(f.always_true == UNSAT for _, f in alive):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence
 
-from analyzer import queries
-from analyzer.diff import DiffResult, GAINED, LOST, diff
-from analyzer.queries import Answer, Example, Options
-from lang.ast import PolicySet
-from lang.authorizer import Response, is_authorized
-from lang.schema import Schema
-from reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
+from cedarscope.analyzer import queries
+from cedarscope.analyzer.diff import DiffResult, GAINED, LOST, diff
+from cedarscope.analyzer.queries import Answer, Example, Options
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.authorizer import Response, is_authorized
+from cedarscope.lang.schema import Schema
+from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 # The set-level properties `check` knows, with the query that decides each,
 # the finding kind a violation is reported as, and how to say it.
@@ -114,7 +114,7 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
 
 def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequence[str],
                  options: Options) -> Report:
-    from lang.authorizer import instantiate
+    from cedarscope.lang.authorizer import instantiate
 
     matches = [(pid, p, slots) for pid, p, slots in instantiate(ps) if pid == policy_id]
     if not matches:

@@ -30,9 +30,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import click
 
-from lang.diagnostics import CedarError, Diagnostic
-from lang.links import with_links
-from reports.findings import (
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.links import with_links
+from cedarscope.reports.findings import (
     EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION,
     AuthorizationResult, PolicyRef, Report,
 )
@@ -44,7 +44,7 @@ from reports.findings import (
 # The module that registers the analysis commands on `cli`.  It is imported
 # only when one of them (or the command list) is asked for, so the front-end
 # commands start without loading the solver.
-ANALYSIS_COMMANDS_MODULE = "analyzer.commands"
+ANALYSIS_COMMANDS_MODULE = "cedarscope.analyzer.commands"
 
 
 class CedarscopeGroup(click.Group):
@@ -114,7 +114,7 @@ def cli() -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Console entry point (`cedarscope`, `python -m analyzer`)."""
+    """Console entry point (`cedarscope`, `python -m cedarscope`)."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="cedarscope")
 
 
@@ -136,7 +136,7 @@ def policy_sources_argument(name: str = "policies") -> Callable:
 
 
 def load_policy_sources(specs: Sequence[str]):
-    from analyzer.sources import load_policy_source
+    from cedarscope.analyzer.sources import load_policy_source
     return load_policy_source(list(specs))
 
 
@@ -178,7 +178,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        from lang.diagnostics import source_line
+        from cedarscope.lang.diagnostics import source_line
         raise CedarError(Diagnostic(f"invalid JSON: {err.msg}", file=str(path), line=err.lineno,
                                     column=err.colno, source_line=source_line(text, err.lineno))
                          ) from None
@@ -194,7 +194,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_policy_set(paths: Sequence[Path], links_path: Optional[Path] = None):
-    from lang.parser import load_policies
+    from cedarscope.lang.parser import load_policies
     policyset = load_policies(list(paths))
     if links_path is not None:
         policyset = with_links(policyset, read_json(links_path), str(links_path))
@@ -204,7 +204,7 @@ def load_policy_set(paths: Sequence[Path], links_path: Optional[Path] = None):
 def load_schema_file(path: Optional[Path]):
     if path is None:
         return None
-    from lang.schema import load_schema
+    from cedarscope.lang.schema import load_schema
     return load_schema(path)
 
 
@@ -215,7 +215,7 @@ def use_color() -> bool:
 
 def emit_report(report: Report, fmt: str) -> None:
     """Print an analysis report and exit with its verdict's code."""
-    from reports import render
+    from cedarscope.reports import render
     click.echo(render(report, fmt, color=use_color() if fmt == "text" else False), nl=False)
     click.get_current_context().exit(report.exit_code)
 
@@ -249,7 +249,7 @@ def parse(paths: tuple[Path, ...]) -> None:
 @click.option("--write", is_flag=True, help="Rewrite files in place.")
 def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
     """Lay policies out like Cedar's formatter (to stdout by default)."""
-    from lang.printer import format_source
+    from cedarscope.lang.printer import format_source
     if check and write:
         raise click.UsageError("--check and --write cannot be combined")
     files = cedar_files(paths)
@@ -276,13 +276,13 @@ def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
 @format_option("text", "json")
 def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
     """Type-check policies against a schema (Cedar's strict validation)."""
-    from lang.validator import validate as validate_policies
+    from cedarscope.lang.validator import validate as validate_policies
     schema = load_schema_file(schema_path)
     policyset = load_policy_set(policies)
     diagnostics = validate_policies(policyset, schema)
     n = len(policyset.policies)
     if fmt == "json":
-        from reports.render_json import dumps
+        from cedarscope.reports.render_json import dumps
         click.echo(dumps({"valid": not diagnostics, "policies": n,
                           "diagnostics": [diagnostic_json(d) for d in diagnostics]}), nl=False)
     else:
@@ -300,7 +300,7 @@ def with_source_line(d: Diagnostic) -> Diagnostic:
     producer located it by line and column only."""
     from dataclasses import replace
 
-    from lang.diagnostics import source_line
+    from cedarscope.lang.diagnostics import source_line
     if d.source_line is not None or d.line is None or d.column is None:
         return d
     try:
@@ -330,9 +330,9 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Opti
     """Decide one concrete request, naming the determining policies.
 
     Exits 0 for either decision; the decision is in the output."""
-    from lang.authorizer import is_authorized
-    from lang.entities import load_entities
-    from lang.request import parse_request, validate_request
+    from cedarscope.lang.authorizer import is_authorized
+    from cedarscope.lang.entities import load_entities
+    from cedarscope.lang.request import parse_request, validate_request
     schema = load_schema_file(schema_path)
     policyset = load_policy_set(policies, links_path)
     entities = load_entities(entities_path, schema)
@@ -354,10 +354,10 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Opti
                          (message for _, message in response.errors))),
     )
     if fmt == "json":
-        from reports.render_json import render_authorization_json
+        from cedarscope.reports.render_json import render_authorization_json
         click.echo(render_authorization_json(result), nl=False)
     else:
-        from reports.render_text import render_authorization_text
+        from cedarscope.reports.render_text import render_authorization_text
         click.echo(render_authorization_text(result, color=use_color()), nl=False)
 
 
@@ -384,7 +384,7 @@ def test(files: tuple[Path, ...], root: Optional[Path]) -> None:
 
 
 def test_results(paths: Sequence[Path], root: Optional[Path]):
-    from lang.testsuite import find_test_files, run_tarball, run_test_file
+    from cedarscope.lang.testsuite import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
             for test_file in find_test_files(path):

@@ -14,12 +14,12 @@ from typing import Optional
 
 import click
 
-from analyzer.cli import (
+from cedarscope.analyzer.cli import (
     cli, emit_report, existing_file, format_option, load_policy_sources, load_schema_file,
     policy_sources_argument, read_json, read_text, schema_option, timeout_option,
 )
-from analyzer.queries import Options
-from lang.links import with_links
+from cedarscope.analyzer.queries import Options
+from cedarscope.lang.links import with_links
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -46,7 +46,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously)."""
-    from analyzer.queries import environments
+    from cedarscope.analyzer.queries import environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
                       resource_type=resource_type, max_examples=max_examples)
@@ -77,7 +77,7 @@ def _load_sources(specs, links_path: Optional[Path] = None):
 
 
 def _parse_policy_file(path: Path):
-    from lang.parser import parse_policies
+    from cedarscope.lang.parser import parse_policies
     return parse_policies(read_text(path), str(path))
 
 
@@ -85,8 +85,8 @@ def _require_valid(ps, schema, what: str, sources: dict[str, str]) -> None:
     """A question or property must type-check against the schema: one that
     names a missing attribute or action would error (or match nothing) in
     every request, and would be "proved" vacuously."""
-    from lang.diagnostics import CedarError, Diagnostic
-    from lang.validator import validate
+    from cedarscope.lang.diagnostics import CedarError, Diagnostic
+    from cedarscope.lang.validator import validate
 
     templates = [p for _, p in ps.policies if p.is_template]
     if templates:
@@ -112,8 +112,8 @@ def _parse_properties(path: Path, schema):
 
 def _parse_question(text: str, schema):
     """`ask`'s question: one policy, validated against the schema."""
-    from lang.ast import PolicySet
-    from lang.parser import parse_policy
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.parser import parse_policy
 
     question = parse_policy(text, "<question>")
     _require_valid(PolicySet((("question", question),)), schema, "question", {"<question>": text})
@@ -147,8 +147,8 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     Policy properties: never-errors, never-matches, always-matches (with --policy)
     With --properties FILE, every @must property in FILE is checked too.
     """
-    from analyzer.checks import check_policy, check_set
-    from analyzer.properties import check_properties
+    from cedarscope.analyzer.checks import check_policy, check_set
+    from cedarscope.analyzer.properties import check_properties
 
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
@@ -187,8 +187,8 @@ def _require_evaluable(ps, policy_id: str) -> None:
 
 def _merge(command: str, reports):
     """One report from several (findings concatenated, worst verdict)."""
-    from analyzer.queries import worst
-    from reports.findings import Report, Verdict
+    from cedarscope.analyzer.queries import worst
+    from cedarscope.reports.findings import Report, Verdict
 
     findings = tuple(f for r in reports for f in r.findings)
     verdict = worst(r.result.value for r in reports)
@@ -220,7 +220,7 @@ def _relation_command(name: str, summary: str):
     @timeout_option()
     def command(first, second, schema_path, links_path, principal_type, action, resource_type, max_examples,
                 save_examples, confirm, fmt, timeout):
-        from analyzer.checks import relation
+        from cedarscope.analyzer.checks import relation
 
         schema = load_schema_file(schema_path)
         a, b = _load_sources([first], links_path), _load_sources([second], links_path)
@@ -261,7 +261,7 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
     OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
     folder as it was at a git revision), e.g.  cedarscope diff git:HEAD:policies policies
     """
-    from analyzer.checks import diff_report
+    from cedarscope.analyzer.checks import diff_report
 
     schema = load_schema_file(schema_path)
     old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
@@ -287,8 +287,8 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
            max_examples, save_examples, confirm, fmt, timeout):
     """The diff a change would cause: add the policies of --add files, remove --remove ids."""
-    from analyzer.whatif import changed, whatif as run_whatif
-    from lang.ast import PolicySet
+    from cedarscope.analyzer.whatif import changed, whatif as run_whatif
+    from cedarscope.lang.ast import PolicySet
 
     if not add_paths and not remove_ids:
         raise click.UsageError("give --add FILE and/or --remove ID")
@@ -304,7 +304,7 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
 
 def _after_examples(report, schema, sides, save_dir: Optional[Path], confirm: bool):
     """Write examples to disk, and confirm them with cedarpy, as asked."""
-    from analyzer.confirm import confirm_report, save_examples
+    from cedarscope.analyzer.confirm import confirm_report, save_examples
 
     if save_dir is not None:
         save_examples(report, save_dir)
@@ -331,7 +331,7 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
           confirm, fmt, timeout):
     """Find dead, redundant, shadowed and overridden rules, forbids that may
     error (and so fail open), and over-permissive permits."""
-    from analyzer.audit import audit as run_audit
+    from cedarscope.analyzer.audit import audit as run_audit
 
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
@@ -361,7 +361,7 @@ def ask(policies, schema_path, question, enumerate_n, by, links_path, principal_
         save_examples, confirm, fmt, timeout):
     """Can anyone ever reach the requests QUESTION describes?  "yes" with
     examples (exit 1), "no, never" proved (exit 0), or unknown (exit 3)."""
-    from analyzer.properties import ask as run_ask
+    from cedarscope.analyzer.properties import ask as run_ask
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
     q = _parse_question(question, schema)

@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from lang.ast import PolicySet, Slot
-from lang.authorizer import instantiate
-from lang.entities import Entities, entities_to_json
-from lang.printer import print_policy
-from lang.request import request_to_json
-from lang.schema import schema_to_json
-from reports.findings import Report
+from cedarscope.lang.ast import PolicySet, Slot
+from cedarscope.lang.authorizer import instantiate
+from cedarscope.lang.entities import Entities, entities_to_json
+from cedarscope.lang.printer import print_policy
+from cedarscope.lang.request import request_to_json
+from cedarscope.lang.schema import schema_to_json
+from cedarscope.reports.findings import Report
 
 
 EXAMPLE_FILES = frozenset({"request.json", "entities.json"})

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import z3
 
-from analyzer.queries import (
+from cedarscope.analyzer.queries import (
     HOLDS, UNKNOWN, Answer, Options, allows_rules, environments, overall, rules_in, solve,
 )
-from encoder import Encoding, Unsupported
-from lang.ast import PolicySet
-from lang.authorizer import is_authorized
-from lang.schema import RequestEnv, Schema
+from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.schema import RequestEnv, Schema
 
 GAINED, LOST = "gained", "lost"
 

@@ -16,16 +16,16 @@ from typing import Optional
 
 import z3
 
-from analyzer.checks import counterexample, describe_request
-from analyzer.queries import (
+from cedarscope.analyzer.checks import counterexample, describe_request
+from cedarscope.analyzer.queries import (
     Answer, Options, UNKNOWN, allows_in, ask as ask_query, overall, policy_outcome,
 )
-from analyzer.slicing import may_match
-from lang.ast import Policy, PolicySet, Var
-from lang.authorizer import is_authorized
-from lang.diagnostics import CedarError, Diagnostic
-from lang.schema import Schema
-from reports.findings import Finding, Location, Report, Verdict
+from cedarscope.analyzer.slicing import may_match
+from cedarscope.lang.ast import Policy, PolicySet, Var
+from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.schema import Schema
+from cedarscope.reports.findings import Finding, Location, Report, Verdict
 
 NEVER, ALWAYS = "never", "always"
 

@@ -23,14 +23,14 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import z3
 
-from analyzer.slicing import may_match
-from encoder import Encoding, Unsupported
-from lang.ast import Policy, PolicySet
-from lang.authorizer import Response, instantiate, is_authorized
-from lang.entities import Entities
-from lang.evaluator import EvalError, satisfied as concrete_satisfied
-from lang.request import Request
-from lang.schema import RequestEnv, Schema
+from cedarscope.analyzer.slicing import may_match
+from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.ast import Policy, PolicySet
+from cedarscope.lang.authorizer import Response, instantiate, is_authorized
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.evaluator import EvalError, satisfied as concrete_satisfied
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, Schema
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 
@@ -48,8 +48,8 @@ class Example:
         """Equal for examples that read the same (request and entity data)."""
         import json
 
-        from lang.entities import entities_to_json
-        from lang.request import request_to_json
+        from cedarscope.lang.entities import entities_to_json
+        from cedarscope.lang.request import request_to_json
 
         return json.dumps([request_to_json(self.request), entities_to_json(self.entities)],
                           sort_keys=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
-from lang.schema import RequestEnv, Schema
-from lang.values import EntityUID
+from cedarscope.lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
+from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 
 
 def _target(target, slots: Optional[Mapping[str, EntityUID]]) -> Optional[EntityUID]:

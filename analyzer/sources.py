@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from lang.ast import PolicySet
-from lang.diagnostics import CedarError, Diagnostic
-from lang.parser import load_policies, parse_policies
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.parser import load_policies, parse_policies
 
 GIT_PREFIX = "git:"
 

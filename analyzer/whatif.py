@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from analyzer.checks import diff_report
-from analyzer.queries import Options
-from lang.ast import PolicySet
-from lang.diagnostics import CedarError, Diagnostic
-from lang.schema import Schema
-from reports.findings import Report
+from cedarscope.analyzer.checks import diff_report
+from cedarscope.analyzer.queries import Options
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.schema import Schema
+from cedarscope.reports.findings import Report
 
 
 def changed(current: PolicySet, add: PolicySet, remove: Sequence[str]) -> PolicySet:

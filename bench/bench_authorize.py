@@ -92,12 +92,12 @@ def _one(folder: Path, pattern: str) -> Path:
 
 
 def prepare_ours(case: Case) -> Callable[[], list[str]]:
-    from lang.links import with_links
-    from lang.authorizer import is_authorized
-    from lang.entities import parse_entities
-    from lang.parser import parse_policies
-    from lang.request import parse_request
-    from lang.schema import parse_schema
+    from cedarscope.lang.links import with_links
+    from cedarscope.lang.authorizer import is_authorized
+    from cedarscope.lang.entities import parse_entities
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.request import parse_request
+    from cedarscope.lang.schema import parse_schema
 
     schema = parse_schema(case.schema, case.name) if case.schema else None
     policyset = parse_policies(case.policies, case.name)

@@ -17,7 +17,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from lang.parser import parse_policies
+from cedarscope.lang.parser import parse_policies
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TARBALL = CORPUS / "integration-tests" / "corpus-tests.tar.gz"

@@ -58,7 +58,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def _builds(ps, mutant, reordered):
     """The four queries, each as a goal-and-replay builder for one encoding."""
-    from analyzer.queries import allows_in, decision, response, rules_in
+    from cedarscope.analyzer.queries import allows_in, decision, response, rules_in
     import z3
 
     return {
@@ -83,8 +83,8 @@ def _timed_queries(schema, ps, mutant, reordered, repeats: int) -> tuple[list[fl
     per policy)."""
     import time
 
-    from analyzer.queries import Options, rules_in, solve
-    from encoder import Encoding
+    from cedarscope.analyzer.queries import Options, rules_in, solve
+    from cedarscope.encoder import Encoding
 
     options = Options(timeout_seconds=30.0)
     builds = _builds(ps, mutant, reordered)
@@ -118,16 +118,16 @@ def _cli_wall(policies: Path, mutant: str, schema: Path) -> float:
         new = Path(tmp) / "policies.cedar"
         new.write_text(mutant)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "analyzer", "diff", str(policies), str(new),
+        subprocess.run([sys.executable, "-m", "cedarscope", "diff", str(policies), str(new),
                         "--schema", str(schema), "--format", "json"],
                        capture_output=True, check=False)
         return time.perf_counter() - started
 
 
 def measure(quick: bool = False) -> dict:
-    from lang.ast import PolicySet
-    from lang.parser import parse_policies
-    from lang.schema import load_schema
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import load_schema
 
     if not CORPUS.exists():
         raise FileNotFoundError(f"../shared/corpus not present: {CORPUS}")

@@ -41,10 +41,10 @@ CASES = {
 
 
 def smt_seconds(new_text: str) -> tuple[float, bool]:
-    from analyzer.checks import diff_report
-    from analyzer.queries import Options
-    from lang.parser import parse_policies
-    from lang.schema import parse_schema
+    from cedarscope.analyzer.checks import diff_report
+    from cedarscope.analyzer.queries import Options
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
 
     schema = parse_schema(SCHEMA, "rare.cedarschema")
     old = parse_policies(BASE, "old.cedar")

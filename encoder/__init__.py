@@ -33,16 +33,16 @@ from typing import Optional
 
 import z3
 
-from lang.ast import Policy, PolicySet
-from lang.authorizer import instantiate  # the evaluable policies: static ones and links
-from lang.entities import Entities
-from lang.request import Request
-from lang.schema import RequestEnv, Schema
-from lang.values import EntityUID
+from cedarscope.lang.ast import Policy, PolicySet
+from cedarscope.lang.authorizer import instantiate  # the evaluable policies: static ones and links
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 
-from encoder.compiler import Compiler
-from encoder.symenv import SymEnv
-from encoder.terms import Term, Unsupported
+from cedarscope.encoder.compiler import Compiler
+from cedarscope.encoder.symenv import SymEnv
+from cedarscope.encoder.terms import Term, Unsupported
 
 __all__ = ["Encoding", "Unsupported", "instantiate"]
 
@@ -89,7 +89,7 @@ class Encoding:
                     parts: tuple[str, ...] = ("principal", "resource", "context")) -> list[z3.BoolRef]:
         """Constraints fixing only the named parts of the request (the
         analyzer negates their conjunction to ask for a different example)."""
-        from encoder.symenv import _pin_record
+        from cedarscope.encoder.symenv import _pin_record
 
         sym = self.sym
         out = []
@@ -127,7 +127,7 @@ class Encoding:
         return z3.Or(options) if options else z3.BoolVal(False)
 
     def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
-        from encoder.decode import decode
+        from cedarscope.encoder.decode import decode
 
         return decode(self.sym, model, self._naming)
 

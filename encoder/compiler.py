@@ -41,12 +41,12 @@ from typing import Any, Callable, Optional
 
 import z3
 
-from lang import ast
-from lang.schema import Attribute, EntityType, RecordType, SetType, StringType
-from lang.values import EntityUID
+from cedarscope.lang import ast
+from cedarscope.lang.schema import Attribute, EntityType, RecordType, SetType, StringType
+from cedarscope.lang.values import EntityUID
 
-from encoder.symenv import SymEnv
-from encoder.terms import (
+from cedarscope.encoder.symenv import SymEnv
+from cedarscope.encoder.terms import (
     BOOL, DATETIME, DECIMAL, DURATION, EMPTY_SET, IP, IPADDR, LONG, LONG_MIN,
     MS_PER_DAY, NEVER, MixedSetType, STRING, Term, Unsupported, default_raw, ext_raw,
     ip_val, sort_of, string_of, string_val, to_sorted,
@@ -773,7 +773,7 @@ class Compiler:
     @lifted
     def construct(self, name: str, *args: Term) -> Term:
         """decimal("..."), ip("..."), datetime("..."), duration("...")."""
-        import lang.values as lv
+        import cedarscope.lang.values as lv
 
         ty, cls = _CONSTRUCTORS[name]
         err = _or(*[a.err for a in args])

@@ -26,15 +26,15 @@ from typing import Any, Optional
 import networkx as nx
 import z3
 
-from lang.entities import Entities, Entity
-from lang.request import Request
-from lang.schema import (
+from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import (
     BoolType, EntityType, ExtensionType, LongType, RecordType, SetType, StringType,
 )
-from lang.values import CedarRecord, CedarSet, EntityUID
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
-from encoder.symenv import SymEnv, fn_name
-from encoder.terms import NEVER, ext_value, string_of, to_sorted
+from cedarscope.encoder.symenv import SymEnv, fn_name
+from cedarscope.encoder.terms import NEVER, ext_value, string_of, to_sorted
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
@@ -127,7 +127,7 @@ class Decoder:
 
     def default(self, ty: Any) -> Any:
         """Some valid value of type ty, for attributes nothing observes."""
-        import lang.values as lv
+        import cedarscope.lang.values as lv
 
         if isinstance(ty, BoolType):
             return False

@@ -33,14 +33,14 @@ from typing import Any, Optional
 
 import z3
 
-from lang.entities import Entities
-from lang.request import Request
-from lang.schema import (
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import (
     EntityType, ExtensionType, LongType, RecordType, RequestEnv, Schema, SetType, StringType,
 )
-from lang.values import CedarRecord, CedarSet, EntityUID
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
-from encoder.terms import (
+from cedarscope.encoder.terms import (
     ID, IP, NEVER, Ids, Term, Unsupported, const_raw,
     sort_of, string_val, to_sorted,
 )
@@ -477,7 +477,7 @@ def _strings(values) -> set[str]:
 def _pin_parse(kind: str, info: tuple, s: z3.SeqRef, app, strings: list[str], ids: Ids) -> list[z3.BoolRef]:
     """Fix an extension constructor's parse of s on every concrete string
     (under a pin, s is one of them)."""
-    import lang.values as lv
+    import cedarscope.lang.values as lv
 
     out = []
     for text in strings:

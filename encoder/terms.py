@@ -28,11 +28,11 @@ from typing import Any, Optional
 
 import z3
 
-from lang.schema import (
+from cedarscope.lang.schema import (
     BoolType, EntityType, ExtensionType, LongType, RecordType,
     SetType, StringType,
 )
-from lang.values import CedarRecord, CedarSet, EntityUID
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
 
 class Unsupported(Exception):
@@ -240,7 +240,7 @@ def ext_raw(v: Any) -> z3.ExprRef:
 
 def ext_value(name: str, z: z3.ExprRef) -> Any:
     """The concrete lang value of a raw extension constant from a model."""
-    import lang.values as lv
+    import cedarscope.lang.values as lv
 
     if name == "ipaddr":
         v4 = z3.is_true(z3.simplify(IP.is_v4(z)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from lang.values import EntityUID
+from cedarscope.lang.values import EntityUID
 
 
 # --------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from lang.ast import Policy, PolicySet
-from lang.diagnostics import CedarError, Diagnostic
-from lang.entities import Entities
-from lang.evaluator import EvalError, satisfied
-from lang.request import Request
-from lang.values import EntityUID
+from cedarscope.lang.ast import Policy, PolicySet
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.evaluator import EvalError, satisfied
+from cedarscope.lang.request import Request
+from cedarscope.lang.values import EntityUID
 
 ALLOW = "allow"
 DENY = "deny"

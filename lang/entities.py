@@ -15,12 +15,12 @@ from typing import Any, Iterable, Optional
 
 import networkx as nx
 
-from lang.diagnostics import CedarError, Diagnostic, source_line
-from lang.schema import (
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.schema import (
     BoolType, CedarType, EntityType, EntityTypeDef, ExtensionType, LongType, RecordType,
     Schema, SetType, StringType, _decode_utf8,
 )
-from lang.values import (
+from cedarscope.lang.values import (
     EXTENSION_TYPES, LONG_MAX, LONG_MIN, CedarRecord, CedarSet, Datetime, Duration, EntityUID,
     type_name,
 )

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from lang import ast
-from lang.values import EntityUID
+from cedarscope.lang import ast
+from cedarscope.lang.values import EntityUID
 
 # Core methods whose JSON form is a binary operator object.
 _BINARY_METHODS = ("contains", "containsAll", "containsAny", "hasTag", "getTag")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
-from lang import ast
-from lang.entities import Entities
-from lang.request import Request
-from lang.values import (
+from cedarscope.lang import ast
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.values import (
     LONG_MAX, LONG_MIN, CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr,
 )
 

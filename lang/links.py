@@ -13,9 +13,9 @@ import dataclasses
 import json
 from typing import Any
 
-from lang.ast import PolicySet, TemplateLink
-from lang.diagnostics import CedarError, Diagnostic
-from lang.values import EntityUID
+from cedarscope.lang.ast import PolicySet, TemplateLink
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.values import EntityUID
 
 
 def parse_links(text: str, filename: str = "<links>") -> tuple[TemplateLink, ...]:
@@ -75,7 +75,7 @@ def _entity_uid(obj: Any, filename: str, path: str) -> EntityUID:
         if isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str):
             return EntityUID(obj["type"], obj["id"])
     if isinstance(obj, str):
-        from lang.parser import parse_entity_uid
+        from cedarscope.lang.parser import parse_entity_uid
 
         try:
             return parse_entity_uid(obj)

@@ -31,13 +31,13 @@ from lark import Lark, Token, Transformer
 from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
-from lang.ast import (
+from cedarscope.lang.ast import (
     WILDCARD, ActionInSet, Expr, And, Annotation, BinaryOp, Condition, EntityLit, ExtFun,
     GetAttr, Has, If, Is, Like, Lit, MethodCall, Neg, Not, Or, Policy, PolicySet,
     RecordLit, ScopeAny, ScopeEq, ScopeIn, ScopeIs, SetLit, Slot, Span, Var,
 )
-from lang.diagnostics import CedarError, Diagnostic
-from lang.values import LONG_MAX, EntityUID
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.values import LONG_MAX, EntityUID
 
 __all__ = [
     "parse_policies", "parse_policy", "parse_expr", "parse_entity_uid", "load_policies",

@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
-from lang import ast
-from lang.values import CedarRecord, CedarSet, EntityUID, escape_string
+from cedarscope.lang import ast
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, escape_string
 
 LINE_WIDTH = 80
 INDENT = 2
@@ -327,7 +327,7 @@ class _Source:
 
     def written(self, k: Optional[int], value: Any, pattern: bool) -> Optional[str]:
         """Token `k` as the source wrote it, if it is a string literal of `value`."""
-        from lang.parser import unescape_pattern, unescape_string
+        from cedarscope.lang.parser import unescape_pattern, unescape_string
 
         if k is None or not 0 <= k < len(self.tokens):
             return None
@@ -1200,7 +1200,7 @@ def format_source(text_: str, filename: str = "<input>", width: int = LINE_WIDTH
     `print_policy` does, with the parentheses, string literals and comments
     of the source, one blank line between policies.  Bad input raises
     `CedarError`."""
-    from lang.parser import parse_policies
+    from cedarscope.lang.parser import parse_policies
 
     ps = parse_policies(text_, filename)
     policies = [p for _, p in ps.policies]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lang.diagnostics import CedarError, Diagnostic
-from lang.values import CedarRecord, CedarSet, EntityUID, type_name
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, type_name
 
 if TYPE_CHECKING:
-    from lang.schema import CedarType, Schema
+    from cedarscope.lang.schema import CedarType, Schema
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def parse_request(obj: dict, filename: str = "<request>", schema: "Schema | None
     """A request from its JSON form.  With a schema, the context is read as
     the action's declared context type (implicit entity and extension forms
     allowed) and must conform to it."""
-    from lang.entities import _JsonReader  # lang.entities imports the schema module
+    from cedarscope.lang.entities import _JsonReader  # lang.entities imports the schema module
 
     reader = _JsonReader(filename, schema)
     if not isinstance(obj, dict):
@@ -61,7 +61,7 @@ def _uid_field(obj: dict, key: str, reader) -> EntityUID:
         raise reader.error("", f"missing field `{key}`")
     value = obj[key]
     if isinstance(value, str):
-        from lang.parser import parse_entity_uid
+        from cedarscope.lang.parser import parse_entity_uid
 
         try:
             return parse_entity_uid(value)
@@ -73,7 +73,7 @@ def _uid_field(obj: dict, key: str, reader) -> EntityUID:
 
 def request_to_json(r: Request) -> dict:
     """Cedar's JSON request form (explicit `{"type", "id"}` uids)."""
-    from lang.entities import value_to_json
+    from cedarscope.lang.entities import value_to_json
 
     return {
         "principal": r.principal.to_json(),
@@ -107,7 +107,7 @@ def validate_request(r: Request, schema: "Schema", filename: str = "<request>") 
 def conformance(v: Any, t: "CedarType", path: str, schema: "Schema | None" = None) -> list[tuple[str, str]]:
     """Every way the value `v` fails to have the schema type `t`, as (JSON
     path, message) pairs; empty when it conforms."""
-    from lang import schema as S
+    from cedarscope.lang import schema as S
 
     def mismatch() -> list[tuple[str, str]]:
         return [(path, f"expected {t}, got {type_name(v)}")]

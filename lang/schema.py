@@ -16,8 +16,8 @@ from typing import Optional, Union
 import lark
 import networkx as nx
 
-from lang.diagnostics import CedarError, Diagnostic, source_line
-from lang.values import EntityUID
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.values import EntityUID
 
 
 # --------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class Schema:
     def action_entities(self) -> list[Entity]:
         """The schema's actions as entities (no attributes, their direct
         groups as parents), as Cedar adds them to an entity store."""
-        from lang.entities import Entity  # lang.entities imports this module
+        from cedarscope.lang.entities import Entity  # lang.entities imports this module
 
         return [
             Entity(uid, parents=frozenset(self.actions[uid].member_of))

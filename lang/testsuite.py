@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from lang.ast import PolicySet
-from lang.diagnostics import CedarError
-from lang.entities import Entities, parse_entities
-from lang.links import parse_links, with_links  # noqa: F401  (parse_links: part of this API)
-from lang.request import Request, parse_request, validate_request
-from lang.schema import Schema, parse_schema
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.entities import Entities, parse_entities
+from cedarscope.lang.links import parse_links, with_links  # noqa: F401  (parse_links: part of this API)
+from cedarscope.lang.request import Request, parse_request, validate_request
+from cedarscope.lang.schema import Schema, parse_schema
 
 Reader = Callable[[str], str]
 
@@ -197,7 +197,7 @@ def _run_request(obj: dict, policyset: PolicySet, entities: Entities, schema: Op
 
 def _authorize(expected: RequestResult, request: Request, entities: Entities,
                policyset: PolicySet) -> RequestResult:
-    from lang.authorizer import is_authorized
+    from cedarscope.lang.authorizer import is_authorized
 
     try:
         response = is_authorized(request, entities, policyset)
@@ -233,13 +233,13 @@ def _error_id(e) -> str:
 
 
 def _parse_policies(text: str, filename: str) -> PolicySet:
-    from lang.parser import parse_policies
+    from cedarscope.lang.parser import parse_policies
 
     return parse_policies(text, filename)
 
 
 def _validate(policyset: PolicySet, schema: Schema) -> tuple[bool, tuple[str, ...]]:
-    from lang.validator import validate
+    from cedarscope.lang.validator import validate
 
     try:
         diagnostics = validate(policyset, schema)
@@ -259,7 +259,7 @@ def _folder_reader(root: Path) -> Reader:
 
 
 def _unreadable(name: str, e: Exception) -> CedarError:
-    from lang.diagnostics import Diagnostic
+    from cedarscope.lang.diagnostics import Diagnostic
 
     return CedarError(Diagnostic(f"cannot read file: {e}", name))
 

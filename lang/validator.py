@@ -32,11 +32,11 @@ from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Union
 
 import networkx as nx
 
-from lang import ast as A
-from lang import schema as S
-from lang import values as V
-from lang.diagnostics import Diagnostic, source_line
-from lang.values import EntityUID, escape_string
+from cedarscope.lang import ast as A
+from cedarscope.lang import schema as S
+from cedarscope.lang import values as V
+from cedarscope.lang.diagnostics import Diagnostic, source_line
+from cedarscope.lang.values import EntityUID, escape_string
 
 __all__ = ["validate", "type_of"]
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import importlib
 
-from reports.findings import (
+from cedarscope.reports.findings import (
     AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report, Verdict,
 )
 
 # format name -> (module, function) rendering a Report
 FORMATS = {
-    "text": ("reports.render_text", "render_text"),
-    "json": ("reports.render_json", "render_json"),
-    "sarif": ("reports.render_sarif", "render_sarif"),
-    "markdown": ("reports.render_markdown", "render_markdown"),
-    "html": ("reports.render_html", "render_html"),
+    "text": ("cedarscope.reports.render_text", "render_text"),
+    "json": ("cedarscope.reports.render_json", "render_json"),
+    "sarif": ("cedarscope.reports.render_sarif", "render_sarif"),
+    "markdown": ("cedarscope.reports.render_markdown", "render_markdown"),
+    "html": ("cedarscope.reports.render_html", "render_html"),
 }
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
-from lang.entities import Entities
-from lang.request import Request
-from lang.schema import RequestEnv
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
 VERSION = "0.1.0"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from reports.findings import FINDING_KINDS, Finding, Report
-from reports.render_text import decision_lines, entities_as_cedar, request_as_cedar, stats_lines
+from cedarscope.reports.findings import FINDING_KINDS, Finding, Report
+from cedarscope.reports.render_text import decision_lines, entities_as_cedar, request_as_cedar, stats_lines
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; max-width: 70rem; }

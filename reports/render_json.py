@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from lang.entities import entities_to_json
-from lang.request import request_to_json
-from lang.schema import RequestEnv
-from reports.findings import (
+from cedarscope.lang.entities import entities_to_json
+from cedarscope.lang.request import request_to_json
+from cedarscope.lang.schema import RequestEnv
+from cedarscope.reports.findings import (
     AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
 )
 

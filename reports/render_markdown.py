@@ -6,8 +6,8 @@ counterexample in a ``cedar`` code block.
 
 from __future__ import annotations
 
-from reports.findings import FINDING_KINDS, Finding, Report
-from reports.render_text import decision_lines, entities_as_cedar, request_as_cedar, stats_lines
+from cedarscope.reports.findings import FINDING_KINDS, Finding, Report
+from cedarscope.reports.render_text import decision_lines, entities_as_cedar, request_as_cedar, stats_lines
 
 
 def cell(s: str) -> str:

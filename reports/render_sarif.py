@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import PurePath
 
-from reports.findings import FINDING_KINDS, Finding, Location, Report
-from reports.render_json import counterexample_json, dumps, environment_json
+from cedarscope.reports.findings import FINDING_KINDS, Finding, Location, Report
+from cedarscope.reports.render_json import counterexample_json, dumps, environment_json
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

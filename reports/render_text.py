@@ -18,11 +18,11 @@ from typing import Optional
 from rich.console import Console
 from rich.text import Text
 
-from lang.entities import Entities, Entity
-from lang.printer import print_value
-from lang.request import Request
-from lang.values import CedarRecord, CedarSet
-from reports.findings import (
+from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.printer import print_value
+from cedarscope.lang.request import Request
+from cedarscope.lang.values import CedarRecord, CedarSet
+from cedarscope.reports.findings import (
     AuthorizationResult, Counterexample, Finding, PolicyRef, Report, Verdict,
 )
 

@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from lang import ast
-from lang.values import LONG_MAX, LONG_MIN, EntityUID
+from cedarscope.lang import ast
+from cedarscope.lang.values import LONG_MAX, LONG_MIN, EntityUID
 
 RESERVED = {"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar"}
 

@@ -51,8 +51,8 @@ from typing import Any, Callable, Optional
 
 import cedarpy
 
-from lang import ast as A
-from lang.entities import Entities, Entity
+from cedarscope.lang import ast as A
+from cedarscope.lang.entities import Entities, Entity
 from tests.generators import (
     PROBE_SCHEMA, Case, GenEntities, GenPolicies, RandomChooser, gen_case, gen_probes,
     VariantRenderer, mutate_cedar_schema, mutate_entities_json, mutate_schema_json, mutate_request_json, schemaless_json,
@@ -77,21 +77,21 @@ class Disagreement:
 
 # What each check needs from lang (it is skipped while that does not exist).
 REQUIRES = {
-    "authorize": ("lang.authorizer", "is_authorized"),
-    "validate": ("lang.validator", "validate"),
-    "parser": ("lang.parser", "parse_policies"),
-    "formatter": ("lang.parser", "parse_policies"),
-    "printer": ("lang.printer", "print_policyset"),
-    "schema": ("lang.schema", "parse_schema"),
-    "cedar-schema": ("lang.schema", "parse_schema"),
-    "entities": ("lang.entities", "parse_entities"),
-    "request": ("lang.request", "parse_request"),
-    "probe": ("lang.evaluator", "evaluate"),
-    "conformance": ("lang.request", "validate_request"),
-    "bad-schema": ("lang.schema", "parse_schema"),
-    "schemaless": ("lang.parser", "parse_policies"),
-    "syntax": ("lang.parser", "parse_policies"),
-    "format": ("lang.printer", "format_source"),
+    "authorize": ("cedarscope.lang.authorizer", "is_authorized"),
+    "validate": ("cedarscope.lang.validator", "validate"),
+    "parser": ("cedarscope.lang.parser", "parse_policies"),
+    "formatter": ("cedarscope.lang.parser", "parse_policies"),
+    "printer": ("cedarscope.lang.printer", "print_policyset"),
+    "schema": ("cedarscope.lang.schema", "parse_schema"),
+    "cedar-schema": ("cedarscope.lang.schema", "parse_schema"),
+    "entities": ("cedarscope.lang.entities", "parse_entities"),
+    "request": ("cedarscope.lang.request", "parse_request"),
+    "probe": ("cedarscope.lang.evaluator", "evaluate"),
+    "conformance": ("cedarscope.lang.request", "validate_request"),
+    "bad-schema": ("cedarscope.lang.schema", "parse_schema"),
+    "schemaless": ("cedarscope.lang.parser", "parse_policies"),
+    "syntax": ("cedarscope.lang.parser", "parse_policies"),
+    "format": ("cedarscope.lang.printer", "format_source"),
 }
 
 
@@ -172,8 +172,8 @@ def cedar_replay(schema_json: Optional[dict], policies_text: str, request: Any, 
     as our model objects (e.g. a decoded counterexample).  Entities and the
     request go over as explicit JSON; the schema, when given, adds its action
     entities, so `entities` should then hold none."""
-    entities_to_json = need("lang.entities", "entities_to_json")
-    request_to_json = need("lang.request", "request_to_json")
+    entities_to_json = need("cedarscope.lang.entities", "entities_to_json")
+    request_to_json = need("cedarscope.lang.request", "request_to_json")
     ps = cedarpy.PolicySet.from_str(policies_text)
     if links_json:
         ps = ps.with_linked_batch(list(links_json))
@@ -205,7 +205,7 @@ def model_entities(case: Case, entities: Optional[GenEntities] = None) -> Entiti
 
 
 def our_authorize(case: Case) -> list[Outcome]:
-    is_authorized = need("lang.authorizer", "is_authorized")
+    is_authorized = need("cedarscope.lang.authorizer", "is_authorized")
     entities = model_entities(case)
     out = []
     for r in case.requests:
@@ -226,7 +226,7 @@ def check_authorize(case: Case, expected: list[Outcome]) -> list[Disagreement]:
 def check_validate(case: Case) -> list[Disagreement]:
     """Strict validation verdicts agree, for each policy on its own (Cedar
     validates policies independently, so this pins down which one differs)."""
-    validate = need("lang.validator", "validate")
+    validate = need("cedarscope.lang.validator", "validate")
     found = []
     for pid, p in case.policies.model.policies:
         single = A.PolicySet(((pid, p),))
@@ -240,7 +240,7 @@ def check_validate(case: Case) -> list[Disagreement]:
 
 
 def check_parser(case: Case) -> list[Disagreement]:
-    parse_policies = need("lang.parser", "parse_policies")
+    parse_policies = need("cedarscope.lang.parser", "parse_policies")
     return same_policies(parse_policies(case.policies.text, "case.cedar"), case.policies.model,
                          "parser", "generated text")
 
@@ -258,7 +258,7 @@ def same_policies(parsed: A.PolicySet, want: A.PolicySet, check: str, how: str) 
 def check_formatter(case: Case) -> list[Disagreement]:
     """Our parser reads Cedar's own formatter output (minimal parentheses,
     Cedar's layout) back to the generated policies."""
-    parse_policies = need("lang.parser", "parse_policies")
+    parse_policies = need("cedarscope.lang.parser", "parse_policies")
     formatted = cedarpy.format_policies(case.policies.text)
     return same_policies(parse_policies(formatted, "formatted.cedar"), case.policies.model,
                          "formatter", "cedarpy.format_policies text")
@@ -268,8 +268,8 @@ def check_syntax(case: Case) -> list[Disagreement]:
     """The policies written another way (tests/generators.VariantRenderer):
     where Cedar reads the variant as the same policies, our parser must read
     it as the generated model; where Cedar rejects it, ours must too."""
-    parse_policies = need("lang.parser", "parse_policies")
-    from lang.diagnostics import CedarError
+    parse_policies = need("cedarscope.lang.parser", "parse_policies")
+    from cedarscope.lang.diagnostics import CedarError
     vr = VariantRenderer(RandomChooser(random.Random("syntax:" + case.policies.text)))
     text = vr.policyset(case.policies.model)
     try:
@@ -298,7 +298,7 @@ def check_format(case: Case) -> list[Disagreement]:
     """lang.printer.format_source lays text out exactly as Cedar's formatter
     does: the generated text, and a variant with comments, odd whitespace,
     `\\u{..}` escapes and quoted keys (which Cedar keeps as written)."""
-    format_source = need("lang.printer", "format_source")
+    format_source = need("cedarscope.lang.printer", "format_source")
     vr = VariantRenderer(RandomChooser(random.Random("format:" + case.policies.text)))
     found = []
     for what, text in (("generated text", case.policies.text), ("variant text", vr.policyset(case.policies.model))):
@@ -313,7 +313,7 @@ def check_format(case: Case) -> list[Disagreement]:
 
 def check_printer(case: Case) -> list[Disagreement]:
     """lang.printer's text must be the same policies to Cedar (same JSON form)."""
-    print_policyset = need("lang.printer", "print_policyset")
+    print_policyset = need("cedarscope.lang.printer", "print_policyset")
     printed = print_policyset(case.policies.model)
     want = json.loads(cedarpy.policies_to_json_str(case.policies.text))
     try:
@@ -323,7 +323,7 @@ def check_printer(case: Case) -> list[Disagreement]:
     if got != want:
         return [Disagreement("printer", f"printed text means something else to Cedar:\n{printed}")]
     try:  # and our own parser reads it back (parse(print(x)) == x)
-        parse_policies = need("lang.parser", "parse_policies")
+        parse_policies = need("cedarscope.lang.parser", "parse_policies")
     except Skipped:
         return []
     return same_policies(parse_policies(printed, "printed.cedar"), case.policies.model,
@@ -331,14 +331,14 @@ def check_printer(case: Case) -> list[Disagreement]:
 
 
 def check_schema(case: Case) -> list[Disagreement]:
-    parse_schema = need("lang.schema", "parse_schema")
+    parse_schema = need("cedarscope.lang.schema", "parse_schema")
     return same_schema(parse_schema(json.dumps(case.schema.json), "schema.json"), case, "schema")
 
 
 def check_cedar_schema(case: Case) -> list[Disagreement]:
     """The same schema in Cedar's schema syntax: cedarpy reads it to the same
     validation verdict, and lang.schema reads it to the same model."""
-    parse_schema = need("lang.schema", "parse_schema")
+    parse_schema = need("cedarscope.lang.schema", "parse_schema")
     text = render_cedar_schema(RandomChooser(random.Random(case.policies.text)), case.schema)
     try:
         cedarpy.Schema.from_str(text)
@@ -367,7 +367,7 @@ def same_schema(parsed: Any, case: Case, check: str) -> list[Disagreement]:
 
 
 def check_entities(case: Case) -> list[Disagreement]:
-    parse_entities = need("lang.entities", "parse_entities")
+    parse_entities = need("cedarscope.lang.entities", "parse_entities")
     parsed = parse_entities(json.loads(json.dumps(case.entities.json)), "entities.json", schema=case.schema.model)
     want = model_entities(case)
     found = []
@@ -378,7 +378,7 @@ def check_entities(case: Case) -> list[Disagreement]:
 
 
 def check_request(case: Case) -> list[Disagreement]:
-    parse_request = need("lang.request", "parse_request")
+    parse_request = need("cedarscope.lang.request", "parse_request")
     found = []
     for i, r in enumerate(case.requests):
         got = parse_request(json.loads(json.dumps(r.json)), "request.json", schema=case.schema.model)
@@ -390,8 +390,8 @@ def check_request(case: Case) -> list[Disagreement]:
 def check_bad_schema(case: Case) -> list[Disagreement]:
     """A schema with one defect, in JSON and in Cedar's schema syntax: we
     reject it exactly when Cedar does."""
-    parse_schema = need("lang.schema", "parse_schema")
-    from lang.diagnostics import CedarError
+    parse_schema = need("cedarscope.lang.schema", "parse_schema")
+    from cedarscope.lang.diagnostics import CedarError
     ch = RandomChooser(random.Random("schema:" + case.policies.text))
     j, kind = mutate_schema_json(ch, case.schema)
     text = json.dumps(j)
@@ -429,10 +429,10 @@ def check_bad_schema(case: Case) -> list[Disagreement]:
 def check_schemaless(case: Case) -> list[Disagreement]:
     """Authorization with no schema, from the texts alone: our parser, our
     entity and request readers (explicit JSON forms) and our authorizer."""
-    parse_policies = need("lang.parser", "parse_policies")
-    parse_entities = need("lang.entities", "parse_entities")
-    parse_request = need("lang.request", "parse_request")
-    is_authorized = need("lang.authorizer", "is_authorized")
+    parse_policies = need("cedarscope.lang.parser", "parse_policies")
+    parse_entities = need("cedarscope.lang.entities", "parse_entities")
+    parse_request = need("cedarscope.lang.request", "parse_request")
+    is_authorized = need("cedarscope.lang.authorizer", "is_authorized")
     ents_json, reqs_json = schemaless_json(case.schema, case.entities, case.requests)
     cedar_ents = cedarpy.Entities.from_json_str(json.dumps(ents_json))
     results = cedarpy.is_authorized_batch(reqs_json, cedar_policyset(case), cedar_ents)
@@ -454,10 +454,10 @@ def check_schemaless(case: Case) -> list[Disagreement]:
 def check_conformance(case: Case) -> list[Disagreement]:
     """Entities and requests with a defect: we reject exactly what Cedar
     rejects when reading them with the schema."""
-    parse_entities = need("lang.entities", "parse_entities")
-    parse_request = need("lang.request", "parse_request")
-    validate_request = need("lang.request", "validate_request")
-    from lang.diagnostics import CedarError
+    parse_entities = need("cedarscope.lang.entities", "parse_entities")
+    parse_request = need("cedarscope.lang.request", "parse_request")
+    validate_request = need("cedarscope.lang.request", "validate_request")
+    from cedarscope.lang.diagnostics import CedarError
     ch = RandomChooser(random.Random(case.policies.text))
     schema, model = json.dumps(case.schema.json), case.schema.model
     found = []
@@ -495,7 +495,7 @@ def check_conformance(case: Case) -> list[Disagreement]:
 
 def value_expr(v: Any) -> A.Expr:
     """A Cedar literal expression for one of our values."""
-    from lang.values import CedarRecord, CedarSet, EntityUID
+    from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
     if isinstance(v, (bool, int, str)):
         return A.Lit(v)
     if isinstance(v, EntityUID):
@@ -515,10 +515,10 @@ def check_probes(probes: list[A.Expr]) -> list[Disagreement]:
     """Each probe expression becomes a policy `when { probe == <our value> }`
     (or `probe == probe` where we say it errors); Cedar must find each such
     policy satisfied (or erroring) exactly when we do."""
-    evaluate = need("lang.evaluator", "evaluate")
-    EvalError = need("lang.evaluator", "EvalError")
-    from lang.request import Request
-    from lang.values import EntityUID
+    evaluate = need("cedarscope.lang.evaluator", "evaluate")
+    EvalError = need("cedarscope.lang.evaluator", "EvalError")
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.values import EntityUID
     u, act = EntityUID("U", "u"), EntityUID("Action", "a")
     request, entities = Request(u, act, u), Entities([Entity(act)])
     policies, ours = [], {}
@@ -554,11 +554,11 @@ def check_print_value(probes: list[A.Expr], request: Any, entities: Entities, re
     """lang.printer.print_value writes each probe's value as a literal Cedar
     reads back to the same value."""
     try:
-        print_value = need("lang.printer", "print_value")
+        print_value = need("cedarscope.lang.printer", "print_value")
     except Skipped:
         return []
-    evaluate = need("lang.evaluator", "evaluate")
-    EvalError = need("lang.evaluator", "EvalError")
+    evaluate = need("cedarscope.lang.evaluator", "evaluate")
+    EvalError = need("cedarscope.lang.evaluator", "EvalError")
     found, texts = [], []
     for e in probes:
         try:

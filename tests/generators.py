@@ -40,14 +40,14 @@ from typing import Any, Callable, Optional, Sequence
 
 from hypothesis import strategies as st
 
-from lang import ast as A
-from lang.entities import Entities, Entity
-from lang.request import Request
-from lang.schema import (
+from cedarscope.lang import ast as A
+from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import (
     ActionDef, Attribute, BoolType, CedarType, EntityType, EntityTypeDef,
     ExtensionType, LongType, RecordType, Schema, SetType, StringType, record_type,
 )
-from lang.values import LONG_MAX, LONG_MIN, CedarRecord, CedarSet, EntityUID, escape_string
+from cedarscope.lang.values import LONG_MAX, LONG_MIN, CedarRecord, CedarSet, EntityUID, escape_string
 
 
 # --------------------------------------------------------------------------
@@ -454,7 +454,7 @@ def schemaless_json(gs: "GenSchema", ge: "GenEntities", reqs: list) -> tuple[lis
 def value_model(v: Any) -> Any:
     """Our model value (lang.values) for a generated value."""
     if isinstance(v, ExtLit):
-        import lang.values as V
+        import cedarscope.lang.values as V
         cls = {"decimal": "Decimal", "ip": "IPAddr", "datetime": "Datetime", "duration": "Duration"}[v.fn]
         return getattr(V, cls).parse(v.arg)
     if isinstance(v, list):

@@ -10,14 +10,14 @@ import json
 
 import pytest
 
-from analyzer import queries
-from analyzer.checks import diff_report, relation
-from analyzer.queries import HOLDS, UNKNOWN, VIOLATED, Options
-from lang.authorizer import is_authorized
-from lang.entities import entities_to_json
-from lang.parser import parse_policies
-from lang.request import request_to_json
-from lang.schema import parse_schema
+from cedarscope.analyzer import queries
+from cedarscope.analyzer.checks import diff_report, relation
+from cedarscope.analyzer.queries import HOLDS, UNKNOWN, VIOLATED, Options
+from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.entities import entities_to_json
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.request import request_to_json
+from cedarscope.lang.schema import parse_schema
 
 SCHEMA = """
 entity Group;

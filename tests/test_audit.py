@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.audit import audit
-from analyzer.queries import Options
-from lang.entities import entities_to_json
-from lang.parser import load_policies
-from lang.printer import print_policyset
-from lang.request import request_to_json
-from lang.schema import load_schema
+from cedarscope.analyzer.audit import audit
+from cedarscope.analyzer.queries import Options
+from cedarscope.lang.entities import entities_to_json
+from cedarscope.lang.parser import load_policies
+from cedarscope.lang.printer import print_policyset
+from cedarscope.lang.request import request_to_json
+from cedarscope.lang.schema import load_schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
 
@@ -112,8 +112,8 @@ def test_generated_store_planted_problems_are_found():
     """A generated store (bench/storegen.py) with every kind planted: each
     planted instance shows up as a finding of its kind."""
     from bench.storegen import PLANTED_KINDS, generate
-    from lang.parser import parse_policies
-    from lang.schema import parse_schema
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
 
     store = generate(120, seed=3, planted_fraction=0.1)
     schema = parse_schema(store.schema, "store.cedarschema")

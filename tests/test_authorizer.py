@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lang.ast import PolicySet, TemplateLink
-from lang.authorizer import Response, authorize_instances, instantiate, is_authorized
-from lang.diagnostics import CedarError
-from lang.request import Request
-from lang.values import EntityUID
+from cedarscope.lang.ast import PolicySet, TemplateLink
+from cedarscope.lang.authorizer import Response, authorize_instances, instantiate, is_authorized
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.request import Request
+from cedarscope.lang.values import EntityUID
 from tests.test_evaluator import ENTITIES, ENTITIES_JSON, REQUEST, json_value, policies_via_cedar
 
 cedarpy = pytest.importorskip("cedarpy")
@@ -146,16 +146,16 @@ def _corpus_or_skip() -> Path:
 
 
 def _corpus_request(r: dict, schema) -> Request:
-    from lang.request import parse_request
+    from cedarscope.lang.request import parse_request
 
     return parse_request({k: r[k] for k in ("principal", "action", "resource", "context")}, schema=schema)
 
 
 def run_integration_test(test: dict, read) -> tuple[int, list]:
     """Authorize every request of one integration test; (passed, failures)."""
-    from lang.entities import parse_entities
-    from lang.parser import parse_policies
-    from lang.schema import parse_schema
+    from cedarscope.lang.entities import parse_entities
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
 
     policyset = parse_policies(read(test["policies"]), test["policies"])
     schema = parse_schema(read(test["schema"]), test["schema"]) if test.get("schema") else None

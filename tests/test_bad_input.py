@@ -13,8 +13,8 @@ import random
 import re
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.parser import MAX_DEPTH, load_policies, parse_expr, parse_policies
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.parser import MAX_DEPTH, load_policies, parse_expr, parse_policies
 
 try:
     from tests.test_parser_corpus import cedar_est, corpus_policy_texts, est_policy

@@ -1,5 +1,5 @@
 """The `cedarscope` command line, end to end: click's CliRunner for every
-command and its exit codes, plus one real `python -m analyzer` process."""
+command and its exit codes, plus one real `python -m cedarscope` process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.cli import cli
+from cedarscope.analyzer.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -93,11 +93,11 @@ def test_usage_errors_exit_2():
 
 
 def test_internal_errors_are_reported_as_bugs_with_exit_4(monkeypatch):
-    import lang.authorizer
+    import cedarscope.lang.authorizer
 
     def broken(*args):
         raise RuntimeError("boom")
-    monkeypatch.setattr(lang.authorizer, "is_authorized", broken)
+    monkeypatch.setattr(cedarscope.lang.authorizer, "is_authorized", broken)
     result = CliRunner().invoke(cli, ["authorize", "-p", str(POLICIES), "-e", str(ENTITIES),
                                       "-s", str(SCHEMA), "-r", str(REQUEST)])
     assert result.exit_code == 4
@@ -407,8 +407,8 @@ def test_test_command_counts_an_unreadable_test_as_a_failure(tmp_path):
 def test_emit_report_prints_and_exits_with_the_verdict(verdict, code, fmt):
     import click
 
-    from analyzer.cli import emit_report, format_option
-    from reports.findings import Finding, Report
+    from cedarscope.analyzer.cli import emit_report, format_option
+    from cedarscope.reports.findings import Finding, Report
 
     @click.command()
     @format_option()
@@ -474,15 +474,15 @@ def test_mutated_inputs_never_crash_long(target, position, cut, junk):
 # A real process
 
 
-def test_python_m_analyzer_subprocess():
+def test_python_m_cedarscope_subprocess():
     proc = subprocess.run(
-        [sys.executable, "-m", "analyzer", "authorize", "--policies", str(POLICIES),
+        [sys.executable, "-m", "cedarscope", "authorize", "--policies", str(POLICIES),
          "--entities", str(ENTITIES), "--schema", str(SCHEMA), "--request", str(REQUEST)],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("decision: allow\n")
     assert "\x1b[" not in proc.stdout  # plain text on a pipe
-    bad = subprocess.run([sys.executable, "-m", "analyzer", "parse", "/nonexistent.cedar"],
+    bad = subprocess.run([sys.executable, "-m", "cedarscope", "parse", "/nonexistent.cedar"],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer.cli import cli
+from cedarscope.analyzer.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cli"
 SCHEMA = FIXTURES / "schema.cedarschema"
@@ -200,8 +200,8 @@ def test_diff_finds_the_gained_edit_with_distinct_examples():
 
 def _cedarpy_decision(policies: Path, example: Path) -> str:
     cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
-    from analyzer.confirm import linked_text
-    from lang.parser import parse_policies
+    from cedarscope.analyzer.confirm import linked_text
+    from cedarscope.lang.parser import parse_policies
 
     request = json.loads((example / "request.json").read_text())
     entities = (example / "entities.json").read_text()
@@ -476,11 +476,11 @@ def test_confirm_reports_a_disagreement():
     pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
     import dataclasses
 
-    from analyzer.checks import check_set
-    from analyzer.confirm import confirm_report
-    from analyzer.queries import Options
-    from lang.parser import load_policies
-    from lang.schema import load_schema
+    from cedarscope.analyzer.checks import check_set
+    from cedarscope.analyzer.confirm import confirm_report
+    from cedarscope.analyzer.queries import Options
+    from cedarscope.lang.parser import load_policies
+    from cedarscope.lang.schema import load_schema
 
     schema, ps = load_schema(SCHEMA), load_policies([V1])
     report = check_set(schema, ps, ["always-denies"], Options(max_examples=1))

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import pytest
 import z3
 
-from encoder import Encoding, Unsupported, instantiate
-from lang.authorizer import is_authorized
-from lang.diagnostics import CedarError
-from lang.entities import entities_to_json, parse_entities, value_to_json
-from lang.evaluator import EvalError, satisfied
-from lang.parser import parse_policies
-from lang.schema import RequestEnv, parse_schema
+from cedarscope.encoder import Encoding, Unsupported, instantiate
+from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.entities import entities_to_json, parse_entities, value_to_json
+from cedarscope.lang.evaluator import EvalError, satisfied
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.schema import RequestEnv, parse_schema
 from tests.test_symbolic_vs_concrete import (
     Case, _request, corpus_or_skip, example_cases, generated_cases, integration_cases,
 )
@@ -194,7 +194,7 @@ def test_generated_counterexamples_replay():
     'unsat' stays sound, a model may not replay, and the analyzer reports it
     as unknown).  Those are allowed here only for tests Cedar's validator
     rejects."""
-    from lang.validator import validate
+    from cedarscope.lang.validator import validate
 
     cases = {case.name: case for case in generated_cases(corpus_or_skip())}
     stats = run(iter(cases.values()))
@@ -251,7 +251,7 @@ def _solve(expr: str):
 
 
 def test_ids_are_readable_and_avoid_named_entities():
-    from lang.values import EntityUID
+    from cedarscope.lang.values import EntityUID
 
     request, _ = _solve("principal.age > 3")
     assert request.principal == EntityUID("User", "alice")
@@ -262,7 +262,7 @@ def test_ids_are_readable_and_avoid_named_entities():
 
 
 def test_store_holds_only_observed_entities_with_required_attributes():
-    from lang.values import EntityUID
+    from cedarscope.lang.values import EntityUID
 
     request, entities = _solve("principal.age > 3 && principal.nick == \"x\"")
     users = [e for e in entities if e.uid.type == "User"]
@@ -277,7 +277,7 @@ def test_store_holds_only_observed_entities_with_required_attributes():
 
 
 def test_transitive_membership_gets_intermediate_entities():
-    from lang.values import EntityUID
+    from cedarscope.lang.values import EntityUID
 
     request, entities = _solve("principal in Org::\"acme\"")
     p = entities.get(request.principal)

@@ -22,18 +22,18 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.checks import diff_report
-from analyzer.queries import HOLDS, VIOLATED, Options
-from lang.ast import (
+from cedarscope.analyzer.checks import diff_report
+from cedarscope.analyzer.queries import HOLDS, VIOLATED, Options
+from cedarscope.lang.ast import (
     And, BinaryOp, Condition, Has, Is, Like, Lit, MethodCall, Not, Or, PolicySet, ScopeAny,
 )
-from analyzer.confirm import linked_text
+from cedarscope.analyzer.confirm import linked_text
 from bench.bench_queries import APPS, app_files
-from lang.entities import entities_to_json
-from lang.parser import parse_policies
-from lang.request import request_to_json
-from lang.schema import load_schema
-from lang.links import parse_links
+from cedarscope.lang.entities import entities_to_json
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.request import request_to_json
+from cedarscope.lang.schema import load_schema
+from cedarscope.lang.links import parse_links
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -18,7 +18,7 @@ import cedarpy
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from lang.entities import Entities
+from cedarscope.lang.entities import Entities
 from tests import difftest
 from tests.generators import cases, render_policyset
 
@@ -121,10 +121,10 @@ def test_a_disagreement_is_reported_and_shrunk(monkeypatch):
     """The harness finds a planted bug (an authorizer that allows everything)
     and shrinks the case to one request with fewer policies and entities."""
     require("authorize")
-    import lang.authorizer
-    from lang.authorizer import Response
+    import cedarscope.lang.authorizer
+    from cedarscope.lang.authorizer import Response
 
-    monkeypatch.setattr(lang.authorizer, "is_authorized", lambda *a: Response("allow", (), ()))
+    monkeypatch.setattr(cedarscope.lang.authorizer, "is_authorized", lambda *a: Response("allow", (), ()))
     case = next(c for c in (difftest.case_for(5, i) for i in range(50))
                 if len(c.policies.model.policies) > 2 and len(c.requests) > 1
                 and any(o.decision == "deny" for o in difftest.cedar_authorize(c)))
@@ -146,9 +146,9 @@ def test_a_disagreement_is_reported_and_shrunk(monkeypatch):
 def entities_verdicts(schema_json: dict, entities: list) -> tuple[str, str]:
     """(ours, cedar): "accepts" or "rejects" for reading entities with a schema."""
     require("entities")
-    from lang.diagnostics import CedarError
-    from lang.entities import parse_entities
-    from lang.schema import parse_schema
+    from cedarscope.lang.diagnostics import CedarError
+    from cedarscope.lang.entities import parse_entities
+    from cedarscope.lang.schema import parse_schema
 
     try:
         cedarpy.Entities.from_json_str(json.dumps(entities), json.dumps(schema_json))
@@ -190,7 +190,7 @@ def test_enum_ids_elsewhere_agree(entities):
 def test_regression_bool_and_long_literals_differ():
     """lang/ast.py once compared Lit values with Python's ==, so Lit(True)
     == Lit(1) and they hashed alike, conflating Cedar's `true` and `1`."""
-    from lang import ast as A
+    from cedarscope.lang import ast as A
 
     assert A.Lit(True) != A.Lit(1)
     assert len({A.Lit(True), A.Lit(1)}) == 2
@@ -201,7 +201,7 @@ def test_generated_policies_use_every_construct():
     operator, method and scope form, so no part of Cedar goes untested."""
     import dataclasses
 
-    from lang import ast as A
+    from cedarscope.lang import ast as A
 
     seen: set = set()
 
@@ -245,8 +245,8 @@ def test_generated_policies_use_every_construct():
                                    {"shape": {"type": "Record", "attributes": {}}}])
 def test_regression_enum_entity_type_takes_no_other_fields(extra):
     require("schema")
-    from lang.diagnostics import CedarError
-    from lang.schema import parse_schema
+    from cedarscope.lang.diagnostics import CedarError
+    from cedarscope.lang.schema import parse_schema
 
     text = json.dumps({"": {"entityTypes": {"G": {}, "Color": {"enum": ["a"], **extra}}, "actions": {}}})
     with pytest.raises(ValueError):
@@ -264,7 +264,7 @@ def test_regression_enum_entity_type_takes_no_other_fields(extra):
 ])
 def test_regression_format_keeps_string_spelling(text):
     require("format")
-    from lang.printer import format_source
+    from cedarscope.lang.printer import format_source
 
     assert format_source(text, "x.cedar") == cedarpy.format_policies(text)
 
@@ -275,11 +275,11 @@ def test_regression_format_keeps_string_spelling(text):
                                   'datetime("0000-01-01").offset(duration("-1h"))'])
 def test_regression_print_value_of_far_datetimes(expr):
     require("printer")
-    from lang.evaluator import evaluate
-    from lang.parser import parse_expr
-    from lang.printer import print_value
-    from lang.request import Request
-    from lang.values import EntityUID
+    from cedarscope.lang.evaluator import evaluate
+    from cedarscope.lang.parser import parse_expr
+    from cedarscope.lang.printer import print_value
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.values import EntityUID
 
     u = EntityUID("U", "u")
     literal = print_value(evaluate(parse_expr(expr), Request(u, EntityUID("Action", "a"), u), Entities()))

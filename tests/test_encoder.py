@@ -16,13 +16,13 @@ import json
 import pytest
 import z3
 
-from encoder import Encoding, Unsupported
-from lang.entities import entities_to_json, parse_entities, value_from_json
-from lang.evaluator import EvalError, satisfied
-from lang.parser import parse_policies, parse_policy
-from lang.request import Request
-from lang.schema import RequestEnv, parse_schema
-from lang.values import EntityUID
+from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.entities import entities_to_json, parse_entities, value_from_json
+from cedarscope.lang.evaluator import EvalError, satisfied
+from cedarscope.lang.parser import parse_policies, parse_policy
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, parse_schema
+from cedarscope.lang.values import EntityUID
 from tests.test_symbolic_vs_concrete import value_in
 
 try:
@@ -106,7 +106,7 @@ def _symbolic(enc, policy, request, entities) -> tuple[bool, bool]:
 
 
 def _cedarpy(expr: str, request: Request, entities) -> tuple[bool, bool]:
-    from lang.entities import value_to_json
+    from cedarscope.lang.entities import value_to_json
 
     req = {"principal": request.principal.to_json(), "action": request.action.to_json(),
            "resource": request.resource.to_json(),
@@ -316,7 +316,7 @@ def test_literals_with_conditionally_typed_elements(expr):
 
 
 def test_unsupported_is_raised_for_unencoded_methods():
-    from lang import ast
+    from cedarscope.lang import ast
 
     unknown = ast.MethodCall(ast.GetAttr(ast.Var("context"), "s"), "frobnicate", ())
     policy = ast.Policy("permit", ast.ScopeAny(), ast.ScopeAny(), ast.ScopeAny(),
@@ -334,7 +334,7 @@ def test_template_links_and_allows():
         @id("t") permit(principal == ?principal, action, resource in ?resource);
         @id("f") forbid(principal, action, resource) when { context.n > 10 };
     """)
-    from lang.ast import PolicySet, TemplateLink
+    from cedarscope.lang.ast import PolicySet, TemplateLink
     ps = PolicySet(ps.policies, (TemplateLink("t", "link1", (("?principal", EntityUID("User", "alice")),
                                                               ("?resource", EntityUID("Doc", "d1")))),))
     enc = Encoding(SCHEMA, ENV)
@@ -344,7 +344,7 @@ def test_template_links_and_allows():
     assert s.check() == z3.sat
     request, entities = enc.decode(s.model())
     assert request.principal == EntityUID("User", "alice") and request.resource == EntityUID("Doc", "d1")
-    from lang.authorizer import is_authorized
+    from cedarscope.lang.authorizer import is_authorized
     assert is_authorized(request, entities, ps).decision == "allow"
     s = z3.Solver()
     s.add(allow, enc.sym.principal.val != enc.sym.ids.val(EntityUID("User", "alice")), *enc.well_formed())

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.entities import entities_to_json, parse_entities, value_from_json, value_to_json
-from lang.schema import EntityType, ExtensionType, LongType, SetType, parse_schema
-from lang.values import CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.entities import entities_to_json, parse_entities, value_from_json, value_to_json
+from cedarscope.lang.schema import EntityType, ExtensionType, LongType, SetType, parse_schema
+from cedarscope.lang.values import CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -121,7 +121,7 @@ def test_invalid_json_and_non_utf8_are_located(tmp_path):
     assert (info.value.diagnostics[0].line, info.value.diagnostics[0].column) == (2, 10)
     bad = tmp_path / "e.json"
     bad.write_bytes(b'[{"uid": "\xff"}]')
-    from lang.entities import load_entities
+    from cedarscope.lang.entities import load_entities
     with pytest.raises(CedarError, match="not valid UTF-8"):
         load_entities(bad)
 
@@ -319,7 +319,7 @@ def _never_crashes(count: int) -> int:
     import copy
     import random
 
-    from lang.request import parse_request, validate_request
+    from cedarscope.lang.request import parse_request, validate_request
 
     rnd = random.Random(count)
     tests = list(_tarball_tests(step=100))

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.est import expr_to_est, policy_to_est
-from lang.parser import parse_policies
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.est import expr_to_est, policy_to_est
+from cedarscope.lang.parser import parse_policies
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_TESTS_TAR = CORPUS / "integration-tests" / "corpus-tests.tar.gz"
@@ -113,7 +113,7 @@ def _body(text: str) -> dict:
     'if principal is User in Group::"g" then {a: 1, "b c": [true]} else {}',
 ])
 def test_expression_forms_match_cedar(source):
-    from lang.parser import parse_expr
+    from cedarscope.lang.parser import parse_expr
 
     theirs = _body(f"permit(principal, action, resource) when {{ {source} }};")
     assert expr_to_est(parse_expr(source)) == theirs
@@ -149,7 +149,7 @@ def test_policyset_json_is_read_by_cedar():
     from hypothesis import HealthCheck, given, settings
 
     from tests.ast_strategies import policy_sets
-    from lang.est import policyset_to_est
+    from cedarscope.lang.est import policyset_to_est
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(policy_sets())

@@ -12,15 +12,15 @@ import json
 
 import pytest
 
-from lang import ast
-from lang.entities import Entities, Entity
-from lang.evaluator import (
+from cedarscope.lang import ast
+from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.evaluator import (
     ENTITY_ATTR_DOES_NOT_EXIST, ENTITY_DOES_NOT_EXIST, ENTITY_TAG_DOES_NOT_EXIST, EXTENSION_ERROR,
     INTEGER_OVERFLOW, RECORD_ATTR_DOES_NOT_EXIST, TYPE_ERROR, UNKNOWN_FUNCTION, UNLINKED_SLOT,
     WRONG_NUM_ARGUMENTS, EvalError, evaluate, satisfied,
 )
-from lang.request import Request
-from lang.values import (
+from cedarscope.lang.request import Request
+from cedarscope.lang.values import (
     CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr,
 )
 

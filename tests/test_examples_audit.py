@@ -23,16 +23,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer.checks import check_policy, relation
-from analyzer.cli import cli
-from lang.links import with_links
-from analyzer.queries import Options
-from analyzer.confirm import linked_text
+from cedarscope.analyzer.checks import check_policy, relation
+from cedarscope.analyzer.cli import cli
+from cedarscope.lang.links import with_links
+from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.confirm import linked_text
 from bench.bench_queries import APPS, app_files
-from lang.authorizer import instantiate
-from lang.ast import PolicySet
-from lang.parser import parse_policies
-from lang.schema import load_schema
+from cedarscope.lang.authorizer import instantiate
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.schema import load_schema
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AUDIT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.printer import format_source, source_comments
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.printer import format_source, source_comments
 from tests.test_est_corpus import corpus_policy_texts, require_corpus
 
 # Measured: 72 of 73 snapshots match exactly (13 of them with comments inside

@@ -10,12 +10,12 @@ import random
 
 import pytest
 
-from lang import ast as A
-from lang.diagnostics import CedarError
-from lang.parser import (
+from cedarscope.lang import ast as A
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.parser import (
     MAX_DEPTH, load_policies, parse_entity_uid, parse_expr, parse_policies, parse_policy,
 )
-from lang.values import LONG_MAX, LONG_MIN, EntityUID
+from cedarscope.lang.values import LONG_MAX, LONG_MIN, EntityUID
 
 P, R, C = A.Var("principal"), A.Var("resource"), A.Var("context")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from lang import ast as A
-from lang.diagnostics import CedarError
-from lang.parser import parse_policies
+from cedarscope.lang import ast as A
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.parser import parse_policies
 
 cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official Cedar engine) is not installed")
 
@@ -245,7 +245,7 @@ def check_span(text: str, span: A.Span) -> str:
 
 
 def test_spans_cover_the_source_of_each_node():
-    from lang.parser import parse_expr, parse_policy
+    from cedarscope.lang.parser import parse_expr, parse_policy
     texts = corpus_policy_texts()
     files = [t for t in texts if not t[0].startswith("corpus-tests/")]
     sample = files + texts[len(files)::4]

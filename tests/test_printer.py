@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lang import ast as A
-from lang.parser import parse_expr, parse_policies, parse_policy
-from lang.printer import (
+from cedarscope.lang import ast as A
+from cedarscope.lang.parser import parse_expr, parse_policies, parse_policy
+from cedarscope.lang.printer import (
     display_width, format_source, print_expr, print_policy, print_policyset, print_value,
     source_comments,
 )
-from lang.values import CedarRecord, CedarSet, EntityUID, LONG_MAX, LONG_MIN
+from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, LONG_MAX, LONG_MIN
 from tests import ast_strategies as S
 
 P, R, C = A.Var("principal"), A.Var("resource"), A.Var("context")
@@ -90,7 +90,7 @@ def test_expression_text(expr, text):
 def test_cedar_reads_printed_parentheses_the_same_way():
     """A few prints checked against the official parser through its JSON."""
     cedarpy = pytest.importorskip("cedarpy")
-    from lang.est import expr_to_est
+    from cedarscope.lang.est import expr_to_est
 
     for e in [A.Neg(lit(3)), A.Neg(lit(-3)), A.And(A.Or(P, R), C), A.Not(A.Neg(P)),
               A.BinaryOp("-", lit(1), A.BinaryOp("-", lit(2), lit(3)))]:
@@ -230,7 +230,7 @@ def test_display_width_counts_columns():
 
 
 def test_print_value_every_type():
-    from lang.values import Datetime, Decimal, Duration, IPAddr
+    from cedarscope.lang.values import Datetime, Decimal, Duration, IPAddr
 
     assert print_value(True) == "true"
     assert print_value(-3) == "-3"
@@ -250,10 +250,10 @@ def test_print_value_every_type():
 
 
 def test_printed_values_evaluate_back_to_themselves():
-    from lang.evaluator import evaluate
-    from lang.entities import Entities
-    from lang.request import Request
-    from lang.values import Datetime, Decimal, Duration, IPAddr, value_eq
+    from cedarscope.lang.evaluator import evaluate
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.values import Datetime, Decimal, Duration, IPAddr, value_eq
 
     request = Request(ALICE, EntityUID("Action", "a"), ALICE, CedarRecord({}))
     for v in [True, LONG_MIN, LONG_MAX, "é\n\"", ALICE, CedarSet([1, "a", ALICE]),
@@ -298,7 +298,7 @@ def test_cedar_parses_what_we_print_as_we_meant_it(policy):
     """The official parser accepts every printed policy and reads the same
     policy from it (compared in Cedar's JSON form)."""
     cedarpy = pytest.importorskip("cedarpy")
-    from lang.est import policy_to_est
+    from cedarscope.lang.est import policy_to_est
 
     text = print_policy(policy)
     j = json.loads(cedarpy.policies_to_json_str(text))
@@ -314,7 +314,7 @@ def test_format_source_is_idempotent_on_printed_policies(policy):
 
 
 def test_extension_literals_of_the_strategies_are_valid():
-    from lang.values import Datetime, Decimal, Duration, IPAddr
+    from cedarscope.lang.values import Datetime, Decimal, Duration, IPAddr
 
     classes = {"decimal": Decimal, "ip": IPAddr, "datetime": Datetime, "duration": Duration}
 
@@ -408,7 +408,7 @@ def test_format_source_keeps_each_literal_as_written():
 def test_comments_fall_back_to_the_lines_above_their_policy():
     """The safety net when the AST's spans cannot be lined up with the text:
     no comment is lost."""
-    from lang.printer import _format_hoisting_comments
+    from cedarscope.lang.printer import _format_hoisting_comments
 
     src = "// a\npermit(principal, // b\n action, resource); // c\n// d\n"
     policies = [p for _, p in parse_policies(src).policies]
@@ -418,7 +418,7 @@ def test_comments_fall_back_to_the_lines_above_their_policy():
 
 
 def test_format_source_reports_bad_input():
-    from lang.diagnostics import CedarError
+    from cedarscope.lang.diagnostics import CedarError
 
     with pytest.raises(CedarError):
         format_source("permit(principal, action, resource) when { 1 + };", "bad.cedar")
@@ -429,7 +429,7 @@ def test_format_source_reports_bad_input():
 def _with_comments(text: str, choices: list) -> tuple[str, int]:
     """`text` with a `// cN` comment after some tokens: on the token's line
     (choice 1) or on a line of its own (choice 2)."""
-    from lang.printer import _source_tokens
+    from cedarscope.lang.printer import _source_tokens
 
     out, prev, n = [], 0, 0
     for (_, end, _), choice in zip(_source_tokens(text), choices):
@@ -467,7 +467,7 @@ def test_long_run_round_trip_and_formatting_against_cedar(ps, choices):
     """Many policy sets: printed text parses back, Cedar reads it as we mean
     it, and with comments sprinkled in, format_source is Cedar's formatter."""
     cedarpy = pytest.importorskip("cedarpy")
-    from lang.est import policy_to_est
+    from cedarscope.lang.est import policy_to_est
 
     text = print_policyset(ps)
     assert parse_policies(text).policies == ps.policies

@@ -7,17 +7,17 @@ import re
 
 import pytest
 
-from lang.entities import Entities, Entity
-from lang.request import Request
-from lang.schema import RequestEnv
-from lang.values import CedarRecord, EntityUID
-from reports import FORMATS, render
-from reports.findings import (
+from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv
+from cedarscope.lang.values import CedarRecord, EntityUID
+from cedarscope.reports import FORMATS, render
+from cedarscope.reports.findings import (
     FINDING_KINDS, AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
     Verdict,
 )
-from reports.render_sarif import report_sarif
-from reports.render_text import entity_as_cedar, render_authorization_text, request_as_cedar
+from cedarscope.reports.render_sarif import report_sarif
+from cedarscope.reports.render_text import entity_as_cedar, render_authorization_text, request_as_cedar
 
 ALICE = EntityUID("User", "alice")
 ADMINS = EntityUID("Group", "admins")
@@ -76,7 +76,7 @@ def test_authorization_decision_must_be_allow_or_deny():
 
 
 def test_location_and_policy_ref_from_ast_spans():
-    from lang.ast import Policy, ScopeAny, Span
+    from cedarscope.lang.ast import Policy, ScopeAny, Span
     policy = Policy("permit", ScopeAny(), ScopeAny(), ScopeAny(),
                     span=Span("p.cedar", 4, 2, 6, 3))
     assert Location.of(policy) == Location("p.cedar", 4, 2)
@@ -131,7 +131,7 @@ def test_json_counterexample_replays_in_the_official_engine():
 
 
 def test_text_prints_the_counterexample_as_cedar():
-    from lang.printer import print_value
+    from cedarscope.lang.printer import print_value
     out = render(sample_report(), "text")
     assert 'principal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
     mfa = print_value(CedarRecord({"mfa": False}))
@@ -147,8 +147,8 @@ def test_text_prints_the_counterexample_as_cedar():
 
 
 def test_text_request_lines_are_cedar_conditions():
-    from lang.evaluator import evaluate
-    from lang.parser import parse_expr
+    from cedarscope.lang.evaluator import evaluate
+    from cedarscope.lang.parser import parse_expr
     request = sample_counterexample().request
     for line in request_as_cedar(request):
         condition = parse_expr(line.replace(", action ==", " && action ==")

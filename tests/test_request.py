@@ -4,10 +4,10 @@ round trip."""
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.request import Request, parse_request, request_to_json, validate_request
-from lang.schema import parse_schema
-from lang.values import CedarRecord, CedarSet, Decimal, EntityUID, IPAddr
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.request import Request, parse_request, request_to_json, validate_request
+from cedarscope.lang.schema import parse_schema
+from cedarscope.lang.values import CedarRecord, CedarSet, Decimal, EntityUID, IPAddr
 
 SCHEMA = parse_schema("""
     namespace App {

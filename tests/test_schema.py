@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.schema import (
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.schema import (
     Attribute, BoolType, EntityType, ExtensionType, LongType, RecordType, RequestEnv, SetType,
     StringType, parse_schema, record_type, schema_to_json,
 )
-from lang.values import EntityUID
+from cedarscope.lang.values import EntityUID
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

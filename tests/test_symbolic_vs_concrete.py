@@ -23,16 +23,16 @@ from typing import Iterator, Optional
 import pytest
 import z3
 
-from encoder import Encoding, Unsupported, instantiate
-from lang.ast import PolicySet, TemplateLink
-from lang.authorizer import is_authorized
-from lang.diagnostics import CedarError
-from lang.entities import parse_entities, value_from_json
-from lang.evaluator import EvalError, satisfied
-from lang.parser import parse_entity_uid, parse_policies
-from lang.request import Request
-from lang.schema import RequestEnv, parse_schema
-from lang.values import EntityUID
+from cedarscope.encoder import Encoding, Unsupported, instantiate
+from cedarscope.lang.ast import PolicySet, TemplateLink
+from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.entities import parse_entities, value_from_json
+from cedarscope.lang.evaluator import EvalError, satisfied
+from cedarscope.lang.parser import parse_entity_uid, parse_policies
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, parse_schema
+from cedarscope.lang.values import EntityUID
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -206,7 +206,7 @@ def constructs(node, counts: collections.Counter) -> None:
     """Count the Cedar constructs in an AST (operators and methods by name)."""
     import dataclasses
 
-    from lang import ast
+    from cedarscope.lang import ast
 
     if isinstance(node, (list, tuple)):
         for x in node:

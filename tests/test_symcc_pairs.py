@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer.cli import cli
-from analyzer.checks import relation
-from analyzer.queries import Options
-from lang.ast import PolicySet
-from lang.parser import parse_policies
-from lang.printer import print_policyset
-from lang.schema import load_schema
+from cedarscope.analyzer.cli import cli
+from cedarscope.analyzer.checks import relation
+from cedarscope.analyzer.queries import Options
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.printer import print_policyset
+from cedarscope.lang.schema import load_schema
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DATA = CORPUS / "cedar" / "cedar-policy-symcc" / "tests" / "data"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from lang.diagnostics import CedarError
-from lang.parser import parse_policies
-from lang.schema import parse_schema
-from lang.validator import validate
+from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.schema import parse_schema
+from cedarscope.lang.validator import validate
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TESTS = CORPUS / "integration-tests"

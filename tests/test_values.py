@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from lang.values import (
+from cedarscope.lang.values import (
     LONG_MAX, LONG_MIN, CedarSet, Datetime, Decimal, Duration, IPAddr, escape_string, value_key,
 )
 
