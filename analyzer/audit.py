@@ -26,8 +26,8 @@ not settle makes every verdict that depends on it absent (reported under
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
 
 import z3
 
@@ -96,16 +96,16 @@ class EnvSession:
         self.unknown_reasons: list[str] = []
         self.models: list[z3.ModelRef] = []  # recent models, to answer sat goals without a call
 
-    def permits(self, exclude: Optional[str] = None) -> list[Rule]:
+    def permits(self, exclude: str | None = None) -> list[Rule]:
         return [r for r in self.rules if r.effect == "permit" and r.id != exclude]
 
-    def forbids(self, exclude: Optional[str] = None) -> list[Rule]:
+    def forbids(self, exclude: str | None = None) -> list[Rule]:
         return [r for r in self.rules if r.effect == "forbid" and r.id != exclude]
 
     def any_sat(self, rules: Sequence[Rule]) -> z3.BoolRef:
         return z3.Or([self.sat[r.id] for r in rules]) if rules else z3.BoolVal(False)
 
-    def solve(self, goal: z3.BoolRef) -> tuple[str, Optional[z3.ModelRef]]:
+    def solve(self, goal: z3.BoolRef) -> tuple[str, z3.ModelRef | None]:
         """sat with its model, unsat, or unknown.  Models are decoded (and
         replayed) only for the examples a finding shows: see `example`.
 
@@ -135,7 +135,7 @@ class EnvSession:
             self.seconds += time.perf_counter() - started
 
     def avoiding(self, base: z3.BoolRef, model: z3.ModelRef, avoid: Sequence[Rule]
-                 ) -> tuple[str, Optional[z3.ModelRef]]:
+                 ) -> tuple[str, z3.ModelRef | None]:
         """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
         satisfy base.  Rather than negating every rule at once, only the
         rules a model found so far satisfies are negated, growing that set
@@ -155,7 +155,7 @@ class EnvSession:
         """Is the rule satisfied in a model (without decoding it)?"""
         return z3.is_true(model.eval(self.sat[rule_id], model_completion=True))
 
-    def example(self, model: z3.ModelRef, replay: Callable[[Request, Entities], bool]) -> Optional[Example]:
+    def example(self, model: z3.ModelRef, replay: Callable[[Request, Entities], bool]) -> Example | None:
         """The model decoded; None (and an unknown noted) if it does not replay."""
         request, entities = self.enc.decode(model)
         if not replay(request, entities):
@@ -178,9 +178,9 @@ class Facts:
     are kept undecoded; `EnvSession.example` decodes the few shown."""
 
     alive: str = UNSAT  # sat: some request matches it here
-    witness: Optional[z3.ModelRef] = None
+    witness: z3.ModelRef | None = None
     errs: str = UNSAT  # sat: some request makes it error here
-    error_model: Optional[z3.ModelRef] = None
+    error_model: z3.ModelRef | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
     implied_by: set = field(default_factory=set)  # same-effect rules implying it here
@@ -243,8 +243,8 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
 
 
 def audit(schema: Schema, ps: PolicySet, options: Options,
-          properties: Optional[PolicySet] = None,
-          progress: Optional[Callable[[int, int], None]] = None) -> Report:
+          properties: PolicySet | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Report:
     rules = rules_of(ps)
     envs = environments(schema, options)
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
@@ -253,7 +253,7 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     queries = 0
     seconds = 0.0
     property_findings: list[Finding] = []
-    examples: dict[tuple[str, str], Optional[Example]] = {}
+    examples: dict[tuple[str, str], Example | None] = {}
     for i, env in enumerate(envs):
         env_rules = [r for r in rules if may_match(r.policy, env, schema, r.slots)]
         for r in env_rules:
@@ -306,7 +306,7 @@ def _may_show_witness(r: Rule, f: Facts) -> bool:
 
 
 def _decode_examples(session: EnvSession, facts: dict[str, Facts],
-                     examples: dict[tuple[str, str], Optional[Example]]) -> None:
+                     examples: dict[tuple[str, str], Example | None]) -> None:
     """Decode and replay, while this environment's encoding exists, the
     examples a finding may show: a rule's first witness (from the first
     environment where it matches) and a forbid's first erroring request.
@@ -331,7 +331,7 @@ class _Judge:
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
 
-    def counterexample(self, example: Optional[Example]):
+    def counterexample(self, example: Example | None):
         return counterexample(example, {"policies": self.ps}) if example else None
 
     def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
@@ -389,7 +389,8 @@ class _Judge:
         if not common:
             return []
         order = {pid: i for i, pid in enumerate(self.ps.ids)}
-        position = lambda pid: order.get(pid, len(order))
+        def position(pid):
+            return order.get(pid, len(order))
         def equivalent(a: str, b: str) -> bool:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
                        for env, _ in alive)

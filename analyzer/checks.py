@@ -8,10 +8,10 @@ gains and loses.  Every finding's counterexample was replayed (see
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from cedarscope.analyzer import queries
-from cedarscope.analyzer.diff import DiffResult, GAINED, LOST, diff
+from cedarscope.analyzer.diff import GAINED, LOST, DiffResult, diff
 from cedarscope.analyzer.queries import Answer, Example, Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import Response, is_authorized
@@ -70,7 +70,7 @@ def describe_request(example: Example) -> str:
     return f"principal {r.principal}, action {r.action}, resource {r.resource}"
 
 
-def _stats(answers: Sequence[Answer], extra: Optional[dict] = None) -> dict:
+def _stats(answers: Sequence[Answer], extra: dict | None = None) -> dict:
     stats = {
         "environments": len({a.env for a in answers}),
         "queries": sum(a.queries for a in answers),

@@ -25,16 +25,23 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import click
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.links import with_links
 from cedarscope.reports.findings import (
-    EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION,
-    AuthorizationResult, PolicyRef, Report,
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL_ERROR,
+    EXIT_OK,
+    VERSION,
+    AuthorizationResult,
+    PolicyRef,
+    Report,
 )
 
 # ==========================================================================
@@ -58,7 +65,7 @@ class CedarscopeGroup(click.Group):
             self._analysis_loaded = True
             importlib.import_module(ANALYSIS_COMMANDS_MODULE)
 
-    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
         if command is None:
             self._load_analysis_commands()
@@ -113,7 +120,7 @@ def cli() -> None:
     """
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point (`cedarscope`, `python -m cedarscope`)."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="cedarscope")
 
@@ -193,7 +200,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def load_policy_set(paths: Sequence[Path], links_path: Optional[Path] = None):
+def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     from cedarscope.lang.parser import load_policies
     policyset = load_policies(list(paths))
     if links_path is not None:
@@ -201,7 +208,7 @@ def load_policy_set(paths: Sequence[Path], links_path: Optional[Path] = None):
     return policyset
 
 
-def load_schema_file(path: Optional[Path]):
+def load_schema_file(path: Path | None):
     if path is None:
         return None
     from cedarscope.lang.schema import load_schema
@@ -325,8 +332,8 @@ def diagnostic_json(d: Diagnostic) -> dict:
 @click.option("--links", "links_path", type=existing_file,
               help="Template links JSON: [{template_id, link_id, args}].")
 @format_option("text", "json")
-def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Optional[Path],
-              request_path: Path, links_path: Optional[Path], fmt: str) -> None:
+def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Path | None,
+              request_path: Path, links_path: Path | None, fmt: str) -> None:
     """Decide one concrete request, naming the determining policies.
 
     Exits 0 for either decision; the decision is in the output."""
@@ -351,7 +358,7 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Opti
         decision=response.decision,
         reasons=policy_refs(policyset, response.reasons),
         errors=tuple(zip(policy_refs(policyset, [pid for pid, _ in response.errors]),
-                         (message for _, message in response.errors))),
+                         (message for _, message in response.errors), strict=False)),
     )
     if fmt == "json":
         from cedarscope.reports.render_json import render_authorization_json
@@ -366,7 +373,7 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Opti
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder the test files' paths are relative to "
                    "(default: found by walking up from each test file).")
-def test(files: tuple[Path, ...], root: Optional[Path]) -> None:
+def test(files: tuple[Path, ...], root: Path | None) -> None:
     """Run Cedar integration tests: JSON test files, folders of them, or a
     tar archive of them (such as corpus-tests.tar.gz).
 
@@ -383,7 +390,7 @@ def test(files: tuple[Path, ...], root: Optional[Path]) -> None:
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def test_results(paths: Sequence[Path], root: Optional[Path]):
+def test_results(paths: Sequence[Path], root: Path | None):
     from cedarscope.lang.testsuite import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():

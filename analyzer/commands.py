@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 
 from cedarscope.analyzer.cli import (
-    cli, emit_report, existing_file, format_option, load_policy_sources, load_schema_file,
-    policy_sources_argument, read_json, read_text, schema_option, timeout_option,
+    cli,
+    emit_report,
+    existing_file,
+    format_option,
+    load_policy_sources,
+    load_schema_file,
+    policy_sources_argument,
+    read_json,
+    read_text,
+    schema_option,
+    timeout_option,
 )
 from cedarscope.analyzer.queries import Options
 from cedarscope.lang.links import with_links
@@ -68,7 +76,7 @@ def links_option(f):
                              '{"?principal": "User::\\"a\\""}}].')(f)
 
 
-def _load_sources(specs, links_path: Optional[Path] = None):
+def _load_sources(specs, links_path: Path | None = None):
     """The policies of `specs`, with the template links of `links_path`."""
     ps = load_policy_sources(specs)
     if links_path is not None:
@@ -287,7 +295,8 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
            max_examples, save_examples, confirm, fmt, timeout):
     """The diff a change would cause: add the policies of --add files, remove --remove ids."""
-    from cedarscope.analyzer.whatif import changed, whatif as run_whatif
+    from cedarscope.analyzer.whatif import changed
+    from cedarscope.analyzer.whatif import whatif as run_whatif
     from cedarscope.lang.ast import PolicySet
 
     if not add_paths and not remove_ids:
@@ -302,7 +311,7 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     emit_report(_after_examples(report, schema, sides, save_examples, confirm), fmt)
 
 
-def _after_examples(report, schema, sides, save_dir: Optional[Path], confirm: bool):
+def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
     """Write examples to disk, and confirm them with cedarpy, as asked."""
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
@@ -394,8 +403,8 @@ class _progress:
         if self._progress is None:
             if time.monotonic() - self._started < 1.0:
                 return
-            from rich.progress import Progress
             from rich.console import Console
+            from rich.progress import Progress
 
             self._progress = Progress(console=Console(stderr=True), transient=True)
             self._progress.start()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from cedarscope.lang.ast import PolicySet, Slot
 from cedarscope.lang.authorizer import instantiate
@@ -19,7 +19,6 @@ from cedarscope.lang.printer import print_policy
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import schema_to_json
 from cedarscope.reports.findings import Report
-
 
 EXAMPLE_FILES = frozenset({"request.json", "entities.json"})
 

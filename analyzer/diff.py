@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 import z3
 
 from cedarscope.analyzer.queries import (
-    HOLDS, UNKNOWN, Answer, Options, allows_rules, environments, overall, rules_in, solve,
+    HOLDS,
+    UNKNOWN,
+    Answer,
+    Options,
+    allows_rules,
+    environments,
+    overall,
+    rules_in,
+    solve,
 )
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import PolicySet

@@ -12,13 +12,20 @@ allowed?", answered with examples, a proof of "never", or unknown.
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
-from typing import Optional
 
 import z3
 
 from cedarscope.analyzer.checks import counterexample, describe_request
 from cedarscope.analyzer.queries import (
-    Answer, Options, UNKNOWN, allows_in, ask as ask_query, overall, policy_outcome,
+    UNKNOWN,
+    Answer,
+    Options,
+    allows_in,
+    overall,
+    policy_outcome,
+)
+from cedarscope.analyzer.queries import (
+    ask as ask_query,
 )
 from cedarscope.analyzer.slicing import may_match
 from cedarscope.lang.ast import Policy, PolicySet, Var
@@ -117,7 +124,7 @@ def _distinct_by(part: str):
 
 
 def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
-        enumerate_by: Optional[str] = None) -> Report:
+        enumerate_by: str | None = None) -> Report:
     """Is any request the question describes allowed?  With `enumerate_by`
     ("principal" or "resource") and options.max_examples = N, up to N
     examples with distinct principals (resources) per environment."""

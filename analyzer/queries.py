@@ -18,8 +18,8 @@ The property holds iff ``well_formed ∧ goal`` is unsatisfiable.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence
 
 import z3
 
@@ -28,7 +28,8 @@ from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import Response, instantiate, is_authorized
 from cedarscope.lang.entities import Entities
-from cedarscope.lang.evaluator import EvalError, satisfied as concrete_satisfied
+from cedarscope.lang.evaluator import EvalError
+from cedarscope.lang.evaluator import satisfied as concrete_satisfied
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 
@@ -72,9 +73,9 @@ class Options:
     """How queries are asked: the solver's budget and the environments."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    principal_type: Optional[str] = None
-    action: Optional[str] = None  # as written: `Action::"view"` or `view`
-    resource_type: Optional[str] = None
+    principal_type: str | None = None
+    action: str | None = None  # as written: `Action::"view"` or `view`
+    resource_type: str | None = None
     max_examples: int = 1
 
 
@@ -140,7 +141,7 @@ def solve(
     options: Options,
     env: RequestEnv,
     max_examples: int = 1,
-    distinct: Optional[Callable[[z3.ModelRef], z3.BoolRef]] = None,
+    distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None,
 ) -> Answer:
     """Look for up to `max_examples` models of `well_formed ∧ goal`.
 
@@ -209,8 +210,8 @@ def ask(
     options: Options,
     build: Callable[[Encoding], tuple[z3.BoolRef, Replay]],
     max_examples: int = 1,
-    distinct: Optional[Callable[[Encoding], Callable[[z3.ModelRef], z3.BoolRef]]] = None,
-    where: Optional[Callable[[RequestEnv], bool]] = None,
+    distinct: Callable[[Encoding], Callable[[z3.ModelRef], z3.BoolRef]] | None = None,
+    where: Callable[[RequestEnv], bool] | None = None,
 ) -> list[Answer]:
     """Ask one query in every selected environment (those `where` keeps).
     `build` makes the goal and the replay check from a fresh encoding of the

@@ -10,14 +10,14 @@ that could match: it is a sound filter, not an answer.
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from cedarscope.lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
 
 
-def _target(target, slots: Optional[Mapping[str, EntityUID]]) -> Optional[EntityUID]:
+def _target(target, slots: Mapping[str, EntityUID] | None) -> EntityUID | None:
     if isinstance(target, Slot):
         return (slots or {}).get(target.name)
     return target

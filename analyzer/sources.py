@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Sequence
 
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic

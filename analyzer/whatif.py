@@ -6,7 +6,7 @@ result is exactly `diff(current, changed)`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cedarscope.analyzer.checks import diff_report
 from cedarscope.analyzer.queries import Options

@@ -151,12 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         console.print(f"running bench_{name} ...", style="dim")
         results[name] = run(name, args.quick)
-        results[name]["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        results[name]["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     console.print(table(results))
     if args.only:
         results = {**_earlier(args.quick), **results}  # --only refreshes one benchmark's figures
     report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
         "benchmarks": results,

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import tarfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 INTEGRATION = CORPUS / "integration-tests"
@@ -32,7 +32,7 @@ class Case:
     name: str
     policies: str
     entities: str
-    schema: Optional[str]
+    schema: str | None
     requests: list[dict]  # Cedar request JSON
     expected: list[str]  # "allow" | "deny" per request
     links: list[dict] = field(default_factory=list)  # Cedar's link format
@@ -42,7 +42,7 @@ class Case:
 # The corpus as cases
 
 
-def integration_cases(limit_generated: Optional[int]) -> Iterator[tuple[str, Case]]:
+def integration_cases(limit_generated: int | None) -> Iterator[tuple[str, Case]]:
     """("hand-written" | "generated", case) for every integration test."""
     for path in sorted((INTEGRATION / "tests").rglob("*.json")):
         yield "hand-written", _integration_case(json.loads(path.read_text()), str(path),
@@ -92,9 +92,9 @@ def _one(folder: Path, pattern: str) -> Path:
 
 
 def prepare_ours(case: Case) -> Callable[[], list[str]]:
-    from cedarscope.lang.links import with_links
     from cedarscope.lang.authorizer import is_authorized
     from cedarscope.lang.entities import parse_entities
+    from cedarscope.lang.links import with_links
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.request import parse_request
     from cedarscope.lang.schema import parse_schema
@@ -149,7 +149,7 @@ class Side:
             return
         self.runs.append(run)
         self.requests += len(decisions)
-        self.correct += sum(d == e for d, e in zip(decisions, case.expected))
+        self.correct += sum(d == e for d, e in zip(decisions, case.expected, strict=False))
 
     def rate(self, min_seconds: float) -> float:
         """Requests per second over whole passes of every prepared case."""

@@ -58,8 +58,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def _builds(ps, mutant, reordered):
     """The four queries, each as a goal-and-replay builder for one encoding."""
-    from cedarscope.analyzer.queries import allows_in, decision, response, rules_in
     import z3
+
+    from cedarscope.analyzer.queries import allows_in, decision, response, rules_in
 
     return {
         "equivalent (reordered)": lambda enc: (

@@ -32,10 +32,10 @@ def _peak_rss_kib() -> int:
 
 def _child(job: str, n: int, seed: int = 0) -> dict:
     """Runs in the subprocess: one diff or audit, timed."""
+    from bench.storegen import generate, mutate
     from cedarscope.analyzer.audit import audit
     from cedarscope.analyzer.checks import diff_report
     from cedarscope.analyzer.queries import Options
-    from bench.storegen import generate, mutate
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.schema import parse_schema
 

@@ -33,16 +33,15 @@ from typing import Optional
 
 import z3
 
+from cedarscope.encoder.compiler import Compiler
+from cedarscope.encoder.symenv import SymEnv
+from cedarscope.encoder.terms import Term, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import instantiate  # the evaluable policies: static ones and links
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
-
-from cedarscope.encoder.compiler import Compiler
-from cedarscope.encoder.symenv import SymEnv
-from cedarscope.encoder.terms import Term, Unsupported
 
 __all__ = ["Encoding", "Unsupported", "instantiate"]
 
@@ -55,18 +54,18 @@ class Encoding:
         self._cache: dict[tuple, Term] = {}
         self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
 
-    def term(self, policy: Policy, slots: Optional[dict[str, EntityUID]] = None) -> Term:
+    def term(self, policy: Policy, slots: dict[str, EntityUID] | None = None) -> Term:
         """The compiled condition of a policy (cached)."""
         key = (policy, tuple(sorted((slots or {}).items())))
         if key not in self._cache:
             self._cache[key] = self.compiler.policy(policy, slots)
         return self._cache[key]
 
-    def satisfied(self, policy: Policy, slots: Optional[dict[str, EntityUID]] = None) -> z3.BoolRef:
+    def satisfied(self, policy: Policy, slots: dict[str, EntityUID] | None = None) -> z3.BoolRef:
         t = self.term(policy, slots)
         return z3.And(z3.Not(t.err), t.val)
 
-    def errors(self, policy: Policy, slots: Optional[dict[str, EntityUID]] = None) -> z3.BoolRef:
+    def errors(self, policy: Policy, slots: dict[str, EntityUID] | None = None) -> z3.BoolRef:
         return self.term(policy, slots).err
 
     def allows(self, policyset: PolicySet) -> z3.BoolRef:
@@ -108,7 +107,7 @@ class Encoding:
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
 
-    def different_from(self, model: z3.ModelRef, parts: Optional[tuple[str, ...]] = None) -> z3.BoolRef:
+    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
         """The next model must differ from `model` in something the policies
         observe among `parts` (all by default): "principal" or "resource"
         (its id when the policies name it, the attributes, tags and ancestors

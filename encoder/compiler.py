@@ -36,21 +36,40 @@ element terms, and tests on them unfold into disjunctions and conjunctions.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import z3
 
+from cedarscope.encoder.symenv import SymEnv
+from cedarscope.encoder.terms import (
+    BOOL,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    EMPTY_SET,
+    IP,
+    IPADDR,
+    LONG,
+    LONG_MIN,
+    MS_PER_DAY,
+    NEVER,
+    STRING,
+    MixedSetType,
+    Term,
+    Unsupported,
+    default_raw,
+    ext_raw,
+    ip_val,
+    sort_of,
+    string_of,
+    string_val,
+    to_sorted,
+)
 from cedarscope.lang import ast
 from cedarscope.lang.schema import Attribute, EntityType, RecordType, SetType, StringType
 from cedarscope.lang.values import EntityUID
-
-from cedarscope.encoder.symenv import SymEnv
-from cedarscope.encoder.terms import (
-    BOOL, DATETIME, DECIMAL, DURATION, EMPTY_SET, IP, IPADDR, LONG, LONG_MIN,
-    MS_PER_DAY, NEVER, MixedSetType, STRING, Term, Unsupported, default_raw, ext_raw,
-    ip_val, sort_of, string_of, string_val, to_sorted,
-)
 
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
@@ -141,7 +160,7 @@ class Compiler:
     # ------------------------------------------------------------------
     # Policies
 
-    def policy(self, p: ast.Policy, slots: Optional[dict[str, EntityUID]] = None) -> Term:
+    def policy(self, p: ast.Policy, slots: dict[str, EntityUID] | None = None) -> Term:
         """The policy's condition: scope, then each when/unless in order."""
         self.slots = dict(slots or {})
         sym = self.sym
@@ -657,7 +676,7 @@ class Compiler:
         x = self.expr(e.expr)
         acc = self.has_one(x, e.attrs[0])
         cur = x
-        for prev, name in zip(e.attrs, e.attrs[1:]):
+        for prev, name in zip(e.attrs, e.attrs[1:], strict=False):
             cur = self.attr_of(cur, prev)
             acc = self.conjoin(acc, self.has_one(cur, name))
         return acc
@@ -686,7 +705,7 @@ class Compiler:
         return self.is_term(x, e.entity_type, target)
 
     @lifted
-    def is_term(self, x: Term, entity_type: str, target: Optional[Term]) -> Term:
+    def is_term(self, x: Term, entity_type: str, target: Term | None) -> Term:
         if not is_entity(x):
             return bad(BOOL)
         t = Term(BOOL, z3.BoolVal(x.ty.name == entity_type), x.err)
@@ -700,7 +719,7 @@ class Compiler:
     @lifted
     def record_of(self, keys: tuple, *vals: Term) -> Term:
         """The record of the attributes' values."""
-        fields = list(zip(keys, vals))
+        fields = list(zip(keys, vals, strict=False))
         err = _or(*[t.err for _, t in fields])
         if any(t.ty == NEVER for _, t in fields):
             return bad(NEVER)

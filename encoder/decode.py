@@ -21,26 +21,31 @@ mention that the model puts in the set.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import networkx as nx
 import z3
 
+from cedarscope.encoder.symenv import SymEnv, fn_name
+from cedarscope.encoder.terms import NEVER, ext_value, string_of, to_sorted
 from cedarscope.lang.entities import Entities, Entity
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
-    BoolType, EntityType, ExtensionType, LongType, RecordType, SetType, StringType,
+    BoolType,
+    EntityType,
+    ExtensionType,
+    LongType,
+    RecordType,
+    SetType,
+    StringType,
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
-
-from cedarscope.encoder.symenv import SymEnv, fn_name
-from cedarscope.encoder.terms import NEVER, ext_value, string_of, to_sorted
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
 
 class Decoder:
-    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: Optional[tuple[dict, dict]] = None):
+    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None):
         """`naming` (names given, names used) is shared by the decoders of one
         encoding, so examples decoded one after another name different model
         ids differently (distinct principals read as alice, bob, ...)."""
@@ -204,7 +209,7 @@ class Decoder:
 
     def _entity_terms(self, etype: str) -> list:
         terms = []
-        for kind, info, args, app in self.sym.apps.values():
+        for kind, info, args, _app in self.sym.apps.values():
             if kind == "anc" and info[0] == etype:
                 terms.append(args[0])
         terms += self.sym.elements.get(EntityType(etype), [])
@@ -220,11 +225,11 @@ class Decoder:
             path = nx.shortest_path(graph, u.type, a.type)
             chain = [self.unnamed(t) for t in path[1:-1]] + [a]
             out.add(chain[0])
-            for child, parent in zip(chain, chain[1:]):
+            for child, parent in zip(chain, chain[1:], strict=False):
                 extra.setdefault(child, set()).add(parent)
         return out
 
-    def _attrs(self, etype: str, mid: Optional[z3.ExprRef]) -> CedarRecord:
+    def _attrs(self, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
         d = self.sym.schema.entity_types.get(etype)
         if d is None:
             return CedarRecord()
@@ -285,7 +290,7 @@ def _key(z: z3.ExprRef):
     return z.as_long() if z3.is_int_value(z) else string_of(z)
 
 
-def decode(sym: SymEnv, model: z3.ModelRef, naming: Optional[tuple[dict, dict]] = None
+def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None
            ) -> tuple[Request, Entities]:
     d = Decoder(sym, model, naming)
     request = d.request()

@@ -29,21 +29,35 @@ concrete store.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import z3
 
+from cedarscope.encoder.terms import (
+    ID,
+    IP,
+    NEVER,
+    Ids,
+    Term,
+    Unsupported,
+    const_raw,
+    sort_of,
+    string_val,
+    to_sorted,
+)
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
-    EntityType, ExtensionType, LongType, RecordType, RequestEnv, Schema, SetType, StringType,
+    EntityType,
+    ExtensionType,
+    LongType,
+    RecordType,
+    RequestEnv,
+    Schema,
+    SetType,
+    StringType,
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
-
-from cedarscope.encoder.terms import (
-    ID, IP, NEVER, Ids, Term, Unsupported, const_raw,
-    sort_of, string_val, to_sorted,
-)
 
 
 def symbol(name: str, n: int) -> str:
@@ -188,7 +202,7 @@ class SymEnv:
             return z3.BoolVal(self.ids.id_of(etype, e) in d.enum)
         return self._apply("exists", (etype,), f"exists_{etype}", (e,), z3.BoolSort())
 
-    def attribute(self, etype: str, e: z3.ExprRef, name: str) -> Optional[tuple[z3.BoolRef, Any, Any]]:
+    def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Any, Any] | None:
         """(present, raw value, type) of attribute `name` of entity e, or None
         when entities of this type never have it."""
         d = self.schema.entity_types.get(etype)
@@ -218,7 +232,7 @@ class SymEnv:
         self.leaves.append((ty, v))
         return v
 
-    def ancestors(self, etype: str, e: z3.ExprRef, atype: str) -> Optional[z3.ArrayRef]:
+    def ancestors(self, etype: str, e: z3.ExprRef, atype: str) -> z3.ArrayRef | None:
         """The set of e's ancestors of type atype, or None if impossible."""
         if atype not in self.ancestor_types.get(etype, ()):
             return None
@@ -278,7 +292,7 @@ class SymEnv:
     def well_formed(self) -> list[z3.BoolRef]:
         self._distinct_sets()
         out: list[z3.BoolRef] = []
-        for kind, info, args, e in list(self.apps.values()):
+        for kind, _info, _args, e in list(self.apps.values()):
             if kind == "exists":
                 out.append(e)
         for ty, v in self.leaves:
@@ -304,7 +318,7 @@ class SymEnv:
         footprint entities a, b and any known entity term c,
         b ∈ anc(a) ∧ c ∈ anc(b) → c ∈ anc(a)."""
         nodes: dict[str, list] = {}
-        for kind, info, args, e in list(self.apps.values()):
+        for kind, info, args, _e in list(self.apps.values()):
             if kind == "anc":
                 lst = nodes.setdefault(info[0], [])
                 if not any(x.eq(args[0]) for x in lst):
@@ -425,7 +439,7 @@ class SymEnv:
         if kind == "anc":
             atype = info[1]
             out.append(z3.Implies(z3.Not(z3.Or(is_x)), app == z3.K(ID, z3.BoolVal(False))))
-            for x, cond in zip(ents, is_x):
+            for x, cond in zip(ents, is_x, strict=False):
                 anc = sorted(a for a in entities.ancestors(x.uid) if a.type == atype)
                 arr = z3.K(ID, z3.BoolVal(False))
                 for a in anc:
@@ -434,7 +448,7 @@ class SymEnv:
             return out
         if kind in ("attrpresent", "attr"):
             path = info[1]
-            for x, cond in zip(ents, is_x):
+            for x, cond in zip(ents, is_x, strict=False):
                 found, v = _walk(x.attrs, path)
                 if kind == "attrpresent":
                     out.append(z3.Implies(cond, app == z3.BoolVal(found)))
@@ -442,12 +456,12 @@ class SymEnv:
                     out.append(z3.Implies(cond, app == const_raw(v, info[2], self.ids)))
             return out
         if kind == "hastag":
-            for x, cond in zip(ents, is_x):
+            for x, cond in zip(ents, is_x, strict=False):
                 out.append(z3.Implies(cond, app == z3.Or([args[1] == string_val(k) for k in x.tags])))
             return out
         if kind in ("tagpresent", "tag"):
             path = info[1]
-            for x, cond in zip(ents, is_x):
+            for x, cond in zip(ents, is_x, strict=False):
                 for k, tv in x.tags.items():
                     found, v = _walk(CedarRecord({"": tv}), ("",) + path)
                     c = z3.And(cond, args[1] == string_val(k))

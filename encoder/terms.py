@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import z3
 
 from cedarscope.lang.schema import (
-    BoolType, EntityType, ExtensionType, LongType, RecordType,
-    SetType, StringType,
+    BoolType,
+    EntityType,
+    ExtensionType,
+    LongType,
+    RecordType,
+    SetType,
+    StringType,
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
@@ -84,7 +89,7 @@ class Term:
     ty: Any
     val: Any
     err: z3.BoolRef
-    lits: Optional[tuple] = None
+    lits: tuple | None = None
 
 
 # --------------------------------------------------------------------------
@@ -172,7 +177,7 @@ class Ids:
     def val(self, uid: EntityUID) -> z3.ArithRef:
         return z3.IntVal(self.num(uid))
 
-    def id_of(self, etype: str, z: z3.ExprRef) -> Optional[str]:
+    def id_of(self, etype: str, z: z3.ExprRef) -> str | None:
         """The id of the entity of type etype an integer constant numbers."""
         n = z.as_long()
         if 0 <= n < len(self._uids) and self._uids[n].type == etype:
@@ -198,9 +203,9 @@ def string_val(s: str) -> z3.SeqRef:
         o = ord(ch)
         if o > 0x2FFFF:
             o -= 0x10000
-            out.append("\\u{%x}\\u{%x}" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+            out.append(f"\\u{{{0xD800 + (o >> 10):x}}}\\u{{{0xDC00 + (o & 0x3FF):x}}}")
         else:
-            out.append(ch if 32 <= o < 127 and ch != "\\" else "\\u{%x}" % o)
+            out.append(ch if 32 <= o < 127 and ch != "\\" else f"\\u{{{o:x}}}")
     return z3.StringVal("".join(out))
 
 

@@ -18,7 +18,6 @@ from typing import Optional, Union
 
 from cedarscope.lang.values import EntityUID
 
-
 # --------------------------------------------------------------------------
 # Source locations
 
@@ -40,7 +39,7 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-def _span() -> Optional[Span]:
+def _span() -> Span | None:
     return field(default=None, compare=False, repr=False, kw_only=True)
 
 
@@ -56,8 +55,8 @@ class Lit:
     ``true`` and ``1`` the same literal (policies are compared and used as
     cache keys by structure)."""
 
-    value: Union[bool, int, str]
-    span: Optional[Span] = _span()
+    value: bool | int | str
+    span: Span | None = _span()
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Lit) and type(self.value) is type(other.value)
@@ -72,7 +71,7 @@ class EntityLit:
     """An entity reference such as ``User::"alice"``."""
 
     uid: EntityUID
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class Var:
     """One of the four request variables."""
 
     name: str  # "principal" | "action" | "resource" | "context"
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -88,15 +87,15 @@ class Slot:
     """A template slot: ``?principal`` or ``?resource``."""
 
     name: str  # "?principal" | "?resource"
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class Not:
     """``!arg``"""
 
-    arg: "Expr"
-    span: Optional[Span] = _span()
+    arg: Expr
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,8 @@ class Neg:
     """``-arg`` (the parser folds ``-`` applied to an integer literal into
     the literal, as Cedar does, so ``-9223372036854775808`` is a `Lit`)."""
 
-    arg: "Expr"
-    span: Optional[Span] = _span()
+    arg: Expr
+    span: Span | None = _span()
 
 
 # Binary operators kept as written.  Cedar's own AST rewrites ``a != b`` to
@@ -116,46 +115,46 @@ BINARY_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*")
 @dataclass(frozen=True)
 class BinaryOp:
     op: str  # one of BINARY_OPS
-    left: "Expr"
-    right: "Expr"
-    span: Optional[Span] = _span()
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class And:
     """``left && right`` (short-circuiting)."""
 
-    left: "Expr"
-    right: "Expr"
-    span: Optional[Span] = _span()
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class Or:
     """``left || right`` (short-circuiting)."""
 
-    left: "Expr"
-    right: "Expr"
-    span: Optional[Span] = _span()
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class If:
     """``if cond then then_ else else_``"""
 
-    cond: "Expr"
-    then_: "Expr"
-    else_: "Expr"
-    span: Optional[Span] = _span()
+    cond: Expr
+    then_: Expr
+    else_: Expr
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class GetAttr:
     """``expr.attr`` or ``expr["attr"]`` (the same construct in Cedar)."""
 
-    expr: "Expr"
+    expr: Expr
     attr: str
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -167,9 +166,9 @@ class Has:
     that meaning in the evaluator and encoder.
     """
 
-    expr: "Expr"
+    expr: Expr
     attrs: tuple[str, ...]
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 # A `like` pattern: literal text runs and wildcards.  Adjacent literal
@@ -182,35 +181,35 @@ PatternElem = Optional[str]
 class Like:
     """``expr like "pat*tern"``"""
 
-    expr: "Expr"
+    expr: Expr
     pattern: tuple[PatternElem, ...]
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class Is:
     """``expr is Type`` or ``expr is Type in target``."""
 
-    expr: "Expr"
+    expr: Expr
     entity_type: str
-    in_expr: Optional["Expr"] = None
-    span: Optional[Span] = _span()
+    in_expr: Expr | None = None
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class SetLit:
     """``[e1, e2, ...]``"""
 
-    elems: tuple["Expr", ...]
-    span: Optional[Span] = _span()
+    elems: tuple[Expr, ...]
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class RecordLit:
     """``{"k": e, ...}`` in source order (duplicate keys are a parse error)."""
 
-    fields: tuple[tuple[str, "Expr"], ...]
-    span: Optional[Span] = _span()
+    fields: tuple[tuple[str, Expr], ...]
+    span: Span | None = _span()
 
 
 # Methods of the core language; every other method name is an extension
@@ -223,10 +222,10 @@ class MethodCall:
     """``receiver.name(args...)``: the set methods, tag methods and the
     extension methods (``lessThan``, ``isInRange``, ``offset``, ...)."""
 
-    receiver: "Expr"
+    receiver: Expr
     name: str
-    args: tuple["Expr", ...]
-    span: Optional[Span] = _span()
+    args: tuple[Expr, ...]
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -235,8 +234,8 @@ class ExtFun:
     ``datetime("2024-01-01")``, ``duration("1h")``."""
 
     name: str
-    args: tuple["Expr", ...]
-    span: Optional[Span] = _span()
+    args: tuple[Expr, ...]
+    span: Span | None = _span()
 
 
 Expr = Union[
@@ -253,23 +252,23 @@ Expr = Union[
 class ScopeAny:
     """An unconstrained scope variable: ``principal``."""
 
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class ScopeEq:
     """``principal == User::"alice"`` or ``principal == ?principal``."""
 
-    target: Union[EntityUID, Slot]
-    span: Optional[Span] = _span()
+    target: EntityUID | Slot
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
 class ScopeIn:
     """``principal in Group::"g"`` or ``principal in ?principal``."""
 
-    target: Union[EntityUID, Slot]
-    span: Optional[Span] = _span()
+    target: EntityUID | Slot
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -277,8 +276,8 @@ class ScopeIs:
     """``principal is User`` or ``principal is User in Group::"g"``."""
 
     entity_type: str
-    in_target: Union[EntityUID, Slot, None] = None
-    span: Optional[Span] = _span()
+    in_target: EntityUID | Slot | None = None
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -286,7 +285,7 @@ class ActionInSet:
     """``action in [Action::"a", Action::"b"]`` (the only set-form scope)."""
 
     targets: tuple[EntityUID, ...]
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 # principal and resource take ScopeAny | ScopeEq | ScopeIn | ScopeIs;
@@ -300,7 +299,7 @@ class Condition:
 
     kind: str  # "when" | "unless"
     body: Expr
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -308,8 +307,8 @@ class Annotation:
     """``@name("value")`` or the value-less ``@name``."""
 
     name: str
-    value: Optional[str] = None
-    span: Optional[Span] = _span()
+    value: str | None = None
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -322,9 +321,9 @@ class Policy:
     resource: Scope
     conditions: tuple[Condition, ...] = ()
     annotations: tuple[Annotation, ...] = ()
-    span: Optional[Span] = _span()
+    span: Span | None = _span()
 
-    def annotation(self, name: str) -> Optional[Annotation]:
+    def annotation(self, name: str) -> Annotation | None:
         for a in self.annotations:
             if a.name == name:
                 return a
@@ -363,7 +362,7 @@ class PolicySet:
     policies: tuple[tuple[str, Policy], ...]
     links: tuple[TemplateLink, ...] = ()
 
-    def get(self, policy_id: str) -> Optional[Policy]:
+    def get(self, policy_id: str) -> Policy | None:
         for pid, p in self.policies:
             if pid == policy_id:
                 return p

@@ -8,8 +8,8 @@ about bad input ever reaches the user as a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,10 @@ class Diagnostic:
 
     message: str
     file: str = "<input>"
-    line: Optional[int] = None
-    column: Optional[int] = None
-    path: Optional[str] = None
-    source_line: Optional[str] = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    source_line: str | None = None
     severity: str = "error"
 
     @property
@@ -66,7 +66,7 @@ class CedarError(Exception):
         return "\n".join(d.format() for d in self.diagnostics)
 
 
-def source_line(text: str, line: int) -> Optional[str]:
+def source_line(text: str, line: int) -> str | None:
     """The 1-based `line` of `text`, or None when out of range."""
     lines = text.splitlines()
     if 1 <= line <= len(lines):

@@ -9,19 +9,36 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import networkx as nx
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
 from cedarscope.lang.schema import (
-    BoolType, CedarType, EntityType, EntityTypeDef, ExtensionType, LongType, RecordType,
-    Schema, SetType, StringType, _decode_utf8,
+    BoolType,
+    CedarType,
+    EntityType,
+    EntityTypeDef,
+    ExtensionType,
+    LongType,
+    RecordType,
+    Schema,
+    SetType,
+    StringType,
+    _decode_utf8,
 )
 from cedarscope.lang.values import (
-    EXTENSION_TYPES, LONG_MAX, LONG_MIN, CedarRecord, CedarSet, Datetime, Duration, EntityUID,
+    EXTENSION_TYPES,
+    LONG_MAX,
+    LONG_MIN,
+    CedarRecord,
+    CedarSet,
+    Datetime,
+    Duration,
+    EntityUID,
     type_name,
 )
 
@@ -41,7 +58,7 @@ class Entities:
         self._by_uid: dict[EntityUID, Entity] = {}
         for e in entities:
             self._by_uid[e.uid] = e
-        self._ancestors: Optional[dict[EntityUID, frozenset[EntityUID]]] = None
+        self._ancestors: dict[EntityUID, frozenset[EntityUID]] | None = None
 
     def __contains__(self, uid: EntityUID) -> bool:
         return uid in self._by_uid
@@ -52,10 +69,10 @@ class Entities:
     def __len__(self) -> int:
         return len(self._by_uid)
 
-    def get(self, uid: EntityUID) -> Optional[Entity]:
+    def get(self, uid: EntityUID) -> Entity | None:
         return self._by_uid.get(uid)
 
-    def graph(self) -> "nx.DiGraph":
+    def graph(self) -> nx.DiGraph:
         """Edges child -> parent, for every parent edge in the store."""
         g = nx.DiGraph()
         for e in self._by_uid.values():
@@ -73,7 +90,7 @@ class Entities:
             self._ancestors = {n: frozenset(nx.descendants(g, n)) for n in g.nodes}
         return self._ancestors.get(uid, frozenset())
 
-    def with_entities(self, extra: Iterable[Entity]) -> "Entities":
+    def with_entities(self, extra: Iterable[Entity]) -> Entities:
         """A new store with `extra` added (replacing same-uid entities)."""
         return Entities([*self._by_uid.values(), *extra])
 
@@ -102,7 +119,7 @@ _EXTENSION_OPERATIONS = {
 }
 
 
-def parse_entities(data: "str | list", filename: str = "<entities>", schema: "Schema | None" = None) -> Entities:
+def parse_entities(data: str | list, filename: str = "<entities>", schema: Schema | None = None) -> Entities:
     """An entity store from Cedar's entities JSON (text or already-decoded
     list).  With a schema: schema-directed values, conformance checks, and
     the schema's action entities added."""
@@ -127,7 +144,7 @@ def parse_entities(data: "str | list", filename: str = "<entities>", schema: "Sc
     return store
 
 
-def load_entities(path, schema: "Schema | None" = None) -> Entities:
+def load_entities(path, schema: Schema | None = None) -> Entities:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -149,8 +166,8 @@ def entities_to_json(entities: Entities) -> list[dict]:
     ]
 
 
-def value_from_json(obj: Any, expected_type: "CedarType | None" = None, path: str = "",
-                    filename: str = "<json>", schema: "Schema | None" = None) -> Any:
+def value_from_json(obj: Any, expected_type: CedarType | None = None, path: str = "",
+                    filename: str = "<json>", schema: Schema | None = None) -> Any:
     """A Cedar value from its JSON form; `expected_type` (a schema type)
     directs the implicit forms and is checked."""
     return _JsonReader(filename, schema).value(obj, expected_type, path)
@@ -177,7 +194,7 @@ def value_to_json(v: Any) -> Any:
     raise TypeError(f"not a Cedar value: {v!r}")
 
 
-def _load_json(text: "str | bytes", filename: str) -> Any:
+def _load_json(text: str | bytes, filename: str) -> Any:
     if isinstance(text, bytes):
         text = _decode_utf8(text, filename)
     try:
@@ -208,7 +225,7 @@ def _json_type(obj: Any) -> str:
     return "Record"
 
 
-def _check_acyclic(store: Entities, paths: dict, reader: "_JsonReader") -> None:
+def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
     """Cedar rejects a parent relation with a cycle."""
     graph = store.graph()
     try:
@@ -222,7 +239,7 @@ def _check_acyclic(store: Entities, paths: dict, reader: "_JsonReader") -> None:
 class _JsonReader:
     """Reads entities and values, checking them against `schema` if given."""
 
-    def __init__(self, filename: str, schema: "Schema | None"):
+    def __init__(self, filename: str, schema: Schema | None):
         self.filename = filename
         self.schema = schema
 
@@ -281,7 +298,7 @@ class _JsonReader:
         after the transitive closure of the data's own parent edges: it must
         be in exactly the groups the schema puts it in."""
         graph = Entities(e for e, _ in found.values()).graph()
-        for uid, (entity, path) in found.items():
+        for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:
                 continue
             declared = self.schema.action_ancestors(uid)
@@ -292,7 +309,7 @@ class _JsonReader:
                     f"it must be in exactly the groups {_uid_list(declared)}",
                 )
 
-    def entity_type(self, uid: EntityUID, path: str) -> "EntityTypeDef | None":
+    def entity_type(self, uid: EntityUID, path: str) -> EntityTypeDef | None:
         if self.schema is None:
             return None
         definition = self.schema.entity_types.get(uid.type)
@@ -333,7 +350,7 @@ class _JsonReader:
 
     # Values
 
-    def value(self, obj: Any, expected: "CedarType | None", path: str) -> Any:
+    def value(self, obj: Any, expected: CedarType | None, path: str) -> Any:
         if expected is None:
             return self.untyped_value(obj, path)
         if isinstance(expected, BoolType):
@@ -389,7 +406,7 @@ class _JsonReader:
             return self.record(obj, None, path)
         raise self.error(path, f"{_json_type(obj)} is not a Cedar value")
 
-    def record(self, obj: Any, shape: "RecordType | None", path: str, owner: "EntityUID | None" = None) -> CedarRecord:
+    def record(self, obj: Any, shape: RecordType | None, path: str, owner: EntityUID | None = None) -> CedarRecord:
         if not isinstance(obj, dict):
             raise self.error(path, f"expected {shape if shape is not None else 'a record'} (a JSON object), got {_json_type(obj)}")
         if shape is None:
@@ -415,7 +432,7 @@ class _JsonReader:
         self.check_enum(uid, path)
         return uid
 
-    def extension(self, obj: Any, expected: "ExtensionType | None", path: str) -> Any:
+    def extension(self, obj: Any, expected: ExtensionType | None, path: str) -> Any:
         if expected is not None and isinstance(obj, str):
             # Schema-directed: the string is the constructor's argument.
             return self.construct(_EXTENSIONS_BY_TYPE[expected.name], obj, path)
@@ -452,7 +469,7 @@ class _JsonReader:
         if len(args) != len(arg_types):
             raise self.error(path, f"`{fn}` takes {len(arg_types)} argument(s), got {len(args)}")
         values = []
-        for i, (arg, arg_type) in enumerate(zip(args, arg_types)):
+        for i, (arg, arg_type) in enumerate(zip(args, arg_types, strict=False)):
             value = self.untyped_value(arg, f"{path}.args[{i}]")
             if not isinstance(value, arg_type):
                 raise self.error(f"{path}.args[{i}]", f"expected {arg_type.CEDAR_TYPE}, got {type_name(value)}")

@@ -37,7 +37,7 @@ templates from static policies; the corpus test matches by position.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from cedarscope.lang import ast
 from cedarscope.lang.values import EntityUID
@@ -50,7 +50,7 @@ def entity_json(uid: EntityUID) -> dict:
     return {"type": uid.type, "id": uid.id}
 
 
-def _target(target: Union[EntityUID, ast.Slot]) -> dict:
+def _target(target: EntityUID | ast.Slot) -> dict:
     if isinstance(target, ast.Slot):
         return {"slot": target.name}
     return {"entity": entity_json(target)}
@@ -85,7 +85,7 @@ def _has_to_est(e: ast.Has) -> dict:
     """`e has a.b.c` as Cedar desugars it: a left-nested `&&` of one `has`
     per path element, each on the attributes before it."""
     target = e.expr
-    result: Optional[dict] = None
+    result: dict | None = None
     for attr in e.attrs:
         test = {"has": {"left": expr_to_est(target), "attr": attr}}
         result = test if result is None else {"&&": {"left": result, "right": test}}

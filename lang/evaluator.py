@@ -13,13 +13,22 @@ CedarSet, CedarRecord, Decimal, IPAddr, Datetime, Duration.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from cedarscope.lang import ast
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import (
-    LONG_MAX, LONG_MIN, CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr,
+    LONG_MAX,
+    LONG_MIN,
+    CedarRecord,
+    CedarSet,
+    Datetime,
+    Decimal,
+    Duration,
+    EntityUID,
+    IPAddr,
 )
 
 # --------------------------------------------------------------------------
@@ -127,14 +136,14 @@ class _Env:
 
     __slots__ = ("request", "entities", "slots")
 
-    def __init__(self, request: Request, entities: Entities, slots: Optional[dict[str, EntityUID]]):
+    def __init__(self, request: Request, entities: Entities, slots: dict[str, EntityUID] | None):
         self.request = request
         self.entities = entities
         self.slots = slots or {}
 
 
 def evaluate(expr: ast.Expr, request: Request, entities: Entities,
-             slots: Optional[dict[str, EntityUID]] = None) -> Any:
+             slots: dict[str, EntityUID] | None = None) -> Any:
     """The value of `expr`, or EvalError."""
     return _eval(expr, _Env(request, entities, slots))
 
@@ -481,7 +490,7 @@ def _is_in_range(a: Any, b: Any) -> bool:
 def _datetime_op(name: str, op: Callable[..., Any], *arg_types: type) -> Callable[..., Any]:
     """A datetime/duration method whose arithmetic may overflow 64 bits."""
     def method(*args: Any) -> Any:
-        typed = [_as_extension(t, a) for t, a in zip(arg_types, args)]
+        typed = [_as_extension(t, a) for t, a in zip(arg_types, args, strict=False)]
         try:
             return op(*typed)
         except OverflowError as err:
@@ -611,7 +620,7 @@ def scope_matches(scope: ast.Scope, uid: EntityUID, entities: Entities,
 
 
 def satisfied(policy: ast.Policy, request: Request, entities: Entities,
-              slots: Optional[dict[str, EntityUID]] = None) -> bool:
+              slots: dict[str, EntityUID] | None = None) -> bool:
     """Whether `policy` applies to the request: its scope matches and every
     `when` body is true and every `unless` body false.  Raises EvalError when
     Cedar reports the policy as erroring (a condition reached by evaluation

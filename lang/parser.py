@@ -24,17 +24,44 @@ import dataclasses
 import gc
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Union
 
 from lark import Lark, Token, Transformer
 from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
 from cedarscope.lang.ast import (
-    WILDCARD, ActionInSet, Expr, And, Annotation, BinaryOp, Condition, EntityLit, ExtFun,
-    GetAttr, Has, If, Is, Like, Lit, MethodCall, Neg, Not, Or, Policy, PolicySet,
-    RecordLit, ScopeAny, ScopeEq, ScopeIn, ScopeIs, SetLit, Slot, Span, Var,
+    WILDCARD,
+    ActionInSet,
+    And,
+    Annotation,
+    BinaryOp,
+    Condition,
+    EntityLit,
+    Expr,
+    ExtFun,
+    GetAttr,
+    Has,
+    If,
+    Is,
+    Like,
+    Lit,
+    MethodCall,
+    Neg,
+    Not,
+    Or,
+    Policy,
+    PolicySet,
+    RecordLit,
+    ScopeAny,
+    ScopeEq,
+    ScopeIn,
+    ScopeIs,
+    SetLit,
+    Slot,
+    Span,
+    Var,
 )
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.values import LONG_MAX, EntityUID
@@ -281,11 +308,11 @@ class _Source:
     def __init__(self, text: str, filename: str):
         self.text = text
         self.filename = filename
-        self.lines: Optional[list[str]] = None
+        self.lines: list[str] | None = None
         self.start = self.end = 0
         self.line = self.column = 1  # where `start` is
 
-    def source_line(self, line: int) -> Optional[str]:
+    def source_line(self, line: int) -> str | None:
         if self.lines is None:
             self.lines = self.text.split("\n")
         if 1 <= line <= len(self.lines):
@@ -872,7 +899,7 @@ class _NoLexer(Lexer):
 # been accepted.
 
 class _SyntaxError(Exception):
-    def __init__(self, token: Optional[Token], expected: set[str]):
+    def __init__(self, token: Token | None, expected: set[str]):
         super().__init__(token)
         self.token, self.expected = token, expected
 
@@ -964,7 +991,7 @@ class _Table:
         return out
 
 
-_TABLE: Optional[_Table] = None
+_TABLE: _Table | None = None
 
 
 def _table() -> _Table:
@@ -1080,7 +1107,7 @@ def _parse_chunk(src: _Source, start: int, end: int, line: int, column: int, rul
     return result, errors
 
 
-def _positional_ids(src: _Source, policies: list[Optional[Policy]], first_index: int,
+def _positional_ids(src: _Source, policies: list[Policy | None], first_index: int,
                     known: set[str], errors: list[Diagnostic]) -> list[tuple[str, Policy]]:
     """Each policy's id: its ``@id`` annotation, else ``policy<N>`` by
     position (a policy that failed to parse, None, still takes its number)."""
@@ -1103,10 +1130,10 @@ def _positional_ids(src: _Source, policies: list[Optional[Policy]], first_index:
     return out
 
 
-def _parse_file(text: str, filename: str) -> tuple[_Source, list[Optional[Policy]], list[Diagnostic]]:
+def _parse_file(text: str, filename: str) -> tuple[_Source, list[Policy | None], list[Diagnostic]]:
     """Every policy of a file, None for those with errors, and the errors."""
     src = _Source(text, filename)
-    policies: list[Optional[Policy]] = []
+    policies: list[Policy | None] = []
     errors: list[Diagnostic] = []
     with _LOCK, _no_cycle_collection():
         for start, end, line, column in _chunks(text):
@@ -1177,7 +1204,7 @@ def _parse_whole(text: str, filename: str, rule: str):
     return result
 
 
-def load_policies(paths: Sequence[Union[str, Path]]) -> PolicySet:
+def load_policies(paths: Sequence[str | Path]) -> PolicySet:
     """The policies of several files, or of folders searched recursively for
     ``*.cedar`` (sorted).  Positional ids continue across files; a duplicate
     id is an error; each node's Span.file is the path of its file."""
@@ -1208,7 +1235,7 @@ def load_policies(paths: Sequence[Union[str, Path]]) -> PolicySet:
     return PolicySet(tuple(entries))
 
 
-def _read_text(path: Path, errors: list[Diagnostic]) -> Optional[str]:
+def _read_text(path: Path, errors: list[Diagnostic]) -> str | None:
     """The file's text as UTF-8; bad bytes give an error at their line and column."""
     try:
         data = path.read_bytes()

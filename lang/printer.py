@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Union
 
 from cedarscope.lang import ast
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, escape_string
@@ -54,17 +55,17 @@ class HardLine:
 @dataclass(frozen=True)
 class Nest:
     indent: int
-    doc: "Doc"
+    doc: Doc
 
 
 @dataclass(frozen=True)
 class Group:
-    doc: "Doc"
+    doc: Doc
 
 
 @dataclass(frozen=True)
 class Concat:
-    docs: tuple["Doc", ...]
+    docs: tuple[Doc, ...]
 
 
 Doc = Union[Text, Line, HardLine, Nest, Group, Concat]
@@ -325,7 +326,7 @@ class _Source:
                 closing[stack.pop()] = k
         return closing
 
-    def written(self, k: Optional[int], value: Any, pattern: bool) -> Optional[str]:
+    def written(self, k: int | None, value: Any, pattern: bool) -> str | None:
         """Token `k` as the source wrote it, if it is a string literal of `value`."""
         from cedarscope.lang.parser import unescape_pattern, unescape_string
 
@@ -344,7 +345,7 @@ class _Source:
         before = self.tokens[open_k - 1][2] if open_k else ""
         return bool(_IDENT.match(before)) and before not in _KEYWORDS
 
-    def _extent(self, e: Any) -> Optional[tuple[int, int]]:
+    def _extent(self, e: Any) -> tuple[int, int] | None:
         """The tokens `e` covers, without and with its own parentheses.  A
         node's span runs from its first to its last operand's span, which
         exclude those operands' parentheses, so extents are merged upward."""
@@ -407,7 +408,7 @@ class _Source:
         return c.leading
 
 
-_SOURCE: ContextVar[Optional[_Source]] = ContextVar("_SOURCE", default=None)
+_SOURCE: ContextVar[_Source | None] = ContextVar("_SOURCE", default=None)
 
 
 def _children(e: Any) -> list:
@@ -428,7 +429,7 @@ def _children(e: Any) -> list:
 # `after` the token just after it and its parentheses.
 
 
-def _take(k: Optional[int]) -> Comment:
+def _take(k: int | None) -> Comment:
     src = _SOURCE.get()
     if src is None:
         return NO_COMMENT
@@ -437,23 +438,23 @@ def _take(k: Optional[int]) -> Comment:
     return src.take(k)
 
 
-def _first_tok(e: Any) -> Optional[int]:
+def _first_tok(e: Any) -> int | None:
     src = _SOURCE.get()
     return src.extent(e, outer=False)[0] if src else None
 
 
-def _last_tok(e: Any) -> Optional[int]:
+def _last_tok(e: Any) -> int | None:
     src = _SOURCE.get()
     return src.extent(e, outer=False)[1] if src else None
 
 
-def _after_tok(e: Any, n: int = 1) -> Optional[int]:
+def _after_tok(e: Any, n: int = 1) -> int | None:
     """The n-th token after `e` and its parentheses."""
     src = _SOURCE.get()
     return src.extent(e, outer=True)[1] + n if src else None
 
 
-def _next(k: Optional[int], n: int = 1) -> Optional[int]:
+def _next(k: int | None, n: int = 1) -> int | None:
     return None if k is None else k + n
 
 
@@ -477,7 +478,7 @@ def _with_comment(d: Doc, c: Comment, next_doc: Doc = NIL) -> Doc:
     return cat(_leading_doc(c.leading), d, _trailing_doc(c.trailing, next_doc))
 
 
-def _tok_doc(s: str, k: Optional[int], next_doc: Doc = NIL) -> Doc:
+def _tok_doc(s: str, k: int | None, next_doc: Doc = NIL) -> Doc:
     """A token printed as `s`, with its comments."""
     return _with_comment(text(s), _take(k), next_doc)
 
@@ -515,7 +516,7 @@ def print_entity_uid(uid: EntityUID) -> str:
     return f"{uid.type}::{quote(uid.id)}"
 
 
-def _str_doc(value: str, k: Optional[int], next_doc: Doc = NIL) -> Doc:
+def _str_doc(value: str, k: int | None, next_doc: Doc = NIL) -> Doc:
     """A string literal token: as the source wrote it when formatting (Cedar's
     formatter keeps a literal's escapes), else as `quote` writes it."""
     src = _SOURCE.get()
@@ -523,7 +524,7 @@ def _str_doc(value: str, k: Optional[int], next_doc: Doc = NIL) -> Doc:
     return _tok_doc(written or quote(value), k, next_doc)
 
 
-def _pattern_doc(pattern: tuple, k: Optional[int]) -> Doc:
+def _pattern_doc(pattern: tuple, k: int | None) -> Doc:
     src = _SOURCE.get()
     written = src.written(k, pattern, pattern=True) if src else None
     return _tok_doc(written or print_pattern(pattern), k)
@@ -535,7 +536,7 @@ def _checked_ident(name: str, what: str) -> str:
     return name
 
 
-def _path_doc(name: str, k: Optional[int], what: str) -> tuple[Doc, Optional[int]]:
+def _path_doc(name: str, k: int | None, what: str) -> tuple[Doc, int | None]:
     """`A::B::C` from token `k` on, each piece with its comments; also the
     index of the token after it."""
     parts = [_checked_ident(p, what) for p in name.split("::")]
@@ -549,7 +550,7 @@ def _path_doc(name: str, k: Optional[int], what: str) -> tuple[Doc, Optional[int
     return cat(*docs), k
 
 
-def _entity_uid_doc(uid: EntityUID, k: Optional[int]) -> tuple[Doc, Optional[int]]:
+def _entity_uid_doc(uid: EntityUID, k: int | None) -> tuple[Doc, int | None]:
     """`Type::"id"` from token `k` on; also the index of the token after it."""
     path, k = _path_doc(uid.type, k, "entity type")
     sep = _tok_doc("::", k)
@@ -713,14 +714,14 @@ def _arith_doc(e: ast.BinaryOp, ops: tuple[str, ...], operand_level: int) -> Doc
         e = e.left
     parts = [_operand(e, operand_level)]
     prev = e
-    for x, op in zip(reversed(operands), reversed(operators)):
+    for x, op in zip(reversed(operands), reversed(operators), strict=False):
         c = _take(_after_tok(prev))
         parts.extend([SPACE, _with_comment(text(op), c), LINE, _operand(x, operand_level)])
         prev = x
     return group(cat(*parts))
 
 
-def _unary_doc(e: Union[ast.Not, ast.Neg]) -> Doc:
+def _unary_doc(e: ast.Not | ast.Neg) -> Doc:
     """A run of `!` or of `-` applied to a member (Cedar allows at most four
     in a row, of one kind).  Cedar reads the `-` before an integer literal
     as the literal's sign, so `Neg(Lit(3))` prints as `-(3)` and
@@ -786,13 +787,13 @@ def _is_doc(e: ast.Is) -> Doc:
     return group(cat(*parts))
 
 
-def _call_doc(args: Sequence[ast.Expr], open_k: Optional[int], close_k: Optional[int]) -> Doc:
+def _call_doc(args: Sequence[ast.Expr], open_k: int | None, close_k: int | None) -> Doc:
     """`(a, b)` after a method or function name."""
     open_c = _take(open_k)
     if not args:
         return cat(_with_comment(text("("), open_c), _tok_doc(")", close_k))
     parts = [expr_doc(args[0])]
-    for prev, arg in zip(args, args[1:]):
+    for prev, arg in zip(args, args[1:], strict=False):
         parts.extend([_tok_doc(",", _after_tok(prev)), LINE, expr_doc(arg)])
     body = cat(nest(cat(LINE_, *parts)), LINE_)
     return cat(_with_comment(text("("), open_c), body, _tok_doc(")", close_k))
@@ -826,7 +827,7 @@ def _access_chain(e: ast.Expr) -> tuple[Doc, list[Doc]]:
     return primary, accesses
 
 
-def _access_docs(node: Union[ast.GetAttr, ast.MethodCall], k: Optional[int]) -> list[Doc]:
+def _access_docs(node: ast.GetAttr | ast.MethodCall, k: int | None) -> list[Doc]:
     """The accesses one node adds to a chain, its first token being `k`."""
     if isinstance(node, ast.GetAttr):
         src = _SOURCE.get()
@@ -856,7 +857,7 @@ def _primary(e: ast.Expr) -> Doc:
     raise TypeError(f"not a Cedar expression: {e!r}")
 
 
-def _literal(v: Union[bool, int, str]) -> str:
+def _literal(v: bool | int | str) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -866,7 +867,7 @@ def _literal(v: Union[bool, int, str]) -> str:
     raise TypeError(f"not a Cedar literal: {v!r}")
 
 
-def _elements(elems: Sequence[Doc], commas: Sequence[Optional[int]]) -> Doc:
+def _elements(elems: Sequence[Doc], commas: Sequence[int | None]) -> Doc:
     """Elements separated by `,` and a line break opportunity."""
     parts: list[Doc] = []
     for i, d in enumerate(elems):
@@ -882,7 +883,7 @@ def _set_doc(e: ast.SetLit) -> Doc:
     return cat(_tok_doc("[", _first_tok(e)), nest(body, 1), _tok_doc("]", _last_tok(e)))
 
 
-def _record_key_doc(key: str, k: Optional[int]) -> Doc:
+def _record_key_doc(key: str, k: int | None) -> Doc:
     """A record key: quoted only when it must be, unless the source quoted it."""
     src = _SOURCE.get()
     written = src.written(k, key, pattern=False) if src else None
@@ -913,14 +914,14 @@ def print_expr(e: ast.Expr, width: int = LINE_WIDTH) -> str:
 # Policies
 
 
-def _scope_target_doc(target: Union[EntityUID, ast.Slot], k: Optional[int]) -> tuple[Doc, Optional[int]]:
+def _scope_target_doc(target: EntityUID | ast.Slot, k: int | None) -> tuple[Doc, int | None]:
     if isinstance(target, ast.Slot):
         return _tok_doc(target.name, k), _next(k)
     uid, k = _entity_uid_doc(target, k)
     return _member(uid, []), k
 
 
-def _action_list_doc(targets: Sequence[EntityUID], k: Optional[int]) -> Doc:
+def _action_list_doc(targets: Sequence[EntityUID], k: int | None) -> Doc:
     """`[A::"a", A::"b"]` from its `[` token `k` on."""
     open_doc = _tok_doc("[", k)
     k = _next(k)
@@ -945,7 +946,7 @@ def _scope_doc(var: str, scope: ast.Scope) -> Doc:
     start_c = _take(k)
     k = _next(k)
     is_doc: Doc = NIL
-    op: Optional[str] = None
+    op: str | None = None
     rhs: Doc = NIL
     if isinstance(scope, ast.ScopeIs):
         is_c = _take(k)
@@ -1048,7 +1049,7 @@ def policy_doc(p: ast.Policy) -> Doc:
     )
 
 
-def _scope_end(scope: ast.Scope) -> Optional[int]:
+def _scope_end(scope: ast.Scope) -> int | None:
     """The token after a scope element (its `,` or the closing `)`)."""
     src = _SOURCE.get()
     if src is None:
@@ -1146,7 +1147,7 @@ def source_comments(text_: str) -> SourceComments:
     trailing: list[str] = []
     interior: list[list[str]] = [[]]
     first_of_policy = True
-    for (_, _, tok), c in zip(tokens, comments):
+    for (_, _, tok), c in zip(tokens, comments, strict=False):
         if first_of_policy:
             leading[-1].extend(c.leading)
         else:

@@ -26,7 +26,7 @@ class Request:
 # `{"__entity": {..}}`) or a Cedar entity literal string `User::"alice"`.
 
 
-def parse_request(obj: dict, filename: str = "<request>", schema: "Schema | None" = None) -> Request:
+def parse_request(obj: dict, filename: str = "<request>", schema: Schema | None = None) -> Request:
     """A request from its JSON form.  With a schema, the context is read as
     the action's declared context type (implicit entity and extension forms
     allowed) and must conform to it."""
@@ -83,7 +83,7 @@ def request_to_json(r: Request) -> dict:
     }
 
 
-def validate_request(r: Request, schema: "Schema", filename: str = "<request>") -> list[Diagnostic]:
+def validate_request(r: Request, schema: Schema, filename: str = "<request>") -> list[Diagnostic]:
     """Cedar's request validation: the action is declared, the principal and
     resource types are ones it applies to (enum ids among the declared
     values), and the context conforms to the action's context type."""
@@ -104,7 +104,7 @@ def validate_request(r: Request, schema: "Schema", filename: str = "<request>") 
     return found
 
 
-def conformance(v: Any, t: "CedarType", path: str, schema: "Schema | None" = None) -> list[tuple[str, str]]:
+def conformance(v: Any, t: CedarType, path: str, schema: Schema | None = None) -> list[tuple[str, str]]:
     """Every way the value `v` fails to have the schema type `t`, as (JSON
     path, message) pairs; empty when it conforms."""
     from cedarscope.lang import schema as S
@@ -147,6 +147,6 @@ def conformance(v: Any, t: "CedarType", path: str, schema: "Schema | None" = Non
     raise TypeError(f"not a schema type: {t!r}")
 
 
-def _bad_enum_id(uid: EntityUID, schema: "Schema") -> bool:
+def _bad_enum_id(uid: EntityUID, schema: Schema) -> bool:
     definition = schema.entity_types.get(uid.type)
     return definition is not None and definition.enum is not None and uid.id not in definition.enum

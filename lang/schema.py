@@ -11,14 +11,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import lark
 import networkx as nx
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
 from cedarscope.lang.values import EntityUID
-
 
 # --------------------------------------------------------------------------
 # Types
@@ -52,7 +51,7 @@ class EntityType:
 
 @dataclass(frozen=True)
 class SetType:
-    elem: "CedarType"
+    elem: CedarType
 
     def __str__(self) -> str:
         return f"Set<{self.elem}>"
@@ -60,7 +59,7 @@ class SetType:
 
 @dataclass(frozen=True)
 class Attribute:
-    type: "CedarType"
+    type: CedarType
     required: bool = True
 
 
@@ -70,7 +69,7 @@ class RecordType:
 
     attrs: tuple[tuple[str, Attribute], ...] = ()
 
-    def get(self, name: str) -> Optional[Attribute]:
+    def get(self, name: str) -> Attribute | None:
         for k, a in self.attrs:
             if k == name:
                 return a
@@ -106,8 +105,8 @@ class EntityTypeDef:
     name: str
     member_of: tuple[str, ...] = ()  # entity types its parents may have
     shape: RecordType = RecordType()
-    tags: Optional[CedarType] = None
-    enum: Optional[tuple[str, ...]] = None  # the only ids an enum type allows
+    tags: CedarType | None = None
+    enum: tuple[str, ...] | None = None  # the only ids an enum type allows
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ class Schema:
         snapshot = tuple(source.items())
         hit = self.__dict__.get(key)
         if hit is not None and len(hit[0]) == len(snapshot) and all(
-            a is c and b is d for (a, b), (c, d) in zip(hit[0], snapshot)
+            a is c and b is d for (a, b), (c, d) in zip(hit[0], snapshot, strict=False)
         ):
             return hit[1]
         value = compute()
@@ -182,7 +181,7 @@ class Schema:
             for uid in sorted(self.actions)
         ]
 
-    def action_graph(self) -> "nx.DiGraph":
+    def action_graph(self) -> nx.DiGraph:
         """Action group edges, action -> group it is directly in."""
         g = nx.DiGraph()
         for uid, action in self.actions.items():
@@ -191,7 +190,7 @@ class Schema:
                 g.add_edge(uid, group)
         return g
 
-    def type_graph(self) -> "nx.DiGraph":
+    def type_graph(self) -> nx.DiGraph:
         """The memberOf relation on entity types, child type -> parent type."""
         g = nx.DiGraph()
         for name, et in self.entity_types.items():
@@ -226,7 +225,7 @@ class Schema:
         return et is not None and et.enum is not None
 
 
-def _reach(graph: "nx.DiGraph", start: str) -> frozenset[str]:
+def _reach(graph: nx.DiGraph, start: str) -> frozenset[str]:
     """Nodes reachable from `start` by one or more edges."""
     if start not in graph:
         return frozenset()
@@ -258,10 +257,10 @@ class _Where:
     a JSON path (JSON format)."""
 
     file: str
-    line: Optional[int] = None
-    column: Optional[int] = None
-    path: Optional[str] = None
-    source_line: Optional[str] = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    source_line: str | None = None
 
     def error(self, message: str) -> CedarError:
         return CedarError(
@@ -283,12 +282,12 @@ class _Ref:
 
 @dataclass(frozen=True)
 class _RawSet:
-    elem: "_RawType"
+    elem: _RawType
 
 
 @dataclass(frozen=True)
 class _RawRecord:
-    attrs: tuple[tuple[str, "_RawType", bool], ...]  # (name, type, required)
+    attrs: tuple[tuple[str, _RawType, bool], ...]  # (name, type, required)
 
 
 _RawType = Union[BoolType, LongType, StringType, _Ref, _RawSet, _RawRecord]
@@ -299,20 +298,20 @@ class _RawEntity:
     name: str
     where: _Where
     member_of: list[tuple[str, _Where]] = field(default_factory=list)
-    shape: Optional[_RawType] = None
-    tags: Optional[_RawType] = None
-    enum: Optional[tuple[str, ...]] = None
+    shape: _RawType | None = None
+    tags: _RawType | None = None
+    enum: tuple[str, ...] | None = None
 
 
 @dataclass
 class _RawAction:
     name: str
     where: _Where
-    member_of: list[tuple[Optional[str], str, _Where]] = field(default_factory=list)
+    member_of: list[tuple[str | None, str, _Where]] = field(default_factory=list)
     applies_to: bool = False
     principals: list[tuple[str, _Where]] = field(default_factory=list)
     resources: list[tuple[str, _Where]] = field(default_factory=list)
-    context: Optional[_RawType] = None
+    context: _RawType | None = None
 
 
 @dataclass
@@ -364,7 +363,7 @@ def _decode_utf8(data: bytes, filename: str) -> str:
 
 
 _GRAMMAR_PATH = Path(__file__).with_name("schema_grammar.lark")
-_parser: Optional[lark.Lark] = None
+_parser: lark.Lark | None = None
 
 
 def _cedar_parser() -> lark.Lark:
@@ -561,7 +560,7 @@ class _CedarSchemaReader:
     def entity_types(self, node: lark.Tree) -> list[tuple[str, _Where]]:
         return [(self.path(p), self.where(p)) for p in node.children]
 
-    def action_ref(self, node: lark.Tree) -> tuple[Optional[str], str, _Where]:
+    def action_ref(self, node: lark.Tree) -> tuple[str | None, str, _Where]:
         if node.data == "qualified_action":
             path, string = node.children
             return self.path(path), self.string(string), self.where(node)
@@ -934,7 +933,7 @@ class _Resolver:
             return name
         raise where.error(f"undeclared entity type `{name}`")
 
-    def action_ref(self, type_: Optional[str], id_: str, where: _Where, ns: _RawNamespace) -> EntityUID:
+    def action_ref(self, type_: str | None, id_: str, where: _Where, ns: _RawNamespace) -> EntityUID:
         candidates = [EntityUID(ns.action_type, id_)] if type_ is None else []
         if type_ is not None:
             if "::" not in type_:
@@ -978,7 +977,7 @@ class _Resolver:
         return builtin
 
     @staticmethod
-    def builtin(name: str) -> Optional[CedarType]:
+    def builtin(name: str) -> CedarType | None:
         if name in PRIMITIVES:
             return PRIMITIVES[name]
         if name in EXTENSIONS:

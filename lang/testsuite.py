@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
 
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.diagnostics import CedarError
@@ -41,12 +41,12 @@ class RequestResult:
 
     description: str
     expected_decision: str
-    actual_decision: Optional[str] = None
-    expected_reasons: Optional[frozenset[str]] = None  # None: not checked
+    actual_decision: str | None = None
+    expected_reasons: frozenset[str] | None = None  # None: not checked
     actual_reasons: frozenset[str] = frozenset()
-    expected_errors: Optional[frozenset[str]] = None  # None: not checked
+    expected_errors: frozenset[str] | None = None  # None: not checked
     actual_errors: frozenset[str] = frozenset()
-    problem: Optional[str] = None
+    problem: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -77,10 +77,10 @@ class TestFileResult:
 
     name: str
     requests: tuple[RequestResult, ...] = ()
-    should_validate: Optional[bool] = None
-    validated: Optional[bool] = None
+    should_validate: bool | None = None
+    validated: bool | None = None
     validation_messages: tuple[str, ...] = ()
-    problem: Optional[str] = None  # the test's files could not be read
+    problem: str | None = None  # the test's files could not be read
 
     @property
     def validation_passed(self) -> bool:
@@ -175,7 +175,7 @@ def run_test(text: str, name: str, read: Reader) -> TestFileResult:
     return TestFileResult(name, results, should_validate, validated, messages)
 
 
-def _run_request(obj: dict, policyset: PolicySet, entities: Entities, schema: Optional[Schema],
+def _run_request(obj: dict, policyset: PolicySet, entities: Entities, schema: Schema | None,
                  fallback: str) -> RequestResult:
     description = obj.get("description") or fallback
     expected = RequestResult(
@@ -276,7 +276,7 @@ def find_test_files(folder) -> list[Path]:
     return found
 
 
-def run_tarball(path, limit: Optional[int] = None) -> Iterator[TestFileResult]:
+def run_tarball(path, limit: int | None = None) -> Iterator[TestFileResult]:
     """Run the integration tests inside a tar archive (such as
     ``corpus-tests.tar.gz``) without unpacking it.  Paths in the tests are
     relative to the archive's root.  Members are read in one pass (the
@@ -340,7 +340,7 @@ def find_example_apps(root) -> list[Path]:
     return sorted(apps)
 
 
-def run_example_app(folder, use_schema: Optional[bool] = None) -> TestFileResult:
+def run_example_app(folder, use_schema: bool | None = None) -> TestFileResult:
     """Authorize every request under `folder`/ALLOW and `folder`/DENY and
     compare with its folder's decision.  `use_schema` defaults to True
     except for the applications in SCHEMALESS_EXAMPLES."""
@@ -366,7 +366,7 @@ def run_example_app(folder, use_schema: Optional[bool] = None) -> TestFileResult
 
 
 def _run_example_request(path: Path, decision: str, policyset: PolicySet, entities: Entities,
-                         schema: Optional[Schema]) -> RequestResult:
+                         schema: Schema | None) -> RequestResult:
     expected = RequestResult(f"{path.parent.name}/{path.name}", decision)
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))

@@ -27,8 +27,9 @@ the entity type of `principal.manager`) for the encoder.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Union
+from typing import NamedTuple, Union
 
 import networkx as nx
 
@@ -55,7 +56,7 @@ class NeverT:
 
 @dataclass(frozen=True)
 class BoolT:
-    value: Optional[bool] = None  # None: any Bool; True/False: singleton types
+    value: bool | None = None  # None: any Bool; True/False: singleton types
 
     def __str__(self) -> str:
         return "Bool"
@@ -75,7 +76,7 @@ class StringT:
 
 @dataclass(frozen=True)
 class SetT:
-    elem: Optional["Ty"]  # None: any set (an expectation only)
+    elem: Ty | None  # None: any set (an expectation only)
 
     def __str__(self) -> str:
         return f"Set<{self.elem}>" if self.elem is not None else "Set"
@@ -101,7 +102,7 @@ class AnyEntityT:
 
 @dataclass(frozen=True)
 class AttrT:
-    type: "Ty"
+    type: Ty
     required: bool = True
 
 
@@ -114,7 +115,7 @@ class RecordT:
     attrs: tuple[tuple[str, AttrT], ...] = ()
     open: bool = False
 
-    def get(self, name: str) -> Optional[AttrT]:
+    def get(self, name: str) -> AttrT | None:
         for k, a in self.attrs:
             if k == name:
                 return a
@@ -173,7 +174,7 @@ def _from_schema_record(r: S.RecordType) -> RecordT:
     return RecordT(tuple((k, AttrT(_from_schema_type(a.type), a.required)) for k, a in r.attrs))
 
 
-def _to_schema_type(t: Optional[Ty]) -> Optional[S.CedarType]:
+def _to_schema_type(t: Ty | None) -> S.CedarType | None:
     """A validator type as a schema type, or None when it has no schema
     counterpart (Never, any entity, an entity union, any set)."""
     if isinstance(t, BoolT):
@@ -313,10 +314,10 @@ class _ExtFunction:
     name: str
     args: tuple[Ty, ...]
     result: Ty
-    parse: Optional[Callable[[str], object]] = None  # constructors only
+    parse: Callable[[str], object] | None = None  # constructors only
     what: str = ""  # how a bad constructor argument is described
 
-    def check_argument(self, args: tuple) -> Optional[str]:
+    def check_argument(self, args: tuple) -> str | None:
         """Cedar's constructor argument check: a string literal must parse."""
         if self.parse is None or len(args) != 1:
             return None
@@ -381,8 +382,8 @@ class Env:
     action: EntityUID
     resource: str
     context: RecordT
-    principal_slot: Optional[str] = None
-    resource_slot: Optional[str] = None
+    principal_slot: str | None = None
+    resource_slot: str | None = None
 
 
 class SchemaView:
@@ -425,7 +426,7 @@ class SchemaView:
         (Cedar's `get_entity_types_in`: its descendants and itself)."""
         return self.descendants.get(name, frozenset()) | {name}
 
-    def actions_in(self, uids: Iterable[EntityUID]) -> Optional[frozenset[EntityUID]]:
+    def actions_in(self, uids: Iterable[EntityUID]) -> frozenset[EntityUID] | None:
         """The actions `action in uids` holds for; None if one is undeclared."""
         found: set[EntityUID] = set()
         for uid in uids:
@@ -466,7 +467,7 @@ class SchemaView:
                     found.append(tt)
         return found
 
-    def attr_of(self, t: Ty, attr: str) -> Optional[AttrT]:
+    def attr_of(self, t: Ty, attr: str) -> AttrT | None:
         """Cedar's `lookup_attribute_type`: the attribute when its type is
         known (required or optional), else None."""
         if isinstance(t, RecordT):
@@ -561,7 +562,7 @@ def core(e: A.Expr) -> A.Expr:
 
 def _core_has(target: A.Expr, attrs: tuple[str, ...], sp) -> A.Expr:
     """`e has a.b.c` as `e has a && e.a has b && e.a.b has c`."""
-    result: Optional[A.Expr] = None
+    result: A.Expr | None = None
     obj = target
     for i, attr in enumerate(attrs):
         if i:
@@ -604,7 +605,7 @@ def policy_condition(policy: A.Policy) -> A.Expr:
     conditions are the `when` bodies and the negated `unless` bodies."""
     # Right-nested, as Cedar builds it: a failing condition then does not
     # hide the capabilities of the conditions before it from those after.
-    body: Optional[A.Expr] = None
+    body: A.Expr | None = None
     for cond in reversed(policy.conditions):
         c = core(cond.body)
         if cond.kind == "unless":
@@ -633,19 +634,19 @@ class Answer(NamedTuple):
     may still carry a recovered type, so checking goes on."""
 
     ok: bool
-    ty: Optional[Ty]
+    ty: Ty | None
     caps: frozenset = NO_CAPS
 
 
-def success(ty: Optional[Ty], caps: frozenset = NO_CAPS) -> Answer:
+def success(ty: Ty | None, caps: frozenset = NO_CAPS) -> Answer:
     return Answer(True, ty, caps)
 
 
-def fail(ty: Optional[Ty]) -> Answer:
+def fail(ty: Ty | None) -> Answer:
     return Answer(False, ty, NO_CAPS)
 
 
-def then(ans: Answer, f: Callable[[Optional[Ty], frozenset], Answer]) -> Answer:
+def then(ans: Answer, f: Callable[[Ty | None, frozenset], Answer]) -> Answer:
     """Continue after `ans`; a failure makes the continuation fail too (and
     lends it no capabilities)."""
     if ans.ok:
@@ -654,7 +655,7 @@ def then(ans: Answer, f: Callable[[Optional[Ty], frozenset], Answer]) -> Answer:
     return fail(result.ty)
 
 
-def then_all(answers: list[Answer], f: Callable[[list[Optional[Ty]]], Answer]) -> Answer:
+def then_all(answers: list[Answer], f: Callable[[list[Ty | None]], Answer]) -> Answer:
     result = f([a.ty for a in answers])
     return result if all(a.ok for a in answers) else fail(result.ty)
 
@@ -682,7 +683,7 @@ LUB_CONTEXT = {
 }
 
 
-def _set_or_string_help(t: Ty) -> Optional[str]:
+def _set_or_string_help(t: Ty) -> str | None:
     if isinstance(t, SetT):
         return HELP["contains"]
     if isinstance(t, StringT):
@@ -690,7 +691,7 @@ def _set_or_string_help(t: Ty) -> Optional[str]:
     return None
 
 
-def _collection_help(t: Ty) -> Optional[str]:
+def _collection_help(t: Ty) -> str | None:
     if isinstance(t, (EntityT, AnyEntityT)):
         return HELP["in"]
     if isinstance(t, RecordT):
@@ -700,7 +701,7 @@ def _collection_help(t: Ty) -> Optional[str]:
     return None
 
 
-def _no_help(t: Ty) -> Optional[str]:
+def _no_help(t: Ty) -> str | None:
     return None
 
 
@@ -726,9 +727,9 @@ class Checker:
         self.env = env
         self.policy_id = policy_id
         self.errors: list[tuple[A.Expr, str]] = []
-        self.types: dict[int, Optional[Ty]] = {}
+        self.types: dict[int, Ty | None] = {}
 
-    def error(self, e: A.Expr, message: str, help: Optional[str] = None) -> None:
+    def error(self, e: A.Expr, message: str, help: str | None = None) -> None:
         text = f"for policy `{self.policy_id}`, {message}"
         if help:
             text += f" ({help})"
@@ -743,12 +744,12 @@ class Checker:
         return ans
 
     def expect(self, e: A.Expr, caps: frozenset, expected: tuple[Ty, ...],
-               help: Callable[[Ty], Optional[str]] = _no_help) -> Answer:
+               help: Callable[[Ty], str | None] = _no_help) -> Answer:
         """Check `e` and require a (permissive) subtype of one of `expected`
         (permissive, so that any record or entity type passes `{..}` or
         `entity`); on a mismatch report it and lose the type."""
 
-        def compare(t: Optional[Ty], c: frozenset) -> Answer:
+        def compare(t: Ty | None, c: frozenset) -> Answer:
             if t is None:
                 return fail(None)
             if not any(is_subtype(t, x, strict=False) for x in expected):
@@ -760,7 +761,7 @@ class Checker:
         self.types[id(e)] = ans.ty
         return ans
 
-    def lub_or_error(self, e: A.Expr, types: list[Optional[Ty]], context: str) -> Optional[Ty]:
+    def lub_or_error(self, e: A.Expr, types: list[Ty | None], context: str) -> Ty | None:
         if any(t is None for t in types):
             return None
         lub: Ty = NEVER
@@ -809,7 +810,7 @@ class Checker:
     # ---- boolean structure ---------------------------------------------------
 
     def check_If(self, e: A.If, caps: frozenset) -> Answer:
-        def branches(test: Optional[Ty], test_caps: frozenset) -> Answer:
+        def branches(test: Ty | None, test_caps: frozenset) -> Answer:
             if test == TRUE:
                 return then(self.check(e.then_, caps | test_caps),
                             lambda t, c: success(t, c | test_caps))
@@ -820,8 +821,8 @@ class Checker:
                 ans_then = success(ans_then.ty, ans_then.caps | test_caps)
             ans_else = self.check(e.else_, caps)
 
-            def join(t1: Optional[Ty], c1: frozenset) -> Answer:
-                def join2(t2: Optional[Ty], c2: frozenset) -> Answer:
+            def join(t1: Ty | None, c1: frozenset) -> Answer:
+                def join2(t2: Ty | None, c2: frozenset) -> Answer:
                     lub = self.lub_or_error(e, [t1, t2], "if")
                     return success(lub, c1 & c2) if lub is not None else fail(None)
                 return then(ans_else, join2)
@@ -831,11 +832,11 @@ class Checker:
         return then(self.expect(e.cond, caps, (BOOL,)), branches)
 
     def check_And(self, e: A.And, caps: frozenset) -> Answer:
-        def right(tl: Optional[Ty], cl: frozenset) -> Answer:
+        def right(tl: Ty | None, cl: frozenset) -> Answer:
             if tl == FALSE:
                 return success(FALSE)  # the right operand is never evaluated
 
-            def combine(tr: Optional[Ty], cr: frozenset) -> Answer:
+            def combine(tr: Ty | None, cr: frozenset) -> Answer:
                 if tl is None or tr is None:
                     return fail(BOOL)
                 if tr == FALSE:
@@ -851,11 +852,11 @@ class Checker:
         return then(self.expect(e.left, caps, (BOOL,)), right)
 
     def check_Or(self, e: A.Or, caps: frozenset) -> Answer:
-        def right(tl: Optional[Ty], cl: frozenset) -> Answer:
+        def right(tl: Ty | None, cl: frozenset) -> Answer:
             if tl == TRUE:
                 return success(tl, cl)  # the right operand is never evaluated
 
-            def combine(tr: Optional[Ty], cr: frozenset) -> Answer:
+            def combine(tr: Ty | None, cr: frozenset) -> Answer:
                 if tl is None or tr is None:
                     return fail(BOOL)
                 if tr == TRUE:
@@ -872,7 +873,7 @@ class Checker:
         return then(self.expect(e.left, caps, (BOOL,)), right)
 
     def check_Not(self, e: A.Not, caps: frozenset) -> Answer:
-        def negate(t: Optional[Ty], _: frozenset) -> Answer:
+        def negate(t: Ty | None, _: frozenset) -> Answer:
             if t is None:
                 return fail(BOOL)
             if isinstance(t, BoolT) and t.value is not None:
@@ -898,7 +899,7 @@ class Checker:
         raise TypeError(f"not a core binary operator: {e.op}")
 
     def check_arithmetic(self, e: A.BinaryOp, caps: frozenset) -> Answer:
-        def help(t: Ty) -> Optional[str]:
+        def help(t: Ty) -> str | None:
             if e.op == "+" and isinstance(t, StringT):
                 return HELP["concat"]
             if isinstance(t, SetT):
@@ -910,7 +911,7 @@ class Checker:
                                               lambda t2, c2: success(LONG)))
 
     def check_comparison(self, e: A.BinaryOp, caps: frozenset) -> Answer:
-        def operands(t1: Optional[Ty], t2: Optional[Ty]) -> Answer:
+        def operands(t1: Ty | None, t2: Ty | None) -> Answer:
             if t1 is None or t2 is None:
                 return fail(BOOL)
             mismatch: list[tuple[A.Expr, tuple[Ty, ...], Ty]] = []
@@ -943,7 +944,7 @@ class Checker:
     def check_equality(self, e: A.BinaryOp, caps: frozenset) -> Answer:
         lhs, rhs = self.check(e.left, caps), self.check(e.right, caps)
 
-        def decide(t1: Optional[Ty], t2: Optional[Ty]) -> Answer:
+        def decide(t1: Ty | None, t2: Ty | None) -> Answer:
             if t1 is not None and t2 is not None and _disjoint(t1, t2):
                 result = FALSE
             else:
@@ -953,7 +954,7 @@ class Checker:
 
         return then(lhs, lambda t1, c1: then(rhs, lambda t2, c2: decide(t1, t2)))
 
-    def strict_equality(self, e: A.Expr, result: Ty, t1: Optional[Ty], t2: Optional[Ty],
+    def strict_equality(self, e: A.Expr, result: Ty, t1: Ty | None, t2: Ty | None,
                         context: str) -> Answer:
         """Strict mode: operands compared for equality must have a least
         upper bound, unless the comparison is decided anyway."""
@@ -999,11 +1000,11 @@ class Checker:
             return fail(BOOL)  # an undeclared action, reported once per policy
         return success(BoolT(lhs in members))
 
-    def euid_of(self, e: A.Expr) -> Optional[EntityUID]:
+    def euid_of(self, e: A.Expr) -> EntityUID | None:
         e = self.action_as_literal(e)
         return e.uid if isinstance(e, A.EntityLit) else None
 
-    def euids_of(self, e: A.Expr) -> Optional[list[EntityUID]]:
+    def euids_of(self, e: A.Expr) -> list[EntityUID] | None:
         one = self.euid_of(e)
         if one is not None:
             return [one]
@@ -1014,7 +1015,7 @@ class Checker:
         return None
 
     def check_Is(self, e: A.Is, caps: frozenset) -> Answer:
-        def test(t: Optional[Ty], _: frozenset) -> Answer:
+        def test(t: Ty | None, _: frozenset) -> Answer:
             if isinstance(t, EntityT):
                 if e.entity_type not in t.names:
                     return success(FALSE)
@@ -1028,7 +1029,7 @@ class Checker:
     # ---- records and attributes -------------------------------------------------------
 
     def check_GetAttr(self, e: A.GetAttr, caps: frozenset) -> Answer:
-        def access(t: Optional[Ty], _: frozenset) -> Answer:
+        def access(t: Ty | None, _: frozenset) -> Answer:
             if t is None:
                 return fail(None)
             attr = self.view.attr_of(t, e.attr)
@@ -1045,7 +1046,7 @@ class Checker:
 
         return then(self.expect(e.expr, caps, (ANY_ENTITY, ANY_RECORD)), access)
 
-    def attr_suggestion(self, t: Ty, attr: str) -> Optional[str]:
+    def attr_suggestion(self, t: Ty, attr: str) -> str | None:
         import difflib
 
         close = difflib.get_close_matches(attr, self.view.known_attrs(t), n=1)
@@ -1054,7 +1055,7 @@ class Checker:
     def describe_access(self, obj: A.Expr, obj_type: Ty, attr: str) -> str:
         """Cedar's AttributeAccess: `a.b` on entity type `T`, or in context."""
         path = [attr]
-        t: Optional[Ty] = obj_type
+        t: Ty | None = obj_type
         while True:
             if isinstance(t, EntityT):
                 names = ", ".join(f"`{n}`" for n in sorted(t.names))
@@ -1081,7 +1082,7 @@ class Checker:
         (attr_name,) = e.attrs  # core() splits attribute paths
         key = ("attr", e.expr, attr_name)
 
-        def test(t: Optional[Ty], _: frozenset) -> Answer:
+        def test(t: Ty | None, _: frozenset) -> Answer:
             if t is None:
                 return fail(BOOL)
             attr = self.view.attr_of(t, attr_name)
@@ -1095,7 +1096,7 @@ class Checker:
         return then(self.expect(e.expr, caps, (ANY_ENTITY, ANY_RECORD), _set_or_string_help), test)
 
     def check_Like(self, e: A.Like, caps: frozenset) -> Answer:
-        def help(t: Ty) -> Optional[str]:
+        def help(t: Ty) -> str | None:
             return HELP["is"] if isinstance(t, (EntityT, AnyEntityT)) else None
 
         return then(self.expect(e.expr, caps, (STRING,), help), lambda t, c: success(BOOL))
@@ -1103,7 +1104,7 @@ class Checker:
     def check_SetLit(self, e: A.SetLit, caps: frozenset) -> Answer:
         elems = [self.check(x, caps) for x in e.elems]
 
-        def build(types: list[Optional[Ty]]) -> Answer:
+        def build(types: list[Ty | None]) -> Answer:
             lub = self.lub_or_error(e, types, "set")
             if not e.elems:
                 self.error(e, "empty set literals are forbidden in policies")
@@ -1115,10 +1116,10 @@ class Checker:
     def check_RecordLit(self, e: A.RecordLit, caps: frozenset) -> Answer:
         values = [self.check(v, caps) for _, v in e.fields]
 
-        def build(types: list[Optional[Ty]]) -> Answer:
+        def build(types: list[Ty | None]) -> Answer:
             if any(t is None for t in types):
                 return fail(None)
-            return success(_record({k: AttrT(t) for (k, _), t in zip(e.fields, types)}))
+            return success(_record({k: AttrT(t) for (k, _), t in zip(e.fields, types, strict=False)}))
 
         return then_all(values, build)
 
@@ -1134,7 +1135,7 @@ class Checker:
         return getattr(self, "method_" + e.name)(e, caps)
 
     def method_isEmpty(self, e: A.MethodCall, caps: frozenset) -> Answer:
-        def help(t: Ty) -> Optional[str]:
+        def help(t: Ty) -> str | None:
             return HELP["empty-string"] if isinstance(t, StringT) else None
 
         return then(self.expect(e.receiver, caps, (ANY_SET,), help), lambda t, c: success(BOOL))
@@ -1142,8 +1143,8 @@ class Checker:
     def method_contains(self, e: A.MethodCall, caps: frozenset) -> Answer:
         (arg,) = e.args
 
-        def compare(ts: Optional[Ty], _: frozenset) -> Answer:
-            def elem(t: Optional[Ty], _c: frozenset) -> Answer:
+        def compare(ts: Ty | None, _: frozenset) -> Answer:
+            def elem(t: Ty | None, _c: frozenset) -> Answer:
                 elem_type = ts.elem if isinstance(ts, SetT) else None
                 return self.strict_equality(e, BOOL, elem_type, t, "contains")
             return then(self.check(arg, caps), elem)
@@ -1153,7 +1154,7 @@ class Checker:
     def method_containsAll(self, e: A.MethodCall, caps: frozenset) -> Answer:
         (arg,) = e.args
 
-        def compare(t1: Optional[Ty], _: frozenset) -> Answer:
+        def compare(t1: Ty | None, _: frozenset) -> Answer:
             return then(self.expect(arg, caps, (ANY_SET,), lambda t: HELP["single-contains"]),
                         lambda t2, _c: self.strict_equality(e, BOOL, t1, t2, "containsAnyAll"))
 
@@ -1165,7 +1166,7 @@ class Checker:
                            f: Callable[[Ty], Answer]) -> Answer:
         (tag,) = e.args
 
-        def entity(t: Optional[Ty], _: frozenset) -> Answer:
+        def entity(t: Ty | None, _: frozenset) -> Answer:
             return then(self.expect(tag, caps, (STRING,)),
                         lambda _t, _c: f(t) if isinstance(t, (EntityT, AnyEntityT)) else fail(None))
 
@@ -1189,7 +1190,7 @@ class Checker:
             if key not in caps:
                 where = f" on entity type `{single}`" if single else ""
                 self.error(e, f"unable to guarantee safety of access to tag {self.show_tag(e.args[0])}{where}",
-                           f"try testing for the tag's presence with `.hasTag(..) && ..`")
+                           "try testing for the tag's presence with `.hasTag(..) && ..`")
                 return fail(None)
             tag_types = self.view.tag_types(t)
             if not tag_types:
@@ -1236,7 +1237,7 @@ class Checker:
             for a in e.args:
                 self.check(a, caps)
             return fail(fn.result)
-        args = [self.expect(a, caps, (t,)) for a, t in zip(e.args, fn.args)]
+        args = [self.expect(a, caps, (t,)) for a, t in zip(e.args, fn.args, strict=False)]
         return then_all(args, lambda _types: success(fn.result))
 
 
@@ -1294,7 +1295,7 @@ def _entity_type_names(policy: A.Policy) -> list[tuple[str, object]]:
     return found
 
 
-def _suggest(word: str, choices: Iterable[str]) -> Optional[str]:
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
     import difflib
 
     close = difflib.get_close_matches(word, sorted(choices), n=1)
@@ -1323,7 +1324,7 @@ def _declared_names(view: SchemaView, pid: str, policy: A.Policy) -> list[tuple[
     return out
 
 
-def _scope_types(view: SchemaView, scope: A.Scope) -> Optional[frozenset[str]]:
+def _scope_types(view: SchemaView, scope: A.Scope) -> frozenset[str] | None:
     """Entity types a principal/resource scope admits (None: any type)."""
     if isinstance(scope, A.ScopeAny):
         return None
@@ -1351,13 +1352,13 @@ def _scope_actions(view: SchemaView, scope: A.Scope) -> list[EntityUID]:
     return sorted(view.actions_in(targets) or ())
 
 
-def _action_applies(view: SchemaView, pid: str, policy: A.Policy) -> Optional[str]:
+def _action_applies(view: SchemaView, pid: str, policy: A.Policy) -> str | None:
     """Cedar's "invalid action application": no action the scope admits
     applies to a principal and a resource type the scope admits."""
     principals = _scope_types(view, policy.principal)
     resources = _scope_types(view, policy.resource)
 
-    def fits(admitted: Optional[frozenset[str]], declared: tuple[str, ...]) -> bool:
+    def fits(admitted: frozenset[str] | None, declared: tuple[str, ...]) -> bool:
         return bool(declared) if admitted is None else not admitted.isdisjoint(declared)
 
     for uid in _scope_actions(view, policy.action):
@@ -1388,7 +1389,7 @@ def _in_would_fix(view: SchemaView, scope: A.Scope, var: str, action_scope: A.Sc
 # its slots could be linked to.
 
 
-def _slot_types(view: SchemaView, scope: A.Scope, var_type: str) -> list[Optional[str]]:
+def _slot_types(view: SchemaView, scope: A.Scope, var_type: str) -> list[str | None]:
     target = getattr(scope, "target", None) or getattr(scope, "in_target", None)
     if not isinstance(target, A.Slot):
         return [None]
@@ -1440,10 +1441,10 @@ class _Locator:
     """Turns the node an error is about into a file:line:col (and, when the
     source text is known, the line itself for the caret display)."""
 
-    def __init__(self, sources: Optional[Mapping[str, str]]):
+    def __init__(self, sources: Mapping[str, str] | None):
         self.sources = sources or {}
 
-    def __call__(self, where: object, message: str, fallback: Optional[A.Span],
+    def __call__(self, where: object, message: str, fallback: A.Span | None,
                  severity: str = "error") -> Diagnostic:
         span = getattr(where, "span", None) or fallback
         if span is None:
@@ -1454,7 +1455,7 @@ class _Locator:
 
 
 def validate(policyset: A.PolicySet, schema: S.Schema, *, warnings: bool = False,
-             sources: Optional[Mapping[str, str]] = None) -> list[Diagnostic]:
+             sources: Mapping[str, str] | None = None) -> list[Diagnostic]:
     """Cedar's strict validation of every policy, template and template
     link in `policyset` against `schema`.  An empty list means valid.
 
@@ -1530,11 +1531,11 @@ def _fill_slots(policy: A.Policy, values: dict[str, EntityUID]) -> A.Policy:
                     policy.conditions, policy.annotations, span=policy.span)
 
 
-_last_view: Optional[SchemaView] = None
+_last_view: SchemaView | None = None
 
 
 def type_of(expr: A.Expr, schema: S.Schema, env: S.RequestEnv,
-            slots: Optional[dict[str, str]] = None) -> Optional[S.CedarType]:
+            slots: dict[str, str] | None = None) -> S.CedarType | None:
     """The type Cedar's typechecker infers for `expr` in `env`, as a schema
     type.  No `has` guards are assumed, but the type survives an unguarded
     access (`principal.age` is Long even where `age` is optional); None when

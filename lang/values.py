@@ -12,8 +12,9 @@ go through `value_key`, which tags every value with its Cedar type.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Union
+from typing import Any
 
 LONG_MIN = -(2**63)
 LONG_MAX = 2**63 - 1
@@ -108,10 +109,10 @@ class CedarSet:
     def __repr__(self) -> str:
         return f"CedarSet({list(self._items.values())!r})"
 
-    def issubset(self, other: "CedarSet") -> bool:
+    def issubset(self, other: CedarSet) -> bool:
         return self._keys <= other._keys
 
-    def intersects(self, other: "CedarSet") -> bool:
+    def intersects(self, other: CedarSet) -> bool:
         return not self._keys.isdisjoint(other._keys)
 
 
@@ -120,7 +121,7 @@ class CedarRecord(Mapping[str, Any]):
 
     __slots__ = ("_attrs", "_key")
 
-    def __init__(self, attrs: Union[Mapping[str, Any], Iterable[tuple[str, Any]]] = ()):
+    def __init__(self, attrs: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()):
         self._attrs = dict(attrs)
         self._key = tuple(sorted((k, value_key(v)) for k, v in self._attrs.items()))
 
@@ -168,7 +169,7 @@ def type_name(v: Any) -> str:
 # datetime extensions); ValueError messages follow Cedar's wording.
 
 import re as _re
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 
 class _ExtensionValue:
@@ -209,7 +210,7 @@ class Decimal(_ExtensionValue):
     EXT_FUNCTION: ClassVar[str] = "decimal"
 
     @classmethod
-    def parse(cls, s: str) -> "Decimal":
+    def parse(cls, s: str) -> Decimal:
         m = _DECIMAL_RE.match(s)
         if m is None:
             raise ValueError(f"`{s}` is not a well-formed decimal value")
@@ -255,7 +256,7 @@ IPV6_BITS = 128
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _parse_ipv4(s: str) -> Optional[int]:
+def _parse_ipv4(s: str) -> int | None:
     """Four decimal octets, at most 3 digits each, no leading zeros (Rust's
     `Ipv4Addr` text form)."""
     parts = s.split(".")
@@ -274,7 +275,7 @@ def _parse_ipv4(s: str) -> Optional[int]:
     return addr
 
 
-def _parse_ipv6_groups(s: str, limit: int) -> Optional[list[int]]:
+def _parse_ipv6_groups(s: str, limit: int) -> list[int] | None:
     """Up to `limit` colon-separated hex groups of 1 to 4 digits ("" = none)."""
     if s == "":
         return []
@@ -289,7 +290,7 @@ def _parse_ipv6_groups(s: str, limit: int) -> Optional[list[int]]:
     return groups
 
 
-def _parse_ipv6(s: str) -> Optional[int]:
+def _parse_ipv6(s: str) -> int | None:
     """Rust's `Ipv6Addr` text form without embedded IPv4 (which Cedar rejects
     before parsing): 8 groups, or fewer around one `::` that stands for at
     least one zero group."""
@@ -359,7 +360,7 @@ class IPAddr(_ExtensionValue):
     EXT_FUNCTION: ClassVar[str] = "ip"
 
     @classmethod
-    def parse(cls, s: str) -> "IPAddr":
+    def parse(cls, s: str) -> IPAddr:
         if len(s.encode()) > IP_STR_MAX_LEN:
             raise ValueError(f"error parsing IP address from string `{s}`: string length is too large")
         if s.count(":") >= 2 and s.count(".") >= 2:
@@ -408,7 +409,7 @@ class IPAddr(_ExtensionValue):
     def broadcast(self) -> int:
         return self.addr | self.hostmask()
 
-    def is_in_range(self, other: "IPAddr") -> bool:
+    def is_in_range(self, other: IPAddr) -> bool:
         """Every address of self lies in other's range (false across versions)."""
         if self.version != other.version:
             return False
@@ -488,7 +489,7 @@ class Datetime(_ExtensionValue):
     EXT_FUNCTION: ClassVar[str] = "datetime"
 
     @classmethod
-    def parse(cls, s: str) -> "Datetime":
+    def parse(cls, s: str) -> Datetime:
         """``YYYY-MM-DD``, optionally followed by ``Thh:mm:ss``, an optional
         ``.SSS`` and then ``Z`` or an offset ``+hhmm``/``-hhmm``.  Patterns
         are checked before values, left to right, as Cedar does."""
@@ -525,24 +526,24 @@ class Datetime(_ExtensionValue):
               + second * MS_PER_SECOND + int(millis or 0))
         return cls(ms - offset)
 
-    def offset(self, d: "Duration") -> "Datetime":
+    def offset(self, d: Duration) -> Datetime:
         return Datetime(_check_long(self.ms + d.ms, "overflows when adding an offset"))
 
-    def duration_since(self, other: "Datetime") -> "Duration":
+    def duration_since(self, other: Datetime) -> Duration:
         return Duration(_check_long(self.ms - other.ms, "overflows when computing the duration"))
 
-    def to_date(self) -> "Datetime":
+    def to_date(self) -> Datetime:
         """Midnight (UTC) of this instant's day."""
         return Datetime(_check_long(self.ms - self.ms % MS_PER_DAY, "overflows when computing the date"))
 
-    def to_time(self) -> "Duration":
+    def to_time(self) -> Duration:
         """Time since midnight (UTC)."""
         return Duration(self.ms % MS_PER_DAY)
 
     def cedar_key(self) -> int:
         return self.ms
 
-    def literal_text(self) -> Optional[str]:
+    def literal_text(self) -> str | None:
         """The ``datetime("...")`` argument for this instant, or None when its
         year lies outside 0000..9999 (reachable only through `offset`)."""
         days, ms_of_day = divmod(self.ms, MS_PER_DAY)
@@ -591,7 +592,7 @@ class Duration(_ExtensionValue):
         ("d", MS_PER_DAY), ("h", MS_PER_HOUR), ("m", MS_PER_MINUTE), ("s", MS_PER_SECOND), ("ms", 1))
 
     @classmethod
-    def parse(cls, s: str) -> "Duration":
+    def parse(cls, s: str) -> Duration:
         """Quantity-unit pairs in the order d, h, m, s, ms, each at most once,
         with an optional leading ``-``."""
         m = _DURATION_RE.match(s)
@@ -600,7 +601,7 @@ class Duration(_ExtensionValue):
         sign = -1 if s.startswith("-") else 1
         overflow = ValueError("Duration overflows internal representation")
         total = 0
-        for quantity, (_, unit_ms) in zip(m.groups(), cls._UNITS):
+        for quantity, (_, unit_ms) in zip(m.groups(), cls._UNITS, strict=False):
             if quantity is not None:
                 digits = quantity.lstrip("0") or "0"
                 if len(digits) > 20:  # beyond u64 (and Python's int-from-text limit)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import importlib
 
 from cedarscope.reports.findings import (
-    AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report, Verdict,
+    AuthorizationResult,
+    Counterexample,
+    Finding,
+    Location,
+    PolicyRef,
+    Report,
+    Verdict,
 )
 
 # format name -> (module, function) rendering a Report

@@ -8,9 +8,10 @@ JSON, SARIF, Markdown and HTML.  Nothing here calls the solver or prints.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -20,7 +21,7 @@ TOOL = "cedarscope"
 VERSION = "0.1.0"
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """The answer to an analysis question, with the exit code it maps to."""
 
     HOLDS = "holds"
@@ -59,7 +60,7 @@ FINDING_KINDS: Mapping[str, str] = MappingProxyType({
 })
 
 
-def _frozen(d: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(d or {}))
 
 
@@ -75,7 +76,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
     @classmethod
-    def of(cls, node: Any) -> Optional["Location"]:
+    def of(cls, node: Any) -> Location | None:
         """The start of an AST node's span, or None if it has no span."""
         span = getattr(node, "span", None)
         if span is None:
@@ -88,15 +89,15 @@ class PolicyRef:
     """A policy by id, with where it is written (for "determined by")."""
 
     id: str
-    location: Optional[Location] = None
-    effect: Optional[str] = None  # "permit" | "forbid" when known
+    location: Location | None = None
+    effect: str | None = None  # "permit" | "forbid" when known
 
     def __str__(self) -> str:
         where = f" ({self.location.file}:{self.location.line})" if self.location else ""
         return f"{self.id}{where}"
 
     @classmethod
-    def of(cls, policy_id: str, policy: Any) -> "PolicyRef":
+    def of(cls, policy_id: str, policy: Any) -> PolicyRef:
         """A reference to `policy` (an AST Policy, or None when unknown)."""
         return cls(policy_id, Location.of(policy), getattr(policy, "effect", None))
 
@@ -130,8 +131,8 @@ class Finding:
     policies: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     locations: tuple[Location, ...] = ()
-    environment: Optional[RequestEnv] = None
-    counterexample: Optional[Counterexample] = None
+    environment: RequestEnv | None = None
+    counterexample: Counterexample | None = None
 
     def __post_init__(self):
         if self.kind not in FINDING_KINDS:

@@ -9,13 +9,18 @@ this file only deliberately.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import RequestEnv
 from cedarscope.reports.findings import (
-    AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
+    AuthorizationResult,
+    Counterexample,
+    Finding,
+    Location,
+    PolicyRef,
+    Report,
 )
 
 
@@ -23,7 +28,7 @@ def location_json(loc: Location) -> dict:
     return {"file": loc.file, "line": loc.line, "column": loc.column}
 
 
-def environment_json(env: Optional[RequestEnv]) -> Optional[dict]:
+def environment_json(env: RequestEnv | None) -> dict | None:
     if env is None:
         return None
     return {"principal_type": env.principal_type, "action": str(env.action),

@@ -13,7 +13,6 @@ be read (and pasted into a policy) as it is:
 from __future__ import annotations
 
 import io
-from typing import Optional
 
 from rich.console import Console
 from rich.text import Text
@@ -23,7 +22,12 @@ from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
 from cedarscope.reports.findings import (
-    AuthorizationResult, Counterexample, Finding, PolicyRef, Report, Verdict,
+    AuthorizationResult,
+    Counterexample,
+    Finding,
+    PolicyRef,
+    Report,
+    Verdict,
 )
 
 VERDICT_STYLE = {Verdict.HOLDS: "bold green", Verdict.VIOLATED: "bold red",
@@ -189,11 +193,11 @@ def to_string(text: Text, color: bool) -> str:
     return buf.getvalue()
 
 
-def render_text(report: Report, color: Optional[bool] = False) -> str:
+def render_text(report: Report, color: bool | None = False) -> str:
     return to_string(report_text(report), bool(color))
 
 
-def render_authorization_text(result: AuthorizationResult, color: Optional[bool] = False) -> str:
+def render_authorization_text(result: AuthorizationResult, color: bool | None = False) -> str:
     return to_string(authorization_text(result), bool(color))
 
 

@@ -12,7 +12,7 @@ distinct, slots appear only in the scope), so `parse(print(ast)) == ast`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -26,14 +26,14 @@ _COMMON_NAMES = ["User", "Group", "Photo", "Album", "owner", "level", "tags", "n
                  "principal", "action", "resource", "context", "permit", "when", "a", "_x1"]
 
 
-@lru_cache(maxsize=None)  # building strategies is costly; they are immutable
+@cache  # building strategies is costly; they are immutable
 def idents() -> st.SearchStrategy[str]:
     """Cedar identifiers (reserved words excluded)."""
     generated = st.from_regex(r"\A[_a-zA-Z][_a-zA-Z0-9]{0,8}\Z").filter(lambda s: s not in RESERVED)
     return st.one_of(st.sampled_from(_COMMON_NAMES), generated)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cedar_strings() -> st.SearchStrategy[str]:
     """Strings with quotes, backslashes, stars, control characters and
     non-ASCII text (no surrogates: Cedar strings are Unicode scalar values)."""
@@ -42,23 +42,23 @@ def cedar_strings() -> st.SearchStrategy[str]:
     return st.one_of(arbitrary, st.lists(tricky, max_size=4).map("".join), st.sampled_from(["", "alice", "vacation.jpg"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def entity_types() -> st.SearchStrategy[str]:
     return st.lists(idents(), min_size=1, max_size=3).map("::".join)
 
 
-@lru_cache(maxsize=None)
+@cache
 def action_types() -> st.SearchStrategy[str]:
     """Cedar requires action entities to be of a type named `Action`."""
     return st.one_of(st.just("Action"), idents().map(lambda ns: ns + "::Action"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def entity_uids(types: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[EntityUID]:
     return st.builds(EntityUID, types if types is not None else entity_types(), cedar_strings())
 
 
-@lru_cache(maxsize=None)
+@cache
 def longs() -> st.SearchStrategy[int]:
     edges = st.sampled_from([0, 1, -1, LONG_MAX, LONG_MIN, LONG_MAX - 1, LONG_MIN + 1, 2**31, -(2**32)])
     return st.one_of(edges, st.integers(LONG_MIN, LONG_MAX), st.integers(-100, 100))
@@ -112,7 +112,7 @@ EXT_LITERALS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def ext_calls() -> st.SearchStrategy[ast.ExtFun]:
     """An extension constructor applied to a valid literal string."""
     return st.one_of(*[
@@ -136,7 +136,7 @@ METHODS_BY_ARITY = {
 # Expressions
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns() -> st.SearchStrategy[tuple]:
     """`like` patterns in canonical form: literal runs merged, wildcards between."""
     elem = st.one_of(st.none(), cedar_strings().filter(bool))
@@ -153,7 +153,7 @@ def _patterns() -> st.SearchStrategy[tuple]:
     return st.lists(elem, max_size=5).map(canonical)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _leaves() -> st.SearchStrategy[ast.Expr]:
     return st.one_of(
         st.booleans().map(ast.Lit),
@@ -172,7 +172,7 @@ def _unique_fields(pairs: list) -> tuple:
     return tuple(seen.items())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _attr_names() -> st.SearchStrategy[str]:
     return st.one_of(idents(), cedar_strings())
 
@@ -199,7 +199,7 @@ def _extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def exprs(max_leaves: int = 12) -> st.SearchStrategy[ast.Expr]:
     """Cedar expressions of every kind (no template slots: Cedar allows those
     only in the scope)."""
@@ -210,13 +210,13 @@ def exprs(max_leaves: int = 12) -> st.SearchStrategy[ast.Expr]:
 # Policies
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scope_targets(slot: str | None) -> st.SearchStrategy:
     uids = entity_uids()
     return uids if slot is None else st.one_of(uids, st.just(ast.Slot(slot)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _head_scopes(slot: str | None) -> st.SearchStrategy[ast.Scope]:
     """The forms of a principal or resource scope, with `slot` allowed as target."""
     target = _scope_targets(slot)
@@ -228,7 +228,7 @@ def _head_scopes(slot: str | None) -> st.SearchStrategy[ast.Scope]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _action_scopes() -> st.SearchStrategy[ast.Scope]:
     actions = entity_uids(action_types())
     return st.one_of(
@@ -239,7 +239,7 @@ def _action_scopes() -> st.SearchStrategy[ast.Scope]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def annotations() -> st.SearchStrategy[tuple]:
     """Annotations with distinct names (`id` left to `policy_sets`)."""
     names = idents().filter(lambda n: n != "id")
@@ -248,12 +248,12 @@ def annotations() -> st.SearchStrategy[tuple]:
         lambda kvs: tuple(ast.Annotation(k, v) for k, v in kvs))
 
 
-@lru_cache(maxsize=None)
+@cache
 def conditions() -> st.SearchStrategy[ast.Condition]:
     return st.builds(ast.Condition, st.sampled_from(["when", "unless"]), exprs())
 
 
-@lru_cache(maxsize=None)
+@cache
 def policies(templates: bool = True) -> st.SearchStrategy[ast.Policy]:
     """Static policies and (unless `templates` is False) templates."""
     p_slot = "?principal" if templates else None
@@ -287,7 +287,7 @@ def _with_ids(draw, ps: list[ast.Policy], uids: st.SearchStrategy[EntityUID]) ->
     return ast.PolicySet(tuple(entries), tuple(links))
 
 
-@lru_cache(maxsize=None)
+@cache
 def policy_sets(max_size: int = 4) -> st.SearchStrategy[ast.PolicySet]:
     """Policy sets with positional and `@id` ids, templates and their links."""
 

@@ -45,18 +45,31 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import cedarpy
 
 from cedarscope.lang import ast as A
 from cedarscope.lang.entities import Entities, Entity
 from tests.generators import (
-    PROBE_SCHEMA, Case, GenEntities, GenPolicies, RandomChooser, gen_case, gen_probes,
-    VariantRenderer, mutate_cedar_schema, mutate_entities_json, mutate_schema_json, mutate_request_json, schemaless_json,
-    render_cedar_schema, render_expr, render_policyset,
+    PROBE_SCHEMA,
+    Case,
+    GenEntities,
+    GenPolicies,
+    RandomChooser,
+    VariantRenderer,
+    gen_case,
+    mutate_cedar_schema,
+    mutate_entities_json,
+    mutate_request_json,
+    mutate_schema_json,
+    render_cedar_schema,
+    render_expr,
+    render_policyset,
+    schemaless_json,
 )
 
 # The comparisons, by name; each can be selected on its own.
@@ -68,7 +81,7 @@ CHECKS = ("authorize", "validate", "parser", "formatter", "printer", "schema", "
 class Disagreement:
     check: str       # one of CHECKS
     detail: str      # what differs, ours vs Cedar's (or "crash: ..." when our side raised)
-    request: Optional[int] = None  # index of the request, when one request shows it
+    request: int | None = None  # index of the request, when one request shows it
 
     def __str__(self) -> str:
         where = f" request {self.request}" if self.request is not None else ""
@@ -107,7 +120,7 @@ SHRINKABLE = {"authorize", "validate", "parser", "formatter", "printer", "schema
 KNOWN_ISSUES: tuple = ()  # (check, detail pattern, regression test) of open bugs
 
 
-def known_issue(d: "Disagreement") -> Optional[str]:
+def known_issue(d: Disagreement) -> str | None:
     """The regression test that pins `d`, when it is a known bug."""
     for check, pattern, test in KNOWN_ISSUES:
         if d.check == check and re.search(pattern, d.detail):
@@ -143,7 +156,7 @@ class Outcome:
 ERROR_POLICY = re.compile(r"policy `([^`]*)`")
 
 
-def cedar_policyset(case: Case) -> "cedarpy.PolicySet":
+def cedar_policyset(case: Case) -> cedarpy.PolicySet:
     ps = cedarpy.PolicySet.from_str(case.policies.text)
     if case.policies.links_json:
         ps = ps.with_linked_batch(case.policies.links_json)
@@ -166,7 +179,7 @@ def cedar_authorize(case: Case) -> list[Outcome]:
     return out
 
 
-def cedar_replay(schema_json: Optional[dict], policies_text: str, request: Any, entities: Entities,
+def cedar_replay(schema_json: dict | None, policies_text: str, request: Any, entities: Entities,
                  links_json: tuple = ()) -> Outcome:
     """The official engine's answer for one concrete request and store given
     as our model objects (e.g. a decoded counterexample).  Entities and the
@@ -196,7 +209,7 @@ def cedar_validates(text: str, schema_json: dict) -> tuple[bool, list[str]]:
 # Our side
 
 
-def model_entities(case: Case, entities: Optional[GenEntities] = None) -> Entities:
+def model_entities(case: Case, entities: GenEntities | None = None) -> Entities:
     """The generated store plus the schema's actions as entities (with their
     groups as parents), which Cedar adds when it reads entities with a schema."""
     ge = entities or case.entities
@@ -217,7 +230,7 @@ def our_authorize(case: Case) -> list[Outcome]:
 def check_authorize(case: Case, expected: list[Outcome]) -> list[Disagreement]:
     ours = our_authorize(case)
     found = []
-    for i, (o, c) in enumerate(zip(ours, expected)):
+    for i, (o, c) in enumerate(zip(ours, expected, strict=False)):
         if o != c:
             found.append(Disagreement("authorize", f"ours: {o}; cedar: {c}", i))
     return found
@@ -249,7 +262,7 @@ def same_policies(parsed: A.PolicySet, want: A.PolicySet, check: str, how: str) 
     found = []
     if parsed.ids != want.ids:
         found.append(Disagreement(check, f"{how}: ids {parsed.ids} != {want.ids}"))
-    for (pid, p), (_, q) in zip(parsed.policies, want.policies):
+    for (pid, p), (_, q) in zip(parsed.policies, want.policies, strict=False):
         if p != q or repr(p) != repr(q):  # repr: the AST's == takes Lit(True) for Lit(1)
             found.append(Disagreement(check, f"{how}: {pid} parsed as {p!r}, generated {q!r}"))
     return found
@@ -440,7 +453,7 @@ def check_schemaless(case: Case) -> list[Disagreement]:
     ps = A.PolicySet(parsed.policies, case.policies.model.links)
     entities = parse_entities(ents_json, "entities.json")
     found = []
-    for i, (rj, res) in enumerate(zip(reqs_json, results)):
+    for i, (rj, res) in enumerate(zip(reqs_json, results, strict=False)):
         d = res._authz_resp
         errors = frozenset(m.group(1) for e in res.diagnostics.errors for m in [ERROR_POLICY.search(e)] if m)
         cedar = Outcome(d["decision"].lower(), frozenset(res.diagnostics.reasons), errors)
@@ -586,7 +599,7 @@ def check_print_value(probes: list[A.Expr], request: Any, entities: Entities, re
 
 
 def compare(case: Case, checks: tuple[str, ...] = CHECKS,
-            skipped: Optional[set] = None) -> list[Disagreement]:
+            skipped: set | None = None) -> list[Disagreement]:
     """Every disagreement between our lang package and cedarpy on the case.
     Checks whose module is missing are added to `skipped`."""
     runners: dict[str, Callable[[], list[Disagreement]]] = {
@@ -743,7 +756,7 @@ def run_one(args: tuple[int, int, tuple[str, ...]]) -> tuple[int, list[Disagreem
     return index, compare(case_for(seed, index), checks, skipped), skipped
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.difftest", description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1000, help="how many cases to run")
     ap.add_argument("--seed", type=int, default=0, help="the run's seed (case i uses seed:i)")

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -44,11 +45,21 @@ from cedarscope.lang import ast as A
 from cedarscope.lang.entities import Entities, Entity
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
-    ActionDef, Attribute, BoolType, CedarType, EntityType, EntityTypeDef,
-    ExtensionType, LongType, RecordType, Schema, SetType, StringType, record_type,
+    ActionDef,
+    Attribute,
+    BoolType,
+    CedarType,
+    EntityType,
+    EntityTypeDef,
+    ExtensionType,
+    LongType,
+    RecordType,
+    Schema,
+    SetType,
+    StringType,
+    record_type,
 )
 from cedarscope.lang.values import LONG_MAX, LONG_MIN, CedarRecord, CedarSet, EntityUID, escape_string
-
 
 # --------------------------------------------------------------------------
 # Sources of choices
@@ -66,7 +77,7 @@ class Chooser:
     def choice(self, seq: Sequence[Any]) -> Any:
         return seq[self.integer(0, len(seq) - 1)]
 
-    def subset(self, seq: Sequence[Any], lo: int = 0, hi: Optional[int] = None) -> list:
+    def subset(self, seq: Sequence[Any], lo: int = 0, hi: int | None = None) -> list:
         """A sub-list of `seq` (kept in its order) with lo..hi elements."""
         hi = len(seq) if hi is None else min(hi, len(seq))
         n = self.integer(min(lo, hi), hi)
@@ -227,7 +238,7 @@ def gen_record_type(ch: Chooser, entity_types: list[str], lo: int, hi: int) -> R
     return record_type({n: Attribute(gen_type(ch, entity_types), ch.chance(0.75)) for n in names})
 
 
-def type_json(t: CedarType, sch_ns: str, ch: Chooser, common: Optional[dict] = None) -> dict:
+def type_json(t: CedarType, sch_ns: str, ch: Chooser, common: dict | None = None) -> dict:
     """Cedar's JSON schema form of a type.  Entity names in a namespace are
     written qualified or not at random: both resolve to the same type.  A
     type in `common` (type -> common type name) is mostly written as a
@@ -274,7 +285,7 @@ def common_types(ch: Chooser, defs: dict, actions: dict) -> dict:
     if ch.chance(0.3):
         cands.append(StringType())
     picked = ch.subset(list(dict.fromkeys(cands)), 0, 3)
-    return {t: n for t, n in zip(picked, ["Ctx", "Info", "Label"])}
+    return {t: n for t, n in zip(picked, ["Ctx", "Info", "Label"], strict=False)}
 
 
 def json_name(qualified: str, ns: str, ch: Chooser) -> str:
@@ -285,7 +296,8 @@ def json_name(qualified: str, ns: str, ch: Chooser) -> str:
 
 def gen_schema(ch: Chooser) -> GenSchema:
     ns = ch.choice(NAMESPACES)
-    q = (lambda n: f"{ns}::{n}" if ns else n)
+    def q(n):
+        return (f"{ns}::{n}" if ns else n)
     plain = [q(n) for n in ch.subset(TYPE_NAMES, 2, 4)]
     enums = {q(n): tuple(ids) for n, ids in ENUM_TYPES.items() if ch.chance(0.25)}
     all_types = plain + list(enums)
@@ -440,7 +452,7 @@ def explicit_json(v: Any) -> Any:
     return v
 
 
-def schemaless_json(gs: "GenSchema", ge: "GenEntities", reqs: list) -> tuple[list, list]:
+def schemaless_json(gs: GenSchema, ge: GenEntities, reqs: list) -> tuple[list, list]:
     """Entities and requests as Cedar reads them without a schema: explicit
     value forms, and the schema's actions listed as entities."""
     ents = [{"uid": e.uid.to_json(), "attrs": explicit_json(e.attrs),
@@ -635,7 +647,7 @@ class PolicyGen:
             return self.set_expr(t, depth)
         return self.record_expr(t, depth)
 
-    def term_or(self, t: CedarType, p: float = 0.5) -> Optional[A.Expr]:
+    def term_or(self, t: CedarType, p: float = 0.5) -> A.Expr | None:
         cands = self.terms_of(lambda x: x == t)
         if cands and self.ch.chance(p):
             return self.use(self.ch.choice(cands))
@@ -1246,7 +1258,7 @@ def satisfiable_queries(draw) -> tuple[GenSchema, GenPolicies]:
 # The schema in Cedar's schema syntax (the `.cedarschema` form)
 
 
-def render_schema_type(t: CedarType, ns: str, ch: Chooser, common: Optional[dict] = None) -> str:
+def render_schema_type(t: CedarType, ns: str, ch: Chooser, common: dict | None = None) -> str:
     if common and t in common and ch.chance(0.8):
         return json_name(ns + "::" + common[t] if ns else common[t], ns, ch)
     if isinstance(t, BoolType):
@@ -1272,7 +1284,8 @@ def render_cedar_schema(ch: Chooser, gs: GenSchema) -> str:
     """The schema in Cedar's schema syntax; names in the namespace are
     written qualified or not at random."""
     ns = gs.namespace
-    short = (lambda n: n[len(ns) + 2:] if ns else n)
+    def short(n):
+        return (n[len(ns) + 2:] if ns else n)
     lines = [f"type {n} = {render_schema_type(t, ns, ch)};" for t, n in gs.common.items()]
     for name, d in gs.model.entity_types.items():
         if d.enum is not None:
@@ -1363,8 +1376,10 @@ LIKE_ALPHABET = ["a", "b", "*", "ü", "😀", "\\", "\n", " "]
 
 def probe(ch: Chooser) -> A.Expr:
     """One probe expression."""
-    ext = lambda fn: A.ExtFun(fn, (A.Lit(probe_literal(ch, fn)),))
-    call = lambda recv, m, *args: A.MethodCall(recv, m, tuple(args))
+    def ext(fn):
+        return A.ExtFun(fn, (A.Lit(probe_literal(ch, fn)),))
+    def call(recv, m, *args):
+        return A.MethodCall(recv, m, tuple(args))
     kind = ch.choice(["decimal", "ip", "datetime", "datetime", "duration", "long", "like", "eq", "errors"])
     if kind == "errors":
         return error_probe(ch)
@@ -1399,7 +1414,8 @@ def probe(ch: Chooser) -> A.Expr:
             return A.BinaryOp(m, ext("duration"), ext("duration"))
         return call(ext("duration"), m)
     if kind == "long":
-        lit = lambda: A.Lit(ch.choice(LONGS_EDGE + LONGS_SMALL + [3037000500, -3037000500, 2**31]))
+        def lit():
+            return A.Lit(ch.choice(LONGS_EDGE + LONGS_SMALL + [3037000500, -3037000500, 2**31]))
         e = lit()
         for _ in range(ch.integer(1, 3)):
             op = ch.choice(["+", "-", "*", "neg"])
@@ -1686,7 +1702,7 @@ class VariantRenderer:
             if e.fields and ch.chance(0.03):
                 trail = ","
                 self.risky.append("trailing comma in a record")
-            return "{" + ", ".join(f"{k}:{w()}{r(v)}" for k, (_, v) in zip(keys, e.fields)) + trail + "}"
+            return "{" + ", ".join(f"{k}:{w()}{r(v)}" for k, (_, v) in zip(keys, e.fields, strict=False)) + trail + "}"
         if isinstance(e, A.MethodCall):
             return f"{self.operand(e.receiver)}.{e.name}(" + ", ".join(r(x) for x in e.args) + ")"
         if isinstance(e, A.ExtFun):
@@ -1813,7 +1829,7 @@ def mutate_cedar_schema(ch: Chooser, gs: GenSchema, text: str) -> tuple[str, str
                       "shadow-extension", "principal-undeclared", "action-attrs"])
     extra = None
     if kind == "member-undeclared":
-        extra = f"entity Zz in [Nope];"
+        extra = "entity Zz in [Nope];"
     elif kind == "duplicate-entity":
         extra = f"entity {name};"
     elif kind == "duplicate-action":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+
 import pytest
 
 from cedarscope.lang.diagnostics import CedarError

@@ -466,7 +466,7 @@ def test_every_command_saves_and_confirms_examples(args, sides, tmp_path):
     assert "confirm_disagreements" not in report["stats"]
     saved = sorted((tmp_path / "out").iterdir())
     assert len(saved) == len(with_examples)
-    for folder, finding in zip(saved, with_examples):
+    for folder, finding in zip(saved, with_examples, strict=False):
         assert json.loads((folder / "request.json").read_text()) == finding["counterexample"]["request"]
         assert json.loads((folder / "entities.json").read_text()) == finding["counterexample"]["entities"]
 

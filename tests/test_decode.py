@@ -29,7 +29,12 @@ from cedarscope.lang.evaluator import EvalError, satisfied
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import RequestEnv, parse_schema
 from tests.test_symbolic_vs_concrete import (
-    Case, _request, corpus_or_skip, example_cases, generated_cases, integration_cases,
+    Case,
+    _request,
+    corpus_or_skip,
+    example_cases,
+    generated_cases,
+    integration_cases,
 )
 
 try:

@@ -22,18 +22,29 @@ from pathlib import Path
 
 import pytest
 
+from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import diff_report
+from cedarscope.analyzer.confirm import linked_text
 from cedarscope.analyzer.queries import HOLDS, VIOLATED, Options
 from cedarscope.lang.ast import (
-    And, BinaryOp, Condition, Has, Is, Like, Lit, MethodCall, Not, Or, PolicySet, ScopeAny,
+    And,
+    BinaryOp,
+    Condition,
+    Has,
+    Is,
+    Like,
+    Lit,
+    MethodCall,
+    Not,
+    Or,
+    PolicySet,
+    ScopeAny,
 )
-from cedarscope.analyzer.confirm import linked_text
-from bench.bench_queries import APPS, app_files
 from cedarscope.lang.entities import entities_to_json
+from cedarscope.lang.links import parse_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import load_schema
-from cedarscope.lang.links import parse_links
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -11,8 +11,6 @@ semantics forces (so the set encoding is checked in both directions).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import z3
 

@@ -84,7 +84,7 @@ def test_est_agrees_with_cedar_on_the_corpus():
         if ps is None:
             continue
         assert len(theirs) == len(ps.policies), name
-        for (pid, policy), est in zip(ps.policies, theirs):
+        for (pid, policy), est in zip(ps.policies, theirs, strict=False):
             compared += 1
             if policy_to_est(policy) != est:
                 disagreements.append(f"{name}: {pid}")
@@ -148,8 +148,8 @@ def test_policyset_json_is_read_by_cedar():
     static and linked policies."""
     from hypothesis import HealthCheck, given, settings
 
-    from tests.ast_strategies import policy_sets
     from cedarscope.lang.est import policyset_to_est
+    from tests.ast_strategies import policy_sets
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(policy_sets())

@@ -15,13 +15,29 @@ import pytest
 from cedarscope.lang import ast
 from cedarscope.lang.entities import Entities, Entity
 from cedarscope.lang.evaluator import (
-    ENTITY_ATTR_DOES_NOT_EXIST, ENTITY_DOES_NOT_EXIST, ENTITY_TAG_DOES_NOT_EXIST, EXTENSION_ERROR,
-    INTEGER_OVERFLOW, RECORD_ATTR_DOES_NOT_EXIST, TYPE_ERROR, UNKNOWN_FUNCTION, UNLINKED_SLOT,
-    WRONG_NUM_ARGUMENTS, EvalError, evaluate, satisfied,
+    ENTITY_ATTR_DOES_NOT_EXIST,
+    ENTITY_DOES_NOT_EXIST,
+    ENTITY_TAG_DOES_NOT_EXIST,
+    EXTENSION_ERROR,
+    INTEGER_OVERFLOW,
+    RECORD_ATTR_DOES_NOT_EXIST,
+    TYPE_ERROR,
+    UNKNOWN_FUNCTION,
+    UNLINKED_SLOT,
+    WRONG_NUM_ARGUMENTS,
+    EvalError,
+    evaluate,
+    satisfied,
 )
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import (
-    CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr,
+    CedarRecord,
+    CedarSet,
+    Datetime,
+    Decimal,
+    Duration,
+    EntityUID,
+    IPAddr,
 )
 
 cedarpy = pytest.importorskip("cedarpy")
@@ -523,7 +539,7 @@ def _our_verdict(expression: str) -> str:
 
 def test_differential_against_cedarpy():
     expected = _cedar_verdicts(DIFFERENTIAL_EXPRESSIONS)
-    mismatches = [(e, want, _our_verdict(e)) for e, want in zip(DIFFERENTIAL_EXPRESSIONS, expected)
+    mismatches = [(e, want, _our_verdict(e)) for e, want in zip(DIFFERENTIAL_EXPRESSIONS, expected, strict=False)
                   if _our_verdict(e) != want]
     assert not mismatches
     # the list exercises every outcome
@@ -553,5 +569,5 @@ def _seeded_expressions(seed: int) -> list[str]:
 def test_seeded_like_and_arithmetic_against_cedarpy():
     expressions = _seeded_expressions(seed=6)
     expected = _cedar_verdicts(expressions)
-    assert [e for e, want in zip(expressions, expected) if _our_verdict(e) != want] == []
+    assert [e for e, want in zip(expressions, expected, strict=False) if _our_verdict(e) != want] == []
     assert {"allow", "deny", "error"} <= set(expected)

@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import check_policy, relation
 from cedarscope.analyzer.cli import cli
-from cedarscope.lang.links import with_links
-from cedarscope.analyzer.queries import Options
 from cedarscope.analyzer.confirm import linked_text
-from bench.bench_queries import APPS, app_files
-from cedarscope.lang.authorizer import instantiate
+from cedarscope.analyzer.queries import Options
 from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.authorizer import instantiate
+from cedarscope.lang.links import with_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import load_schema
 

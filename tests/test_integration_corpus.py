@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from cedarscope.lang.testsuite import (
-    Tally, find_example_apps, find_test_files, parse_links, run_example_app, run_tarball, run_test,
+    Tally,
+    find_example_apps,
+    find_test_files,
+    parse_links,
+    run_example_app,
+    run_tarball,
+    run_test,
     run_test_file,
 )
 

@@ -13,7 +13,12 @@ import pytest
 from cedarscope.lang import ast as A
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.parser import (
-    MAX_DEPTH, load_policies, parse_entity_uid, parse_expr, parse_policies, parse_policy,
+    MAX_DEPTH,
+    load_policies,
+    parse_entity_uid,
+    parse_expr,
+    parse_policies,
+    parse_policy,
 )
 from cedarscope.lang.values import LONG_MAX, LONG_MIN, EntityUID
 
@@ -638,7 +643,7 @@ def _gen_expr(rng: random.Random, depth: int) -> str:
 
 
 def test_generated_expressions_agree_with_cedarpy():
-    cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official Cedar engine) is not installed")
+    pytest.importorskip("cedarpy", reason="cedarpy (the official Cedar engine) is not installed")
     try:
         from tests.test_parser_corpus import cedar_est, est_policy
     except ImportError:  # pytest importing tests/ as a rootless folder

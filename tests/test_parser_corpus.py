@@ -190,7 +190,7 @@ def compare(name: str, text: str):
         return "rejected", "we accept what cedarpy rejects"
     mine = [est_policy(p) for _, p in ours.policies]
     if mine != official:
-        for i, (a, b) in enumerate(zip(mine, official)):
+        for i, (a, b) in enumerate(zip(mine, official, strict=False)):
             if a != b:
                 return "accepted", f"policy {i} differs:\n ours  {a}\n cedar {b}"
         return "accepted", f"{len(mine)} policies, cedarpy has {len(official)}"

@@ -13,10 +13,15 @@ from hypothesis import strategies as st
 from cedarscope.lang import ast as A
 from cedarscope.lang.parser import parse_expr, parse_policies, parse_policy
 from cedarscope.lang.printer import (
-    display_width, format_source, print_expr, print_policy, print_policyset, print_value,
+    display_width,
+    format_source,
+    print_expr,
+    print_policy,
+    print_policyset,
+    print_value,
     source_comments,
 )
-from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, LONG_MAX, LONG_MIN
+from cedarscope.lang.values import LONG_MAX, LONG_MIN, CedarRecord, CedarSet, EntityUID
 from tests import ast_strategies as S
 
 P, R, C = A.Var("principal"), A.Var("resource"), A.Var("context")
@@ -250,8 +255,8 @@ def test_print_value_every_type():
 
 
 def test_printed_values_evaluate_back_to_themselves():
-    from cedarscope.lang.evaluator import evaluate
     from cedarscope.lang.entities import Entities
+    from cedarscope.lang.evaluator import evaluate
     from cedarscope.lang.request import Request
     from cedarscope.lang.values import Datetime, Decimal, Duration, IPAddr, value_eq
 
@@ -432,7 +437,7 @@ def _with_comments(text: str, choices: list) -> tuple[str, int]:
     from cedarscope.lang.printer import _source_tokens
 
     out, prev, n = [], 0, 0
-    for (_, end, _), choice in zip(_source_tokens(text), choices):
+    for (_, end, _), choice in zip(_source_tokens(text), choices, strict=False):
         out.append(text[prev:end])
         prev = end
         if choice:

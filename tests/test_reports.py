@@ -13,7 +13,13 @@ from cedarscope.lang.schema import RequestEnv
 from cedarscope.lang.values import CedarRecord, EntityUID
 from cedarscope.reports import FORMATS, render
 from cedarscope.reports.findings import (
-    FINDING_KINDS, AuthorizationResult, Counterexample, Finding, Location, PolicyRef, Report,
+    FINDING_KINDS,
+    AuthorizationResult,
+    Counterexample,
+    Finding,
+    Location,
+    PolicyRef,
+    Report,
     Verdict,
 )
 from cedarscope.reports.render_sarif import report_sarif

@@ -11,8 +11,18 @@ import pytest
 
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.schema import (
-    Attribute, BoolType, EntityType, ExtensionType, LongType, RecordType, RequestEnv, SetType,
-    StringType, parse_schema, record_type, schema_to_json,
+    Attribute,
+    BoolType,
+    EntityType,
+    ExtensionType,
+    LongType,
+    RecordType,
+    RequestEnv,
+    SetType,
+    StringType,
+    parse_schema,
+    record_type,
+    schema_to_json,
 )
 from cedarscope.lang.values import EntityUID
 

@@ -16,9 +16,9 @@ import collections
 import json
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
 
 import pytest
 import z3
@@ -110,7 +110,7 @@ class Stats:
     seconds: float = 0.0
 
 
-def _request(r: dict, schema) -> Optional[Request]:
+def _request(r: dict, schema) -> Request | None:
     action = _uid(r["action"])
     adef = schema.actions.get(action)
     if adef is None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cedarscope.analyzer.cli import cli
 from cedarscope.analyzer.checks import relation
+from cedarscope.analyzer.cli import cli
 from cedarscope.analyzer.queries import Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.parser import parse_policies

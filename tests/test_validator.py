@@ -17,9 +17,16 @@ cedarpy = pytest.importorskip("cedarpy")
 from cedarscope.lang import ast as A  # noqa: E402
 from cedarscope.lang.parser import parse_expr, parse_policies  # noqa: E402
 from cedarscope.lang.schema import (  # noqa: E402
-    BoolType, EntityType, LongType, RecordType, RequestEnv, SetType, StringType, parse_schema,
+    BoolType,
+    EntityType,
+    LongType,
+    RecordType,
+    RequestEnv,
+    SetType,
+    StringType,
+    parse_schema,
 )
-from cedarscope.lang.validator import validate, type_of  # noqa: E402
+from cedarscope.lang.validator import type_of, validate  # noqa: E402
 from cedarscope.lang.values import EntityUID  # noqa: E402
 from tests.generators import RandomChooser, gen_entities, gen_policyset, gen_schema, schemas  # noqa: E402
 

@@ -9,7 +9,15 @@ import random
 import pytest
 
 from cedarscope.lang.values import (
-    LONG_MAX, LONG_MIN, CedarSet, Datetime, Decimal, Duration, IPAddr, escape_string, value_key,
+    LONG_MAX,
+    LONG_MIN,
+    CedarSet,
+    Datetime,
+    Decimal,
+    Duration,
+    IPAddr,
+    escape_string,
+    value_key,
 )
 
 cedarpy = pytest.importorskip("cedarpy")
@@ -30,7 +38,7 @@ def disagreements(cls, strings: list[str]) -> list[tuple[str, str]]:
     reject, and must find what we accept equal to our value's literal."""
     ours = [_ours(cls, s) for s in strings]
     policies = []
-    for s, value in zip(strings, ours):
+    for s, value in zip(strings, ours, strict=False):
         rhs = value.cedar_literal() if value is not None else "true"
         policies.append(f'permit(principal, action, resource) when '
                         f'{{ {cls.EXT_FUNCTION}("{escape_string(s)}") == {rhs} }};')
@@ -38,7 +46,7 @@ def disagreements(cls, strings: list[str]) -> list[tuple[str, str]]:
     errored = {m.split("`")[1] for m in result.diagnostics.errors}
     equal = set(result.diagnostics.reasons)
     bad = []
-    for i, (s, value) in enumerate(zip(strings, ours)):
+    for i, (s, value) in enumerate(zip(strings, ours, strict=False)):
         pid = f"policy{i}"
         if value is None and pid not in errored:
             bad.append((s, "we reject, Cedar accepts"))
