@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cedarscope.analyzer.audit import audit
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.parser import load_policies
 from cedarscope.lang.printer import print_policyset
