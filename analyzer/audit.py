@@ -36,10 +36,12 @@ from cedarscope.analyzer.solving import (
     Budget,
     EnvSolver,
     Example,
+    Model,
     Options,
     Stats,
     Status,
     environments,
+    one_environment,
 )
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
@@ -85,21 +87,21 @@ class EnvSession:
     def any_sat(self, rules: Sequence[Rule]) -> z3.BoolRef:
         return z3.Or([self.sat[r.id] for r in rules]) if rules else z3.BoolVal(False)
 
-    def solve(self, goal: z3.BoolRef) -> tuple[Status, z3.ModelRef | None]:
+    def solve(self, goal: z3.BoolRef) -> tuple[Status, Model | None]:
         """sat with its model, unsat, or unknown, within one query's budget;
         a model found earlier that satisfies the goal answers without a
         call.  Models are decoded only for the examples a finding shows."""
         return self.solver.check(goal, Budget(self.options), reuse=True)
 
-    def avoiding(self, base: z3.BoolRef, model: z3.ModelRef, avoid: Sequence[Rule]
-                 ) -> tuple[Status, z3.ModelRef | None]:
+    def avoiding(self, base: z3.BoolRef, model: Model, avoid: Sequence[Rule]
+                 ) -> tuple[Status, Model | None]:
         """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
         satisfy base.  Rather than negating every rule at once, only the
         rules a model found so far satisfies are negated, growing that set
         until a model satisfies none of `avoid` (sat) or the negated subset
         is already unsat, which makes the whole question unsat."""
         negated: list[Rule] = []
-        found: z3.ModelRef | None = model
+        found: Model | None = model
         while True:
             assert found is not None
             hit = [q for q in avoid if q not in negated and self.holds_in(found, q.id)]
@@ -110,11 +112,11 @@ class EnvSession:
             if status is not SAT:
                 return status, None
 
-    def holds_in(self, model: z3.ModelRef, rule_id: str) -> bool:
+    def holds_in(self, model: Model, rule_id: str) -> bool:
         """Is the rule satisfied in a model (without decoding it)?"""
-        return z3.is_true(model.eval(self.sat[rule_id], model_completion=True))
+        return model.holds(self.sat[rule_id])
 
-    def example(self, model: z3.ModelRef, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model, replay: Callable[[Request, Entities], bool]) -> Example | None:
         return self.solver.example(model, replay)
 
 
@@ -132,9 +134,9 @@ class Facts:
     are kept undecoded; `EnvSession.example` decodes the few shown."""
 
     alive: str = UNSAT  # sat: some request matches it here
-    witness: z3.ModelRef | None = None
+    witness: Model | None = None
     errs: str = UNSAT  # sat: some request makes it error here
-    error_model: z3.ModelRef | None = None
+    error_model: Model | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
     implied_by: set = field(default_factory=set)  # same-effect rules implying it here
@@ -210,16 +212,17 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         for r in env_rules:
             sliced[r.id].append(env)
         if env_rules:
-            try:
-                session = EnvSession(schema, env, env_rules, options)
-            except Unsupported as exc:
-                stats.unknown.append(f"{env}: unsupported: {exc}")
-                per_env[env] = {r.id: Facts(alive=UNKNOWN) for r in env_rules}
-            else:
-                per_env[env] = _gather(session)
-                _decode_examples(session, per_env[env], examples)
-                stats.add_solver(session.solver)
-                del session  # its encoding and models: memory stays one environment's worth
+            with one_environment():
+                try:
+                    session = EnvSession(schema, env, env_rules, options)
+                except Unsupported as exc:
+                    stats.unknown.append(f"{env}: unsupported: {exc}")
+                    per_env[env] = {r.id: Facts(alive=UNKNOWN) for r in env_rules}
+                else:
+                    per_env[env] = _gather(session)
+                    _decode_examples(session, per_env[env], examples)
+                    stats.add_solver(session.solver)
+                    del session  # its encoding and models: memory stays one environment's worth
         if progress:
             progress(i + 1, len(envs))
     property_findings: list[Finding] = []

@@ -20,10 +20,12 @@ construct the encoder does not support into an unknown answer.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -138,19 +140,59 @@ T = TypeVar("T")
 # One environment's solver
 
 
+class Model:
+    """A model found by an `EnvSolver`.  It lives in the solver's own Z3
+    context; `holds` evaluates a formula of the encoding in it, and `main`
+    is the model in the encoding's context (for decoding)."""
+
+    def __init__(self, solver: EnvSolver, model: z3.ModelRef):
+        self._solver, self._model = solver, model
+        self._main: z3.ModelRef | None = None
+
+    def holds(self, formula: z3.BoolRef) -> bool:
+        return z3.is_true(self._model.eval(self._solver.local(formula), model_completion=True))
+
+    @property
+    def main(self) -> z3.ModelRef:
+        if self._main is None:
+            self._main = self._model.translate(self._solver.enc_ctx)
+        return self._main
+
+
 class EnvSolver:
-    """One environment's encoding and an incremental solver over it."""
+    """One environment's encoding and an incremental solver over it.
+
+    The solver works in a Z3 context of its own, into which every formula is
+    translated before it is checked.  Z3's search depends on the internal ids
+    of terms, and the encoding's context numbers terms in the order the whole
+    process created them; a fresh context numbers them by the formulas alone.
+    So the same question gets the same model, and the same example, whatever
+    was asked before it (in this process, in another order, or in another
+    worker process)."""
 
     def __init__(self, enc: Encoding, options: Options):
         self.enc, self.env, self.options = enc, enc.env, options
-        self.solver = z3.Solver()
+        self.enc_ctx = z3.main_ctx()
+        self.ctx = z3.Context()
+        self.solver = z3.Solver(ctx=self.ctx)
         self.queries = 0
         self.seconds = 0.0
         self.unknown_reasons: list[str] = []
-        self._added: set[int] = set()
+        # Keyed by term id; each entry keeps its term alive, because Z3 reuses
+        # the id of a term once it is freed.
+        self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple = ()
-        self._readable = z3.Bool("cedarscope.readable")
-        self._models: list[z3.ModelRef] = []
+        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
+        self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._models: list[Model] = []
+
+    def local(self, formula: z3.ExprRef) -> z3.ExprRef:
+        """The formula in the solver's context (translated once)."""
+        key = formula.get_id()
+        found = self._local.get(key)
+        if found is None:
+            found = self._local[key] = (formula, formula.translate(self.ctx))
+        return found[1]
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -163,17 +205,17 @@ class EnvSolver:
         preferences = [c for c in self.enc.readable() if c.get_id() not in self._added]
         self._footprint = self.enc.footprint()  # after: well_formed() may add set witnesses
         for c in (*fresh, *preferences):
-            self._added.add(c.get_id())
+            self._added[c.get_id()] = c
         if fresh:
-            self.solver.add(*fresh)
+            self.solver.add(*[self.local(c) for c in fresh])
             self._models.clear()  # they need not satisfy the new assumptions
         if preferences:
-            self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+            self.solver.add(z3.Implies(self._readable, z3.And([self.local(c) for c in preferences])))
 
     # Checks ----------------------------------------------------------------
 
     def check(self, goal: z3.BoolRef, budget: Budget, readable: bool = False,
-              reuse: bool = False) -> tuple[Status, z3.ModelRef | None]:
+              reuse: bool = False) -> tuple[Status, Model | None]:
         """Is ``base ∧ goal`` satisfiable?  With `readable`, a model that reads
         well is preferred when one can be had in the remaining budget.  With
         `reuse`, a recent model that satisfies the goal answers without a call
@@ -181,11 +223,11 @@ class EnvSolver:
         self._assume()
         if reuse:
             for model in self._models:
-                if z3.is_true(model.eval(goal, model_completion=True)):
+                if model.holds(goal):
                     return Status.SAT, model
         self.solver.push()
         try:
-            self.solver.add(goal)
+            self.solver.add(self.local(goal))
             status = self._check(budget)
             if status is Status.SAT and readable:
                 plain = self.solver.model()
@@ -196,7 +238,8 @@ class EnvSolver:
         finally:
             self.solver.pop()
 
-    def _keep(self, model: z3.ModelRef) -> z3.ModelRef:
+    def _keep(self, found: z3.ModelRef) -> Model:
+        model = Model(self, found)
         self._models.insert(0, model)
         del self._models[MODEL_POOL:]
         return model
@@ -227,11 +270,11 @@ class EnvSolver:
 
     # Examples --------------------------------------------------------------
 
-    def example(self, model: z3.ModelRef, replay: Replay) -> Example | None:
+    def example(self, model: Model, replay: Replay) -> Example | None:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
         an encoder disagreement is never shown as a result)."""
-        request, entities = self.enc.decode(model)
+        request, entities = self.enc.decode(model.main)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
@@ -270,7 +313,7 @@ class EnvSolver:
                 answer.examples.append(example)
             if distinct is None:
                 break
-            blocking.append(distinct(model))
+            blocking.append(distinct(model.main))
         answer.queries = self.queries - queries
         answer.solver_seconds = self.seconds - seconds
         if answer.verdict is Verdict.UNKNOWN:
@@ -295,11 +338,29 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     """`ask` on a fresh encoding of `env`.  When the encoder does not support
     a construct it needs, the answer is unknown (`unsupported` turns that
     Answer into what `ask` returns, when that is not an Answer)."""
+    with one_environment():
+        try:
+            return ask(EnvSolver(Encoding(schema, env), options))
+        except Unsupported as exc:
+            unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
+            return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def one_environment() -> Iterator[None]:
+    """The work on one environment, made independent of when Python's cyclic
+    garbage collector runs.  Z3 recycles the ids of freed terms and its
+    search depends on ids, so a collection in the middle of a query (whose
+    timing depends on everything the process did before) could change the
+    model found, and with it the example shown.  Collect before, not during."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        return ask(EnvSolver(Encoding(schema, env), options))
-    except Unsupported as exc:
-        unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
-        return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------

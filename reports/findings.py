@@ -17,9 +17,11 @@ from cedarscope.lang.authorizer import Decision
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv
+from cedarscope.version import VERSION
 
 TOOL = "cedarscope"
-VERSION = "0.1.0"
+__all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
+           "AuthorizationResult", "FINDING_KINDS"]
 
 
 class Verdict(enum.StrEnum):
@@ -160,8 +162,19 @@ class Report:
         object.__setattr__(self, "stats", _frozen(self.stats))
 
     @property
+    def verdict(self) -> Verdict:
+        """The answer: holds, violated or unknown (`result` in the JSON)."""
+        return self.result
+
+    @property
     def exit_code(self) -> int:
         return self.result.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the object `--format json` prints for this report."""
+        from cedarscope.reports.render_json import report_json
+
+        return report_json(self)
 
 
 @dataclass(frozen=True)
