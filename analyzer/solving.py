@@ -197,20 +197,16 @@ class EnvSolver:
     # The base assertions grow with what has been compiled -------------------
 
     def _assume(self) -> None:
-        """Add the well-formedness assumptions (and the readability
-        preferences, under their literal) of everything compiled so far."""
+        """Add the well-formedness assumptions of everything compiled so far."""
         if self.enc.footprint() == self._footprint:
             return
         fresh = [c for c in self.enc.well_formed() if c.get_id() not in self._added]
-        preferences = [c for c in self.enc.readable() if c.get_id() not in self._added]
         self._footprint = self.enc.footprint()  # after: well_formed() may add set witnesses
-        for c in (*fresh, *preferences):
+        for c in fresh:
             self._added[c.get_id()] = c
         if fresh:
             self.solver.add(*[self.local(c) for c in fresh])
             self._models.clear()  # they need not satisfy the new assumptions
-        if preferences:
-            self.solver.add(z3.Implies(self._readable, z3.And([self.local(c) for c in preferences])))
 
     # Checks ----------------------------------------------------------------
 
@@ -230,8 +226,13 @@ class EnvSolver:
             self.solver.add(self.local(goal))
             status = self._check(budget)
             if status is Status.SAT and readable:
+                # Preferences, added only for this check: string constraints
+                # would slow every later check of the environment.
                 plain = self.solver.model()
-                if self._check(budget, self._readable) is Status.SAT:
+                preferences = [self.local(c) for c in self.enc.readable()]
+                if preferences:
+                    self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                if preferences and self._check(budget, self._readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
             return status, self._keep(self.solver.model()) if status is Status.SAT else None
