@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.schema import (
     BoolType,
     CedarType,
@@ -41,14 +41,6 @@ from cedarscope.lang.values import (
     EntityUID,
     type_name,
 )
-
-
-@dataclass(frozen=True)
-class Entity:
-    uid: EntityUID
-    attrs: CedarRecord = field(default_factory=CedarRecord)
-    parents: frozenset[EntityUID] = frozenset()
-    tags: CedarRecord = field(default_factory=CedarRecord)
 
 
 class Entities:
@@ -149,7 +141,7 @@ def load_entities(path, schema: Schema | None = None) -> Entities:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path)))
+        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path))) from None
     return parse_entities(_decode_utf8(data, str(path)), str(path), schema)
 
 
@@ -201,7 +193,7 @@ def _load_json(text: str | bytes, filename: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                                    source_line=source_line(text, e.lineno)))
+                                    source_line=source_line(text, e.lineno))) from None
 
 
 def _json_type(obj: Any) -> str:
@@ -259,7 +251,8 @@ class _JsonReader:
                 raise self.error(path, f"missing field `{key}`")
         uid = self.uid(obj["uid"], _key(path, "uid"))
         if not isinstance(obj["parents"], list):
-            raise self.error(_key(path, "parents"), f"expected an array of entity references, got {_json_type(obj['parents'])}")
+            raise self.error(_key(path, "parents"),
+                             f"expected an array of entity references, got {_json_type(obj['parents'])}")
         parents = frozenset(self.uid(p, f"{path}.parents[{i}]") for i, p in enumerate(obj["parents"]))
         if self.schema is not None and self.is_action_type(uid.type):
             return self.action_entity(uid, obj, parents, path)
@@ -286,11 +279,13 @@ class _JsonReader:
     def action_entity(self, uid: EntityUID, obj: dict, parents: frozenset, path: str) -> Entity:
         """An action written in the data must agree with the schema's."""
         if uid not in self.schema.actions:
-            raise self.error(_key(path, "uid"), f"found action entity `{uid}`, but it was not declared as an action in the schema")
+            raise self.error(_key(path, "uid"),
+                             f"found action entity `{uid}`, but it was not declared as an action in the schema")
         attrs = self.record(obj["attrs"], None, _key(path, "attrs"))
         tags = self.tags(obj.get("tags", {}), None, _key(path, "tags"), uid)
         if attrs or tags:
-            raise self.error(path, f"definition of action `{uid}` does not match its schema declaration: actions have no attributes or tags")
+            raise self.error(path, f"definition of action `{uid}` does not match its schema declaration: "
+                                   "actions have no attributes or tags")
         return Entity(uid, parents=parents)
 
     def check_actions(self, found: dict[EntityUID, tuple[Entity, str]]) -> None:
@@ -408,7 +403,8 @@ class _JsonReader:
 
     def record(self, obj: Any, shape: RecordType | None, path: str, owner: EntityUID | None = None) -> CedarRecord:
         if not isinstance(obj, dict):
-            raise self.error(path, f"expected {shape if shape is not None else 'a record'} (a JSON object), got {_json_type(obj)}")
+            expected = shape if shape is not None else "a record"
+            raise self.error(path, f"expected {expected} (a JSON object), got {_json_type(obj)}")
         if shape is None:
             return CedarRecord({k: self.untyped_value(v, _key(path, k)) for k, v in obj.items()})
         where = f"entity `{owner}`" if owner else "the record"
@@ -419,7 +415,8 @@ class _JsonReader:
         for name, v in obj.items():
             attr = shape.get(name)
             if attr is None:
-                raise self.error(_key(path, name), f"attribute `{name}` on {where} should not exist according to the schema")
+                raise self.error(_key(path, name),
+                                 f"attribute `{name}` on {where} should not exist according to the schema")
             fields[name] = self.value(v, attr.type, _key(path, name))
         return CedarRecord(fields)
 
@@ -477,13 +474,13 @@ class _JsonReader:
         try:
             return operation(*values)
         except (ValueError, OverflowError) as e:
-            raise self.error(path, f"error while evaluating `{fn}`: {e}")
+            raise self.error(path, f"error while evaluating `{fn}`: {e}") from None
 
     def construct(self, cls, arg: str, path: str) -> Any:
         try:
             return cls.parse(arg)
         except ValueError as e:
-            raise self.error(path, str(e))
+            raise self.error(path, str(e)) from None
 
 
 def _key(path: str, key: str) -> str:

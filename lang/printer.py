@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from cedarscope.lang import ast
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, escape_string
@@ -68,7 +68,7 @@ class Concat:
     docs: tuple[Doc, ...]
 
 
-Doc = Union[Text, Line, HardLine, Nest, Group, Concat]
+Doc = Text | Line | HardLine | Nest | Group | Concat
 
 NIL = Concat(())
 LINE = Line(" ")

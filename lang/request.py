@@ -67,7 +67,7 @@ def _uid_field(obj: dict, key: str, reader) -> EntityUID:
             return parse_entity_uid(value)
         except CedarError as e:
             message = e.diagnostics[0].message if e.diagnostics else "invalid entity literal"
-            raise reader.error(key, f"invalid entity literal {value!r}: {message}")
+            raise reader.error(key, f"invalid entity literal {value!r}: {message}") from None
     return reader.uid(value, key)
 
 
@@ -99,7 +99,8 @@ def validate_request(r: Request, schema: Schema, filename: str = "<request>") ->
         if uid.type not in allowed:
             found.append(problem(role, f"{role} type `{uid.type}` is not valid for `{r.action}`"))
         elif _bad_enum_id(uid, schema):
-            found.append(problem(role, f"entity `{uid}` is of an enumerated type, but `{uid.id}` is not one of its values"))
+            found.append(problem(
+                role, f"entity `{uid}` is of an enumerated type, but `{uid.id}` is not one of its values"))
     found += [problem(path, message) for path, message in conformance(r.context, action.context, "context", schema)]
     return found
 

@@ -11,12 +11,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import lark
 import networkx as nx
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.values import EntityUID
 
 # --------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class ExtensionType:
         return self.name
 
 
-CedarType = Union[BoolType, LongType, StringType, EntityType, SetType, RecordType, ExtensionType]
+CedarType = BoolType | LongType | StringType | EntityType | SetType | RecordType | ExtensionType
 
 
 def record_type(attrs: dict) -> RecordType:
@@ -174,8 +174,6 @@ class Schema:
     def action_entities(self) -> list[Entity]:
         """The schema's actions as entities (no attributes, their direct
         groups as parents), as Cedar adds them to an entity store."""
-        from cedarscope.lang.entities import Entity  # lang.entities imports this module
-
         return [
             Entity(uid, parents=frozenset(self.actions[uid].member_of))
             for uid in sorted(self.actions)
@@ -290,7 +288,7 @@ class _RawRecord:
     attrs: tuple[tuple[str, _RawType, bool], ...]  # (name, type, required)
 
 
-_RawType = Union[BoolType, LongType, StringType, _Ref, _RawSet, _RawRecord]
+_RawType = BoolType | LongType | StringType | _Ref | _RawSet | _RawRecord
 
 
 @dataclass
@@ -345,7 +343,7 @@ def load_schema(path) -> Schema:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read schema: {e.strerror}", str(path)))
+        raise CedarError(Diagnostic(f"cannot read schema: {e.strerror}", str(path))) from None
     return parse_schema(_decode_utf8(data, str(path)), str(path))
 
 
@@ -355,7 +353,7 @@ def _decode_utf8(data: bytes, filename: str) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise CedarError(Diagnostic("input is not valid UTF-8", filename, line, column))
+        raise CedarError(Diagnostic("input is not valid UTF-8", filename, line, column)) from None
 
 
 # --------------------------------------------------------------------------
@@ -424,7 +422,7 @@ def _read_cedar_schema(text: str, filename: str) -> list[_RawNamespace]:
             message = "syntax error"
         raise CedarError(
             Diagnostic(message, filename, line, column, source_line=source_line(text, line))
-        )
+        ) from None
     return _CedarSchemaReader(text, filename).read(tree)
 
 
@@ -586,7 +584,7 @@ class _CedarSchemaReader:
         try:
             return unescape_cedar_string(str(token)[1:-1])
         except ValueError as e:
-            raise self.where(token).error(str(e))
+            raise self.where(token).error(str(e)) from None
 
 
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -632,7 +630,7 @@ def _read_json_schema(text: str, filename: str) -> list[_RawNamespace]:
         raise CedarError(
             Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
                        source_line=source_line(text, e.lineno))
-        )
+        ) from None
     return _JsonSchemaReader(filename).read(data)
 
 
@@ -844,6 +842,10 @@ def _json_kind(value) -> str:
 # namespace may not redeclare a name of the empty namespace.
 
 
+def _shadows(qualified: str, name: str) -> str:
+    return f"definition of `{qualified}` illegally shadows the existing definition of `{name}`"
+
+
 class _Resolver:
     def __init__(self, namespaces: list[_RawNamespace]):
         self.namespaces = namespaces
@@ -861,7 +863,7 @@ class _Resolver:
                 if name == "__cedar":
                     raise where.error("use of the reserved `__cedar` namespace")
                 if ns.name and name in empty_names:
-                    raise where.error(f"definition of `{ns.qualify(name)}` illegally shadows the existing definition of `{name}`")
+                    raise where.error(_shadows(ns.qualify(name), name))
                 self.common[ns.qualify(name)] = (raw, where, ns)
             for name, entity in ns.entities.items():
                 if name == "__cedar":
@@ -870,7 +872,7 @@ class _Resolver:
                     # `Action` is the type of the namespace's actions.
                     raise entity.where.error("entity type `Action` declared in `entityTypes` list")
                 if ns.name and name in empty_names:
-                    raise entity.where.error(f"definition of `{ns.qualify(name)}` illegally shadows the existing definition of `{name}`")
+                    raise entity.where.error(_shadows(ns.qualify(name), name))
                 self.entity_names[ns.qualify(name)] = entity.where
             for name in ns.actions:
                 self.action_names.add(EntityUID(ns.action_type, name))
@@ -880,11 +882,11 @@ class _Resolver:
     def schema(self) -> Schema:
         schema = Schema()
         for ns in self.namespaces:
-            for name, (raw, where) in ns.common.items():
+            for name, (_raw, where) in ns.common.items():
                 self.common_type(ns.qualify(name), where)
             for name, raw in ns.entities.items():
                 schema.entity_types[ns.qualify(name)] = self.entity_type(ns, raw)
-            for name, raw in ns.actions.items():
+            for raw in ns.actions.values():
                 action = self.action(ns, raw)
                 schema.actions[action.uid] = action
         self.check_action_groups(schema)
@@ -895,7 +897,8 @@ class _Resolver:
         if raw.shape is not None:
             shape = self.type(raw.shape, ns)
             if not isinstance(shape, RecordType):
-                raise raw.where.error(f"the shape of entity type `{ns.qualify(raw.name)}` must be a record, not {shape}")
+                raise raw.where.error(
+                    f"the shape of entity type `{ns.qualify(raw.name)}` must be a record, not {shape}")
         tags = self.type(raw.tags, ns) if raw.tags is not None else None
         member_of = tuple(dict.fromkeys(self.entity_ref(n, w, ns) for n, w in raw.member_of))
         return EntityTypeDef(ns.qualify(raw.name), member_of, shape, tags, raw.enum)

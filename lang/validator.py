@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -137,7 +137,7 @@ class ExtT:
         return self.name
 
 
-Ty = Union[NeverT, BoolT, LongT, StringT, SetT, EntityT, AnyEntityT, RecordT, ExtT]
+Ty = NeverT | BoolT | LongT | StringT | SetT | EntityT | AnyEntityT | RecordT | ExtT
 
 BOOL, TRUE, FALSE = BoolT(), BoolT(True), BoolT(False)
 LONG, STRING = LongT(), StringT()
@@ -985,8 +985,8 @@ class Checker:
         rt = rhs.ty.elem if isinstance(rhs.ty, SetT) else rhs.ty
         rhs_names = rt.names if isinstance(rt, EntityT) else None
         if lhs_names is not None and rhs_names is not None and not any(
-                l in self.view.types_in(r) or self.view.action_in_type(l, r)
-                for l in lhs_names for r in rhs_names):
+                left in self.view.types_in(right) or self.view.action_in_type(left, right)
+                for left in lhs_names for right in rhs_names):
             return success(FALSE)
         return success(BOOL)
 
@@ -1036,9 +1036,10 @@ class Checker:
             if attr is not None:
                 if attr.required or ("attr", e.expr, e.attr) in caps:
                     return success(attr.type)
+                guard = self.suggested_guard(e.expr, e.attr)
                 self.error(e, f"unable to guarantee safety of access to optional attribute "
                               f"{self.describe_access(e.expr, t, e.attr)}",
-                           f"try testing for the attribute's presence with `{self.suggested_guard(e.expr, e.attr)} && ..`")
+                           f"try testing for the attribute's presence with `{guard} && ..`")
                 return fail(attr.type)
             self.error(e, f"attribute {self.describe_access(e.expr, t, e.attr)} not found",
                        self.attr_suggestion(t, e.attr))

@@ -12,9 +12,10 @@ go through `value_key`, which tags every value with its Cedar type.
 
 from __future__ import annotations
 
+import re as _re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 LONG_MIN = -(2**63)
 LONG_MAX = 2**63 - 1
@@ -167,10 +168,6 @@ def type_name(v: Any) -> str:
 
 # The rules below are Cedar's own (cedar-policy-core's decimal, ipaddr and
 # datetime extensions); ValueError messages follow Cedar's wording.
-
-import re as _re
-from typing import ClassVar
-
 
 class _ExtensionValue:
     """What the four extension types share."""

@@ -286,7 +286,8 @@ def test_git_paths_are_relative_to_the_current_folder(git_repo, monkeypatch):
     monkeypatch.chdir(git_repo / "policies")
     for spec in ("git:HEAD~2:.", "git:HEAD~2:main.cedar", "git:HEAD~2:../policies"):
         code, report = run_json("diff", spec, "main.cedar", "-s", "../schema.cedarschema")
-        assert {(f["kind"], f["environment"]["action"]) for f in report["findings"]} == {("gained", 'Action::"edit"')}, spec
+        found = {(f["kind"], f["environment"]["action"]) for f in report["findings"]}
+        assert found == {("gained", 'Action::"edit"')}, spec
     _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema")
     _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema")
     assert [f["policies"] for f in from_git["findings"]] == [f["policies"] for f in from_tree["findings"]]

@@ -125,7 +125,7 @@ def mutants(ps: PolicySet):
             if not isinstance(getattr(p, var), ScopeAny):
                 yield f"{pid}: widen {var}", _replace_policy(ps, i, dataclasses.replace(p, **{var: ScopeAny()}))
         for c, cond in enumerate(p.conditions):
-            def with_condition(new_cond, c=c, p=p):
+            def with_condition(new_cond, c=c, p=p, i=i):
                 return _replace_policy(ps, i, dataclasses.replace(
                     p, conditions=p.conditions[:c] + (new_cond,) + p.conditions[c + 1:]))
 
