@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, source_line
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.schema import (
     BoolType,
@@ -28,7 +28,6 @@ from cedarscope.lang.schema import (
     Schema,
     SetType,
     StringType,
-    _decode_utf8,
 )
 from cedarscope.lang.values import (
     EXTENSION_TYPES,
@@ -142,7 +141,7 @@ def load_entities(path, schema: Schema | None = None) -> Entities:
         data = path.read_bytes()
     except OSError as e:
         raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path))) from None
-    return parse_entities(_decode_utf8(data, str(path)), str(path), schema)
+    return parse_entities(decode_utf8(data, str(path)), str(path), schema)
 
 
 def entities_to_json(entities: Entities) -> list[dict]:
@@ -188,7 +187,7 @@ def value_to_json(v: Any) -> Any:
 
 def _load_json(text: str | bytes, filename: str) -> Any:
     if isinstance(text, bytes):
-        text = _decode_utf8(text, filename)
+        text = decode_utf8(text, filename)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
