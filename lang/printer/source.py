@@ -141,7 +141,7 @@ class Source:
         extent = None
         if span is not None and span.start in self.by_start and span.end in self.by_end:
             extent = (self.by_start[span.start], self.by_end[span.end])
-        for child in child_nodes(e):
+        for child in _children(e):
             sub = self._extent(child)
             if sub is not None:
                 extent = sub if extent is None else (min(extent[0], sub[0]), max(extent[1], sub[1]))
@@ -199,7 +199,7 @@ class Source:
 SOURCE: ContextVar[Source | None] = ContextVar("SOURCE", default=None)
 
 
-def child_nodes(e: Any) -> list:
+def _children(e: Any) -> list:
     if isinstance(e, ast.RecordLit):
         return [v for _, v in e.fields]
     out = []
