@@ -11,9 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, source_line
 from cedarscope.lang.entity import Entity
@@ -41,6 +39,9 @@ from cedarscope.lang.values import (
     type_name,
 )
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 class Entities:
     """An entity store.  `ancestors(uid)` is the transitive closure of parents."""
@@ -65,6 +66,8 @@ class Entities:
 
     def graph(self) -> nx.DiGraph:
         """Edges child -> parent, for every parent edge in the store."""
+        import networkx as nx
+
         g = nx.DiGraph()
         for e in self._by_uid.values():
             g.add_node(e.uid)
@@ -77,6 +80,8 @@ class Entities:
         Parents named by an entity but absent from the store count too, as in
         Cedar."""
         if self._ancestors is None:
+            import networkx as nx
+
             g = self.graph()
             self._ancestors = {n: frozenset(nx.descendants(g, n)) for n in g.nodes}
         return self._ancestors.get(uid, frozenset())
@@ -116,7 +121,7 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
     the schema's action entities added."""
     if isinstance(data, (str, bytes)):
         data = _load_json(data, filename)
-    reader = _JsonReader(filename, schema)
+    reader = JsonReader(filename, schema)
     if not isinstance(data, list):
         raise reader.error("", f"expected a JSON array of entities, got {_json_type(data)}")
     found: dict[EntityUID, tuple[Entity, str]] = {}
@@ -161,7 +166,7 @@ def value_from_json(obj: Any, expected_type: CedarType | None = None, path: str 
                     filename: str = "<json>", schema: Schema | None = None) -> Any:
     """A Cedar value from its JSON form; `expected_type` (a schema type)
     directs the implicit forms and is checked."""
-    return _JsonReader(filename, schema).value(obj, expected_type, path)
+    return JsonReader(filename, schema).value(obj, expected_type, path)
 
 
 def value_to_json(v: Any) -> Any:
@@ -216,8 +221,10 @@ def _json_type(obj: Any) -> str:
     return "Record"
 
 
-def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
+def _check_acyclic(store: Entities, paths: dict, reader: JsonReader) -> None:
     """Cedar rejects a parent relation with a cycle."""
+    import networkx as nx
+
     graph = store.graph()
     try:
         cycle = nx.find_cycle(graph)
@@ -227,7 +234,7 @@ def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
     raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
 
 
-class _JsonReader:
+class JsonReader:
     """Reads entities and values, checking them against `schema` if given."""
 
     def __init__(self, filename: str, schema: Schema | None):
@@ -291,6 +298,8 @@ class _JsonReader:
         """Cedar compares an action written in the data with the schema's
         after the transitive closure of the data's own parent edges: it must
         be in exactly the groups the schema puts it in."""
+        import networkx as nx
+
         graph = Entities(e for e, _ in found.values()).graph()
         for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:

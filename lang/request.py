@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.entities import JsonReader
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, type_name
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ def parse_request(obj: dict, filename: str = "<request>", schema: Schema | None 
     """A request from its JSON form.  With a schema, the context is read as
     the action's declared context type (implicit entity and extension forms
     allowed) and must conform to it."""
-    from cedarscope.lang.entities import _JsonReader  # lang.entities imports the schema module
-
-    reader = _JsonReader(filename, schema)
+    reader = JsonReader(filename, schema)
     if not isinstance(obj, dict):
         raise reader.error("", "expected a request (a JSON object)")
     for key in obj:
