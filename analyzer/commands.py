@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,8 +27,10 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
-from cedarscope.analyzer.queries import Options
 from cedarscope.lang.links import with_links
+
+if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
+    from cedarscope.analyzer.queries import Options
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -54,7 +57,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously)."""
-    from cedarscope.analyzer.queries import environments
+    from cedarscope.analyzer.queries import Options, environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
                       resource_type=resource_type, max_examples=max_examples)

@@ -11,14 +11,16 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cedarscope.lang.entities import Entities
-from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv
+from cedarscope.version import VERSION
+
+if TYPE_CHECKING:  # annotations only, so that the command line starts without them
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
-VERSION = "0.1.0"
 
 
 class Verdict(enum.StrEnum):
