@@ -9,7 +9,9 @@ on a deny by forbid, the satisfied permits on an allow, none on default deny.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
@@ -91,7 +93,7 @@ def authorize_instances(request: Request, entities: Entities,
 # requests of one policy set, and instantiating is a fair share of the cost.
 # A weak reference, so a new policy set that reuses an old one's id is not
 # mistaken for it.
-_last_instantiated: tuple[weakref.ref, list] = (lambda: None, [])
+_last_instantiated: tuple[Callable[[], object], list[Any]] = (lambda: None, [])
 
 
 def _instances(policyset: PolicySet) -> list[tuple[str, Policy, dict[str, EntityUID]]]:

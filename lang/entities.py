@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, source_line
 from cedarscope.lang.entity import Entity
+from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.schema import (
     BoolType,
     CedarType,
@@ -68,7 +69,7 @@ class Entities:
         """Edges child -> parent, for every parent edge in the store."""
         import networkx as nx
 
-        g = nx.DiGraph()
+        g: nx.DiGraph[EntityUID] = nx.DiGraph()
         for e in self._by_uid.values():
             g.add_node(e.uid)
             for p in e.parents:
@@ -107,7 +108,7 @@ _EXTENSIONS_BY_FUNCTION = {cls.EXT_FUNCTION: cls for cls in EXTENSION_TYPES}
 _EXTENSIONS_BY_TYPE = {cls.CEDAR_TYPE: cls for cls in EXTENSION_TYPES}
 # Extension operations allowed in `__extn` besides the constructors (Cedar
 # accepts any extension function call whose result is an extension value).
-_EXTENSION_OPERATIONS = {
+_EXTENSION_OPERATIONS: dict[str, tuple[Callable[..., Any], tuple[type[ExtensionValue], ...]]] = {
     "offset": (Datetime.offset, (Datetime, Duration)),
     "durationSince": (Datetime.duration_since, (Datetime, Datetime)),
     "toDate": (Datetime.to_date, (Datetime,)),
@@ -267,6 +268,7 @@ class JsonReader:
         attrs = self.record(obj["attrs"], shape, _key(path, "attrs"), owner=uid)
         tags = self.tags(obj.get("tags", {}), definition, _key(path, "tags"), uid)
         if definition is not None:
+            assert self.schema is not None  # only a schema defines entity types
             allowed = self.schema.ancestor_types(uid.type)
             for parent in sorted(parents):
                 if parent.type not in allowed:
@@ -278,12 +280,14 @@ class JsonReader:
         return Entity(uid, attrs, parents, tags)
 
     def is_action_type(self, type_name: str) -> bool:
+        assert self.schema is not None  # asked only when reading against a schema
         if type_name in self.schema.entity_types:
             return False
         return type_name == "Action" or type_name.endswith("::Action")
 
     def action_entity(self, uid: EntityUID, obj: dict, parents: frozenset, path: str) -> Entity:
         """An action written in the data must agree with the schema's."""
+        assert self.schema is not None  # asked only when reading against a schema
         if uid not in self.schema.actions:
             raise self.error(_key(path, "uid"),
                              f"found action entity `{uid}`, but it was not declared as an action in the schema")
@@ -300,6 +304,7 @@ class JsonReader:
         be in exactly the groups the schema puts it in."""
         import networkx as nx
 
+        assert self.schema is not None  # asked only when reading against a schema
         graph = Entities(e for e, _ in found.values()).graph()
         for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:
@@ -421,11 +426,11 @@ class JsonReader:
                 raise self.error(path, f"expected {where} to have attribute `{name}`, but it does not")
         fields = {}
         for name, v in obj.items():
-            attr = shape.get(name)
-            if attr is None:
+            declared = shape.get(name)
+            if declared is None:
                 raise self.error(_key(path, name),
                                  f"attribute `{name}` on {where} should not exist according to the schema")
-            fields[name] = self.value(v, attr.type, _key(path, name))
+            fields[name] = self.value(v, declared.type, _key(path, name))
         return CedarRecord(fields)
 
     def entity_ref(self, obj: Any, expected: EntityType, path: str) -> EntityUID:

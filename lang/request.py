@@ -138,11 +138,11 @@ def conformance(v: Any, t: CedarType, path: str, schema: Schema | None = None) -
             if attr.required and name not in v:
                 found.append((path, f"missing required attribute `{name}`"))
         for name, x in v.items():
-            attr = t.get(name)
-            if attr is None:
+            declared = t.get(name)
+            if declared is None:
                 found.append((f"{path}.{name}", f"attribute `{name}` is not declared"))
             else:
-                found += conformance(x, attr.type, f"{path}.{name}", schema)
+                found += conformance(x, declared.type, f"{path}.{name}", schema)
         return found
     raise TypeError(f"not a schema type: {t!r}")
 

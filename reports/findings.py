@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # annotations only, so that the command line starts without t
     from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
+__all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
+           "AuthorizationResult", "FINDING_KINDS"]
 
 
 class Verdict(enum.StrEnum):
@@ -115,7 +117,7 @@ class Counterexample:
     decisions: Mapping[str, str] = field(default_factory=dict)
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
             self, "determining",
@@ -136,7 +138,7 @@ class Finding:
     environment: RequestEnv | None = None
     counterexample: Counterexample | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
@@ -155,7 +157,7 @@ class Report:
     tool: str = TOOL
     version: str = VERSION
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "stats", _frozen(self.stats))
@@ -174,7 +176,7 @@ class AuthorizationResult:
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.decision not in ("allow", "deny"):
             raise ValueError(f"decision must be allow or deny, not {self.decision!r}")
         object.__setattr__(self, "reasons", tuple(self.reasons))

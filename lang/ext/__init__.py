@@ -7,6 +7,6 @@ from cedarscope.lang.ext.datetime import Datetime, Duration
 from cedarscope.lang.ext.decimal import Decimal
 from cedarscope.lang.ext.ipaddr import IPAddr
 
-EXTENSION_TYPES = (Decimal, IPAddr, Datetime, Duration)
+EXTENSION_TYPES: tuple[type[ExtensionValue], ...] = (Decimal, IPAddr, Datetime, Duration)
 
 __all__ = ["EXTENSION_TYPES", "Datetime", "Decimal", "Duration", "ExtensionValue", "IPAddr"]

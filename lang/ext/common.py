@@ -8,14 +8,23 @@ Each type is a frozen dataclass with CEDAR_TYPE and cedar_key(); see
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from typing import Self
 
 
 class ExtensionValue:
     """What the four extension types share."""
 
     __slots__ = ()
-    EXT_FUNCTION: ClassVar[str]
+    CEDAR_TYPE: ClassVar[str]  # the type's name in Cedar (and in its schemas)
+    EXT_FUNCTION: ClassVar[str]  # the extension function that constructs it
+
+    if TYPE_CHECKING:
+        @classmethod
+        def parse(cls, s: str) -> Self:
+            """The value a constructor's string denotes (ValueError if none)."""
 
     def cedar_literal(self) -> str:
         """A Cedar expression for this value, such as ``decimal("1.5")``.

@@ -146,8 +146,9 @@ class Datetime(ExtensionValue):
         if text is None:
             days, ms_of_day = divmod(self.ms, MS_PER_DAY)
             year, month, day = _civil_from_days(days)
-            text = Datetime(_days_from_civil(2000, month, day) * MS_PER_DAY + ms_of_day).literal_text()
-            text = f"{year:04d}{text[4:]}"
+            in_2000 = Datetime(_days_from_civil(2000, month, day) * MS_PER_DAY + ms_of_day).literal_text()
+            assert in_2000 is not None  # the year 2000 has a datetime string
+            text = f"{year:04d}{in_2000[4:]}"
         return text
 
     def cedar_literal(self) -> str:

@@ -61,9 +61,10 @@ def _parse_ipv6(s: str) -> int | None:
             return None
         groups = head + [0] * (8 - len(head) - len(tail)) + tail
     else:
-        groups = _parse_ipv6_groups(s, 8)
-        if groups is None or len(groups) != 8:
+        full = _parse_ipv6_groups(s, 8)
+        if full is None or len(full) != 8:
             return None
+        groups = full
     addr = 0
     for g in groups:
         addr = addr << 16 | g
@@ -127,11 +128,14 @@ class IPAddr(ExtensionValue):
         addr_text, slash, prefix_text = s.partition("/")
         v4 = _parse_ipv4(addr_text)
         v6 = _parse_ipv6(addr_text) if v4 is None else None
-        if v4 is None and v6 is None:
-            if slash:
-                raise ValueError(f"error parsing IP address from the string `{addr_text}`: invalid IP address syntax")
+        if v4 is not None:
+            version, addr, bits = 4, v4, IPV4_BITS
+        elif v6 is not None:
+            version, addr, bits = 6, v6, IPV6_BITS
+        elif slash:
+            raise ValueError(f"error parsing IP address from the string `{addr_text}`: invalid IP address syntax")
+        else:
             raise ValueError(f"invalid IP address: {s}")
-        version, addr, bits = (4, v4, IPV4_BITS) if v4 is not None else (6, v6, IPV6_BITS)
         prefix = _parse_prefix(prefix_text, bits) if slash else bits
         return cls(version, addr, prefix)
 

@@ -120,11 +120,11 @@ class Builder(Transformer):
 
     @staticmethod
     def _tok_start(t: Token) -> tuple[int, int, int]:
-        return t.line, t.column, t.start_pos
+        return t.line, t.column, t.start_pos  # type: ignore[return-value]  # cedar_tokens sets them all
 
     @staticmethod
     def _tok_end(t: Token) -> tuple[int, int, int]:
-        return t.end_line, t.end_column, t.end_pos
+        return t.end_line, t.end_column, t.end_pos  # type: ignore[return-value]  # cedar_tokens sets them all
 
     def _start(self, x) -> tuple[int, int, int]:
         if isinstance(x, Token):
@@ -391,10 +391,11 @@ class Builder(Transformer):
         if len(digits) > 19 or int(digits) > LONG_MAX + 1:
             self.error(f"integer literal `{tok}` is too large", tok)
             return Lit(0, span=self.span(tok))
-        lit = Lit(int(digits), span=self.span(tok))
+        value = int(digits)
+        lit = Lit(value, span=self.span(tok))
         self._bare_ints.add(id(lit))
         self._depth[id(lit)] = (1, lit)
-        if lit.value > LONG_MAX:  # only valid as the operand of a unary `-`
+        if value > LONG_MAX:  # only valid as the operand of a unary `-`
             self._pending_big[id(lit)] = lit
         return lit
 

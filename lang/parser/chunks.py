@@ -7,6 +7,8 @@ import contextlib
 import gc
 import re
 
+from lark import Token
+
 from cedarscope.lang.ast import (
     Policy,
 )
@@ -58,6 +60,7 @@ def _end_position(src: Source) -> tuple[int, int]:
 def _syntax_error(builder: Builder, e: UnexpectedToken) -> None:
     """An unexpected token as a located Diagnostic naming what was expected."""
     tok = e.token
+    at: tuple[int, int] | Token
     if tok is None:
         message, at = "unexpected end of input", _end_position(builder.src)
     elif tok.type == "COLON" and {"IS", "EQ", "RPAR"} <= e.expected:
@@ -129,6 +132,7 @@ def positional_ids(src: Source, policies: list[Policy | None], first_index: int,
             pid, at = ann.value, ann.span
         else:
             pid, at = f"policy{n}", p.span
+        assert at is not None  # parsed policies and annotations carry their spans
         if pid in known:
             errors.append(Diagnostic(
                 message=f"duplicate policy id `{pid}`", file=at.file, line=at.line,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from lark import Token
 from lark.lexer import Lexer
@@ -50,7 +52,8 @@ def cedar_tokens(src: Source):
         m = match(text, pos, end)
         if m is None:
             raise LexError(pos, line, pos - line_start + 1)
-        kind, stop = m.lastgroup, m.end()
+        kind: str = m.lastgroup  # type: ignore[assignment]  # every alternative is a named group
+        stop = m.end()
         if kind == "WS" or kind == "COMMENT":
             if kind == "WS" and "\n" in m.group():
                 line += m.group().count("\n")
@@ -79,5 +82,5 @@ class NoLexer(Lexer):
     def __init__(self, lexer_conf) -> None:
         pass
 
-    def lex(self, data):  # pragma: no cover - never called
+    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:  # pragma: no cover - never called
         raise RuntimeError("cedarscope tokenizes with cedar_tokens; Lark's lexer is never used")

@@ -109,14 +109,14 @@ def unescape_pattern(body: str) -> tuple:
     was written, e.g. ``\\u{2a}``) is a wildcard, ``\\*`` a literal star;
     adjacent literal characters are merged."""
     if "\\" not in body and "\r" not in body:  # no escapes: split at the stars
-        elems = []
+        elems: list[str | None] = []
         for i, text in enumerate(body.split("*")):
             if i:
                 elems.append(WILDCARD)
             if text:
                 elems.append(text)
         return tuple(elems)
-    elems: list = []
+    elems = []
     run: list[str] = []  # the literal characters since the last wildcard
     for ch in _unescape(body, pattern=True):
         if ch == "*":

@@ -110,13 +110,16 @@ def level(e: ast.Expr) -> int:
         return RELATION
     if isinstance(e, (ast.Not, ast.Neg)):
         return UNARY
-    if _is_long(e) and e.value < 0:
+    if (value := _long_value(e)) is not None and value < 0:
         return UNARY  # `-3` is a negated literal to the grammar
     return MEMBER
 
 
-def _is_long(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool)
+def _long_value(e: ast.Expr) -> int | None:
+    """The value of a Long literal (Python's bools are ints too), else None."""
+    if isinstance(e, ast.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
+        return e.value
+    return None
 
 
 def _operand(e: ast.Expr, min_level: int) -> Doc:
@@ -142,10 +145,10 @@ def expr_doc(e: ast.Expr) -> Doc:
     if not n:
         return _node_doc(e)
     first, last = first_token(e), last_token(e)
-    opens = [take_comment(first - i) for i in range(n, 0, -1)]
+    opens = [take_comment(next_token(first, -i)) for i in range(n, 0, -1)]
     doc = _node_doc(e)
     for i in range(1, n + 1):
-        doc = member_doc(_paren_doc(doc, opens[n - i], take_comment(last + i)), [])
+        doc = member_doc(_paren_doc(doc, opens[n - i], take_comment(next_token(last, i))), [])
     return doc
 
 
@@ -173,8 +176,8 @@ def _node_doc(e: ast.Expr) -> Doc:
         return _is_doc(e)
     if isinstance(e, (ast.Not, ast.Neg)):
         return _unary_doc(e)
-    if _is_long(e) and e.value < 0:
-        return _negative_literal_doc(e)
+    if (value := _long_value(e)) is not None and value < 0:
+        return _negative_literal_doc(e, value)
     if isinstance(e, (ast.GetAttr, ast.MethodCall, ast.ExtFun)):
         primary, accesses = _access_chain(e)
         return member_doc(primary, accesses)
@@ -193,7 +196,7 @@ def _if_doc(e: ast.If) -> Doc:
                      branch("else", else_c, e.else_)))
 
 
-def _flatten(e: ast.Expr, kind: type) -> list[ast.Expr]:
+def _flatten(e: ast.Expr, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:
     """The operands of a left-nested `||` or `&&` chain."""
     operands = []
     top = e
@@ -205,7 +208,7 @@ def _flatten(e: ast.Expr, kind: type) -> list[ast.Expr]:
     return operands
 
 
-def _chain_doc(e: ast.Expr, kind: type, op: str, operand_level: int) -> Doc:
+def _chain_doc(e: ast.Expr, kind: type[ast.And] | type[ast.Or], op: str, operand_level: int) -> Doc:
     """`a || b || c`: operators at line ends, operands one per line when broken."""
     operands = _flatten(e, kind)
     parts: list[Doc] = []
@@ -222,7 +225,7 @@ def _relation_doc(e: ast.BinaryOp) -> Doc:
     return cat(left, SPACE, with_comment(text(e.op), c), SPACE, _operand(e.right, ADD))
 
 
-def _arith_doc(e: ast.BinaryOp, ops: tuple[str, ...], operand_level: int) -> Doc:
+def _arith_doc(e: ast.Expr, ops: tuple[str, ...], operand_level: int) -> Doc:
     """`a + b - c` (or `a * b`): a left-nested chain, grouped."""
     operands: list[ast.Expr] = []
     operators: list[str] = []
@@ -246,26 +249,30 @@ def _unary_doc(e: ast.Not | ast.Neg) -> Doc:
     as the literal's sign, so `Neg(Lit(3))` prints as `-(3)` and
     `Neg(Lit(-3))` as `--3`."""
     symbol = "!" if isinstance(e, ast.Not) else "-"
-    run, x = 0, e
-    while type(x) is type(e) and run < MAX_UNARY_RUN and (x is e or not _source_parens(x)):
+    run = 0
+    x: ast.Expr = e
+    while isinstance(x, (ast.Not, ast.Neg)) and type(x) is type(e) and run < MAX_UNARY_RUN \
+            and (x is e or not _source_parens(x)):
         run += 1
         x = x.arg
     first = first_token(e)
-    if isinstance(e, ast.Neg) and _is_long(x) and x.value < 0 and run < MAX_UNARY_RUN \
+    value = _long_value(x)
+    if isinstance(e, ast.Neg) and value is not None and value < 0 and run < MAX_UNARY_RUN \
             and not _source_parens(x):
         # the literal's own sign joins the run
         signs = [token_doc(symbol, next_token(first, i)) for i in range(run + 1)]
-        return cat(*signs, token_doc(str(-x.value), last_token(x)))
+        return cat(*signs, token_doc(str(-value), last_token(x)))
     signs = [token_doc(symbol, next_token(first, i)) for i in range(run)]
-    if isinstance(e, ast.Neg) and _is_long(x) and not _source_parens(x):
+    if isinstance(e, ast.Neg) and value is not None and not _source_parens(x):
         return cat(*signs, member_doc(_paren_doc(_node_doc(x)), []))  # `-(3)`, not the literal -3
     return cat(*signs, _operand(x, MEMBER))
 
 
-def _negative_literal_doc(e: ast.Lit) -> Doc:
-    """`-3`: to the grammar, a `-` applied to the literal 3."""
+def _negative_literal_doc(e: ast.Expr, value: int) -> Doc:
+    """`-3` (the literal `e`, of negative `value`): to the grammar, a `-`
+    applied to the literal 3."""
     first = first_token(e)
-    return cat(token_doc("-", first), token_doc(str(-e.value), last_token(e)))
+    return cat(token_doc("-", first), token_doc(str(-value), last_token(e)))
 
 
 def _has_doc(e: ast.Has) -> Doc:
@@ -323,7 +330,7 @@ def _access_chain(e: ast.Expr) -> tuple[Doc, list[Doc]]:
     `(..)` into its primary and its accesses, as Cedar's grammar reads a
     Member.  Accesses are built outermost first, tokens located from the
     receiver's end."""
-    chain: list[ast.Expr] = []
+    chain: list[ast.GetAttr | ast.MethodCall] = []
     top = e
     while (e is top or not _source_parens(e)) and isinstance(e, (ast.GetAttr, ast.MethodCall)):
         chain.append(e)
@@ -350,7 +357,7 @@ def _access_docs(node: ast.GetAttr | ast.MethodCall, k: int | None) -> list[Doc]
     """The accesses one node adds to a chain, its first token being `k`."""
     if isinstance(node, ast.GetAttr):
         src = SOURCE.get()
-        indexed = src.text_of(k) == "[" if src is not None and k < len(src.tokens) else False
+        indexed = src is not None and k is not None and k < len(src.tokens) and src.text_of(k) == "["
         if is_ident(node.attr) and not indexed:
             return [cat(token_doc(".", k), token_doc(node.attr, next_token(k)))]
         return [cat(token_doc("[", k), str_doc(node.attr, next_token(k)), token_doc("]", next_token(k, 2)))]

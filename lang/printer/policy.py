@@ -95,9 +95,10 @@ def _scope_doc(var: str, scope: ast.Scope) -> Doc:
     op_c = take_comment(k)
     if isinstance(scope, ast.ActionInSet):
         rhs = _action_list_doc(scope.targets, next_token(k))
-    else:
-        target = scope.in_target if isinstance(scope, ast.ScopeIs) else scope.target
-        rhs = _scope_target_doc(target, next_token(k))[0]
+    elif isinstance(scope, ast.ScopeIs) and scope.in_target is not None:
+        rhs = _scope_target_doc(scope.in_target, next_token(k))[0]
+    elif isinstance(scope, (ast.ScopeEq, ast.ScopeIn)):
+        rhs = _scope_target_doc(scope.target, next_token(k))[0]
     head = group(cat(text(var), trailing_doc(start_c.trailing, NIL), is_doc, LINE, with_comment(text(op), op_c)))
     return cat(leading_doc(start_c.leading), group(cat(head, nest(cat(LINE, rhs)))))
 
@@ -151,10 +152,11 @@ def policy_doc(p: ast.Policy) -> Doc:
     if src is not None:
         if p.span is None or any(a.span is None for a in p.annotations):
             raise Unplaced(p)
-        effect_k = src.token_ending(p.annotations[-1].span.end) + 1 if p.annotations else \
+        last_annotation = p.annotations[-1].span if p.annotations else None
+        effect_k = src.token_ending(last_annotation.end) + 1 if last_annotation is not None else \
             src.token_at(p.span.start)
         semi_k = src.token_ending(p.span.end)
-    effect_leading = src.take_leading(effect_k) if src else ()
+    effect_leading = src.take_leading(effect_k) if src is not None and effect_k is not None else ()
     effect = token_doc(p.effect, effect_k)
     scopes = [_scope_doc("principal", p.principal), _scope_doc("action", p.action),
               _scope_doc("resource", p.resource)]

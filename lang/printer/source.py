@@ -202,7 +202,7 @@ SOURCE: ContextVar[Source | None] = ContextVar("SOURCE", default=None)
 def _children(e: Any) -> list:
     if isinstance(e, ast.RecordLit):
         return [v for _, v in e.fields]
-    out = []
+    out: list[Any] = []
     for name in getattr(e, "__dataclass_fields__", {}):
         v = getattr(e, name)
         if isinstance(v, tuple):

@@ -76,7 +76,7 @@ def read_cedar_schema(text: str, filename: str) -> list[RawNamespace]:
             message = f"unexpected token `{e.token}`; expected {_expected(e.expected)}"
         elif isinstance(e, lark.exceptions.UnexpectedCharacters):
             expected = _expected(e.allowed) if e.allowed else "a token"
-            message = f"unexpected character `{text[e.pos_in_stream]}`; expected {expected}"
+            message = f"unexpected character `{e.char}`; expected {expected}"
         else:
             message = "syntax error"
         raise CedarError(
@@ -97,7 +97,8 @@ class _CedarSchemaReader:
             line, column = node.line, node.column
         else:
             line, column = node.meta.line, node.meta.column
-        return Where(self.filename, line, column, source_line=source_line(self.text, line))
+        shown = source_line(self.text, line) if line is not None else None
+        return Where(self.filename, line, column, source_line=shown)
 
     def read(self, tree: lark.Tree) -> list[RawNamespace]:
         empty = RawNamespace("", Where(self.filename, 1, 1))
@@ -203,7 +204,7 @@ class _CedarSchemaReader:
         if kind == "set_type":
             return RawSet(self.type(node.children[1]))
         if kind == "record_type":
-            attrs = {}
+            attrs: dict[str, tuple[str, RawType, bool]] = {}
             for attr in node.children:
                 parts = [c for c in attr.children if not (isinstance(c, lark.Tree) and c.data == "annotation")]
                 optional = any(isinstance(c, lark.Token) and c.type == "OPTIONAL" for c in parts)
@@ -227,9 +228,10 @@ class _CedarSchemaReader:
 
     def path(self, node: lark.Tree) -> str:
         parts = []
-        while isinstance(node, lark.Tree):
-            parts.append(str(node.children[-1]))
-            node = node.children[0] if len(node.children) > 1 else None
+        part: lark.Tree | lark.Token | None = node
+        while isinstance(part, lark.Tree):
+            parts.append(str(part.children[-1]))
+            part = part.children[0] if len(part.children) > 1 else None
         return "::".join(reversed(parts))
 
     def name(self, node: lark.Tree) -> str:

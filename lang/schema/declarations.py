@@ -99,7 +99,7 @@ class Schema:
         """Action group edges, action -> group it is directly in."""
         import networkx as nx
 
-        g = nx.DiGraph()
+        g: nx.DiGraph[EntityUID] = nx.DiGraph()
         for uid, action in self.actions.items():
             g.add_node(uid)
             for group in action.member_of:
@@ -110,7 +110,7 @@ class Schema:
         """The memberOf relation on entity types, child type -> parent type."""
         import networkx as nx
 
-        g = nx.DiGraph()
+        g: nx.DiGraph[str] = nx.DiGraph()
         for name, et in self.entity_types.items():
             g.add_node(name)
             for parent in et.member_of:

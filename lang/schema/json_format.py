@@ -69,12 +69,12 @@ class _JsonSchemaReader:
                 )
         return value
 
-    def list(self, value, path: str, what: str) -> list:
+    def array(self, value, path: str, what: str) -> list:
         if not isinstance(value, list):
             raise self.where(path).error(f"expected {what} (a JSON array), got {_json_kind(value)}")
         return value
 
-    def str(self, value, path: str, what: str) -> str:
+    def string(self, value, path: str, what: str) -> str:
         if not isinstance(value, str):
             raise self.where(path).error(f"expected {what} (a string), got {_json_kind(value)}")
         return value
@@ -86,7 +86,7 @@ class _JsonSchemaReader:
 
     def name(self, value, path: str, what: str) -> str:
         """A type name: an identifier, possibly qualified (`A::B::C`)."""
-        name = self.str(value, path, what)
+        name = self.string(value, path, what)
         if not PATH_RE.match(name):
             raise self.where(path).error(f"invalid name `{name}`")
         return name
@@ -129,7 +129,7 @@ class _JsonSchemaReader:
             self.object(body, path, {"memberOfTypes", "shape", "tags", "annotations"}, "an entity type")
         entity = RawEntity(name, self.where(path))
         mpath = _join(path, "memberOfTypes")
-        for i, parent in enumerate(self.list(body.get("memberOfTypes", []), mpath, "entity type names")):
+        for i, parent in enumerate(self.array(body.get("memberOfTypes", []), mpath, "entity type names")):
             ppath = f"{mpath}[{i}]"
             entity.member_of.append((self.name(parent, ppath, "an entity type name"), self.where(ppath)))
         if "shape" in body:
@@ -138,8 +138,8 @@ class _JsonSchemaReader:
             entity.tags = self.type(body["tags"], _join(path, "tags"))
         if "enum" in body:
             epath = _join(path, "enum")
-            values = self.list(body["enum"], epath, "enum values")
-            entity.enum = tuple(self.str(v, f"{epath}[{i}]", "an enum value") for i, v in enumerate(values))
+            values = self.array(body["enum"], epath, "enum values")
+            entity.enum = tuple(self.string(v, f"{epath}[{i}]", "an enum value") for i, v in enumerate(values))
             if not values:
                 raise self.where(epath).error("an enum entity type needs at least one value")
         return entity
@@ -152,13 +152,14 @@ class _JsonSchemaReader:
             raise self.where(_join(path, "attributes")).error("action attributes are not supported")
         action = RawAction(name, self.where(path))
         mpath = _join(path, "memberOf")
-        for i, ref in enumerate(self.list(body.get("memberOf") or [], mpath, "action references")):
+        for i, ref in enumerate(self.array(body.get("memberOf") or [], mpath, "action references")):
             rpath = f"{mpath}[{i}]"
             self.object(ref, rpath, {"id", "type"}, "an action reference")
             if "id" not in ref:
                 raise self.where(rpath).error("missing field `id`")
             type_ = self.name(ref["type"], _join(rpath, "type"), "an action type") if "type" in ref else None
-            action.member_of.append((type_, self.str(ref["id"], _join(rpath, "id"), "an action id"), self.where(rpath)))
+            action_id = self.string(ref["id"], _join(rpath, "id"), "an action id")
+            action.member_of.append((type_, action_id, self.where(rpath)))
         applies = body.get("appliesTo")
         if applies is not None:
             apath = _join(path, "appliesTo")
@@ -168,7 +169,7 @@ class _JsonSchemaReader:
                 if key not in applies:
                     raise self.where(apath).error(f"missing field `{key}`")
                 kpath = _join(apath, key)
-                names = self.list(applies[key], kpath, "entity type names")
+                names = self.array(applies[key], kpath, "entity type names")
                 setattr(action, attr, [
                     (self.name(n, f"{kpath}[{i}]", "an entity type name"), self.where(f"{kpath}[{i}]"))
                     for i, n in enumerate(names)

@@ -12,7 +12,8 @@ from cedarscope.lang.schema.types import BoolType, LongType, StringType
 
 IDENT_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
 PATH_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(::[_a-zA-Z][_a-zA-Z0-9]*)*\Z")
-PRIMITIVES = {"Bool": BoolType(), "Long": LongType(), "String": StringType()}
+PRIMITIVES: dict[str, BoolType | LongType | StringType] = {
+    "Bool": BoolType(), "Long": LongType(), "String": StringType()}
 EXTENSIONS = ("ipaddr", "decimal", "datetime", "duration")
 # Names a common type may not take (Cedar reserves them for the JSON format).
 RESERVED_TYPE_NAMES = frozenset(

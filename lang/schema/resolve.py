@@ -79,8 +79,8 @@ class Resolver:
                 self.common_type(ns.qualify(name), where)
             for name, raw in ns.entities.items():
                 schema.entity_types[ns.qualify(name)] = self.entity_type(ns, raw)
-            for raw in ns.actions.values():
-                action = self.action(ns, raw)
+            for declared in ns.actions.values():
+                action = self.action(ns, declared)
                 schema.actions[action.uid] = action
         self.check_action_groups(schema)
         return schema
@@ -88,10 +88,11 @@ class Resolver:
     def entity_type(self, ns: RawNamespace, raw: RawEntity) -> EntityTypeDef:
         shape = RecordType()
         if raw.shape is not None:
-            shape = self.type(raw.shape, ns)
-            if not isinstance(shape, RecordType):
+            declared = self.type(raw.shape, ns)
+            if not isinstance(declared, RecordType):
                 raise raw.where.error(
-                    f"the shape of entity type `{ns.qualify(raw.name)}` must be a record, not {shape}")
+                    f"the shape of entity type `{ns.qualify(raw.name)}` must be a record, not {declared}")
+            shape = declared
         tags = self.type(raw.tags, ns) if raw.tags is not None else None
         member_of = tuple(dict.fromkeys(self.entity_ref(n, w, ns) for n, w in raw.member_of))
         return EntityTypeDef(ns.qualify(raw.name), member_of, shape, tags, raw.enum)
@@ -103,9 +104,10 @@ class Resolver:
         resources = tuple(dict.fromkeys(self.entity_ref(n, w, ns) for n, w in raw.resources))
         context = RecordType()
         if raw.context is not None:
-            context = self.type(raw.context, ns)
-            if not isinstance(context, RecordType):
+            declared = self.type(raw.context, ns)
+            if not isinstance(declared, RecordType):
                 raise raw.where.error(f"context for action {uid} is declared with a type other than `Record`")
+            context = declared
         return ActionDef(uid, member_of, principals, resources, context)
 
     def check_action_groups(self, schema: Schema) -> None:

@@ -3,7 +3,7 @@ request environments a policy is type checked in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cedarscope.lang import ast as A
@@ -117,9 +117,14 @@ def _scope_types(view: SchemaView, scope: A.Scope) -> frozenset[str] | None:
 def _scope_actions(view: SchemaView, scope: A.Scope) -> list[EntityUID]:
     if isinstance(scope, A.ScopeAny):
         return sorted(view.actions)
-    if isinstance(scope, A.ScopeEq):
+    if isinstance(scope, A.ScopeEq) and isinstance(scope.target, EntityUID):
         return [scope.target]
-    targets = [scope.target] if isinstance(scope, A.ScopeIn) else list(scope.targets)
+    if isinstance(scope, A.ScopeIn) and isinstance(scope.target, EntityUID):
+        targets = [scope.target]
+    elif isinstance(scope, A.ActionInSet):
+        targets = list(scope.targets)
+    else:  # the parser allows no other action scope
+        raise TypeError(f"not an action scope: {scope!r}")
     return sorted(view.actions_in(targets) or ())
 
 
@@ -160,7 +165,7 @@ def _in_would_fix(view: SchemaView, scope: A.Scope, var: str, action_scope: A.Sc
 # its slots could be linked to.
 
 
-def _slot_types(view: SchemaView, scope: A.Scope, var_type: str) -> list[str | None]:
+def _slot_types(view: SchemaView, scope: A.Scope, var_type: str) -> Sequence[str | None]:
     target = getattr(scope, "target", None) or getattr(scope, "in_target", None)
     if not isinstance(target, A.Slot):
         return [None]

@@ -50,14 +50,14 @@ class SchemaView:
         self.schema = schema
         self.entity_types = schema.entity_types
         self.actions = schema.actions
-        types = nx.DiGraph()
+        types: nx.DiGraph[str] = nx.DiGraph()
         for name, et in schema.entity_types.items():
             types.add_node(name)
             for parent in et.member_of:
                 types.add_edge(name, parent)
         # descendants[T]: types whose entities may be transitively in a T.
         self.descendants = {n: frozenset(nx.ancestors(types, n)) for n in schema.entity_types}
-        groups = nx.DiGraph()
+        groups: nx.DiGraph[EntityUID] = nx.DiGraph()
         for uid, act in schema.actions.items():
             groups.add_node(uid)
             for g in act.member_of:

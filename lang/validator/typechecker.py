@@ -174,11 +174,12 @@ class Checker:
         return ans
 
     def lub_or_error(self, e: A.Expr, types: list[Ty | None], context: str) -> Ty | None:
-        if any(t is None for t in types):
+        known = [t for t in types if t is not None]
+        if len(known) < len(types):
             return None
         lub: Ty = NEVER
         try:
-            for t in types:
+            for t in known:
                 lub = least_upper_bound(lub, t)
         except NoLub as no:
             shown = " and ".join(dict.fromkeys(str(t) for t in types))
@@ -530,9 +531,10 @@ class Checker:
         values = [self.check(v, caps) for _, v in e.fields]
 
         def build(types: list[Ty | None]) -> Answer:
-            if any(t is None for t in types):
+            known = [t for t in types if t is not None]
+            if len(known) < len(types):
                 return fail(None)
-            return success(record_of({k: AttrT(t) for (k, _), t in zip(e.fields, types, strict=False)}))
+            return success(record_of({k: AttrT(t) for (k, _), t in zip(e.fields, known, strict=False)}))
 
         return then_all(values, build)
 
