@@ -25,6 +25,7 @@ not settle makes every verdict that depends on it absent (reported under
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,10 @@ def rules_of(ps: PolicySet) -> list[Rule]:
 
 # --------------------------------------------------------------------------
 # Concrete outcomes, for replaying witnesses
+
+
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities) -> bool:
+    return outcome(rule, request, entities) == wanted
 
 
 def outcome(rule: Rule, request: Request, entities: Entities) -> str:
@@ -224,7 +229,7 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
     where r holds and q does not proves q does not imply r, so every such
     model found is kept and tried on the next candidates first."""
     implied: set[str] = set()
-    witnesses = []
+    witnesses: list[z3.ModelRef] = []
     for q in alive:
         if q.id == r.id or q.effect != r.effect:
             continue
@@ -287,7 +292,7 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
     verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if unknown else Verdict.HOLDS)
-    stats = {"environments": len(envs), "policies": len(rules), "queries": queries,
+    stats: dict[str, object] = {"environments": len(envs), "policies": len(rules), "queries": queries,
              "solver_seconds": round(seconds, 4)}
     if unknown:
         stats["unknown"] = unknown
@@ -315,11 +320,9 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts],
     for r in session.rules:
         f = facts[r.id]
         if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
-            examples[("witness", r.id)] = session.example(
-                f.witness, lambda q, e, r=r: outcome(r, q, e) == "match")
+            examples[("witness", r.id)] = session.example(f.witness, functools.partial(_outcome_is, r, "match"))
         if f.errs == SAT and ("error", r.id) not in examples:
-            examples[("error", r.id)] = session.example(
-                f.error_model, lambda q, e, r=r: outcome(r, q, e) == "error")
+            examples[("error", r.id)] = session.example(f.error_model, functools.partial(_outcome_is, r, "error"))
         f.witness = f.error_model = None
 
 
@@ -338,8 +341,8 @@ class _Judge:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
         if any(f.alive == UNKNOWN for _, f in facts):
             return []  # nothing is claimed about a rule the solver did not settle
-        loc = Location.of(r.policy)
-        loc = (loc,) if loc else ()
+        at = Location.of(r.policy)
+        loc = (at,) if at else ()
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
@@ -395,7 +398,7 @@ class _Judge:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
                        for env, _ in alive)
 
-        shadows = []
+        shadows: list[str] = []
         for q in sorted(common, key=position):
             if equivalent(r.id, q) and position(q) > position(r.id):
                 continue  # equivalent rules: the earlier one stays, the later is reported

@@ -71,7 +71,7 @@ def describe_request(example: Example) -> str:
 
 
 def _stats(answers: Sequence[Answer], extra: dict | None = None) -> dict:
-    stats = {
+    stats: dict[str, object] = {
         "environments": len({a.env for a in answers}),
         "queries": sum(a.queries for a in answers),
         "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),

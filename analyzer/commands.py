@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -388,9 +388,9 @@ class _progress:
 
     def __init__(self, label: str):
         self.label = label
-        self._progress = None
-        self._task = None
-        self._started = None
+        self._progress: Any = None  # a rich Progress, made when first needed
+        self._task: Any = None
+        self._started = 0.0
 
     def __enter__(self):
         import time

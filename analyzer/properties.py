@@ -107,7 +107,7 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                     f'property {pid} (@must("{mode}")) is violated: {describe_request(ex)} is {what}',
                     tuple(r.id for r in cx.determining["policies"]), (pid,),
                     (loc,) if loc else (), answer.env, cx))
-    stats = {"queries": sum(a.queries for a in answers),
+    stats: dict[str, object] = {"queries": sum(a.queries for a in answers),
              "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
              "environments": len({a.env for a in answers})}
     unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]
@@ -139,7 +139,7 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                 tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
     verdict = overall(answers)
     # For `ask`, "violated" (some request is allowed) is the answer "yes".
-    stats = {"queries": sum(a.queries for a in answers),
+    stats: dict[str, object] = {"queries": sum(a.queries for a in answers),
              "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
              "environments": len(answers)}
     unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]

@@ -70,7 +70,8 @@ class Encoding:
 
     def allows(self, policyset: PolicySet) -> z3.BoolRef:
         """Some permit is satisfied and no forbid is."""
-        permits, forbids = [], []
+        permits: list[z3.BoolRef] = []
+        forbids: list[z3.BoolRef] = []
         for _, p, slots in instantiate(policyset):
             (permits if p.effect == "permit" else forbids).append(self.satisfied(p, slots))
         return z3.And(z3.Or(permits), z3.Not(z3.Or(forbids)))

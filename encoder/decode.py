@@ -220,7 +220,8 @@ class Decoder:
         intermediates where the schema needs them)."""
         direct_types = set(self.sym.schema.entity_types[u.type].member_of) if u.type in self.sym.schema.entity_types else set()
         out = {a for a in anc if a.type in direct_types}
-        graph = nx.DiGraph([(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
+        graph: nx.DiGraph[str] = nx.DiGraph(
+            [(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
         for a in sorted(anc - out):
             path = nx.shortest_path(graph, u.type, a.type)
             chain = [self.unnamed(t) for t in path[1:-1]] + [a]

@@ -111,7 +111,7 @@ class SymEnv:
             raise Unsupported(f"action {env.action} is not declared in the schema")
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
-        self._funcs: dict[tuple, z3.FuncDeclRef] = {}
+        self._funcs: dict[str, z3.FuncDeclRef] = {}
         # footprint: every application of a store function, in order
         self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
         self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
@@ -134,8 +134,15 @@ class SymEnv:
     def leaf(self, name: str, ty: Any) -> Any:
         """A fresh symbolic value of type `ty` (records: one per attribute)."""
         if isinstance(ty, RecordType):
-            return LazyRecord(lambda k: (self._bool(f"{name}.{k}?") if not ty.get(k).required else z3.BoolVal(True),
-                                         self.leaf(f"{name}.{k}", ty.get(k).type)))
+            record = ty
+
+            def field(k: str) -> tuple[Any, Any]:
+                attr = record.get(k)
+                assert attr is not None  # a record is read only at its declared attributes
+                present = self._bool(f"{name}.{k}?") if not attr.required else z3.BoolVal(True)
+                return present, self.leaf(f"{name}.{k}", attr.type)
+
+            return LazyRecord(field)
         self._fresh += 1  # names are for reading; the counter keeps them apart
         v = z3.Const(symbol(name, self._fresh), sort_of(ty))
         self.leaves.append((ty, v))
@@ -194,7 +201,8 @@ class SymEnv:
         if etype in self.action_types:
             if not z3.is_int_value(e):
                 raise Unsupported("a symbolic action entity")
-            return z3.BoolVal(EntityUID(etype, self.ids.id_of(etype, e)) in self.schema.actions)
+            action_id = self.ids.id_of(etype, e)
+            return z3.BoolVal(action_id is not None and EntityUID(etype, action_id) in self.schema.actions)
         d = self.schema.entity_types.get(etype)
         if d is None:
             return z3.BoolVal(False)
