@@ -5,7 +5,6 @@ round trip; checked against cedarpy on the corpus."""
 import functools
 import json
 import tarfile
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,7 @@ from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.entities import entities_to_json, parse_entities, value_from_json, value_to_json
 from cedarscope.lang.schema import EntityType, ExtensionType, LongType, SetType, parse_schema
 from cedarscope.lang.values import CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 SCHEMA = parse_schema("""
     entity Group;

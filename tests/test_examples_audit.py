@@ -33,8 +33,8 @@ from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.links import with_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import load_schema
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AUDIT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 EXAMPLES = "cedar-examples"
 # Further applications with a schema, beyond the benchmark's: (policies,

@@ -25,8 +25,7 @@ from cedarscope.lang.schema import (
     schema_to_json,
 )
 from cedarscope.lang.values import EntityUID
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 
 def corpus_or_skip() -> Path:

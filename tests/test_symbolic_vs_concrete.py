@@ -33,8 +33,7 @@ from cedarscope.lang.parser import parse_entity_uid, parse_policies
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, parse_schema
 from cedarscope.lang.values import EntityUID
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 
 def corpus_or_skip() -> Path:
