@@ -30,7 +30,7 @@ from cedarscope.analyzer.cli import (
 from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
-    from cedarscope.analyzer.queries import Options
+    from cedarscope.analyzer.solving import Options
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -57,7 +57,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously)."""
-    from cedarscope.analyzer.queries import Options, environments
+    from cedarscope.analyzer.solving import Options, environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
                       resource_type=resource_type, max_examples=max_examples)
@@ -198,18 +198,11 @@ def _require_evaluable(ps, policy_id: str) -> None:
 
 def _merge(command: str, reports):
     """One report from several (findings concatenated, worst verdict)."""
-    from cedarscope.analyzer.queries import worst
-    from cedarscope.reports.findings import Report, Verdict
+    from cedarscope.analyzer.solving import merged_stats, overall
+    from cedarscope.reports.findings import Report
 
     findings = tuple(f for r in reports for f in r.findings)
-    verdict = worst(r.result.value for r in reports)
-    stats: dict = {"environments": max((r.stats.get("environments", 0) for r in reports), default=0),
-                   "queries": sum(r.stats.get("queries", 0) for r in reports),
-                   "solver_seconds": round(sum(r.stats.get("solver_seconds", 0.0) for r in reports), 4)}
-    unknown = [u for r in reports for u in r.stats.get("unknown", [])]
-    if unknown:
-        stats["unknown"] = unknown
-    return Report(command, Verdict(verdict), findings, stats)
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
 
 
 # --------------------------------------------------------------------------

@@ -146,7 +146,6 @@ def is_entity(t: Term) -> bool:
 class Compiler:
     def __init__(self, sym: SymEnv):
         self.sym = sym
-        self.slots: dict[str, EntityUID] = {}
         self._dispatch: dict[type, Callable[[Any], Term]] = {
             ast.Lit: self.lit, ast.EntityLit: self.entity_lit, ast.Var: self.var,
             ast.Slot: self.slot, ast.Not: self.not_, ast.Neg: self.neg,
@@ -160,9 +159,8 @@ class Compiler:
     # ------------------------------------------------------------------
     # Policies
 
-    def policy(self, p: ast.Policy, slots: dict[str, EntityUID] | None = None) -> Term:
+    def policy(self, p: ast.Policy) -> Term:
         """The policy's condition: scope, then each when/unless in order."""
-        self.slots = dict(slots or {})
         sym = self.sym
         scope = _and(self.scope(p.principal, sym.principal), self.scope(p.action, sym.action),
                      self.scope(p.resource, sym.resource))
@@ -221,11 +219,8 @@ class Compiler:
         return getattr(self.sym, e.name)
 
     def slot(self, e: ast.Slot) -> Term:
-        uid = self.slots.get(e.name)
-        if uid is None:
-            raise ValueError(f"template slot {e.name} is not linked")
-        self.sym.mention(uid)
-        return Term(EntityType(uid.type), self.sym.ids.val(uid), FALSE)
+        """Templates are linked before they are compiled (lang.template)."""
+        raise Unsupported(f"template slot {e.name} is not linked")
 
     # Boolean connectives ----------------------------------------------
 

@@ -424,7 +424,7 @@ class SymEnv:
             raise ValueError(f"request {request} is not in environment {env}")
         out = [self.principal.val == self.ids.val(request.principal),
                self.resource.val == self.ids.val(request.resource)]
-        out += _pin_record(self.context.val, self.context_type, request.context, self.ids)
+        out += pin_record(self.context.val, self.context_type, request.context, self.ids)
         by_type: dict[str, list] = {}
         for ent in entities:
             by_type.setdefault(ent.uid.type, []).append(ent)
@@ -524,7 +524,7 @@ def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:
     return True, v
 
 
-def _pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
+def pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
     extra = set(rec) - {k for k, _ in ty.attrs}
     if extra:
         raise ValueError(f"context has undeclared attributes {sorted(extra)}")
@@ -538,7 +538,7 @@ def _pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z
             continue
         out.append(present)
         if isinstance(a.type, RecordType):
-            out += _pin_record(v, a.type, rec[k], ids)
+            out += pin_record(v, a.type, rec[k], ids)
         else:
             out.append(v == const_raw(rec[k], a.type, ids))
     return out

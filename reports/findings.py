@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cedarscope.lang.authorizer import Decision
 from cedarscope.version import VERSION
 
 if TYPE_CHECKING:  # annotations only, so that the command line starts without them
@@ -172,12 +173,11 @@ class AuthorizationResult:
     """The answer to one concrete request (the `authorize` command)."""
 
     request: Request
-    decision: str  # "allow" | "deny"
+    decision: Decision
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
 
     def __post_init__(self) -> None:
-        if self.decision not in ("allow", "deny"):
-            raise ValueError(f"decision must be allow or deny, not {self.decision!r}")
+        object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "errors", tuple(tuple(e) for e in self.errors))

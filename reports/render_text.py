@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from cedarscope.lang.authorizer import ALLOW, DENY
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
@@ -35,7 +36,7 @@ from cedarscope.reports.findings import (
 
 VERDICT_STYLE = {Verdict.HOLDS: "bold green", Verdict.VIOLATED: "bold red",
                  Verdict.UNKNOWN: "bold yellow"}
-DECISION_STYLE = {"allow": "bold green", "deny": "bold red"}
+DECISION_STYLE: dict[str, str] = {ALLOW: "bold green", DENY: "bold red"}
 
 
 # --------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
         refs = cx.determining.get(side, ())
         if refs:
             why = f"determined by {', '.join(ref_text(r) for r in refs)}"
-        elif decision == "deny":
+        elif decision == DENY:
             why = "no permit applies"
         else:
             why = ""
@@ -171,7 +172,7 @@ def authorization_text(result: AuthorizationResult) -> Text:
         text.append("determined by:\n", style="bold")
         for ref in result.reasons:
             text.append(f"  {ref_text(ref)}\n")
-    elif result.decision == "deny":
+    elif result.decision == DENY:
         text.append("determined by: no permit applies (default deny)\n", style="bold")
     if result.errors:
         text.append("errors:\n", style="bold")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cedarscope.analyzer.audit import audit
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.parser import load_policies
 from cedarscope.lang.printer import print_policyset
 from cedarscope.lang.schema import load_schema

@@ -471,7 +471,7 @@ def test_confirm_reports_a_disagreement():
 
     from cedarscope.analyzer.checks import check_set
     from cedarscope.analyzer.confirm import confirm_report
-    from cedarscope.analyzer.queries import Options
+    from cedarscope.analyzer.solving import Options
     from cedarscope.lang.parser import load_policies
     from cedarscope.lang.schema import load_schema
 

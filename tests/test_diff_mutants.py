@@ -24,7 +24,7 @@ import pytest
 from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import diff_report
 from cedarscope.analyzer.confirm import linked_text
-from cedarscope.analyzer.queries import HOLDS, VIOLATED, Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import (
     And,
     BinaryOp,
@@ -44,6 +44,7 @@ from cedarscope.lang.links import parse_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import load_schema
+from cedarscope.reports.findings import Verdict
 from tests.support.corpus import CORPUS
 from tests.support.engine import cedarpy_decision
 
@@ -217,9 +218,9 @@ def _check_mutants(name, limit):
     differing = equivalent = 0
     for description, mutant in found:
         report = diff_report(schema, ps, mutant, options)
-        assert report.result.value in (HOLDS, VIOLATED), f"{description}: {report.stats.get('unknown')}"
+        assert report.result.value in (Verdict.HOLDS, Verdict.VIOLATED), f"{description}: {report.stats.get('unknown')}"
         new_text = linked_text(mutant)
-        if report.result.value == VIOLATED:
+        if report.result.value == Verdict.VIOLATED:
             differing += 1
             for finding in report.findings:
                 cx = finding.counterexample
@@ -266,4 +267,4 @@ def test_refactorings_are_equivalent(name):
     schema, ps = _app(name)
     for description, refactored in _refactorings(ps):
         report = diff_report(schema, ps, refactored, Options(timeout_seconds=60.0))
-        assert report.result.value == HOLDS, f"{name}: {description}: {[f.message for f in report.findings]}"
+        assert report.result.value == Verdict.HOLDS, f"{name}: {description}: {[f.message for f in report.findings]}"

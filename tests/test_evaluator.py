@@ -30,6 +30,7 @@ from cedarscope.lang.evaluator import (
     satisfied,
 )
 from cedarscope.lang.request import Request
+from cedarscope.lang.template import link
 from cedarscope.lang.values import (
     CedarRecord,
     CedarSet,
@@ -395,12 +396,16 @@ def test_arity_and_unknown_functions_on_hand_built_calls():
     assert info.value.kind == UNKNOWN_FUNCTION
 
 
-def test_slots():
+def test_slots_are_linked_before_evaluation():
     principal_slot = ast.BinaryOp("==", ast.Var("principal"), ast.Slot("?principal"))
-    assert evaluate(principal_slot, REQUEST, ENTITIES, {"?principal": REQUEST.principal}) is True
     with pytest.raises(EvalError) as info:
         evaluate(principal_slot, REQUEST, ENTITIES)
     assert info.value.kind == UNLINKED_SLOT
+    template = policies_via_cedar("permit(principal == ?principal, action, resource);").policies[0][1]
+    with pytest.raises(EvalError) as info:
+        satisfied(template, REQUEST, ENTITIES)  # a template itself is never evaluated
+    assert info.value.kind == UNLINKED_SLOT
+    assert satisfied(link(template, {"?principal": REQUEST.principal}), REQUEST, ENTITIES) is True
 
 
 def test_satisfied_scope_then_conditions():
@@ -416,10 +421,10 @@ def test_satisfied_scope_then_conditions():
     assert satisfied(p0, REQUEST, ENTITIES) is True
     assert satisfied(p1, REQUEST, ENTITIES) is False  # the scope fails first: no error
     with pytest.raises(EvalError):
-        satisfied(p2, REQUEST, ENTITIES, {"?principal": REQUEST.principal})  # `when { 1 }`
-    assert satisfied(p2, REQUEST, ENTITIES, {"?principal": EntityUID("User", "bob")}) is False
-    assert satisfied(p3, REQUEST, ENTITIES, {"?principal": EntityUID("Group", "staff")}) is True
-    assert satisfied(p3, REQUEST, ENTITIES, {"?principal": EntityUID("Group", "other")}) is False
+        satisfied(link(p2, {"?principal": REQUEST.principal}), REQUEST, ENTITIES)  # `when { 1 }`
+    assert satisfied(link(p2, {"?principal": EntityUID("User", "bob")}), REQUEST, ENTITIES) is False
+    assert satisfied(link(p3, {"?principal": EntityUID("Group", "staff")}), REQUEST, ENTITIES) is True
+    assert satisfied(link(p3, {"?principal": EntityUID("Group", "other")}), REQUEST, ENTITIES) is False
     with pytest.raises(EvalError):
         satisfied(p4, REQUEST, ENTITIES)
 

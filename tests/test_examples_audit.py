@@ -27,7 +27,7 @@ from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import check_policy, relation
 from cedarscope.analyzer.cli import cli
 from cedarscope.analyzer.confirm import linked_text
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.links import with_links
@@ -95,7 +95,7 @@ def cedarpy_answer(ps: PolicySet, schema: Path, cx: dict) -> tuple[str, set[str]
     """The official decision, and the ids of the policies that errored."""
     # linked_text lists the policies in `instantiate` order, so cedarpy's
     # positional ids policyN name them by index.
-    ids = [pid for pid, _, _ in instantiate(ps)]
+    ids = [i.id for i in instantiate(ps)]
     result = cedarpy.is_authorized(cx["request"], linked_text(ps), json.dumps(cx["entities"]),
                                    schema=schema.read_text())
     errored = {ids[int(m.split("`policy", 1)[1].split("`", 1)[0])]

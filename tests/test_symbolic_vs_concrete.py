@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import z3
 
-from cedarscope.encoder import Encoding, Unsupported, instantiate
+from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import PolicySet, TemplateLink
 from cedarscope.lang.authorizer import is_authorized
 from cedarscope.lang.diagnostics import CedarError
@@ -32,6 +32,7 @@ from cedarscope.lang.evaluator import EvalError, satisfied
 from cedarscope.lang.parser import parse_entity_uid, parse_policies
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, parse_schema
+from cedarscope.lang.template import instantiate
 from cedarscope.lang.values import EntityUID
 from tests.support.corpus import CORPUS
 
@@ -118,9 +119,9 @@ def _request(r: dict, schema) -> Request | None:
     return Request(_uid(r["principal"]), action, _uid(r["resource"]), ctx)
 
 
-def _concrete(policy, slots, request, entities) -> tuple[bool, bool]:
+def _concrete(policy, request, entities) -> tuple[bool, bool]:
     try:
-        return satisfied(policy, request, entities, slots), False
+        return satisfied(policy, request, entities), False
     except EvalError:
         return False, True
 
@@ -165,10 +166,10 @@ def check_case(case: Case, stats: Stats) -> None:
 def _check_request(case, enc, ps, request, entities, stats) -> None:
     insts = instantiate(ps)
     formulas = []
-    for pid, p, slots in insts:
-        formulas.append((pid, enc.satisfied(p, slots), enc.errors(p, slots),
-                         *_concrete(p, slots, request, entities)))
-    allow = enc.allows(ps)
+    for i in insts:
+        formulas.append((i.id, enc.satisfied(i.policy), enc.errors(i.policy),
+                         *_concrete(i.policy, request, entities)))
+    allow = enc.allows([i.policy for i in insts])
     expected_allow = is_authorized(request, entities, ps).decision == "allow"
     s = z3.Solver()
     s.add(enc.pin(request, entities))

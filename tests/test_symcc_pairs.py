@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from cedarscope.analyzer.checks import relation
 from cedarscope.analyzer.cli import cli
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.printer import print_policyset
