@@ -82,7 +82,7 @@ class EnvSession:
     def __init__(self, schema: Schema, env: RequestEnv, rules: Sequence[Rule], options: Options):
         self.env = env
         self.rules = list(rules)
-        self.enc = Encoding(schema, env)
+        self.enc = Encoding(schema, env, options.assumptions)
         self.sat = {r.id: self.enc.satisfied(r.policy, r.slots) for r in self.rules}
         self.err = {r.id: self.enc.errors(r.policy, r.slots) for r in self.rules}
         # the scope alone, for "are the conditions always true?"

@@ -90,7 +90,7 @@ def _env_diff(schema: Schema, env: RequestEnv, old: PolicySet, new: PolicySet,
         # decisions are one formula, so no request differs (no solver call).
         return EnvDiff(env, Answer(HOLDS, env), Answer(HOLDS, env))
     try:
-        enc = Encoding(schema, env)
+        enc = Encoding(schema, env, options.assumptions)
         allows_old, allows_new = allows_rules(enc, old_rules), allows_rules(enc, new_rules)
     except Unsupported as exc:
         unknown = Answer(UNKNOWN, env, reason=f"unsupported: {exc}")

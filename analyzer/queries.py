@@ -70,13 +70,15 @@ class Answer:
 
 @dataclass
 class Options:
-    """How queries are asked: the solver's budget and the environments."""
+    """How queries are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     principal_type: str | None = None
     action: str | None = None  # as written: `Action::"view"` or `view`
     resource_type: str | None = None
     max_examples: int = 1
+    assumptions: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +223,7 @@ def ask(
         if where is not None and not where(env):
             continue
         try:
-            enc = Encoding(schema, env)
+            enc = Encoding(schema, env, options.assumptions)
             goal, replay = build(enc)
         except Unsupported as exc:
             answers.append(Answer(UNKNOWN, env, reason=f"unsupported: {exc}"))
