@@ -42,6 +42,7 @@ from typing import Any
 
 import z3
 
+from cedarscope.encoder import strings
 from cedarscope.encoder.symenv import SymEnv
 from cedarscope.encoder.terms import (
     BOOL,
@@ -147,6 +148,7 @@ class Compiler:
     def __init__(self, sym: SymEnv):
         self.sym = sym
         self.slots: dict[str, EntityUID] = {}
+        self.likes: dict[int, strings.LikeAtom] = {}  # every `like` compiled, by formula id
         self._dispatch: dict[type, Callable[[Any], Term]] = {
             ast.Lit: self.lit, ast.EntityLit: self.entity_lit, ast.Var: self.var,
             ast.Slot: self.slot, ast.Not: self.not_, ast.Neg: self.neg,
@@ -690,14 +692,11 @@ class Compiler:
     def like_term(self, x: Term, pattern: tuple) -> Term:
         if x.ty != STRING:
             return bad(BOOL)
-        parts = []
-        for p in pattern:
-            parts.append(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))) if p is None else z3.Re(string_val(p)))
-        if not parts:
-            regex = z3.Re(z3.StringVal(""))
-        else:
-            regex = parts[0] if len(parts) == 1 else z3.Concat(*parts)
-        return Term(BOOL, z3.InRe(x.val, regex), x.err)
+        atom = strings.like_atom(x.val, pattern)
+        if atom is None:
+            return Term(BOOL, z3.simplify(strings.like(x.val, pattern)), x.err)
+        self.likes.setdefault(atom.formula.get_id(), atom)
+        return Term(BOOL, atom.formula, x.err)
 
     def is_(self, e: ast.Is) -> Term:
         x = self.expr(e.expr)

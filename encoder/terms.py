@@ -22,12 +22,12 @@ representation of each type:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import z3
 
+from cedarscope.encoder.strings import string_of, string_val  # noqa: F401  (re-exported)
 from cedarscope.lang.schema import (
     BoolType,
     EntityType,
@@ -186,38 +186,6 @@ class Ids:
 
     def named(self, etype: str) -> set[str]:
         return {u.id for u in self._uids if u.type == etype}
-
-
-# --------------------------------------------------------------------------
-# Strings
-
-
-def string_val(s: str) -> z3.SeqRef:
-    """A Z3 string literal for `s`.  Z3's alphabet ends at U+2FFFF, so a
-    character above it is written as a UTF-16 surrogate pair (surrogates never
-    occur in Cedar strings, so this is injective and `like` patterns, encoded
-    the same way, match exactly as before).  Everything outside printable
-    ASCII is escaped so that Z3 reads no escapes we did not mean."""
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if o > 0x2FFFF:
-            o -= 0x10000
-            out.append(f"\\u{{{0xD800 + (o >> 10):x}}}\\u{{{0xDC00 + (o & 0x3FF):x}}}")
-        else:
-            out.append(ch if 32 <= o < 127 and ch != "\\" else f"\\u{{{o:x}}}")
-    return z3.StringVal("".join(out))
-
-
-_ESC = re.compile(r"\\u\{([0-9a-fA-F]+)\}")
-_PAIR = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
-
-
-def string_of(z: z3.ExprRef) -> str:
-    """The Python string of a Z3 string value (undoing Z3's escapes and our
-    surrogate pairs)."""
-    s = _ESC.sub(lambda m: chr(int(m.group(1), 16)), z.as_string())
-    return _PAIR.sub(lambda m: chr(0x10000 + ((ord(m.group(1)) - 0xD800) << 10) + ord(m.group(2)) - 0xDC00), s)
 
 
 # --------------------------------------------------------------------------
