@@ -34,7 +34,7 @@ import z3
 from cedarscope.analyzer.checks import counterexample
 from cedarscope.analyzer.queries import Example, Options, environments, policy_outcome
 from cedarscope.analyzer.slicing import may_match
-from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder import Encoding, Unsupported, solver_for
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
 from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.entities import Entities
@@ -88,8 +88,7 @@ class EnvSession:
         # the scope alone, for "are the conditions always true?"
         self.scope = {r.id: self.enc.satisfied(_scope_only(r.policy), r.slots)
                       for r in self.rules if r.policy.conditions}
-        self.solver = z3.Solver()
-        self.solver.set("timeout", max(1, int(options.timeout_seconds * 1000)))
+        self.solver = solver_for(self.enc, options.timeout_seconds)
         self.solver.add(*self.enc.well_formed())  # after every term above is compiled
         self.queries = 0
         self.seconds = 0.0

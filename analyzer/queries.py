@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import z3
 
 from cedarscope.analyzer.slicing import may_match
-from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder import Encoding, Unsupported, solver_for
+from cedarscope.encoder.solver import Solver
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import Response, instantiate, is_authorized
 from cedarscope.lang.entities import Entities
@@ -151,8 +152,7 @@ def solve(
     one must satisfy so the same example is not returned twice.
     """
 
-    solver = z3.Solver()
-    solver.set("timeout", max(1, int(options.timeout_seconds * 1000)))
+    solver = solver_for(enc, options.timeout_seconds)
     solver.add(goal)
     solver.add(*enc.well_formed())
     readable = z3.Bool("cedarscope.readable")
@@ -196,7 +196,7 @@ def solve(
     return answer
 
 
-def _check(solver: z3.Solver, readable: z3.BoolRef):
+def _check(solver: Solver, readable: z3.BoolRef):
     """Check, preferring a readable model; without the preference when it
     cannot be had.  Only the answer without preferences decides unsat."""
     status = solver.check(readable)

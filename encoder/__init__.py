@@ -34,6 +34,7 @@ from typing import Optional
 import z3
 
 from cedarscope.encoder.compiler import Compiler
+from cedarscope.encoder.solver import Solver, solver_for
 from cedarscope.encoder.symenv import SymEnv
 from cedarscope.encoder.terms import Term, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet
@@ -43,7 +44,7 @@ from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
 
-__all__ = ["Encoding", "Unsupported", "instantiate"]
+__all__ = ["Encoding", "Solver", "Unsupported", "instantiate", "solver_for"]
 
 
 class Encoding:
