@@ -29,8 +29,6 @@ encoded raise `Unsupported` naming them.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import z3
 
 from cedarscope.encoder.compiler import Compiler

@@ -27,6 +27,7 @@ from typing import Any
 
 import z3
 
+from cedarscope.encoder.ext import IP, MS_PER_DAY, ext_raw, ext_value, ip_val  # noqa: F401  (re-exported)
 from cedarscope.encoder.strings import string_of, string_val  # noqa: F401  (re-exported)
 from cedarscope.lang.schema import (
     BoolType,
@@ -75,9 +76,6 @@ STR = z3.StringSort()
 ID = z3.IntSort()  # entity ids, numbered by `Ids`
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
-_ip = z3.Datatype("IPAddr")
-_ip.declare("ip", ("is_v4", z3.BoolSort()), ("addr", z3.BitVecSort(128)), ("prefix", z3.BitVecSort(8)))
-IP = _ip.create()
 
 
 @dataclass
@@ -90,6 +88,44 @@ class Term:
     val: Any
     err: z3.BoolRef
     lits: tuple | None = None
+
+
+# --------------------------------------------------------------------------
+# Formulas
+
+
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
+
+def disjunction(*bs) -> z3.BoolRef:
+    """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
+    bs = [b for b in bs if not z3.is_false(b)]
+    if any(z3.is_true(b) for b in bs):
+        return TRUE
+    return FALSE if not bs else bs[0] if len(bs) == 1 else z3.Or(bs)
+
+
+def conjunction(*bs) -> z3.BoolRef:
+    """z3.And, folding constants."""
+    bs = [b for b in bs if not z3.is_true(b)]
+    if any(z3.is_false(b) for b in bs):
+        return FALSE
+    return TRUE if not bs else bs[0] if len(bs) == 1 else z3.And(bs)
+
+
+def negation(b) -> z3.BoolRef:
+    """z3.Not, folding constants."""
+    return FALSE if z3.is_true(b) else TRUE if z3.is_false(b) else z3.Not(b)
+
+
+def ite(c, a, b):
+    """z3.If, folding a constant condition."""
+    if z3.is_true(c):
+        return a
+    if z3.is_false(c):
+        return b
+    return z3.If(c, a, b)
+
 
 
 # --------------------------------------------------------------------------
@@ -186,40 +222,6 @@ class Ids:
 
     def named(self, etype: str) -> set[str]:
         return {u.id for u in self._uids if u.type == etype}
-
-
-# --------------------------------------------------------------------------
-# Extension values (lang.values.Decimal, IPAddr, Datetime, Duration)
-
-
-MS_PER_DAY = 86_400_000
-
-
-def ip_val(v4: bool, addr: int, prefix: int) -> z3.ExprRef:
-    return IP.ip(z3.BoolVal(v4), z3.BitVecVal(addr, 128), z3.BitVecVal(prefix, 8))
-
-
-def ext_raw(v: Any) -> z3.ExprRef:
-    """The raw Z3 constant of a concrete extension value."""
-    kind = v.CEDAR_TYPE
-    if kind == "decimal":
-        return z3.BitVecVal(v.value, 64)
-    if kind in ("datetime", "duration"):
-        return z3.BitVecVal(v.ms, 64)
-    if kind == "ipaddr":
-        return ip_val(v.version == 4, v.addr, v.prefix)
-    raise Unsupported(f"extension type {kind}")
-
-
-def ext_value(name: str, z: z3.ExprRef) -> Any:
-    """The concrete lang value of a raw extension constant from a model."""
-    import cedarscope.lang.values as lv
-
-    if name == "ipaddr":
-        v4 = z3.is_true(z3.simplify(IP.is_v4(z)))
-        return lv.IPAddr(4 if v4 else 6, z3.simplify(IP.addr(z)).as_long(), z3.simplify(IP.prefix(z)).as_long())
-    i = z3.simplify(z).as_signed_long()
-    return {"decimal": lv.Decimal, "datetime": lv.Datetime, "duration": lv.Duration}[name](i)
 
 
 # --------------------------------------------------------------------------
