@@ -22,6 +22,7 @@ of the patterns that already conflict.  It works on Cedar strings (Python
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ class Glob:
             if not state:
                 return False
         return self.accepts(state)
+
+
+@functools.lru_cache(maxsize=4096)
+def glob(pattern: tuple) -> Glob:
+    """The automaton of a pattern (patterns recur across queries)."""
+    return Glob(pattern)
 
 
 _FRESH_CANDIDATES = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:;=+ /"

@@ -40,7 +40,7 @@ from typing import Any
 
 import z3
 
-from cedarscope.encoder.globs import Glob, realize
+from cedarscope.encoder.globs import glob, realize
 from cedarscope.encoder.strings import LikeAtom, string_val
 
 # Z3 parameters for every encoding.  None of Z3's string-solver settings
@@ -65,6 +65,7 @@ class Solver:
         self._booleans: dict[int, z3.BoolRef] = {}  # atom formula id -> its Boolean
         self._atoms: dict[str, LikeAtom] = {}  # Boolean's name -> atom
         self._defined: set[int] = set()  # atoms whose definition was added
+        self._pairs: list[tuple[z3.BoolRef, z3.BoolRef]] = []  # (test, its Boolean), for substitute
         self._timeout_ms = timeout_ms
         self._added: list[list[z3.BoolRef]] = [[]]  # the real formulas, per push scope
         self._model: z3.ModelRef | None = None
@@ -125,11 +126,11 @@ class Solver:
                     self._define(a for a in self._atoms.values() if a.subject.get_id() == sid)
                 continue
             model = self._z3.model()
-            if self._satisfies(model, assumptions):
+            if not self._atoms or self._satisfies(model, assumptions):
                 self._model = model
                 return status
-            wrong = self._disagreeing(model)
-            if not wrong:  # only Booleans the model leaves open disagree
+            wrong = self._disagreeing(model, list(self._atoms.values()))
+            if not wrong:  # cannot happen: agreeing tests make the real formula true
                 break
             for sid, atoms in wrong.items():
                 pin = self._refine(model, atoms)
@@ -146,8 +147,9 @@ class Solver:
     # -- the refinement -------------------------------------------------------
 
     def _abstract(self, formula: z3.BoolRef) -> z3.BoolRef:
-        pairs = [(atom.formula, self._boolean(atom)) for atom in self._likes.values()]
-        return z3.substitute(formula, *pairs) if pairs else formula
+        if len(self._pairs) != len(self._likes):  # more policies were compiled
+            self._pairs = [(atom.formula, self._boolean(atom)) for atom in self._likes.values()]
+        return z3.substitute(formula, *self._pairs) if self._pairs else formula
 
     def _satisfies(self, model: z3.ModelRef, assumptions) -> bool:
         """Does the model satisfy the real formulas (each test evaluated on
@@ -175,16 +177,14 @@ class Solver:
             self._reason = self._z3.reason_unknown() or "unknown"
         return status
 
-    def _disagreeing(self, model: z3.ModelRef) -> dict[int, list[tuple[LikeAtom, bool]]]:
+    def _disagreeing(self, model: z3.ModelRef, atoms: list[LikeAtom]) -> dict[int, list[tuple[LikeAtom, bool]]]:
         """Per subject string, its tests and the model's Boolean values, for
-        each subject where some Boolean differs from its test."""
+        each subject where some Boolean differs from its test.  Booleans the
+        model leaves open count as the model completes them (false)."""
         by_subject: dict[int, list[tuple[LikeAtom, bool]]] = {}
         wrong: set[int] = set()
-        for decl in model.decls():
-            atom = self._atoms.get(decl.name())
-            if atom is None:
-                continue
-            value = z3.is_true(model[decl])
+        for atom in atoms:
+            value = z3.is_true(model.eval(self._boolean(atom), model_completion=True))
             sid = atom.subject.get_id()
             by_subject.setdefault(sid, []).append((atom, value))
             if value != z3.is_true(model.eval(atom.formula, model_completion=True)):
@@ -197,7 +197,7 @@ class Solver:
         definitions."""
         required = [a for a, v in atoms if v]
         avoided = [a for a, v in atoms if not v]
-        found = realize([Glob(a.pattern) for a in required], [Glob(a.pattern) for a in avoided])
+        found = realize([glob(a.pattern) for a in required], [glob(a.pattern) for a in avoided])
         if found.conflict is not None:
             rs, avs = found.conflict
             self._z3.add(z3.Or([z3.Not(self._boolean(required[i])) for i in rs]
