@@ -108,6 +108,7 @@ def union_of(results: list[tuple[z3.BoolRef, Term]]) -> Term:
         val = merge_raw(g, ty, coerce(t, ty), val)
     return Term(ty, val, err)
 
+
 def join(a: Any, b: Any) -> Any:
     """The least type holding values of both types (records join
     attribute-wise, an attribute missing on one side becoming optional)."""
@@ -125,9 +126,12 @@ def join(a: Any, b: Any) -> Any:
             if x and y:
                 attrs[k] = Attribute(join(x.type, y.type), x.required and y.required)
             else:
-                attrs[k] = Attribute((x or y).type, False)
+                only = x or y
+                assert only is not None  # k is an attribute of a or b
+                attrs[k] = Attribute(only.type, False)
         return RecordType(tuple(attrs.items()))
     raise Unsupported(f"no common type for {a} and {b}")
+
 
 def coerce(t: Term, ty: Any) -> Any:
     """t's raw value seen at the (joined) type ty."""
@@ -145,6 +149,7 @@ def coerce(t: Term, ty: Any) -> Any:
                 out[k] = (FALSE, default_raw(a.type))
         return out
     raise Unsupported(f"value of type {t.ty} at type {ty}")
+
 
 def merge_raw(c, ty, a, b):
     """The raw value that is a when c holds, else b (records attribute-wise)."""

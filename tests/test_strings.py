@@ -221,3 +221,21 @@ def test_lazy_solver_assumptions_and_scopes():
     assert s.check() == z3.unsat
     s.pop()
     assert s.check() == z3.sat
+
+
+# --------------------------------------------------------------------------
+# A guardrail-style store (bench/guardrails.py): every question decided, with
+# the answer the store was built to give
+
+
+def test_guardrail_store_questions_are_decided():
+    from bench.guardrails import QUESTIONS, generate
+
+    store = generate(150, seed=1)
+    schema = parse_schema(store.schema, "guardrails.cedarschema")
+    policies = parse_policies(store.policies, "guardrails.cedar")
+    answers = {}
+    for q in QUESTIONS:
+        report = ask(schema, policies, parse_policy(q.cedar, "<question>"), Options(timeout_seconds=20))
+        answers[q.text] = {Verdict.HOLDS: "never", Verdict.VIOLATED: "yes"}.get(report.result, "unknown")
+    assert answers == {q.text: q.answer for q in QUESTIONS}
