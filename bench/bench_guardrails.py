@@ -50,32 +50,32 @@ def regex_encoding():
         strings.like, strings.like_atom = saved
 
 
-def ask_once(schema, policies, question: str, timeout: float) -> tuple[str, float, str]:
-    """(answer, CPU seconds, example request's context) of one `ask`."""
+def ask_once(schema, policies, question: str, timeout: float) -> tuple[str, float, str, float]:
+    """(answer, CPU seconds, example request's context, wall seconds) of one `ask`."""
     from cedarscope.analyzer.properties import ask
     from cedarscope.analyzer.queries import Options
     from cedarscope.lang.parser import parse_policy
 
     q = parse_policy(question, "<question>")
-    started = time.process_time()
+    started, wall = time.process_time(), time.perf_counter()
     report = ask(schema, policies, q, Options(timeout_seconds=timeout))
-    seconds = time.process_time() - started
+    seconds, wall = time.process_time() - started, time.perf_counter() - wall
     answer = {"holds": "never", "violated": "yes", "unknown": "unknown"}[report.result.value]
     example = ""
     if report.findings:
         example = json.dumps(dict(report.findings[0].counterexample.request.context), sort_keys=True)
-    return answer, seconds, example
+    return answer, seconds, example, wall
 
 
 def _rows(label: str, schema, policies, questions: list[Question], baseline: bool) -> tuple[list, list]:
     rows, times = [], []
     for q in questions:
-        answer, seconds, example = ask_once(schema, policies, q.cedar, TIMEOUT)
-        times.append((answer, seconds))
+        answer, seconds, example, wall = ask_once(schema, policies, q.cedar, TIMEOUT)
+        times.append((answer, seconds, wall))
         base = None
         if baseline:
             with regex_encoding():
-                b_answer, b_seconds, _ = ask_once(schema, policies, q.cedar, BASELINE_TIMEOUT)
+                b_answer, b_seconds, *_ = ask_once(schema, policies, q.cedar, BASELINE_TIMEOUT)
             base = round(b_seconds, 3) if b_answer != "unknown" else "unknown"
         flag = "" if answer == q.answer else f" (!! expected {q.answer})"
         rows.append({"name": f"{label}: {q.text} -> {answer}{flag}", "ours": round(seconds, 3),
@@ -84,14 +84,16 @@ def _rows(label: str, schema, policies, questions: list[Question], baseline: boo
 
 
 def _summary(label: str, times: list, rows: list) -> list[dict]:
-    decided = [s for a, s in times if a != "unknown"]
+    decided = [s for a, s, _ in times if a != "unknown"]
     base = [r["baseline"] for r in rows if r["baseline"] is not None]
     return [
         {"name": f"{label}: questions decided", "ours": f"{len(decided)}/{len(times)}",
          "baseline": f"{sum(b != 'unknown' for b in base)}/{len(base)}" if base else None, "unit": ""},
-        {"name": f"{label}: median per question", "ours": round(statistics.median(s for _, s in times), 3),
+        {"name": f"{label}: median per question", "ours": round(statistics.median(s for _, s, _ in times), 3),
          "baseline": None, "unit": "s CPU"},
-        {"name": f"{label}: slowest question", "ours": round(max(s for _, s in times), 3),
+        {"name": f"{label}: median per question, wall", "ours": round(statistics.median(w for *_, w in times), 3),
+         "baseline": None, "unit": "s"},
+        {"name": f"{label}: slowest question", "ours": round(max(s for _, s, _ in times), 3),
          "baseline": None, "unit": "s CPU"},
     ]
 
@@ -110,11 +112,12 @@ def measure(quick: bool) -> dict:
 
     two_schema = parse_schema(TWO_PATTERN_SCHEMA, "two.cedarschema")
     two = parse_policies(TWO_PATTERN_POLICIES, "two.cedar")
-    answer, seconds, _ = ask_once(two_schema, two, TWO_PATTERN_QUESTION, 5.0)
+    answer, seconds, _, wall = ask_once(two_schema, two, TWO_PATTERN_QUESTION, 5.0)
     with regex_encoding():
-        b_answer, b_seconds, _ = ask_once(two_schema, two, TWO_PATTERN_QUESTION, 5.0)
+        b_answer, b_seconds, *_ = ask_once(two_schema, two, TWO_PATTERN_QUESTION, 5.0)
     rows.append({"name": f'two patterns ("ls *" vs "*rm *") -> {answer}', "ours": round(seconds, 3),
                  "baseline": round(b_seconds, 3) if b_answer != "unknown" else "unknown", "unit": "s CPU"})
+    rows.append({"name": "two patterns, wall", "ours": round(wall, 3), "baseline": None, "unit": "s"})
 
     real = os.environ.get("CEDARSCOPE_GUARDRAIL_STORE")
     if real:
@@ -126,4 +129,5 @@ def measure(quick: bool) -> dict:
         label = f"{folder.name} ({text.count(' like ')} patterns)"
         q_rows, times = _rows(label, schema, policies, questions, baseline=not quick)
         rows += q_rows + _summary(label, times, q_rows)
-    return {"rows": rows, "timeout_seconds": TIMEOUT, "baseline_timeout_seconds": BASELINE_TIMEOUT}
+    return {"rows": rows, "timeout_seconds": TIMEOUT, "baseline_timeout_seconds": BASELINE_TIMEOUT,
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
