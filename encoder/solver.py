@@ -23,9 +23,13 @@ solver sees, by a fresh Boolean, and `check` refines that abstraction:
    their definition `b == test`, and Z3 reasons about them directly.
 
 Every added clause holds of the real formula and nothing is assumed in a
-final "unsat", so the answers are exactly Z3's on the real formula, only
-found sooner.  The models are Z3 models of the abstraction, which also
-satisfy the real formula (the decoder and the replay read them as usual).
+final "unsat", so "unsat" and "sat" mean what they mean for the real formula;
+only many more questions get one of them.  A model is returned only once it
+satisfies the real formulas (the decoder and the replay read it as usual).
+The automata read Cedar strings while Z3's may hold a lone surrogate, which
+no Cedar string does; such a string matches a pattern exactly when the Cedar
+string with each lone surrogate replaced by a character no pattern spells
+does, so what the automata prove of Cedar strings holds of Z3's.
 
     solver = solver_for(enc, timeout_seconds=5)   # the z3.Solver methods the analyzer uses
     solver.add(goal, *enc.well_formed())
@@ -35,6 +39,7 @@ satisfy the real formula (the decoder and the replay read them as usual).
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -155,7 +160,7 @@ class Solver:
         """Does the model satisfy the real formulas (each test evaluated on
         the model's strings)?"""
         return all(z3.is_true(model.eval(f, model_completion=True))
-                   for scope in self._added for f in scope + list(assumptions))
+                   for f in itertools.chain(*self._added, assumptions))
 
     def _boolean(self, atom: LikeAtom) -> z3.BoolRef:
         key = atom.formula.get_id()

@@ -108,7 +108,7 @@ def like(s: z3.SeqRef, pattern: tuple) -> z3.BoolRef:
         at = z3.IndexOf(s, string_val(m), end)
         tests.append(at >= 0)
         end = at + encoded_length(m)
-    if middle or (first and last):  # the pieces must not overlap the suffix
+    if last and (first or middle):  # the suffix must not overlap what precedes it
         tests.append(end + encoded_length(last) <= z3.Length(s))
     return z3.And(tests) if len(tests) > 1 else tests[0] if tests else z3.BoolVal(True)
 
