@@ -473,7 +473,8 @@ class Compiler:
         ta, tb = a.ty.name, b.ty.name
         ids = sym.ids
         if z3.is_int_value(a.val) and z3.is_int_value(b.val):
-            return z3.BoolVal(ta == tb and sym.action_in(EntityUID(ta, ids.id_of(ta, a.val)), EntityUID(tb, ids.id_of(tb, b.val))))
+            return z3.BoolVal(ta == tb and sym.action_in(EntityUID(ta, ids.id_of(ta, a.val)),
+                                                         EntityUID(tb, ids.id_of(tb, b.val))))
         cases = [self.eq(a, b) if ta == tb else FALSE]
         for x, groups in sorted(sym.action_ancestors.items()):
             targets = sorted(g for g in groups if g.type == tb)
