@@ -207,6 +207,27 @@ def test_lazy_solver_many_forbidden_patterns():
     assert s.check() == z3.unsat
 
 
+def test_lazy_solver_strings_tied_by_other_constraints():
+    """Two strings the formula makes equal: the automata's strings for each
+    conflict, and their tests fall back to Z3, which finds one string."""
+    a, b = z3.String("a"), z3.String("b")
+    atoms = {}
+
+    def atom(x, text):
+        t = LikeAtom(x, pat(text), like(x, pat(text)))
+        atoms[t.formula.get_id()] = t
+        return t.formula
+
+    s = Solver(atoms, 10_000)
+    s.add(atom(a, "x*"), atom(b, "*y"), z3.Not(atom(a, "*z*")), a == b)
+    assert s.check() == z3.sat
+    m = s.model()
+    value = string_of(m.eval(a))
+    assert value == string_of(m.eval(b)) and value.startswith("x") and value.endswith("y") and "z" not in value
+    s.add(atom(b, "*z*"))
+    assert s.check() == z3.unsat
+
+
 def test_lazy_solver_assumptions_and_scopes():
     """An assumption that no witness meets makes `check` inconclusive, never
     unsat; push and pop keep the abstraction exact."""
