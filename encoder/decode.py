@@ -21,6 +21,7 @@ mention that the model puts in the set.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import networkx as nx
@@ -41,6 +42,10 @@ from cedarscope.lang.schema import (
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
+# Per encoding (its SymEnv): the terms that may denote an entity of each
+# type, with their numbers; every decode of the encoding reads them.
+_ENTITY_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
 
@@ -56,9 +61,38 @@ class Decoder:
         self._fresh_n = 0
         self._index: dict = {}
         self._in_model = {d.name() for d in model.decls()}
+        self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
+        self._uids: dict[tuple[str, int], tuple[z3.ExprRef, EntityUID]] = {}
 
     def eval(self, e: z3.ExprRef) -> z3.ExprRef:
-        return self.model.eval(e, model_completion=True)
+        """The term's value in the model, read once per term (the entry
+        keeps the term alive, so its id is not reused for another)."""
+        key = e.get_id()
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = (e, self.model.eval(e, model_completion=True))
+        return found[1]
+
+    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]) -> list:
+        """The elements (terms, with their number when they are constants)
+        the model puts in the set s: its value is read once, as stores over
+        a constant array, and each element looked up there (evaluated one by
+        one when the value has another form)."""
+        value = array_members(self.eval(s))
+        if value is None:
+            return [y for y, _ in elements if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
+        default, exceptions = value
+        out = []
+        for y, n in elements:
+            if n is None:
+                v = self.eval(y)
+                n = v.as_long() if z3.is_int_value(v) else None
+            if n is None:
+                if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
+                    out.append(y)
+            elif exceptions.get(n, default):
+                out.append(y)
+        return out
 
     # ------------------------------------------------------------------
     # Ids
@@ -66,6 +100,16 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
+        key = (etype, z.get_id()) if z3.is_expr(z) else None
+        found = self._uids.get(key) if key else None
+        if found is None:
+            found = self._uid(etype, z)
+            if key:
+                self._uids[key] = (z, found)  # keeps z alive, so its id stays its own
+            return found
+        return found[1]
+
+    def _uid(self, etype: str, z: Any) -> EntityUID:
         number = z3.is_expr(z) and z3.is_int_value(z)
         named = self.sym.ids.id_of(etype, z) if number else None
         if named is not None:
@@ -175,6 +219,7 @@ class Decoder:
         exists: dict[EntityUID, bool] = {}
         ancestors: dict[EntityUID, set[EntityUID]] = {}
         tag_keys: dict[EntityUID, dict[str, z3.ExprRef]] = {}
+        terms: dict[str, list] = {}  # ancestor type -> the terms that may denote one
         for kind, info, args, app in sym.apps.values():
             if kind in ("extok", "extval"):
                 continue  # not about an entity
@@ -186,9 +231,10 @@ class Decoder:
                 exists[uid] = z3.is_true(self.eval(app))
             elif kind == "anc":
                 anc = ancestors.setdefault(uid, set())
-                for y in self._entity_terms(info[1]):
-                    if z3.is_true(self.eval(z3.Select(app, y))):
-                        anc.add(self.uid(info[1], self.eval(y)))
+                if info[1] not in terms:
+                    terms[info[1]] = self._entity_terms(info[1])
+                for y in self.members(app, terms[info[1]]):
+                    anc.add(self.uid(info[1], self.eval(y)))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -207,13 +253,21 @@ class Decoder:
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
-    def _entity_terms(self, etype: str) -> list:
-        terms = []
-        for kind, info, args, _app in self.sym.apps.values():
-            if kind == "anc" and info[0] == etype:
-                terms.append(args[0])
-        terms += self.sym.elements.get(EntityType(etype), [])
-        return terms
+    def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
+        """The terms that may denote an entity of etype (those with ancestor
+        sets, and set elements), with the number of each constant among them;
+        found once per encoding and footprint (see `_ENTITY_TERMS`)."""
+        sym = self.sym
+        cached = _ENTITY_TERMS.get(sym)
+        footprint = (len(sym.apps), sum(len(v) for v in sym.elements.values()))
+        if cached is None or cached[0] != footprint:
+            cached = _ENTITY_TERMS[sym] = (footprint, {})
+        by_type = cached[1]
+        if etype not in by_type:
+            terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
+            terms += sym.elements.get(EntityType(etype), [])
+            by_type[etype] = [(y, y.as_long() if z3.is_int_value(y) else None) for y in terms]
+        return by_type[etype]
 
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
         """Direct parents giving u exactly the ancestors `anc` (plus fresh
@@ -295,3 +349,21 @@ def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = N
     d = Decoder(sym, model, naming)
     request = d.request()
     return request, d.entities()
+
+
+def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
+    """A model's value of a set of entity ids (an array Int -> Bool) as
+    (default, {id: member}), or None when it is not a chain of stores over
+    a constant array."""
+    exceptions: dict[int, bool] = {}
+    while z3.is_store(value):
+        inner, index, member = value.children()
+        if not z3.is_int_value(index) or not (z3.is_true(member) or z3.is_false(member)):
+            return None
+        exceptions.setdefault(index.as_long(), z3.is_true(member))  # the outermost store wins
+        value = inner
+    if z3.is_const_array(value):
+        default = value.arg(0)
+        if z3.is_true(default) or z3.is_false(default):
+            return z3.is_true(default), exceptions
+    return None
