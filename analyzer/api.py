@@ -162,13 +162,19 @@ def authorize(policies: PolicySet, entities: Entities, request: Request) -> Auth
 
 def options(schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
             principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None) -> Options:
+            resource_type: str | None = None, jobs: int | None = None,
+            scheduler: str | None = None) -> Options:
     """The query options; a narrowing that selects no request environment
-    of the schema is an error (a typo must not be "proved" vacuously)."""
+    of the schema is an error (a typo must not be "proved" vacuously).
+    `jobs` worker processes share the environments (default: this machine's
+    cores; 1 runs them here); `scheduler`, a Dask scheduler's address, sends
+    them to that cluster instead.  Either way the report is the same."""
     from cedarscope.analyzer.solving import environments
 
+    if jobs is not None and jobs < 1:
+        raise ValueError("jobs must be at least 1")
     chosen = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                     resource_type=resource_type, max_examples=max_examples)
+                     resource_type=resource_type, max_examples=max_examples, jobs=jobs, scheduler=scheduler)
     if (principal_type or action or resource_type) and not environments(schema, chosen):
         given = ", ".join(f"{name} {value}" for name, value in (
             ("principal type", principal_type), ("action", action), ("resource type", resource_type)) if value)
@@ -181,7 +187,7 @@ def options(schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_exa
 def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("never-errors",), *,
           policy: str | None = None, must: PolicySet | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS,
           principal_type: str | None = None, action: str | None = None,
-          resource_type: str | None = None) -> Report:
+          resource_type: str | None = None, jobs: int | None = None, scheduler: str | None = None) -> Report:
     """Prove properties of the set (always-allows, always-denies,
     never-errors), or of one policy or link with `policy` (never-errors,
     never-matches, always-matches); `must` holds @must("never"/"always")
@@ -190,7 +196,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
     from cedarscope.analyzer.properties import check_properties
 
     opts = options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                   resource_type=resource_type)
+                   resource_type=resource_type, jobs=jobs, scheduler=scheduler)
     allowed = POLICY_PROPERTIES if policy else SET_PROPERTIES
     wrong = [p for p in properties if p not in allowed]
     if wrong:
@@ -215,56 +221,59 @@ def merge(command: str, reports: Sequence[Report]) -> Report:
 
 def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema, timeout: float,
               max_examples: int, principal_type: str | None, action: str | None,
-              resource_type: str | None) -> Report:
+              resource_type: str | None, jobs: int | None, scheduler: str | None) -> Report:
     from cedarscope.analyzer.checks import relation
 
     return relation(command, schema, first, second,
                     options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                            action=action, resource_type=resource_type))
+                            action=action, resource_type=resource_type, jobs=jobs, scheduler=scheduler))
 
 
 def equivalent(first: PolicySet, second: PolicySet, schema: Schema, *,
                timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
                principal_type: str | None = None, action: str | None = None,
-               resource_type: str | None = None) -> Report:
+               resource_type: str | None = None, jobs: int | None = None,
+               scheduler: str | None = None) -> Report:
     """Do the two sets decide every request alike?"""
     return _relation("equivalent", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, jobs, scheduler)
 
 
 def implies(first: PolicySet, second: PolicySet, schema: Schema, *,
             timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
             principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None) -> Report:
+            resource_type: str | None = None, jobs: int | None = None,
+            scheduler: str | None = None) -> Report:
     """Does every request the first set allows, the second allow too?"""
     return _relation("implies", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, jobs, scheduler)
 
 
 def disjoint(first: PolicySet, second: PolicySet, schema: Schema, *,
              timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
              principal_type: str | None = None, action: str | None = None,
-             resource_type: str | None = None) -> Report:
+             resource_type: str | None = None, jobs: int | None = None,
+             scheduler: str | None = None) -> Report:
     """Is no request allowed by both sets?"""
     return _relation("disjoint", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, jobs, scheduler)
 
 
 def diff(old: PolicySet, new: PolicySet, schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
          max_examples: int = 1, principal_type: str | None = None, action: str | None = None,
-         resource_type: str | None = None) -> Report:
+         resource_type: str | None = None, jobs: int | None = None, scheduler: str | None = None) -> Report:
     """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
     from cedarscope.analyzer.checks import diff_report
 
     return diff_report(schema, old, new, options(schema, timeout=timeout, max_examples=max_examples,
                                                  principal_type=principal_type, action=action,
-                                                 resource_type=resource_type))
+                                                 resource_type=resource_type, jobs=jobs, scheduler=scheduler))
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
            timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
            principal_type: str | None = None, action: str | None = None,
-           resource_type: str | None = None) -> Report:
+           resource_type: str | None = None, jobs: int | None = None, scheduler: str | None = None) -> Report:
     """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
     from cedarscope.analyzer.whatif import whatif as run
 
@@ -272,24 +281,26 @@ def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None,
         raise ValueError("whatif needs policies to add and/or ids to remove")
     return run(schema, policies, add or PolicySet(()), remove,
                options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                       action=action, resource_type=resource_type))
+                       action=action, resource_type=resource_type, jobs=jobs, scheduler=scheduler))
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
           timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-          action: str | None = None, resource_type: str | None = None) -> Report:
+          action: str | None = None, resource_type: str | None = None, jobs: int | None = None,
+          scheduler: str | None = None) -> Report:
     """Dead, redundant, shadowed and overridden policies, forbids that may
     error (and so fail open), over-permissive permits; with `must`, the
     @must properties too."""
     from cedarscope.analyzer.audit import audit as run
 
     return run(schema, policies, options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                                         resource_type=resource_type), must)
+                                         resource_type=resource_type, jobs=jobs, scheduler=scheduler), must)
 
 
 def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerate: int | None = None,
         by: str = "principal", timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-        action: str | None = None, resource_type: str | None = None) -> Report:
+        action: str | None = None, resource_type: str | None = None, jobs: int | None = None,
+        scheduler: str | None = None) -> Report:
     """Can any request the question (a Cedar policy: scope and conditions)
     describes be allowed?  "violated" means yes, with examples; with
     `enumerate`, up to that many distinct principals (or resources, `by`)."""
@@ -302,5 +313,5 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
     if by not in ("principal", "resource"):
         raise ValueError("by must be 'principal' or 'resource'")
     opts = options(schema, timeout=timeout, max_examples=enumerate or 1, principal_type=principal_type,
-                   action=action, resource_type=resource_type)
+                   action=action, resource_type=resource_type, jobs=jobs, scheduler=scheduler)
     return run(schema, policies, question, opts, by if enumerate else None)

@@ -334,13 +334,21 @@ class EnvSolver:
 def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], Answer],
                     where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
     """`ask` in every selected environment (those `where` keeps), each on a
-    fresh encoding; a construct the encoder does not support makes that
-    environment's answer unknown."""
-    answers = []
-    for env in environments(schema, options):
-        if where is None or where(env):
-            answers.append(in_environment(schema, env, options, ask))
-    return answers
+    fresh encoding, spread over `options.jobs` processes (analyzer.spread);
+    a construct the encoder does not support makes that environment's
+    answer unknown."""
+    from cedarscope.analyzer.spread import spread
+
+    envs = [env for env in environments(schema, options) if where is None or where(env)]
+    return list(spread(_ask_in, (schema, options, ask), envs, options, [ENV_WEIGHT] * len(envs)))
+
+
+ENV_WEIGHT = 10  # an environment's cost for `spread` when its slice is not known
+
+
+def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], Answer]], env: RequestEnv) -> Answer:
+    schema, options, ask = shared
+    return in_environment(schema, env, options, ask)
 
 
 def in_environment(schema: Schema, env: RequestEnv, options: Options,
