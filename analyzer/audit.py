@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from cedarscope.analyzer.matching import Implication, PolicyMatcher, Profile
+from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
 from cedarscope.analyzer.queries import policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
@@ -92,6 +92,7 @@ class EnvSession:
         self.matcher = PolicyMatcher(enc, [r.policy for r in self.rules], self.sat, self.err, self.scope,
                                      local)
         self.implication = Implication([r.policy for r in self.rules])
+        self.scopes = ConcreteScopes(self.rules)
         self.forbids = [i for i, r in enumerate(self.rules) if r.effect == "forbid"]
         self.permits = [i for i, r in enumerate(self.rules) if r.effect == "permit"]
         n = len(self.rules)
@@ -105,6 +106,8 @@ class EnvSession:
         self.first_err: dict[int, int] = {}
         self.kept: dict[int, Model] = {}  # the models a witness or error example may come from
         self.profiles: list[Profile] = []
+        self.not_dead: set[int] = set()  # set once every rule's witness was looked for
+        self.not_dead_forbids: set[int] = set()
 
     # Solving ----------------------------------------------------------------
 
@@ -164,8 +167,8 @@ class EnvSession:
         ctx = self.solver.ctx
         return z3.Or([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
 
-    def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = ()
-                 ) -> tuple[Status, int | None, list[int]]:
+    def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = (),
+                 skip: int | None = None) -> tuple[Status, int | None, list[int]]:
         """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `models` are
         the models found so far that satisfy base (at least one); `implied`
         are rules known to hold wherever base does.  Rather than negating
@@ -189,7 +192,8 @@ class EnvSession:
             j = found
         while True:
             profile = self.profiles[j]
-            hits = [q for q in (*profile.satisfied, *profile.undetermined) if q in avoid and q not in done]
+            hits = [q for q in (*profile.satisfied, *profile.undetermined)
+                    if q in avoid and q not in done and q != skip]  # `skip`: a rule of avoid left out
             if not hits:
                 return SAT, j, negated
             negated += hits
@@ -252,6 +256,8 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
         if s.scope[i] is not None:
             facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
                 z3.And(s.scope[i], z3.Not(s.sat[i])), lambda p, i=i: i in p.scope_only)[0]
+    s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
+    s.not_dead_forbids = {q for q in s.not_dead if s.rules[q].effect == "forbid"}
     sole = {i: _sole(s, i, facts) for i in alive}
     for i in alive:
         facts[i].implied_by = _implied_by(s, i, alive, sole[i])
@@ -283,9 +289,8 @@ def _sole(s: EnvSession, i: int, facts: list[Facts]) -> tuple[Status, list[int]]
     """Can rule i match with no other rule of its effect matching (and, for a
     permit, no forbid)?  With sat, nothing implies i and no forbid overrides
     it; with unsat, the negated rules returned are the only candidates."""
-    avoid = {q for q in range(len(s.rules)) if q != i and facts[q].alive != UNSAT
-             and (s.rules[q].effect == s.rules[i].effect or s.rules[i].effect == "permit")}
-    status, _, negated = s.avoiding(s.sat[i], s.models_sat[i], avoid, s.implication.implied_by(i))
+    avoid = s.not_dead if s.rules[i].effect == "permit" else s.not_dead_forbids
+    status, _, negated = s.avoiding(s.sat[i], s.models_sat[i], avoid, s.implication.implied_by(i), skip=i)
     return status, negated
 
 
@@ -332,7 +337,7 @@ def _overridden_and_needed(s: EnvSession, i: int, facts: list[Facts], sole: tupl
     if unforbidden:
         f.overridden = UNSAT
     else:
-        found, _, _ = s.avoiding(s.sat[i], s.models_sat[i], set(s.forbids), s.implication.implied_by(i))
+        found, _, _ = s.avoiding(s.sat[i], s.models_sat[i], s.not_dead_forbids, s.implication.implied_by(i))
         f.overridden = {UNSAT: SAT, SAT: UNSAT}.get(found, UNKNOWN)
     if f.overridden != UNSAT:
         return
@@ -484,7 +489,7 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     if example is None:
         return None
-    response = authorize_instances(example.request, example.entities, session.rules)
+    response = authorize_instances(example.request, example.entities, session.scopes.matching(example))
     return Shown(example, response.decision.value, response.reasons)
 
 

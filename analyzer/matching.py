@@ -243,3 +243,32 @@ class Implication:
                 out.update(q for q in self._by_scope.get(keys, ()) if self._conjuncts[q] <= conj)
         out.discard(i)
         return out
+
+
+class ConcreteScopes:
+    """The policies whose principal and resource scopes can hold for a
+    concrete request (its principal and resource, and their ancestors in the
+    example's store), in order.  A policy left out has a false scope there,
+    so it neither matches nor errors (Cedar evaluates the scope first, and
+    `==`, `in` and `is` never error): authorizing against the rest gives
+    the same decision, reasons and errors as against the whole slice."""
+
+    def __init__(self, instances: Sequence):
+        self.instances = list(instances)
+        self._by_key: dict[tuple[tuple, tuple], list[int]] = {}
+        for i, inst in enumerate(self.instances):
+            keys = (scope_key(inst.policy.principal), scope_key(inst.policy.resource))
+            self._by_key.setdefault(keys, []).append(i)
+
+    def matching(self, example) -> list:
+        request, entities = example.request, example.entities
+        principal = _keys(request.principal, entities)
+        resource = _keys(request.resource, entities)
+        found = sorted(i for p in principal for r in resource for i in self._by_key.get((p, r), ()))
+        return [self.instances[i] for i in found]
+
+
+def _keys(uid: EntityUID, entities) -> list[tuple]:
+    """The scope keys that hold for an entity: unconstrained, `== uid`, and
+    `in` it or any of its ancestors."""
+    return [ANY, ("eq", uid), ("in", uid), *(("in", a) for a in entities.ancestors(uid))]
