@@ -314,13 +314,20 @@ def _implied_by(s: EnvSession, i: int, alive: Sequence[int], sole: tuple[Status,
     status, _, negated = s.avoiding(s.sat[i], s.models_sat[i], set(rest))
     if status is SAT:
         return implied
-    for q in sorted(negated) if status is UNSAT else rest:
-        if s.refuted(i, q):
-            continue
-        found, _ = s.solve(z3.And(s.sat[i], z3.Not(s.sat[q])),
-                           lambda p, i=i, q=q: i in p.satisfied and q not in p.satisfied)
+    # Then the other way round: is every candidate left implied?  A model
+    # where i holds and some candidate does not rules out every candidate
+    # false in it; unsat proves all that are left.
+    left = [q for q in (sorted(negated) if status is UNSAT else rest) if not s.refuted(i, q)]
+    while left:
+        found, _ = s.solve(z3.And(s.sat[i], z3.Not(z3.And([s.sat[q] for q in left]))),
+                           lambda p, i=i: i in p.satisfied)
         if found == UNSAT:
-            implied.add(s.rules[q].id)
+            implied.update(s.rules[q].id for q in left)
+        if found != SAT:
+            break
+        before, left = len(left), [q for q in left if not s.refuted(i, q)]
+        if len(left) == before:  # the model's values were left open: claim nothing more
+            break
     return implied
 
 
@@ -458,13 +465,17 @@ def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, l
 
 def _may_show_witness(r: Rule, f: Facts) -> bool:
     """Could a finding about permit r show its witness?  (overridden, or
-    over-permissive for an unconstrained principal or resource.)"""
+    over-permissive for a principal or resource that neither its scope nor
+    its conditions constrain: the judge's own conditions.)"""
+    from cedarscope.analyzer.properties import mentions_var
+
     if r.effect != "permit":
         return False
     if f.overridden == SAT:
         return True
-    return any(isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None)
-               for s in (r.policy.principal, r.policy.resource))
+    return any((isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None))
+               and not any(mentions_var(c.body, var) for c in r.policy.conditions)
+               for var, s in (("principal", r.policy.principal), ("resource", r.policy.resource)))
 
 
 def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple[str, str], Shown | None]:

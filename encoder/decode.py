@@ -21,6 +21,7 @@ mention that the model puts in the set.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
@@ -85,8 +86,7 @@ class Decoder:
         out = []
         for y, n in elements:
             if n is None:
-                v = self.eval(y)
-                n = v.as_long() if z3.is_int_value(v) else None
+                n = _number(self.eval(y))
             if n is None:
                 if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
                     out.append(y)
@@ -110,11 +110,11 @@ class Decoder:
         return found[1]
 
     def _uid(self, etype: str, z: Any) -> EntityUID:
-        number = z3.is_expr(z) and z3.is_int_value(z)
-        named = self.sym.ids.id_of(etype, z) if number else None
+        n = _number(z) if z3.is_expr(z) else None
+        named = self.sym.ids.id_of(etype, z) if n is not None else None
         if named is not None:
             return EntityUID(etype, named)
-        key = (etype, z.as_long() if number else str(z))
+        key = (etype, n if n is not None else str(z))
         if key not in self._names:
             self._names[key] = self._fresh_name(etype)
         return EntityUID(etype, self._names[key])
@@ -122,10 +122,10 @@ class Decoder:
     def _fresh_name(self, etype: str) -> str:
         taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
         if etype == self.sym.env.principal_type:
-            pool = list(PEOPLE) + [f"user{i}" for i in range(1, 10_000)]
+            pool = itertools.chain(PEOPLE, (f"user{i}" for i in itertools.count(1)))
         else:
             base = "".join(c for c in etype.split("::")[-1].lower() if c.isalnum()) or "entity"
-            pool = [f"{base}{i}" for i in range(1, 10_000)]
+            pool = (f"{base}{i}" for i in itertools.count(1))
         name = next(n for n in pool if n not in taken)
         self._used[etype].add(name)
         return name
@@ -266,7 +266,7 @@ class Decoder:
         if etype not in by_type:
             terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
             terms += sym.elements.get(EntityType(etype), [])
-            by_type[etype] = [(y, y.as_long() if z3.is_int_value(y) else None) for y in terms]
+            by_type[etype] = [(y, _number(y)) for y in terms]
         return by_type[etype]
 
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
@@ -341,7 +341,19 @@ class Decoder:
 
 def _key(z: z3.ExprRef):
     """A hashable form of a model value (an entity number or a tag key)."""
-    return z.as_long() if z3.is_int_value(z) else string_of(z)
+    n = _number(z)
+    return n if n is not None else string_of(z)
+
+
+def _number(z: z3.ExprRef) -> int | None:
+    """The value of an integer numeral, else None (read with three calls
+    into Z3 rather than z3py's dozen: the decoder reads thousands)."""
+    ctx, ast = z.ctx_ref(), z.as_ast()
+    if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_NUMERAL_AST:
+        return None
+    if z3.Z3_get_sort_kind(ctx, z3.Z3_get_sort(ctx, ast)) != z3.Z3_INT_SORT:
+        return None
+    return int(z3.Z3_get_numeral_string(ctx, ast))
 
 
 def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None
