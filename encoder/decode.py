@@ -213,7 +213,7 @@ class Decoder:
     def entities(self) -> Entities:
         sym = self.sym
         self._index = {}
-        for key, (kind, info, args, app) in sym.apps.items():
+        for key, (_kind, _info, args, app) in sym.apps.items():
             self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
         observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
         exists: dict[EntityUID, bool] = {}
