@@ -82,7 +82,7 @@ class EnvSession:
         self.env = env
         self.rules = list(rules)
         self.options = options
-        self.solver = EnvSolver(Encoding(schema, env), options)
+        self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
         enc, local = self.solver.enc, self.solver.local
         self.sat = [local(enc.satisfied(r.policy)) for r in self.rules]
         self.err = [local(enc.errors(r.policy)) if r.effect == "forbid" else None for r in self.rules]
@@ -160,7 +160,9 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+        """The decoded example of a sat answer's model (see EnvSolver.example)."""
+        assert model is not None, "only sat answers have examples"
         return self.solver.example(model, replay)
 
     def any_sat(self, rules: Sequence[int]) -> z3.BoolRef:
@@ -524,8 +526,8 @@ class _Judge:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
         if any(f.alive == UNKNOWN for _, f in facts):
             return []  # nothing is claimed about a rule the solver did not settle
-        loc = Location.of(r.policy)
-        loc = (loc,) if loc else ()
+        at = Location.of(r.policy)
+        loc = (at,) if at else ()
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
@@ -578,7 +580,7 @@ class _Judge:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
                        for env, _ in alive)
 
-        shadows = []
+        shadows: list[str] = []
         for q in sorted(common, key=position):
             if equivalent(r.id, q) and position(q) > position(r.id):
                 continue  # equivalent rules: the earlier one stays, the later is reported

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,8 +27,11 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
-from cedarscope.analyzer.solving import Options
+from cedarscope.encoder import assumptions
 from cedarscope.lang.links import with_links
+
+if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
+    from cedarscope.analyzer.solving import Options
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -50,15 +54,37 @@ def example_options(f):
     return f
 
 
+def assumption_option(f):
+    """--entities-exist request|all: an assumption stronger than Cedar's own
+    (encoder.assumptions).  It is kept in the click context, where `_options`
+    and `_after_examples` read it, so the answers and the report's list of
+    assumptions cannot disagree."""
+    return click.option(
+        "--entities-exist", type=click.Choice(list(_EXISTENCE)), expose_value=False,
+        callback=lambda ctx, _param, which: ctx.meta.__setitem__(
+            _ASSUMED, frozenset([_EXISTENCE[which]]) if which else frozenset()),
+        help="Assume these entities are in every entity store: 'request' (the principal and the "
+             "resource), 'all' (every entity the policies read, as Cedar's symbolic compiler "
+             "assumes). Default: only what Cedar enforces (any entity may be missing).")(f)
+
+
+_EXISTENCE = {"request": assumptions.REQUEST_ENTITIES_EXIST, "all": assumptions.ENTITIES_EXIST}
+_ASSUMED = "cedarscope.assumptions"
+
+
+def _assumed() -> frozenset[str]:
+    return click.get_current_context().meta.get(_ASSUMED, frozenset())
+
+
 def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously)."""
-    from cedarscope.analyzer.solving import environments
+    from cedarscope.analyzer.solving import Options, environments
 
     meta = click.get_current_context().meta  # --jobs, --scheduler (cli.parallel_options)
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples,
+                      resource_type=resource_type, max_examples=max_examples, assumptions=_assumed(),
                       jobs=meta.get("cedarscope.jobs"), scheduler=meta.get("cedarscope.scheduler"))
     if (principal_type or action or resource_type) and not environments(schema, options):
         given = ", ".join(f"{flag} {value}" for flag, value in (
@@ -145,6 +171,7 @@ def _parse_question(text: str, schema):
 @click.option("--properties", "properties_path", type=existing_file,
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -216,6 +243,7 @@ def _relation_command(name: str, summary: str):
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
+    @assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -252,6 +280,7 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -282,6 +311,7 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
               help="The id of a policy or template link to remove (repeatable).")
 @links_option
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -299,7 +329,7 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     schema = load_schema_file(schema_path)
     current = _load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
-    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(l for ps in added for l in ps.links))
+    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
     report = run_whatif(schema, current, add, remove_ids, options)
     sides = {"old": current, "new": changed(current, add, remove_ids)}
@@ -307,9 +337,13 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Write examples to disk, and confirm them with cedarpy, as asked."""
+    """Name the assumptions in force; write examples to disk, and confirm
+    them with cedarpy, as asked."""
+    from dataclasses import replace
+
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
+    report = replace(report, assumptions=assumptions.describe(_assumed()))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -328,6 +362,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
               help='Also check the @must("never") / @must("always") properties in FILE.')
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -358,6 +393,7 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
               show_default=True)
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -380,9 +416,9 @@ class _progress:
 
     def __init__(self, label: str):
         self.label = label
-        self._progress = None
-        self._task = None
-        self._started = None
+        self._progress: Any = None  # a rich Progress, made when first needed
+        self._task: Any = None
+        self._started = 0.0
 
     def __enter__(self):
         import time

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import z3
 
-from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -51,7 +51,8 @@ class Status(enum.StrEnum):
 
 @dataclass
 class Options:
-    """How questions are asked: the solver's budget and the environments."""
+    """How questions are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     principal_type: str | None = None
@@ -61,6 +62,7 @@ class Options:
     deadline: float | None = None  # time.monotonic() when the whole run must stop
     jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
     scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
+    assumptions: frozenset[str] = frozenset()
 
 
 class Budget:
@@ -181,7 +183,8 @@ class EnvSolver:
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
         self.ctx = z3.Context()
-        self.solver = z3.Solver(ctx=self.ctx)
+        # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
+        self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
         self.seconds = 0.0
         self.unknown_reasons: list[str] = []
@@ -358,7 +361,7 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     Answer into what `ask` returns, when that is not an Answer)."""
     with one_environment():
         try:
-            return ask(EnvSolver(Encoding(schema, env), options))
+            return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
         except Unsupported as exc:
             unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
             return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]

@@ -63,8 +63,10 @@ def _builds(ps, mutant, reordered):
     from cedarscope.analyzer.queries import allows, decision, response, slice_in
     from cedarscope.lang.template import instantiate
 
-    def allows_in(enc, policyset):
-        return allows(enc, slice_in(instantiate(policyset), enc.env, enc.schema))
+    linked = {id(x): instantiate(x) for x in (ps, mutant, reordered)}
+
+    def allows_in(enc, x):
+        return allows(enc, slice_in(linked[id(x)], enc.env, enc.schema))
 
     return {
         "equivalent (reordered)": lambda enc: (
@@ -73,7 +75,7 @@ def _builds(ps, mutant, reordered):
         "always-denies": lambda enc: (
             allows_in(enc, ps), lambda r, e: decision(ps, r, e) == "allow"),
         "never-errors": lambda enc: (
-            z3.Or([enc.errors(i.policy) for i in slice_in(instantiate(ps), enc.env, enc.schema)]
+            z3.Or([enc.errors(i.policy) for i in slice_in(linked[id(ps)], enc.env, enc.schema)]
                   or [z3.BoolVal(False)]),
             lambda r, e: bool(response(ps, r, e).errors)),
         "diff vs mutant": lambda enc: (
@@ -101,18 +103,19 @@ def _timed_queries(schema, ps, mutant, reordered, repeats: int) -> tuple[list[fl
         for env in schema.environments():
             for build in builds.values():
                 started = time.perf_counter()
-                solver = EnvSolver(Encoding(schema, env), options)
-                goal, replay = build(solver.enc)
-                solver.examples(goal, replay)
+                enc = Encoding(schema, env)
+                goal, replay = build(enc)
+                EnvSolver(enc, options).examples(goal, replay)
                 times.append(time.perf_counter() - started)
         return times
 
     run_all()  # cold: imports, z3 context, caches
     warm = [t for _ in range(repeats) for t in run_all()]
     compile_times = []
+    instances = instantiate(ps)
     for env in schema.environments():
         enc = Encoding(schema, env)
-        for instance in slice_in(instantiate(ps), env, schema):
+        for instance in slice_in(instances, env, schema):
             started = time.perf_counter()
             enc.satisfied(instance.policy)
             enc.errors(instance.policy)
