@@ -25,6 +25,7 @@ not settle makes every verdict that depends on it absent (reported under
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,16 @@ from cedarscope.reports.findings import Counterexample, Finding, Location, Polic
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance  # one evaluable policy: a static policy or a template link
+
+
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities) -> bool:
+    return outcome(rule, request, entities) == wanted
+
+
+def _in(part: str, i: int) -> Callable[[Profile], bool]:
+    """Does a model's profile list rule i among `part` (satisfied, errors,
+    scope_only)?  What a model found for a goal about rule i must show."""
+    return lambda profile: i in getattr(profile, part)
 
 
 def outcome(rule: Rule, request: Request, entities: Entities) -> str:
@@ -253,11 +264,11 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     alive = [i for i, f in enumerate(facts) if f.alive == SAT]
     for i in s.forbids:
         if facts[i].alive != UNSAT:
-            facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], lambda p, i=i: i in p.errors)[0]
+            facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], _in("errors", i))[0]
     for i in alive:
         if s.scope[i] is not None:
             facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
-                z3.And(s.scope[i], z3.Not(s.sat[i])), lambda p, i=i: i in p.scope_only)[0]
+                z3.And(s.scope[i], z3.Not(s.sat[i])), _in("scope_only", i))[0]
     s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
     s.not_dead_forbids = {q for q in s.not_dead if s.rules[q].effect == "forbid"}
     sole = {i: _sole(s, i, facts) for i in alive}
@@ -282,7 +293,7 @@ def _alive(s: EnvSession, facts: list[Facts]) -> None:
     status = {}
     for i in range(len(s.rules)):
         if not s.models_sat[i]:
-            status[i], _ = s.solve(s.sat[i], lambda p, i=i: i in p.satisfied)
+            status[i], _ = s.solve(s.sat[i], _in("satisfied", i))
     for i, f in enumerate(facts):
         f.alive = SAT if s.models_sat[i] else status[i]
 
@@ -322,7 +333,7 @@ def _implied_by(s: EnvSession, i: int, alive: Sequence[int], sole: tuple[Status,
     left = [q for q in (sorted(negated) if status is UNSAT else rest) if not s.refuted(i, q)]
     while left:
         found, _ = s.solve(z3.And(s.sat[i], z3.Not(z3.And([s.sat[q] for q in left]))),
-                           lambda p, i=i: i in p.satisfied)
+                           _in("satisfied", i))
         if found == UNSAT:
             implied.update(s.rules[q].id for q in left)
         if found != SAT:
@@ -491,10 +502,10 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
         f = facts[r.id]
         if f.alive == SAT and _may_show_witness(r, f):
             out[("witness", r.id)] = _shown(session, session.example(
-                f.witness, lambda q, e, r=r: outcome(r, q, e) == "match"))
+                f.witness, functools.partial(_outcome_is, r, "match")))
         if f.errs == SAT:
             out[("error", r.id)] = _shown(session, session.example(
-                f.error_model, lambda q, e, r=r: outcome(r, q, e) == "error"))
+                f.error_model, functools.partial(_outcome_is, r, "error")))
         f.witness = f.error_model = None
     return out
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -58,7 +59,7 @@ class Decoder:
         encoding, so examples decoded one after another name different model
         ids differently (distinct principals read as alice, bob, ...)."""
         self.sym, self.model = sym, model
-        self._names: dict[tuple[str, str], str]
+        self._names: dict[tuple[str, int | str], str]
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
@@ -102,14 +103,13 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        key = (etype, z.get_id()) if z3.is_expr(z) else None
-        found = self._uids.get(key) if key else None
-        if found is None:
-            found = self._uid(etype, z)
-            if key:
-                self._uids[key] = (z, found)  # keeps z alive, so its id stays its own
-            return found
-        return found[1]
+        if not z3.is_expr(z):
+            return self._uid(etype, z)
+        key = (etype, z.get_id())
+        cached = self._uids.get(key)
+        if cached is None:
+            cached = self._uids[key] = (z, self._uid(etype, z))  # keeps z alive: its id stays its own
+        return cached[1]
 
     def _uid(self, etype: str, z: Any) -> EntityUID:
         n = _number(z) if z3.is_expr(z) else None
@@ -123,6 +123,7 @@ class Decoder:
 
     def _fresh_name(self, etype: str) -> str:
         taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
+        pool: Iterator[str]
         if etype == self.sym.env.principal_type:
             pool = itertools.chain(PEOPLE, (f"user{i}" for i in itertools.count(1)))
         else:
@@ -264,7 +265,7 @@ class Decoder:
         footprint = (len(sym.apps), sum(len(v) for v in sym.elements.values()))
         if cached is None or cached[0] != footprint:
             cached = _ENTITY_TERMS[sym] = (footprint, {})
-        by_type = cached[1]
+        by_type: dict[str, list[tuple[z3.ExprRef, int | None]]] = cached[1]
         if etype not in by_type:
             terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
             terms += sym.elements.get(EntityType(etype), [])
