@@ -169,6 +169,8 @@ class AnalysisOptions(TypedDict, total=False):
     action: str | None
     resource_type: str | None
     entities_exist: str | None  # "request" or "all": a stronger assumption (encoder.assumptions)
+    jobs: int | None  # worker processes for the environments (default: this machine's cores)
+    scheduler: str | None  # a Dask scheduler's address: the environments run on that cluster
 
 
 EXISTENCE = {"request": "request-entities-exist", "all": "entities-exist"}
@@ -184,10 +186,14 @@ def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
     existence = given.get("entities_exist")
     if existence is not None and existence not in EXISTENCE:
         raise ValueError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}")
+    jobs = given.get("jobs")
+    if jobs is not None and jobs < 1:
+        raise ValueError("jobs must be at least 1")
     chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS),
                      principal_type=principal_type, action=action, resource_type=resource_type,
                      max_examples=given.get("max_examples", 1),
-                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset())
+                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset(),
+                     jobs=jobs, scheduler=given.get("scheduler"))
     if (principal_type or action or resource_type) and not environments(schema, chosen):
         named = ", ".join(f"{name} {value}" for name, value in (
             ("principal type", principal_type), ("action", action), ("resource type", resource_type)) if value)

@@ -159,8 +159,25 @@ def format_option(*formats: str) -> Callable:
 
 
 def timeout_option() -> Callable:
-    return click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-                        show_default=True, help="Solver time budget per query, in seconds.")
+    timeout = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+                           show_default=True, help="Solver time budget per query, in seconds.")
+    return lambda f: timeout(parallel_options()(f))
+
+
+def parallel_options() -> Callable:
+    """--jobs and --scheduler, kept in the click context's `meta` (read by
+    commands._options), so the commands' signatures do not change."""
+    def keep(ctx: click.Context, param: click.Parameter, value):
+        ctx.meta[f"cedarscope.{param.name}"] = value
+        return value
+
+    jobs = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, expose_value=False,
+                        callback=keep, help="Worker processes for the request environments "
+                        "[default: this machine's cores]; the report is the same for any number.")
+    scheduler = click.option("--scheduler", metavar="ADDRESS", default=None, expose_value=False,
+                             callback=keep, help="Run the environments on this Dask distributed "
+                             "scheduler (pip install 'cedarscope[distributed]').")
+    return lambda f: jobs(scheduler(f))
 
 
 def read_text(path: Path) -> str:

@@ -82,8 +82,10 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
     schema is a usage error (a typo must not be "proved" vacuously)."""
     from cedarscope.analyzer.solving import Options, environments
 
+    meta = click.get_current_context().meta  # --jobs, --scheduler (cli.parallel_options)
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples, assumptions=_assumed())
+                      resource_type=resource_type, max_examples=max_examples, assumptions=_assumed(),
+                      jobs=meta.get("cedarscope.jobs"), scheduler=meta.get("cedarscope.scheduler"))
     if (principal_type or action or resource_type) and not environments(schema, options):
         given = ", ".join(f"{flag} {value}" for flag, value in (
             ("--principal-type", principal_type), ("--action", action),

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import z3
 
-from cedarscope.analyzer.queries import allows, same_policies, slice_in
+from cedarscope.analyzer.queries import allows, same_policies
+from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
     Answer,
     EnvSolver,
@@ -32,6 +33,7 @@ from cedarscope.analyzer.solving import (
     in_environment,
     overall,
 )
+from cedarscope.analyzer.spread import spread
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -87,13 +89,27 @@ def _env_diff(schema: Schema, env: RequestEnv, old: PolicySet, new: PolicySet,
 def diff(schema: Schema, old: PolicySet, new: PolicySet, options: Options) -> DiffResult:
     """Both directions in every selected environment, on one encoding each.
     An environment where both versions have the same slice is settled
-    without the solver: the two decisions are one formula."""
-    old_instances, new_instances = instantiate(old), instantiate(new)
+    without the solver: the two decisions are one formula.  The others are
+    spread over `options.jobs` processes (analyzer.spread), and merged in
+    the environments' order."""
+    old_index, new_index = PolicyIndex(instantiate(old), schema), PolicyIndex(instantiate(new), schema)
+    envs = environments(schema, options)
+    changed = []
+    for env in envs:
+        old_slice, new_slice = old_index.slice(env), new_index.slice(env)
+        if not same_policies(old_slice, new_slice):
+            changed.append((env, old_slice, new_slice))
+    solved = spread(_diff_task, (schema, old, new, options), changed, options,
+                    [len(o) + len(n) for _, o, n in changed])
+    by_env = {d.env: d for d in solved}
     result = DiffResult()
-    for env in environments(schema, options):
-        old_slice, new_slice = slice_in(old_instances, env, schema), slice_in(new_instances, env, schema)
-        if same_policies(old_slice, new_slice):
-            result.envs.append(EnvDiff(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env)))
-        else:
-            result.envs.append(_env_diff(schema, env, old, new, old_slice, new_slice, options))
+    for env in envs:
+        result.envs.append(by_env.get(env) or EnvDiff(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env)))
     return result
+
+
+def _diff_task(shared: tuple[Schema, PolicySet, PolicySet, Options],
+               task: tuple[RequestEnv, list[PolicyInstance], list[PolicyInstance]]) -> EnvDiff:
+    schema, old, new, options = shared
+    env, old_slice, new_slice = task
+    return _env_diff(schema, env, old, new, old_slice, new_slice, options)
