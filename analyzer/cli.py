@@ -391,7 +391,7 @@ def test(files: tuple[Path, ...], root: Path | None) -> None:
 
 
 def test_results(paths: Sequence[Path], root: Path | None):
-    from cedarscope.lang.testsuite import find_test_files, run_tarball, run_test_file
+    from cedarscope.analyzer.conformance import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
             for test_file in find_test_files(path):

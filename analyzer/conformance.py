@@ -254,7 +254,7 @@ def _folder_reader(root: Path) -> Reader:
         try:
             return (root / relative).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise _unreadable(relative, e)
+            raise _unreadable(relative, e) from None
     return read
 
 
