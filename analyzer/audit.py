@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from cedarscope.analyzer import budget
 from cedarscope.analyzer.checks import counterexample
 from cedarscope.analyzer.queries import Example, Options, environments, policy_outcome
 from cedarscope.analyzer.slicing import may_match
@@ -88,8 +89,8 @@ class EnvSession:
         # the scope alone, for "are the conditions always true?"
         self.scope = {r.id: self.enc.satisfied(_scope_only(r.policy), r.slots)
                       for r in self.rules if r.policy.conditions}
+        self.options = options
         self.solver = z3.Solver()
-        self.solver.set("timeout", max(1, int(options.timeout_seconds * 1000)))
         self.solver.add(*self.enc.well_formed())  # after every term above is compiled
         self.queries = 0
         self.seconds = 0.0
@@ -115,15 +116,20 @@ class EnvSession:
         for model in self.models:
             if z3.is_true(model.eval(goal, model_completion=True)):
                 return SAT, model
+        if budget.out_of_time(self.options):
+            self.unknown_reasons.append(budget.TIME_LIMIT_REACHED)
+            return UNKNOWN, None
         started = time.perf_counter()
         self.solver.push()
         try:
             self.solver.add(goal)
+            self.solver.set("timeout", budget.solver_timeout_ms(self.options))
             status = self.solver.check()
             self.queries += 1
             if status == z3.unsat:
                 return UNSAT, None
             if status == z3.unknown:
+                budget.raise_if_interrupted(self.solver)
                 self.unknown_reasons.append(self.solver.reason_unknown() or "unknown")
                 return UNKNOWN, None
             model = self.solver.model()
@@ -258,7 +264,11 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         env_rules = [r for r in rules if may_match(r.policy, env, schema, r.slots)]
         for r in env_rules:
             sliced[r.id].append(env)
-        if env_rules:
+        if env_rules and budget.out_of_time(options):
+            unknown.append(f"{env}: {budget.TIME_LIMIT_REACHED}")
+            for r in env_rules:
+                per_env.setdefault(env, {})[r.id] = Facts(alive=UNKNOWN)
+        elif env_rules:
             try:
                 session = EnvSession(schema, env, env_rules, options)
             except Unsupported as exc:

@@ -15,7 +15,8 @@ Layout:
      options of section 2 and ending in `emit_report(report, fmt)`.
 
 Exit codes (README): 0 ok / holds, 1 findings / violated / failing,
-2 bad input or usage, 3 unknown (the solver gave up), 4 internal error.
+2 bad input or usage, 3 unknown (the solver gave up), 4 internal error,
+130 interrupted (Ctrl-C: nothing was proved).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import importlib
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +33,7 @@ from typing import Any
 
 import click
 
+from cedarscope.analyzer import interrupts
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.links import with_links
 from cedarscope.reports.findings import (
@@ -64,6 +67,7 @@ class CedarscopeGroup(click.Group):
         if not self._analysis_loaded:
             self._analysis_loaded = True
             importlib.import_module(ANALYSIS_COMMANDS_MODULE)
+            interrupts.solver_imported()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
@@ -79,13 +83,24 @@ class CedarscopeGroup(click.Group):
             click.echo(f"cedarscope: warning: analysis commands unavailable: {err}", err=True)
         return super().list_commands(ctx)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        global _run_started
+        _run_started = time.monotonic()
+        with interrupts.ctrl_c_stops_everything():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:
+            if interrupts.output_started():
+                _echo_quietly("\n[interrupted: the output above is incomplete]")
+            _echo_quietly("cedarscope: interrupted; nothing was proved", err=True)
+            ctx.exit(interrupts.EXIT_INTERRUPTED)
         except CedarError as err:
-            click.echo(err.format(), err=True)
+            click.echo(bounded_errors(err), err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, as Python's
@@ -101,7 +116,8 @@ class CedarscopeGroup(click.Group):
             click.echo(f"{where}: error: {err.strerror or err}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except RecursionError:
-            click.echo("cedarscope: error: input nested too deeply", err=True)
+            click.echo("cedarscope: error: input nested too deeply (no file named it; please report "
+                       "which input did)", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except Exception:  # a bug in cedarscope, not in the input
             click.echo("cedarscope: internal error (please report this with the input):", err=True)
@@ -118,6 +134,55 @@ def cli() -> None:
     Exit codes: 0 ok/holds, 1 findings/violated, 2 bad input, 3 unknown,
     4 internal error.
     """
+
+
+_run_started: float | None = None
+
+
+def run_started() -> float:
+    """When this run of the command line started (`time.monotonic()`): the
+    whole-run time limit counts from here."""
+    return _run_started if _run_started is not None else time.monotonic()
+
+
+def _echo_quietly(message: str, err: bool = False) -> None:
+    """Echo, ignoring a reader that went away (we are stopping anyway)."""
+    try:
+        click.echo(message, err=err)
+    except (OSError, ValueError):
+        pass
+
+
+# How much of one error a user sees: a message or source line longer than
+# this (a 700 KB JSON value echoed back) is cut, keeping the part that the
+# column points at.
+MAX_MESSAGE_CHARS = 400
+MAX_SOURCE_CHARS = 160
+
+
+def bounded_errors(err: CedarError) -> str:
+    """The diagnostics as printed: with their source line and caret where a
+    line and column are known, every part bounded in length."""
+    texts: dict[str, str | None] = {}
+    return "\n".join(bounded(with_source_line(d, texts)).format() for d in err.diagnostics)
+
+
+def bounded(d: Diagnostic) -> Diagnostic:
+    from dataclasses import replace
+
+    message, source, column = d.message, d.source_line, d.column
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS - 1] + "…"
+    if source is not None and len(source) > MAX_SOURCE_CHARS:
+        col = column or 1
+        start = max(0, min(col - 1 - MAX_SOURCE_CHARS // 2, len(source) - MAX_SOURCE_CHARS))
+        window = source[start:start + MAX_SOURCE_CHARS]
+        prefix, suffix = ("…" if start else ""), ("…" if start + MAX_SOURCE_CHARS < len(source) else "")
+        source = prefix + window + suffix
+        column = col - start + len(prefix) if column is not None else None
+    file = d.file if len(d.file) <= MAX_SOURCE_CHARS else d.file[:MAX_SOURCE_CHARS - 1] + "…"
+    path = d.path if d.path is None or len(d.path) <= MAX_SOURCE_CHARS else d.path[:MAX_SOURCE_CHARS - 1] + "…"
+    return replace(d, message=message, source_line=source, column=column, file=file, path=path)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -158,9 +223,48 @@ def format_option(*formats: str) -> Callable:
                         show_default=True, help="Output format.")
 
 
+# The largest budgets accepted, in seconds: z3 keeps a timeout as a 32-bit
+# count of milliseconds (about 49 days), and a run longer than a week is
+# surely a typo.
+MAX_TIMEOUT_SECONDS = 86_400.0
+MAX_TIME_LIMIT_SECONDS = 604_800.0
+
+
+class Seconds(click.ParamType):
+    """A finite, positive number of seconds up to `maximum`; `inf`, `nan`,
+    `1e308`, zero and negatives are usage errors."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float):
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        if isinstance(value, float):
+            seconds = value
+        else:
+            try:
+                seconds = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{str(value)[:40]!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not 0 < seconds <= self.maximum:
+            self.fail(f"{str(value)[:40]!r} is not a number of seconds greater than 0 and at most "
+                      f"{self.maximum:g}", param, ctx)
+        return seconds
+
+
 def timeout_option() -> Callable:
-    return click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-                        show_default=True, help="Solver time budget per query, in seconds.")
+    """--timeout (per solver query) and --time-limit (the whole run)."""
+    def decorate(f: Callable) -> Callable:
+        f = click.option("--time-limit", "time_limit", type=Seconds(MAX_TIME_LIMIT_SECONDS), default=None,
+                         help=f"Budget for the whole run, in seconds (at most {MAX_TIME_LIMIT_SECONDS:g}); "
+                              "what is not settled when it runs out is reported unknown.")(f)
+        return click.option("--timeout", type=Seconds(MAX_TIMEOUT_SECONDS), default=30.0, show_default=True,
+                            help=f"Solver time budget per query, in seconds (at most "
+                                 f"{MAX_TIMEOUT_SECONDS:g}).")(f)
+    return decorate
 
 
 def read_text(path: Path) -> str:
@@ -221,9 +325,13 @@ def use_color() -> bool:
 
 
 def emit_report(report: Report, fmt: str) -> None:
-    """Print an analysis report and exit with its verdict's code."""
+    """Print an analysis report and exit with its verdict's code.  The report
+    is rendered whole before a byte is written, and a Ctrl-C during the
+    write lets a finished answer finish (see `interrupts`)."""
     from cedarscope.reports import render
-    click.echo(render(report, fmt, color=use_color() if fmt == "text" else False), nl=False)
+    text = render(report, fmt, color=use_color() if fmt == "text" else False)
+    with interrupts.committing_output():
+        click.echo(text, nl=False)
     click.get_current_context().exit(report.exit_code)
 
 
@@ -293,8 +401,9 @@ def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
         click.echo(dumps({"valid": not diagnostics, "policies": n,
                           "diagnostics": [diagnostic_json(d) for d in diagnostics]}), nl=False)
     else:
+        texts: dict[str, str | None] = {}
         for d in diagnostics:
-            click.echo(with_source_line(d).format())
+            click.echo(bounded(with_source_line(d, texts)).format())
         if diagnostics:
             click.echo(f"{len(diagnostics)} validation error{'s' if len(diagnostics) != 1 else ''}")
         else:
@@ -302,18 +411,23 @@ def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
     click.get_current_context().exit(EXIT_FINDINGS if diagnostics else EXIT_OK)
 
 
-def with_source_line(d: Diagnostic) -> Diagnostic:
+def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) -> Diagnostic:
     """The diagnostic with its source line, for the caret display, when the
-    producer located it by line and column only."""
+    producer located it by line and column only.  `texts` caches the files
+    read, for many diagnostics in one file."""
     from dataclasses import replace
 
     from cedarscope.lang.diagnostics import source_line
     if d.source_line is not None or d.line is None or d.column is None:
         return d
-    try:
-        return replace(d, source_line=source_line(read_text(Path(d.file)), d.line))
-    except (OSError, CedarError):
-        return d
+    texts = {} if texts is None else texts
+    if d.file not in texts:
+        try:
+            texts[d.file] = read_text(Path(d.file))
+        except (OSError, CedarError):
+            texts[d.file] = None
+    text = texts[d.file]
+    return d if text is None else replace(d, source_line=source_line(text, d.line))
 
 
 def diagnostic_json(d: Diagnostic) -> dict:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from cedarscope.analyzer import budget
 from cedarscope.analyzer.queries import (
     HOLDS,
     UNKNOWN,
@@ -89,6 +90,9 @@ def _env_diff(schema: Schema, env: RequestEnv, old: PolicySet, new: PolicySet,
         # The same policies can match here in both versions: the two
         # decisions are one formula, so no request differs (no solver call).
         return EnvDiff(env, Answer(HOLDS, env), Answer(HOLDS, env))
+    if budget.out_of_time(options):
+        unknown = Answer(UNKNOWN, env, reason=budget.TIME_LIMIT_REACHED)
+        return EnvDiff(env, unknown, unknown)
     try:
         enc = Encoding(schema, env)
         allows_old, allows_new = allows_rules(enc, old_rules), allows_rules(enc, new_rules)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from cedarscope.analyzer import budget
 from cedarscope.analyzer.slicing import may_match
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet
@@ -77,6 +78,7 @@ class Options:
     action: str | None = None  # as written: `Action::"view"` or `view`
     resource_type: str | None = None
     max_examples: int = 1
+    deadline: float | None = None  # time.monotonic() when the whole run must stop (see analyzer.budget)
 
 
 # --------------------------------------------------------------------------
@@ -152,7 +154,6 @@ def solve(
     """
 
     solver = z3.Solver()
-    solver.set("timeout", max(1, int(options.timeout_seconds * 1000)))
     solver.add(goal)
     solver.add(*enc.well_formed())
     readable = z3.Bool("cedarscope.readable")
@@ -164,11 +165,17 @@ def solve(
         attempts = 0
         while len(answer.examples) < max_examples and attempts < 3 * max_examples:
             attempts += 1
+            if budget.out_of_time(options):
+                if not answer.examples:
+                    answer.verdict, answer.reason = UNKNOWN, budget.TIME_LIMIT_REACHED
+                break
+            solver.set("timeout", budget.solver_timeout_ms(options))
             status = _check(solver, readable)
             answer.queries += 1
             if status == z3.unsat:
                 break
             if status == z3.unknown:
+                budget.raise_if_interrupted(solver)
                 if not answer.examples:
                     answer.verdict = UNKNOWN
                     answer.reason = f"solver: {solver.reason_unknown() or 'unknown'}"
@@ -219,6 +226,9 @@ def ask(
     answers = []
     for env in environments(schema, options):
         if where is not None and not where(env):
+            continue
+        if budget.out_of_time(options):
+            answers.append(Answer(UNKNOWN, env, reason=budget.TIME_LIMIT_REACHED))
             continue
         try:
             enc = Encoding(schema, env)

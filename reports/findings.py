@@ -152,11 +152,15 @@ class Report:
     stats: Mapping[str, Any] = field(default_factory=dict)
     tool: str = TOOL
     version: str = VERSION
+    # Every assumption the answer depends on beyond "every request and entity
+    # store Cedar accepts under the schema" (text header, JSON `assumptions`).
+    assumptions: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "stats", _frozen(self.stats))
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
 
     @property
     def exit_code(self) -> int:

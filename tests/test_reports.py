@@ -96,7 +96,7 @@ def test_location_and_policy_ref_from_ast_spans():
 
 def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
-    assert list(out) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert list(out) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
