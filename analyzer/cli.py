@@ -22,7 +22,6 @@ Exit codes (README): 0 ok / holds, 1 findings / violated / failing,
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import time
@@ -168,21 +167,22 @@ def bounded_errors(err: CedarError) -> str:
 
 
 def bounded(d: Diagnostic) -> Diagnostic:
+    """The diagnostic as printed: one line of bounded length, and a window
+    of its source line around the column."""
     from dataclasses import replace
 
-    message, source, column = d.message, d.source_line, d.column
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[:MAX_MESSAGE_CHARS - 1] + "…"
+    from cedarscope.lang.diagnostics import elide
+
+    source, column = d.source_line, d.column
     if source is not None and len(source) > MAX_SOURCE_CHARS:
         col = column or 1
         start = max(0, min(col - 1 - MAX_SOURCE_CHARS // 2, len(source) - MAX_SOURCE_CHARS))
-        window = source[start:start + MAX_SOURCE_CHARS]
-        prefix, suffix = ("…" if start else ""), ("…" if start + MAX_SOURCE_CHARS < len(source) else "")
-        source = prefix + window + suffix
+        prefix = "…" if start else ""
+        suffix = "…" if start + MAX_SOURCE_CHARS < len(source) else ""
+        source = prefix + source[start:start + MAX_SOURCE_CHARS] + suffix
         column = col - start + len(prefix) if column is not None else None
-    file = d.file if len(d.file) <= MAX_SOURCE_CHARS else d.file[:MAX_SOURCE_CHARS - 1] + "…"
-    path = d.path if d.path is None or len(d.path) <= MAX_SOURCE_CHARS else d.path[:MAX_SOURCE_CHARS - 1] + "…"
-    return replace(d, message=message, source_line=source, column=column, file=file, path=path)
+    return replace(d, message=elide(d.message, MAX_MESSAGE_CHARS), source_line=source, column=column,
+                   file=elide(d.file, MAX_SOURCE_CHARS), path=d.path and elide(d.path, MAX_SOURCE_CHARS))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -268,31 +268,17 @@ def timeout_option() -> Callable:
 
 
 def read_text(path: Path) -> str:
-    """A file's text; bytes that are not UTF-8 are a located input error."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line_start = data.rfind(b"\n", 0, err.start) + 1
-        line_end = data.find(b"\n", err.start)
-        before = data[line_start:err.start].decode("utf-8", "replace")
-        raise CedarError(Diagnostic(
-            f"not valid UTF-8 (byte 0x{data[err.start]:02x})", file=str(path),
-            line=data[:err.start].count(b"\n") + 1, column=len(before) + 1,
-            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
-        )) from None
+    """A file's text: a regular file, size-capped, UTF-8 (see lang.files)."""
+    from cedarscope.lang.files import read_text as read_input
+
+    return read_input(path)
 
 
 def read_json(path: Path) -> Any:
     """A JSON file, with syntax errors located by line and column."""
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        from cedarscope.lang.diagnostics import source_line
-        raise CedarError(Diagnostic(f"invalid JSON: {err.msg}", file=str(path), line=err.lineno,
-                                    column=err.colno, source_line=source_line(text, err.lineno))
-                         ) from None
+    from cedarscope.lang.files import load_json
+
+    return load_json(read_text(path), str(path))
 
 
 def cedar_files(paths: Sequence[Path]) -> list[Path]:

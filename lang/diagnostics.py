@@ -66,6 +66,23 @@ class CedarError(Exception):
         return "\n".join(d.format() for d in self.diagnostics)
 
 
+# Characters that break a line (as str.splitlines sees them), written as
+# escapes inside a message so that every message stays one line.
+_LINE_BREAKS = {c: f"\\u{{{c:x}}}" for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+MAX_MESSAGE_CHARS = 300
+
+
+def elide(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` as one line of at most about `limit` characters: a message that
+    quotes an input value (a 700 KB string, a key with a newline) keeps its
+    beginning and end, with the middle left out."""
+    text = text.translate(_LINE_BREAKS)
+    if len(text) <= limit:
+        return text
+    keep = limit // 2 - 10
+    return f"{text[:keep]}…({len(text) - 2 * keep} characters)…{text[-keep:]}"
+
+
 def source_line(text: str, line: int) -> str | None:
     """The 1-based `line` of `text`, or None when out of range."""
     lines = text.splitlines()

@@ -11,12 +11,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
 from cedarscope.lang.schema import (
     BoolType,
     CedarType,
@@ -28,7 +27,6 @@ from cedarscope.lang.schema import (
     Schema,
     SetType,
     StringType,
-    _decode_utf8,
 )
 from cedarscope.lang.values import (
     EXTENSION_TYPES,
@@ -145,12 +143,9 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
 
 
 def load_entities(path, schema: Schema | None = None) -> Entities:
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path)))
-    return parse_entities(_decode_utf8(data, str(path)), str(path), schema)
+    from cedarscope.lang.files import read_text
+
+    return parse_entities(read_text(path, "entities file"), str(path), schema)
 
 
 def entities_to_json(entities: Entities) -> list[dict]:
@@ -195,13 +190,9 @@ def value_to_json(v: Any) -> Any:
 
 
 def _load_json(text: str | bytes, filename: str) -> Any:
-    if isinstance(text, bytes):
-        text = _decode_utf8(text, filename)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                                    source_line=source_line(text, e.lineno)))
+    from cedarscope.lang.files import load_json
+
+    return load_json(text, filename)
 
 
 def _json_type(obj: Any) -> str:
@@ -244,7 +235,7 @@ class _JsonReader:
         self.schema = schema
 
     def error(self, path: str, message: str) -> CedarError:
-        return CedarError(Diagnostic(message, self.filename, path=path or "(top level)"))
+        return CedarError(Diagnostic(elide(message), self.filename, path=elide(path or "(top level)", 160)))
 
     # Entities
 

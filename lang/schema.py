@@ -16,7 +16,7 @@ from typing import Union
 import lark
 import networkx as nx
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide, source_line
 from cedarscope.lang.values import EntityUID
 
 # --------------------------------------------------------------------------
@@ -263,8 +263,9 @@ class _Where:
     source_line: str | None = None
 
     def error(self, message: str) -> CedarError:
+        path = elide(self.path, 160) if self.path else self.path
         return CedarError(
-            Diagnostic(message, self.file, self.line, self.column, self.path, self.source_line)
+            Diagnostic(elide(message), self.file, self.line, self.column, path, self.source_line)
         )
 
 
@@ -341,21 +342,9 @@ def parse_schema(text: str, filename: str = "<schema>") -> Schema:
 
 
 def load_schema(path) -> Schema:
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read schema: {e.strerror}", str(path)))
-    return parse_schema(_decode_utf8(data, str(path)), str(path))
+    from cedarscope.lang.files import read_text
 
-
-def _decode_utf8(data: bytes, filename: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise CedarError(Diagnostic("input is not valid UTF-8", filename, line, column))
+    return parse_schema(read_text(path, "schema file"), str(path))
 
 
 # --------------------------------------------------------------------------
@@ -626,14 +615,9 @@ def unescape_cedar_string(body: str) -> str:
 
 
 def _read_json_schema(text: str, filename: str) -> list[_RawNamespace]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CedarError(
-            Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                       source_line=source_line(text, e.lineno))
-        )
-    return _JsonSchemaReader(filename).read(data)
+    from cedarscope.lang.files import load_json
+
+    return _JsonSchemaReader(filename).read(load_json(text, filename))
 
 
 class _JsonSchemaReader:

@@ -1,0 +1,158 @@
+"""Reading input files: regular files only, of bounded size, as UTF-8 text
+or as JSON nested no deeper than Cedar accepts.
+
+A FIFO would block the reader forever and a device (``/dev/zero``) would
+fill memory, so only regular files are read, and only up to
+`max_input_bytes` (64 MiB unless the environment variable
+``CEDARSCOPE_MAX_INPUT_MB`` says otherwise).  Every problem is a
+`CedarError` naming the file: a located message, never a traceback or a
+hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+
+DEFAULT_MAX_INPUT_MB = 64
+MAX_INPUT_ENV = "CEDARSCOPE_MAX_INPUT_MB"
+
+# Cedar reads JSON with serde_json, whose recursion limit refuses documents
+# nested 128 arrays/objects deep; so do we, before any reader recurses.
+MAX_JSON_DEPTH = 127
+
+
+def max_input_bytes() -> int:
+    """The size cap on one input file, in bytes."""
+    raw = os.environ.get(MAX_INPUT_ENV)
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_INPUT_MB
+    except ValueError:
+        mb = DEFAULT_MAX_INPUT_MB
+    if not mb > 0 or mb != mb or mb == float("inf"):
+        mb = DEFAULT_MAX_INPUT_MB
+    return int(mb * 1024 * 1024)
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, for the message (None: a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_bytes(path: str | Path, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `max_input_bytes()`.  The file
+    is opened without blocking, and checked again once open, so a FIFO that
+    appears between the checks cannot block either."""
+    name = str(path)
+    cap = max_input_bytes()
+    try:
+        kind = _kind(os.stat(name).st_mode)
+        if kind is not None:
+            raise CedarError(Diagnostic(f"cannot read {what}: it is {kind}, not a regular file", file=name))
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise CedarError(Diagnostic(f"cannot read {what}: {e.strerror or e}", file=name)) from None
+    try:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise CedarError(Diagnostic(f"cannot read {what}: it is {kind}, not a regular file", file=name))
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = os.read(fd, min(1 << 20, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise CedarError(Diagnostic(f"cannot read {what}: {e.strerror or e}", file=name)) from None
+    finally:
+        os.close(fd)
+    if size > cap:
+        raise CedarError(Diagnostic(
+            f"{what} is larger than the input limit of {cap // (1024 * 1024)} MiB "
+            f"(set {MAX_INPUT_ENV} to read larger files)", file=name))
+    return b"".join(chunks)
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """The text of `data`; bytes that are not UTF-8 are an error at their
+    line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line_end = data.find(b"\n", e.start)
+        before = data[line_start:e.start].decode("utf-8", "replace")
+        raise CedarError(Diagnostic(
+            f"invalid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})", file=filename,
+            line=data.count(b"\n", 0, e.start) + 1, column=len(before) + 1,
+            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
+        )) from None
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """A regular file's text (UTF-8, size-capped)."""
+    return decode_utf8(read_bytes(path, what), str(path))
+
+
+def load_json(text: str | bytes, filename: str) -> Any:
+    """Parsed JSON; syntax errors located by line and column, and documents
+    nested deeper than Cedar accepts refused with the file named."""
+    if isinstance(text, bytes):
+        text = decode_utf8(text, filename)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
+                                    source_line=source_line(text, e.lineno))) from None
+    except RecursionError:
+        raise _too_deep(filename) from None
+    check_json_depth(data, filename)
+    return data
+
+
+def check_json_depth(data: Any, filename: str, path: str = "") -> None:
+    """Refuse (naming the file and where) JSON nested more than
+    MAX_JSON_DEPTH arrays and objects deep.  Iterative, so it cannot itself
+    run out of stack."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, path)]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep(filename, where)
+        for key, item in items:
+            if isinstance(item, (dict, list)):
+                stack.append((item, depth + 1, where if len(where) > 200 else _json_path(where, key)))
+
+
+def _json_path(where: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    name = key if len(key) <= 40 else key[:39] + "…"
+    return f"{where}.{name}" if where else name
+
+
+def _too_deep(filename: str, path: str | None = None) -> CedarError:
+    return CedarError(Diagnostic(f"JSON nested more than {MAX_JSON_DEPTH} arrays and objects deep "
+                                 "(Cedar refuses it too)", file=filename, path=path or None))
