@@ -11,13 +11,16 @@ hang.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide, source_line
 
 DEFAULT_MAX_INPUT_MB = 64
 MAX_INPUT_ENV = "CEDARSCOPE_MAX_INPUT_MB"
@@ -126,24 +129,32 @@ def load_json(text: str | bytes, filename: str) -> Any:
     return data
 
 
-def check_json_depth(data: Any, filename: str, path: str = "") -> None:
+def check_json_depth(data: Any, filename: str) -> None:
     """Refuse (naming the file and where) JSON nested more than
-    MAX_JSON_DEPTH arrays and objects deep.  Iterative, so it cannot itself
-    run out of stack."""
-    stack: list[tuple[Any, int, str]] = [(data, 1, path)]
-    while stack:
-        value, depth, where = stack.pop()
-        if isinstance(value, dict):
-            items = value.items()
-        elif isinstance(value, list):
-            items = enumerate(value)
-        else:
-            continue
+    MAX_JSON_DEPTH arrays and objects deep.  Level by level, iteratively, so
+    it cannot itself run out of stack."""
+    level = [data] if type(data) is list or type(data) is dict else []
+    depth = 1
+    while level:
         if depth > MAX_JSON_DEPTH:
-            raise _too_deep(filename, where)
-        for key, item in items:
-            if isinstance(item, (dict, list)):
-                stack.append((item, depth + 1, where if len(where) > 200 else _json_path(where, key)))
+            raise _too_deep(filename, _path_to(data, depth))
+        level = [child for value in level for child in (value.values() if type(value) is dict else value)
+                 if type(child) is list or type(child) is dict]
+        depth += 1
+
+
+def _path_to(data: Any, depth: int) -> str:
+    """The JSON path of a container `depth` levels deep (only looked for
+    once the document is known to be too deep)."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        value, level, where = stack.pop()
+        if level == depth:
+            return where
+        items = enumerate(value) if type(value) is list else value.items()
+        stack.extend((child, level + 1, _json_path(where, key)) for key, child in reversed(list(items))
+                     if type(child) is list or type(child) is dict)
+    return ""
 
 
 def _json_path(where: str, key: Any) -> str:
@@ -155,4 +166,18 @@ def _json_path(where: str, key: Any) -> str:
 
 def _too_deep(filename: str, path: str | None = None) -> CedarError:
     return CedarError(Diagnostic(f"JSON nested more than {MAX_JSON_DEPTH} arrays and objects deep "
-                                 "(Cedar refuses it too)", file=filename, path=path or None))
+                                 "(Cedar refuses it too)", file=filename, path=elide(path, 160) if path else None))
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a large input is turned into
+    values: they hold no cycles, and the collector's repeated passes over
+    hundreds of thousands of new objects would take more time than reading."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
