@@ -86,22 +86,52 @@ class CedarscopeGroup(click.Group):
         global _run_started
         _run_started = time.monotonic()
         with interrupts.ctrl_c_stops_everything():
-            return super().main(*args, **kwargs)
+            try:
+                return super().main(*args, **kwargs)
+            except SystemExit as stop:
+                # click's own answer to a Ctrl-C outside a command ("Aborted!", exit 1)
+                if interrupts.interrupted() and stop.code == EXIT_FINDINGS:
+                    raise SystemExit(interrupts.EXIT_INTERRUPTED) from None
+                raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            result = super().invoke(ctx)
+        except click.exceptions.Exit:
+            if interrupts.interrupted():
+                self._stop_interrupted(ctx)
+            raise
+        except click.Abort:
+            raise
+        except click.ClickException as err:
+            from cedarscope.lang.diagnostics import elide
+
+            err.message = elide(err.message, MAX_MESSAGE_CHARS)  # it may quote a huge option value
             raise
         except KeyboardInterrupt:
-            if interrupts.output_started():
-                _echo_quietly("\n[interrupted: the output above is incomplete]")
-            _echo_quietly("cedarscope: interrupted; nothing was proved", err=True)
-            ctx.exit(interrupts.EXIT_INTERRUPTED)
-        except CedarError as err:
+            self._stop_interrupted(ctx)
+        except BaseException as err:
+            if interrupts.interrupted():  # an error on the way out of Ctrl-C (a canceled solver call)
+                self._stop_interrupted(ctx)
+            self._fail(ctx, err)
+        if interrupts.interrupted():
+            self._stop_interrupted(ctx)
+        return result
+
+    def _stop_interrupted(self, ctx: click.Context) -> None:
+        """Exit 130: nothing proved; output already begun is marked incomplete."""
+        interrupts.acknowledge()
+        if interrupts.output_started():
+            _echo_quietly("\n[interrupted: the output above is incomplete]")
+        _echo_quietly("cedarscope: interrupted; nothing was proved", err=True)
+        ctx.exit(interrupts.EXIT_INTERRUPTED)
+
+    def _fail(self, ctx: click.Context, err: BaseException) -> None:
+        """Bad input is its diagnostics and exit 2; anything else is a bug."""
+        if isinstance(err, CedarError):
             click.echo(bounded_errors(err), err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except BrokenPipeError:
+        if isinstance(err, BrokenPipeError):
             # The reader went away (`| head`): stop quietly, as Python's
             # documentation recommends, with stdout pointed at devnull so
             # the interpreter's final flush does not complain.
@@ -110,18 +140,21 @@ class CedarscopeGroup(click.Group):
             except (OSError, ValueError):  # stdout is not a file (e.g. under a test runner)
                 pass
             ctx.exit(EXIT_FINDINGS)
-        except OSError as err:
-            where = err.filename if err.filename is not None else "cedarscope"
-            click.echo(f"{where}: error: {err.strerror or err}", err=True)
+        if isinstance(err, OSError):
+            from cedarscope.lang.diagnostics import elide
+
+            where = elide(str(err.filename), MAX_SOURCE_CHARS) if err.filename is not None else "cedarscope"
+            click.echo(f"{where}: error: {elide(str(err.strerror or err), MAX_MESSAGE_CHARS)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except RecursionError:
+        if isinstance(err, RecursionError):
             click.echo("cedarscope: error: input nested too deeply (no file named it; please report "
                        "which input did)", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except Exception:  # a bug in cedarscope, not in the input
-            click.echo("cedarscope: internal error (please report this with the input):", err=True)
-            click.echo(traceback.format_exc().rstrip(), err=True)
-            ctx.exit(EXIT_INTERNAL_ERROR)
+        if not isinstance(err, Exception):  # SystemExit, GeneratorExit: not ours to judge
+            raise err
+        click.echo("cedarscope: internal error (please report this with the input):", err=True)
+        click.echo("".join(traceback.format_exception(err)).rstrip(), err=True)
+        ctx.exit(EXIT_INTERNAL_ERROR)
 
 
 @click.group("cedarscope", cls=CedarscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -316,6 +349,7 @@ def emit_report(report: Report, fmt: str) -> None:
     write lets a finished answer finish (see `interrupts`)."""
     from cedarscope.reports import render
     text = render(report, fmt, color=use_color() if fmt == "text" else False)
+    interrupts.raise_if_interrupted()
     with interrupts.committing_output():
         click.echo(text, nl=False)
     click.get_current_context().exit(report.exit_code)
@@ -350,11 +384,10 @@ def parse(paths: tuple[Path, ...]) -> None:
 @click.option("--write", is_flag=True, help="Rewrite files in place.")
 def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
     """Lay policies out like Cedar's formatter (to stdout by default)."""
-    from cedarscope.lang.printer import format_source
     if check and write:
         raise click.UsageError("--check and --write cannot be combined")
     files = cedar_files(paths)
-    formatted = {f: (text, format_source(text, str(f))) for f in files for text in [read_text(f)]}
+    formatted = {f: (text, _formatted(text, f)) for f in files for text in [read_text(f)]}
     changed = [f for f, (old, new) in formatted.items() if old != new]
     if check:
         for f in changed:
@@ -369,6 +402,14 @@ def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
         return
     for f in files:
         click.echo(formatted[f][1], nl=False)
+
+
+def _formatted(text: str, path: Path) -> str:
+    from cedarscope.lang.printer import format_source
+    try:
+        return format_source(text, str(path))
+    except RecursionError:
+        raise CedarError(Diagnostic("nested too deeply to lay out", file=str(path))) from None
 
 
 @cli.command()

@@ -11,9 +11,14 @@ gave up" and carry on.  So while a command runs, `ctrl_c_stops_everything`:
 * has Python's signal handler also write the signal's number to a pipe
   (`signal.set_wakeup_fd`), which a watcher thread reads: on SIGINT it
   interrupts z3, so a running check returns at once, and the main thread,
-  back in Python, raises `KeyboardInterrupt` from the check's call site.
+  back in Python, raises `KeyboardInterrupt` from the check's call site;
+* remembers the interrupt: a KeyboardInterrupt raised inside a ``__del__``
+  is only printed by Python, so until the command line acknowledges the
+  interrupt the watcher delivers it again every POKE_SECONDS, and whatever
+  error the interrupt causes on its way (a solver call canceled during
+  clean-up) counts as the interrupt (`interrupted`).
 
-The command line turns `KeyboardInterrupt` into exit code 130 with nothing
+The command line turns the interrupt into exit code 130 with nothing
 reported as proved.  Only the final write of a finished report is shielded
 (`committing_output`): an answer that was complete when Ctrl-C came is
 printed whole, unless a second Ctrl-C insists.
@@ -26,11 +31,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
-
-_state = threading.local()
+POKE_SECONDS = 0.25
 
 
 class _Guard:
@@ -39,15 +44,21 @@ class _Guard:
     def __init__(self) -> None:
         self.committing = False
         self.deferred = False
+        self.interrupted = False  # a Ctrl-C asked to stop
+        self.acknowledged = False  # the command line is stopping: no more KeyboardInterrupts
         self.output_started = False
+        self.main_thread = threading.main_thread().ident
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)
         self.watcher = threading.Thread(target=self._watch, name="cedarscope-ctrl-c", daemon=True)
 
     def on_sigint(self, signum, frame) -> None:
+        if self.acknowledged:
+            return
         if self.committing and not self.deferred:
             self.deferred = True  # finish writing the finished answer; a second Ctrl-C stops it
             return
+        self.interrupted = True
         raise KeyboardInterrupt
 
     def _watch(self) -> None:
@@ -58,8 +69,27 @@ class _Guard:
                 return
             if not data:
                 return
-            if signal.SIGINT in data and not self.committing:
+            # (The Python-level handler may not have run yet: the main thread
+            # may be inside a solver call, which this interrupt ends.)
+            if signal.SIGINT in data and not self.committing and not self.acknowledged:
                 interrupt_solver()
+                self._poke_until_acknowledged()
+
+    def _poke_until_acknowledged(self) -> None:
+        """Interrupt the solver and deliver SIGINT to the main thread again
+        until the command line acknowledges the interrupt."""
+        while True:
+            time.sleep(POKE_SECONDS)
+            if self.acknowledged or self.committing or _active is not self:
+                return
+            interrupt_solver()
+            try:
+                signal.pthread_kill(self.main_thread, signal.SIGINT)
+            except (OSError, ValueError):
+                return
+
+
+_active: _Guard | None = None
 
 
 def interrupt_solver() -> None:
@@ -78,7 +108,7 @@ def _set_z3_ctrl_c(enabled: bool) -> None:
 def solver_imported() -> None:
     """Call after importing the solver while a guard is active: z3 must not
     take SIGINT for itself."""
-    if getattr(_state, "guard", None) is not None:
+    if _active is not None:
         _set_z3_ctrl_c(False)
 
 
@@ -86,20 +116,21 @@ def solver_imported() -> None:
 def ctrl_c_stops_everything() -> Iterator[None]:
     """Within the block, Ctrl-C raises `KeyboardInterrupt` promptly, even
     during a solver call.  Outside the main thread (where signals cannot be
-    handled) it changes nothing."""
-    if threading.current_thread() is not threading.main_thread() or getattr(_state, "guard", None):
+    handled), or nested, it changes nothing."""
+    global _active
+    if threading.current_thread() is not threading.main_thread() or _active is not None:
         yield
         return
     guard = _Guard()
     previous_handler = signal.signal(signal.SIGINT, guard.on_sigint)
     previous_fd = signal.set_wakeup_fd(guard.write_fd, warn_on_full_buffer=False)
-    _state.guard = guard
+    _active = guard
     _set_z3_ctrl_c(False)
     guard.watcher.start()
     try:
         yield
     finally:
-        _state.guard = None
+        _active = None
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous_handler)
         _set_z3_ctrl_c(True)
@@ -108,15 +139,36 @@ def ctrl_c_stops_everything() -> Iterator[None]:
         os.close(guard.read_fd)
 
 
+def interrupted() -> bool:
+    """Has Ctrl-C asked this run to stop?  (Then any error on the way out is
+    a consequence of stopping, not a finding or a bug.)"""
+    return _active is not None and _active.interrupted
+
+
+def acknowledge() -> None:
+    """The command line is stopping for the interrupt: no further
+    KeyboardInterrupt (repeated Ctrl-C) may cut its last words short."""
+    if _active is not None:
+        _active.acknowledged = True
+
+
+def raise_if_interrupted() -> None:
+    """Before a finished answer is written: an interrupt that was lost on
+    the way (swallowed by a ``__del__``) still stops it."""
+    if interrupted():
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def committing_output() -> Iterator[None]:
     """Around the final write of a finished answer: a first Ctrl-C waits
     until it is written (the answer is complete and true), a second stops
     the write (the output is then marked incomplete)."""
-    guard = getattr(_state, "guard", None)
+    guard = _active
     if guard is None:
         yield
         return
+    raise_if_interrupted()
     guard.committing = True
     guard.output_started = True
     try:
@@ -128,5 +180,4 @@ def committing_output() -> Iterator[None]:
 def output_started() -> bool:
     """Has a final answer begun to be written (so an interrupt now leaves
     it incomplete)?"""
-    guard = getattr(_state, "guard", None)
-    return bool(guard is not None and guard.output_started)
+    return _active is not None and _active.output_started

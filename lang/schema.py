@@ -334,11 +334,14 @@ class _RawNamespace:
 def parse_schema(text: str, filename: str = "<schema>") -> Schema:
     """A schema from Cedar schema syntax, or from the JSON format when the
     text starts with `{`."""
-    if text.lstrip().startswith("{"):
-        namespaces = _read_json_schema(text, filename)
-    else:
-        namespaces = _read_cedar_schema(text, filename)
-    return _Resolver(namespaces).schema()
+    try:
+        if text.lstrip().startswith("{"):
+            namespaces = _read_json_schema(text, filename)
+        else:
+            namespaces = _read_cedar_schema(text, filename)
+        return _Resolver(namespaces).schema()
+    except RecursionError:  # types nested thousands deep
+        raise CedarError(Diagnostic("the schema's types are nested too deeply", filename)) from None
 
 
 def load_schema(path) -> Schema:

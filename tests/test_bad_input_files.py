@@ -308,3 +308,27 @@ def test_other_empty_options_are_usage_errors(inputs):
                  ("ask", inputs / "p.cedar", "-q", "")):
         result = run(*args, "-s", inputs / "s.cedarschema")
         assert result.exit_code == 2 and "must not be empty" in result.output, result.output
+
+
+@pytest.mark.parametrize("schema", [
+    "entity U = " + "{a: " * 5000 + "Long" + "}" * 5000 + ";\naction v appliesTo {principal: U, resource: U};",
+    "entity U = {a: " + "Set<" * 5000 + "Long" + ">" * 5000 + "};\naction v appliesTo {principal: U, resource: U};",
+], ids=["records", "sets"])
+def test_a_schema_nested_too_deeply_names_the_file(inputs, schema):
+    (inputs / "deep.cedarschema").write_text(schema)
+    result = run("validate", inputs / "p.cedar", "-s", inputs / "deep.cedarschema")
+    assert_one_located_line(result, f"{inputs / 'deep.cedarschema'}: error:", "nested too deeply")
+
+
+def test_formatting_a_policy_nested_too_deeply_names_the_file(inputs):
+    (inputs / "deep.cedar").write_text("permit (principal, action, resource) when { " + "[" * 195 + "1"
+                                       + "]" * 195 + " == [1] };")
+    result = run("format", inputs / "deep.cedar")
+    assert_one_located_line(result, f"{inputs / 'deep.cedar'}: error:", "nested too deeply")
+
+
+def test_a_file_name_too_long_is_one_bounded_line(inputs):
+    result = run("check", "x" * 5000, "-s", inputs / "s.cedarschema")
+    assert_one_located_line(result, "error:")
+    result = run("authorize", "-p", inputs / "p.cedar", "-e", "y" * 5000, "-r", inputs / "r.json")
+    assert_one_located_line(result)  # click's usage error, bounded
