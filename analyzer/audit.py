@@ -25,52 +25,46 @@ not settle makes every verdict that depends on it absent (reported under
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import z3
 
-from cedarscope.analyzer import budget
 from cedarscope.analyzer.checks import counterexample
-from cedarscope.analyzer.queries import Example, Options, environments, policy_outcome
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.queries import policy_outcome, slice_in
+from cedarscope.analyzer.solving import (
+    TIME_LIMIT_REACHED,
+    Budget,
+    EnvSolver,
+    Example,
+    Model,
+    Options,
+    Stats,
+    Status,
+    environments,
+    one_environment,
+    out_of_time,
+)
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
-from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Finding, Location, Report, Verdict
 
-SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
-MODEL_POOL = 16  # how many recent models `EnvSession.solve` tries before calling the solver
+SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
+Rule = PolicyInstance  # one evaluable policy: a static policy or a template link
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One evaluable policy: a static policy or a template link."""
-
-    id: str
-    policy: Policy
-    slots: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def effect(self) -> str:
-        return self.policy.effect
-
-
-def rules_of(ps: PolicySet) -> list[Rule]:
-    return [Rule(pid, p, slots) for pid, p, slots in instantiate(ps)]
-
-
-# --------------------------------------------------------------------------
-# Concrete outcomes, for replaying witnesses
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities) -> bool:
+    return outcome(rule, request, entities) == wanted
 
 
 def outcome(rule: Rule, request: Request, entities: Entities) -> str:
     """"match", "no-match" or "error" for the rule under concrete inputs."""
-    return policy_outcome(rule.policy, rule.slots, request, entities)
+    return policy_outcome(rule.policy, request, entities)
 
 
 # --------------------------------------------------------------------------
@@ -83,19 +77,13 @@ class EnvSession:
     def __init__(self, schema: Schema, env: RequestEnv, rules: Sequence[Rule], options: Options):
         self.env = env
         self.rules = list(rules)
-        self.enc = Encoding(schema, env)
-        self.sat = {r.id: self.enc.satisfied(r.policy, r.slots) for r in self.rules}
-        self.err = {r.id: self.enc.errors(r.policy, r.slots) for r in self.rules}
-        # the scope alone, for "are the conditions always true?"
-        self.scope = {r.id: self.enc.satisfied(_scope_only(r.policy), r.slots)
-                      for r in self.rules if r.policy.conditions}
         self.options = options
-        self.solver = z3.Solver()
-        self.solver.add(*self.enc.well_formed())  # after every term above is compiled
-        self.queries = 0
-        self.seconds = 0.0
-        self.unknown_reasons: list[str] = []
-        self.models: list[z3.ModelRef] = []  # recent models, to answer sat goals without a call
+        self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
+        enc = self.solver.enc
+        self.sat = {r.id: enc.satisfied(r.policy) for r in self.rules}
+        self.err = {r.id: enc.errors(r.policy) for r in self.rules}
+        # the scope alone, for "are the conditions always true?"
+        self.scope = {r.id: enc.satisfied(_scope_only(r.policy)) for r in self.rules if r.policy.conditions}
 
     def permits(self, exclude: str | None = None) -> list[Rule]:
         return [r for r in self.rules if r.effect == "permit" and r.id != exclude]
@@ -106,68 +94,39 @@ class EnvSession:
     def any_sat(self, rules: Sequence[Rule]) -> z3.BoolRef:
         return z3.Or([self.sat[r.id] for r in rules]) if rules else z3.BoolVal(False)
 
-    def solve(self, goal: z3.BoolRef) -> tuple[str, z3.ModelRef | None]:
-        """sat with its model, unsat, or unknown.  Models are decoded (and
-        replayed) only for the examples a finding shows: see `example`.
+    def solve(self, goal: z3.BoolRef) -> tuple[Status, Model | None]:
+        """sat with its model, unsat, or unknown, within one query's budget;
+        a model found earlier that satisfies the goal answers without a
+        call.  Models are decoded only for the examples a finding shows."""
+        return self.solver.check(goal, Budget(self.options), reuse=True)
 
-        A goal that a model found earlier already satisfies is sat without a
-        solver call: every model satisfies the base assertions (the
-        well-formedness assumptions), so it is a model of base ∧ goal too."""
-        for model in self.models:
-            if z3.is_true(model.eval(goal, model_completion=True)):
-                return SAT, model
-        if budget.out_of_time(self.options):
-            self.unknown_reasons.append(budget.TIME_LIMIT_REACHED)
-            return UNKNOWN, None
-        started = time.perf_counter()
-        self.solver.push()
-        try:
-            self.solver.add(goal)
-            self.solver.set("timeout", budget.solver_timeout_ms(self.options))
-            status = self.solver.check()
-            self.queries += 1
-            if status == z3.unsat:
-                return UNSAT, None
-            if status == z3.unknown:
-                budget.raise_if_interrupted(self.solver)
-                self.unknown_reasons.append(self.solver.reason_unknown() or "unknown")
-                return UNKNOWN, None
-            model = self.solver.model()
-            self.models.insert(0, model)
-            del self.models[MODEL_POOL:]
-            return SAT, model
-        finally:
-            self.solver.pop()
-            self.seconds += time.perf_counter() - started
-
-    def avoiding(self, base: z3.BoolRef, model: z3.ModelRef, avoid: Sequence[Rule]
-                 ) -> tuple[str, z3.ModelRef | None]:
+    def avoiding(self, base: z3.BoolRef, model: Model | None, avoid: Sequence[Rule]
+                 ) -> tuple[Status, Model | None]:
         """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
-        satisfy base.  Rather than negating every rule at once, only the
+        satisfy base (a sat answer's model).  Rather than negating every rule at once, only the
         rules a model found so far satisfies are negated, growing that set
         until a model satisfies none of `avoid` (sat) or the negated subset
         is already unsat, which makes the whole question unsat."""
         negated: list[Rule] = []
+        found: Model | None = model
         while True:
-            hit = [q for q in avoid if q not in negated and self.holds_in(model, q.id)]
+            assert found is not None
+            hit = [q for q in avoid if q not in negated and self.holds_in(found, q.id)]
             if not hit:
-                return SAT, model
+                return SAT, found
             negated += hit
-            status, model = self.solve(z3.And(base, z3.Not(self.any_sat(negated))))
-            if status != SAT:
+            status, found = self.solve(z3.And(base, z3.Not(self.any_sat(negated))))
+            if status is not SAT:
                 return status, None
 
-    def holds_in(self, model: z3.ModelRef, rule_id: str) -> bool:
+    def holds_in(self, model: Model, rule_id: str) -> bool:
         """Is the rule satisfied in a model (without decoding it)?"""
-        return z3.is_true(model.eval(self.sat[rule_id], model_completion=True))
+        return model.holds(self.sat[rule_id])
 
-    def example(self, model: z3.ModelRef, replay: Callable[[Request, Entities], bool]) -> Example | None:
-        """The model decoded; None (and an unknown noted) if it does not replay."""
-        request, entities = self.enc.decode(model)
-        if not replay(request, entities):
-            self.unknown_reasons.append("a witness failed to replay (encoder disagreement)")
-            return None
-        return Example(request, entities)
+    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+        """The decoded example of a sat answer's model (see EnvSolver.example)."""
+        assert model is not None, "only sat answers have examples"
+        return self.solver.example(model, replay)
 
 
 def _scope_only(policy: Policy) -> Policy:
@@ -184,9 +143,9 @@ class Facts:
     are kept undecoded; `EnvSession.example` decodes the few shown."""
 
     alive: str = UNSAT  # sat: some request matches it here
-    witness: z3.ModelRef | None = None
+    witness: Model | None = None
     errs: str = UNSAT  # sat: some request makes it error here
-    error_model: z3.ModelRef | None = None
+    error_model: Model | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
     implied_by: set = field(default_factory=set)  # same-effect rules implying it here
@@ -230,7 +189,7 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
     where r holds and q does not proves q does not imply r, so every such
     model found is kept and tried on the next candidates first."""
     implied: set[str] = set()
-    witnesses = []
+    witnesses: list[z3.ModelRef] = []
     for q in alive:
         if q.id == r.id or q.effect != r.effect:
             continue
@@ -251,57 +210,46 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
 def audit(schema: Schema, ps: PolicySet, options: Options,
           properties: PolicySet | None = None,
           progress: Callable[[int, int], None] | None = None) -> Report:
-    rules = rules_of(ps)
+    rules = instantiate(ps)
     envs = environments(schema, options)
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
-    unknown: list[str] = []
-    queries = 0
-    seconds = 0.0
-    property_findings: list[Finding] = []
+    stats = Stats()
     examples: dict[tuple[str, str], Example | None] = {}
     for i, env in enumerate(envs):
-        env_rules = [r for r in rules if may_match(r.policy, env, schema, r.slots)]
+        env_rules = slice_in(rules, env, schema)
         for r in env_rules:
             sliced[r.id].append(env)
-        if env_rules and budget.out_of_time(options):
-            unknown.append(f"{env}: {budget.TIME_LIMIT_REACHED}")
-            for r in env_rules:
-                per_env.setdefault(env, {})[r.id] = Facts(alive=UNKNOWN)
+        if env_rules and out_of_time(options):
+            stats.unknown.append(f"{env}: {TIME_LIMIT_REACHED}")
+            per_env[env] = {r.id: Facts(alive=UNKNOWN) for r in env_rules}
         elif env_rules:
-            try:
-                session = EnvSession(schema, env, env_rules, options)
-            except Unsupported as exc:
-                unknown.append(f"{env}: unsupported: {exc}")
-                for r in env_rules:
-                    per_env.setdefault(env, {})[r.id] = Facts(alive=UNKNOWN)
-            else:
-                per_env[env] = _gather(session)
-                _decode_examples(session, per_env[env], examples)
-                queries += session.queries
-                seconds += session.seconds
-                unknown.extend(f"{env}: {why}" for why in session.unknown_reasons)
-                del session  # its encoding and models: memory stays one environment's worth
+            with one_environment():
+                try:
+                    session = EnvSession(schema, env, env_rules, options)
+                except Unsupported as exc:
+                    stats.unknown.append(f"{env}: unsupported: {exc}")
+                    per_env[env] = {r.id: Facts(alive=UNKNOWN) for r in env_rules}
+                else:
+                    per_env[env] = _gather(session)
+                    _decode_examples(session, per_env[env], examples)
+                    stats.add_solver(session.solver)
+                    del session  # its encoding and models: memory stays one environment's worth
         if progress:
             progress(i + 1, len(envs))
+    property_findings: list[Finding] = []
     if properties is not None:
         from cedarscope.analyzer.properties import check_properties
 
         prop = check_properties(schema, ps, properties, options)
         property_findings = list(prop.findings)
-        queries += prop.stats.get("queries", 0)
-        seconds += prop.stats.get("solver_seconds", 0.0)
-        unknown.extend(prop.stats.get("unknown", []))
+        stats.absorb(prop.stats)
 
     judge = _Judge(ps, {r.id: r for r in rules}, per_env, examples)
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
-    verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if unknown else Verdict.HOLDS)
-    stats = {"environments": len(envs), "policies": len(rules), "queries": queries,
-             "solver_seconds": round(seconds, 4)}
-    if unknown:
-        stats["unknown"] = unknown
-    return Report("audit", verdict, tuple(findings), stats)
+    verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
+    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)))
 
 
 def _may_show_witness(r: Rule, f: Facts) -> bool:
@@ -325,11 +273,9 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts],
     for r in session.rules:
         f = facts[r.id]
         if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
-            examples[("witness", r.id)] = session.example(
-                f.witness, lambda q, e, r=r: outcome(r, q, e) == "match")
+            examples[("witness", r.id)] = session.example(f.witness, functools.partial(_outcome_is, r, "match"))
         if f.errs == SAT and ("error", r.id) not in examples:
-            examples[("error", r.id)] = session.example(
-                f.error_model, lambda q, e, r=r: outcome(r, q, e) == "error")
+            examples[("error", r.id)] = session.example(f.error_model, functools.partial(_outcome_is, r, "error"))
         f.witness = f.error_model = None
 
 
@@ -348,8 +294,8 @@ class _Judge:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
         if any(f.alive == UNKNOWN for _, f in facts):
             return []  # nothing is claimed about a rule the solver did not settle
-        loc = Location.of(r.policy)
-        loc = (loc,) if loc else ()
+        at = Location.of(r.policy)
+        loc = (at,) if at else ()
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
@@ -405,7 +351,7 @@ class _Judge:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
                        for env, _ in alive)
 
-        shadows = []
+        shadows: list[str] = []
         for q in sorted(common, key=position):
             if equivalent(r.id, q) and position(q) > position(r.id):
                 continue  # equivalent rules: the earlier one stays, the later is reported

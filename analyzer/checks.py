@@ -3,7 +3,8 @@
 `check` asks properties of one policy set (or one policy), `equivalent`,
 `implies` and `disjoint` relate two sets, `diff_report` lists what a change
 gains and loses.  Every finding's counterexample was replayed (see
-`queries.solve`); this module only names what was found and who decided it.
+`solving.EnvSolver.examples`); this module only names what was found and
+who decided it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Iterable, Sequence
 
 from cedarscope.analyzer import queries
 from cedarscope.analyzer.diff import GAINED, LOST, DiffResult, diff
-from cedarscope.analyzer.queries import Answer, Example, Options
+from cedarscope.analyzer.solving import Answer, Example, Options, overall, stats_of
 from cedarscope.lang.ast import PolicySet
-from cedarscope.lang.authorizer import Response, is_authorized
+from cedarscope.lang.authorizer import ALLOW, DENY, Response, is_authorized
 from cedarscope.lang.schema import Schema
+from cedarscope.lang.template import instantiate, source_of
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 # The set-level properties `check` knows, with the query that decides each,
@@ -39,20 +41,8 @@ POLICY_PROPERTIES = {
 
 
 def refs(policyset: PolicySet, ids: Iterable[str]) -> tuple[PolicyRef, ...]:
-    out = []
-    for pid in ids:
-        out.append(PolicyRef.of(pid, _policy_or_template(policyset, pid)))
-    return tuple(out)
-
-
-def _policy_or_template(policyset: PolicySet, pid: str):
-    policy = policyset.get(pid)
-    if policy is not None:
-        return policy
-    for link in policyset.links:
-        if link.link_id == pid:
-            return policyset.get(link.template_id)
-    return None
+    """References to policies by id (a link points at its template's text)."""
+    return tuple(PolicyRef.of(pid, source_of(policyset, pid)) for pid in ids)
 
 
 def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexample:
@@ -70,21 +60,8 @@ def describe_request(example: Example) -> str:
     return f"principal {r.principal}, action {r.action}, resource {r.resource}"
 
 
-def _stats(answers: Sequence[Answer], extra: dict | None = None) -> dict:
-    stats = {
-        "environments": len({a.env for a in answers}),
-        "queries": sum(a.queries for a in answers),
-        "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
-    }
-    unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == queries.UNKNOWN]
-    if unknown:
-        stats["unknown"] = unknown
-    stats.update(extra or {})
-    return stats
-
-
 def _verdict(answers: Sequence[Answer]) -> Verdict:
-    return Verdict(queries.overall(answers))
+    return overall(a.verdict for a in answers)
 
 
 # --------------------------------------------------------------------------
@@ -109,21 +86,19 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers), tuple(findings), _stats(answers))
+    return Report("check", _verdict(answers), tuple(findings), stats_of(answers))
 
 
 def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequence[str],
                  options: Options) -> Report:
-    from cedarscope.lang.authorizer import instantiate
-
-    matches = [(pid, p, slots) for pid, p, slots in instantiate(ps) if pid == policy_id]
+    matches = [i for i in instantiate(ps) if i.id == policy_id]
     if not matches:
         raise KeyError(policy_id)
-    _, policy, slots = matches[0]
+    policy = matches[0].policy
     findings, answers = [], []
     for name in properties:
         query, kind, says = POLICY_PROPERTIES[name]
-        result = query(schema, policy, options, slots)
+        result = query(schema, policy, options)
         answers.extend(result)
         for answer in result:
             for ex in answer.examples:
@@ -135,16 +110,12 @@ def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequ
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers), tuple(findings), _stats(answers))
+    return Report("check", _verdict(answers), tuple(findings), stats_of(answers))
 
 
 def _locations(ps: PolicySet, ids: Iterable[str]) -> tuple[Location, ...]:
-    out = []
-    for pid in ids:
-        loc = Location.of(_policy_or_template(ps, pid))
-        if loc is not None:
-            out.append(loc)
-    return tuple(out)
+    found = (Location.of(source_of(ps, pid)) for pid in ids)
+    return tuple(loc for loc in found if loc is not None)
 
 
 # --------------------------------------------------------------------------
@@ -165,7 +136,7 @@ def relation(command: str, schema: Schema, a: PolicySet, b: PolicySet, options: 
     for answer in answers:
         for ex in answer.examples:
             cx = counterexample(ex, {"first": a, "second": b})
-            kind = "gained" if cx.decisions["second"] == "allow" and cx.decisions["first"] == "deny" else "lost"
+            kind = "gained" if cx.decisions["second"] == ALLOW and cx.decisions["first"] == DENY else "lost"
             if command == "disjoint":
                 kind = "reachable"
             findings.append(Finding(
@@ -175,7 +146,7 @@ def relation(command: str, schema: Schema, a: PolicySet, b: PolicySet, options: 
                 environment=answer.env,
                 counterexample=cx,
             ))
-    return Report(command, _verdict(answers), tuple(findings), _stats(answers))
+    return Report(command, _verdict(answers), tuple(findings), stats_of(answers))
 
 
 # --------------------------------------------------------------------------
@@ -208,11 +179,11 @@ def diff_report(schema: Schema, old: PolicySet, new: PolicySet, options: Options
                     environment=env_diff.env,
                     counterexample=cx,
                 ))
-    return Report(command, Verdict(result.verdict), tuple(findings), _stats(answers, {"summary": table}))
+    return Report(command, result.verdict, tuple(findings), stats_of(answers, summary=table))
 
 
 def _count(answer: Answer):
     """Examples found in one direction, or 'unknown'."""
-    if answer.verdict == queries.UNKNOWN:
+    if answer.verdict is Verdict.UNKNOWN:
         return "unknown"
     return len(answer.examples)

@@ -25,7 +25,6 @@ import importlib
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ import click
 
 from cedarscope.analyzer import interrupts
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
-from cedarscope.lang.links import with_links
 from cedarscope.reports.findings import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -106,7 +104,8 @@ class CedarscopeGroup(click.Group):
         except click.ClickException as err:
             from cedarscope.lang.diagnostics import elide
 
-            err.message = elide(err.message, MAX_MESSAGE_CHARS)  # it may quote a huge option value
+            # it may quote a huge option value (click's stubs call `message` final; it is a plain attribute)
+            object.__setattr__(err, "message", elide(err.message, MAX_MESSAGE_CHARS))
             raise
         except KeyboardInterrupt:
             self._stop_interrupted(ctx)
@@ -124,6 +123,13 @@ class CedarscopeGroup(click.Group):
         if interrupts.output_started():
             _echo_quietly("\n[interrupted: the output above is incomplete]")
         _echo_quietly("cedarscope: interrupted; nothing was proved", err=True)
+        if interrupts.exit_process_on_interrupt:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(interrupts.EXIT_INTERRUPTED)
         ctx.exit(interrupts.EXIT_INTERRUPTED)
 
     def _fail(self, ctx: click.Context, err: BaseException) -> None:
@@ -152,6 +158,8 @@ class CedarscopeGroup(click.Group):
             ctx.exit(EXIT_BAD_INPUT)
         if not isinstance(err, Exception):  # SystemExit, GeneratorExit: not ours to judge
             raise err
+        import traceback
+
         click.echo("cedarscope: internal error (please report this with the input):", err=True)
         click.echo("".join(traceback.format_exception(err)).rstrip(), err=True)
         ctx.exit(EXIT_INTERNAL_ERROR)
@@ -324,6 +332,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
+    from cedarscope.lang.links import with_links
     from cedarscope.lang.parser import load_policies
     policyset = load_policies(list(paths))
     if links_path is not None:

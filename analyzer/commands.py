@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,8 +28,11 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
-from cedarscope.analyzer.queries import Options
+from cedarscope.encoder import assumptions
 from cedarscope.lang.links import with_links
+
+if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
+    from cedarscope.analyzer.solving import Options
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -61,16 +65,39 @@ def example_options(f):
     return f
 
 
+def assumption_option(f):
+    """--entities-exist request|all: an assumption stronger than Cedar's own
+    (encoder.assumptions).  It is kept in the click context, where `_options`
+    and `_after_examples` read it, so the answers and the report's list of
+    assumptions cannot disagree."""
+    return click.option(
+        "--entities-exist", type=click.Choice(list(_EXISTENCE)), expose_value=False,
+        callback=lambda ctx, _param, which: ctx.meta.__setitem__(
+            _ASSUMED, frozenset([_EXISTENCE[which]]) if which else frozenset()),
+        help="Assume these entities are in every entity store: 'request' (the principal and the "
+             "resource), 'all' (every entity the policies read, as Cedar's symbolic compiler "
+             "assumes). Default: only what Cedar enforces (any entity may be missing).")(f)
+
+
+_EXISTENCE = {"request": assumptions.REQUEST_ENTITIES_EXIST, "all": assumptions.ENTITIES_EXIST}
+_ASSUMED = "cedarscope.assumptions"
+
+
+def _assumed() -> frozenset[str]:
+    return click.get_current_context().meta.get(_ASSUMED, frozenset())
+
+
 def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
              max_examples: int = 1, time_limit: float | None = None) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously).  The
     time limit counts from the start of the run."""
-    from cedarscope.analyzer.queries import environments
+    from cedarscope.analyzer.solving import Options, environments
 
     deadline = run_started() + time_limit if time_limit is not None else None
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples, deadline=deadline)
+                      resource_type=resource_type, max_examples=max_examples, deadline=deadline,
+                      assumptions=_assumed())
     if (principal_type or action or resource_type) and not environments(schema, options):
         given = ", ".join(f"{flag} {value[:60]}" for flag, value in (
             ("--principal-type", principal_type), ("--action", action),
@@ -124,11 +151,11 @@ def _require_valid(schema, sides: dict, no_validate: bool) -> tuple[str, ...]:
     return ()
 
 
-def _assuming(report, assumptions: tuple[str, ...]):
-    """The report with `assumptions` stated too."""
+def _assuming(report, more: tuple[str, ...]):
+    """The report with the assumptions `more` stated too."""
     from dataclasses import replace
 
-    return replace(report, assumptions=(*report.assumptions, *assumptions)) if assumptions else report
+    return replace(report, assumptions=(*report.assumptions, *more)) if more else report
 
 
 def _parse_properties(path: Path, schema):
@@ -167,6 +194,7 @@ def _parse_question(text: str, schema):
 @click.option("--properties", "properties_path", type=existing_file,
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
+@assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -186,7 +214,7 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
     properties = _parse_properties(properties_path, schema) if properties_path else None
-    assumptions = _require_valid(schema, {"policies": ps}, no_validate)
+    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
     props = props or (() if properties_path else ("never-errors",))
     reports = []
@@ -205,7 +233,7 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     if properties is not None:
         reports.append(check_properties(schema, ps, properties, options))
     report = _after_examples(_merge("check", reports), schema, {"policies": ps}, save_examples, confirm)
-    emit_report(_assuming(report, assumptions), fmt)
+    emit_report(_assuming(report, unvalidated), fmt)
 
 
 def _require_evaluable(ps, policy_id: str) -> None:
@@ -222,18 +250,11 @@ def _require_evaluable(ps, policy_id: str) -> None:
 
 def _merge(command: str, reports):
     """One report from several (findings concatenated, worst verdict)."""
-    from cedarscope.analyzer.queries import worst
-    from cedarscope.reports.findings import Report, Verdict
+    from cedarscope.analyzer.solving import merged_stats, overall
+    from cedarscope.reports.findings import Report
 
     findings = tuple(f for r in reports for f in r.findings)
-    verdict = worst(r.result.value for r in reports)
-    stats: dict = {"environments": max((r.stats.get("environments", 0) for r in reports), default=0),
-                   "queries": sum(r.stats.get("queries", 0) for r in reports),
-                   "solver_seconds": round(sum(r.stats.get("solver_seconds", 0.0) for r in reports), 4)}
-    unknown = [u for r in reports for u in r.stats.get("unknown", [])]
-    if unknown:
-        stats["unknown"] = unknown
-    return Report(command, Verdict(verdict), findings, stats)
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
 
 
 # --------------------------------------------------------------------------
@@ -248,6 +269,7 @@ def _relation_command(name: str, summary: str):
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
+    @assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -260,12 +282,12 @@ def _relation_command(name: str, summary: str):
 
         schema = load_schema_file(schema_path)
         a, b = _load_sources([first], links_path), _load_sources([second], links_path)
-        assumptions = _require_valid(schema, {"first": a, "second": b}, no_validate)
+        unvalidated = _require_valid(schema, {"first": a, "second": b}, no_validate)
         options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
                        time_limit=time_limit)
         report = relation(name, schema, a, b, options)
         report = _after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm)
-        emit_report(_assuming(report, assumptions), fmt)
+        emit_report(_assuming(report, unvalidated), fmt)
 
     return command
 
@@ -288,6 +310,7 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -305,12 +328,12 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 
     schema = load_schema_file(schema_path)
     old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
-    assumptions = _require_valid(schema, {"old": old_ps, "new": new_ps}, no_validate)
+    unvalidated = _require_valid(schema, {"old": old_ps, "new": new_ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
                        time_limit=time_limit)
     report = diff_report(schema, old_ps, new_ps, options)
     report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
-    emit_report(_assuming(report, assumptions), fmt)
+    emit_report(_assuming(report, unvalidated), fmt)
 
 
 @cli.command()
@@ -321,6 +344,7 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
               help="The id of a policy or template link to remove (repeatable).")
 @links_option
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -341,17 +365,21 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     added = [_parse_policy_file(p) for p in add_paths]
     add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     sides = {"old": current, "new": changed(current, add, remove_ids)}
-    assumptions = _require_valid(schema, sides, no_validate)
+    unvalidated = _require_valid(schema, sides, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
                        time_limit=time_limit)
     report = run_whatif(schema, current, add, remove_ids, options)
-    emit_report(_assuming(_after_examples(report, schema, sides, save_examples, confirm), assumptions), fmt)
+    emit_report(_assuming(_after_examples(report, schema, sides, save_examples, confirm), unvalidated), fmt)
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Write examples to disk, and confirm them with cedarpy, as asked."""
+    """Name the assumptions in force; write examples to disk, and confirm
+    them with cedarpy, as asked."""
+    from dataclasses import replace
+
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
+    report = replace(report, assumptions=assumptions.describe(_assumed()))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -370,6 +398,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
               help='Also check the @must("never") / @must("always") properties in FILE.')
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -383,11 +412,11 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
     properties = _parse_properties(properties_path, schema) if properties_path else None
-    assumptions = _require_valid(schema, {"policies": ps}, no_validate)
+    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
     with _progress("auditing environments") as tick:
         report = run_audit(schema, ps, options, properties, progress=tick)
-    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), assumptions),
+    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), unvalidated),
                 fmt)
 
 
@@ -403,6 +432,7 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
               show_default=True)
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -415,10 +445,10 @@ def ask(policies, schema_path, question, enumerate_n, by, links_path, principal_
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
     q = _parse_question(question, schema)
-    assumptions = _require_valid(schema, {"policies": ps}, no_validate)
+    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, enumerate_n or 1, time_limit=time_limit)
     report = run_ask(schema, ps, q, options, by if enumerate_n else None)
-    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), assumptions),
+    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), unvalidated),
                 fmt)
 
 
@@ -428,9 +458,9 @@ class _progress:
 
     def __init__(self, label: str):
         self.label = label
-        self._progress = None
-        self._task = None
-        self._started = None
+        self._progress: Any = None  # a rich Progress, made when first needed
+        self._task: Any = None
+        self._started = 0.0
 
     def __enter__(self):
         import time

@@ -12,12 +12,13 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from cedarscope.lang.ast import PolicySet, Slot
-from cedarscope.lang.authorizer import instantiate
+from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.authorizer import ALLOW, DENY
 from cedarscope.lang.entities import Entities, entities_to_json
 from cedarscope.lang.printer import print_policy
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import schema_to_json
+from cedarscope.lang.template import instantiate
 from cedarscope.reports.findings import Report
 
 EXAMPLE_FILES = frozenset({"request.json", "entities.json"})
@@ -36,6 +37,7 @@ def save_examples(report: Report, folder: Path) -> list[Path]:
             old.rmdir()
     for i, finding in enumerate(f for f in report.findings if f.counterexample):
         cx = finding.counterexample
+        assert cx is not None  # only findings with a counterexample are written
         target = folder / f"{i:03d}-{finding.kind}"
         target.mkdir()
         (target / "request.json").write_text(json.dumps(request_to_json(cx.request), indent=2) + "\n")
@@ -51,25 +53,10 @@ def _is_saved_example(path: Path) -> bool:
             and bool(kind) and all(f.is_file() and f.name in EXAMPLE_FILES for f in path.iterdir()))
 
 
-def _fill(scope, slots: Mapping):
-    """A scope with its slot replaced by the linked entity."""
-    for name in ("target", "in_target"):
-        value = getattr(scope, name, None)
-        if isinstance(value, Slot):
-            return dataclasses.replace(scope, **{name: slots[value.name]})
-    return scope
-
-
 def linked_text(ps: PolicySet) -> str:
     """Every evaluable policy as static Cedar text, links instantiated, in
     the order `instantiate` gives (so positional ids line up)."""
-    out = []
-    for _, policy, slots in instantiate(ps):
-        if slots:
-            policy = dataclasses.replace(policy, principal=_fill(policy.principal, slots),
-                                         resource=_fill(policy.resource, slots))
-        out.append(print_policy(policy))
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(print_policy(instance.policy) for instance in instantiate(ps)) + "\n"
 
 
 def cedarpy_decision(ps: PolicySet, request, entities: Entities, schema=None) -> str:
@@ -82,9 +69,9 @@ def cedarpy_decision(ps: PolicySet, request, entities: Entities, schema=None) ->
                                    json.dumps(entities_to_json(entities)),
                                    schema=schema_to_json(schema) if schema is not None else None)
     if result.decision == cedarpy.Decision.Allow:
-        return "allow"
+        return ALLOW
     if result.decision == cedarpy.Decision.Deny:
-        return "deny"
+        return DENY
     return "invalid: " + "; ".join(result.diagnostics.errors or ["no decision"])
 
 

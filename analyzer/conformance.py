@@ -264,7 +264,8 @@ def run_test(text: str, name: str, read: Reader) -> TestFileResult:
         entities = parse_entities(read(test.entities), test.entities, schema)
     except CedarError as e:
         return TestFileResult(name, should_validate=should_validate, problem=f"cannot read inputs: {_first(e)}")
-    validated, messages = None, ()
+    validated: bool | None = None
+    messages: tuple[str, ...] = ()
     if schema is not None and should_validate is not None:
         validated, messages = _validate(policyset, schema)
     results = tuple(
@@ -407,7 +408,8 @@ def run_tarball(path, limit: int | None = None) -> Iterator[TestFileResult]:
 
 def _members(tar: tarfile.TarFile, archive: str) -> Iterator[tuple[str, str]]:
     """(name, text) of every regular file in the archive, size-capped."""
-    from cedarscope.lang.files import decode_utf8, max_input_bytes
+    from cedarscope.lang.diagnostics import decode_utf8
+    from cedarscope.lang.files import max_input_bytes
 
     try:
         for member in tar:

@@ -18,27 +18,25 @@ kept, and carries the determining policies of each side.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import z3
 
-from cedarscope.analyzer import budget
-from cedarscope.analyzer.queries import (
-    HOLDS,
-    UNKNOWN,
+from cedarscope.analyzer.queries import allows, same_policies, slice_in
+from cedarscope.analyzer.solving import (
     Answer,
+    EnvSolver,
     Options,
-    allows_rules,
+    Replay,
     environments,
+    in_environment,
     overall,
-    rules_in,
-    solve,
 )
-from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import PolicySet
-from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.template import PolicyInstance, instantiate
+from cedarscope.reports.findings import Verdict
 
 GAINED, LOST = "gained", "lost"
 
@@ -55,58 +53,47 @@ class DiffResult:
     envs: list[EnvDiff] = field(default_factory=list)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """holds = the versions are equivalent (proved), violated = a
         difference exists, unknown = some environment was not settled."""
-        return overall([a for d in self.envs for a in (d.gained, d.lost)])
+        return overall(a.verdict for d in self.envs for a in (d.gained, d.lost))
 
     @property
-    def solver_seconds(self) -> float:
-        return sum(a.solver_seconds for d in self.envs for a in (d.gained, d.lost))
-
-    @property
-    def queries(self) -> int:
-        return sum(a.queries for d in self.envs for a in (d.gained, d.lost))
+    def answers(self) -> list[Answer]:
+        return [a for d in self.envs for a in (d.gained, d.lost)]
 
 
-def _keys(rules) -> Counter:
-    """Rules as a multiset of (policy, slot values): equal multisets encode
-    to the same formula (policy equality ignores source spans)."""
-    return Counter((p, tuple(sorted(slots.items()))) for _, p, slots in rules)
-
-
-def _replay(after: PolicySet, before: PolicySet):
+def _replay(after: PolicySet, before: PolicySet) -> Replay:
     """Concretely: `after` allows and `before` denies."""
     def replay(request, entities) -> bool:
-        return (is_authorized(request, entities, after).decision == "allow"
-                and is_authorized(request, entities, before).decision == "deny")
+        return (is_authorized(request, entities, after).decision == ALLOW
+                and is_authorized(request, entities, before).decision == DENY)
     return replay
 
 
 def _env_diff(schema: Schema, env: RequestEnv, old: PolicySet, new: PolicySet,
-              options: Options) -> EnvDiff:
-    old_rules, new_rules = rules_in(old, env, schema), rules_in(new, env, schema)
-    if _keys(old_rules) == _keys(new_rules):
-        # The same policies can match here in both versions: the two
-        # decisions are one formula, so no request differs (no solver call).
-        return EnvDiff(env, Answer(HOLDS, env), Answer(HOLDS, env))
-    if budget.out_of_time(options):
-        unknown = Answer(UNKNOWN, env, reason=budget.TIME_LIMIT_REACHED)
-        return EnvDiff(env, unknown, unknown)
-    try:
-        enc = Encoding(schema, env)
-        allows_old, allows_new = allows_rules(enc, old_rules), allows_rules(enc, new_rules)
-    except Unsupported as exc:
-        unknown = Answer(UNKNOWN, env, reason=f"unsupported: {exc}")
-        return EnvDiff(env, unknown, unknown)
-    gained = solve(enc, z3.And(allows_new, z3.Not(allows_old)), _replay(new, old), options, env,
-                   options.max_examples, enc.different_from)
-    lost = solve(enc, z3.And(allows_old, z3.Not(allows_new)), _replay(old, new), options, env,
-                 options.max_examples, enc.different_from)
-    return EnvDiff(env, gained, lost)
+              old_slice: list[PolicyInstance], new_slice: list[PolicyInstance], options: Options) -> EnvDiff:
+    def both_directions(solver: EnvSolver) -> EnvDiff:
+        allows_old, allows_new = allows(solver.enc, old_slice), allows(solver.enc, new_slice)
+        return EnvDiff(env,
+                       solver.examples(z3.And(allows_new, z3.Not(allows_old)), _replay(new, old),
+                                       options.max_examples, solver.enc.different_from),
+                       solver.examples(z3.And(allows_old, z3.Not(allows_new)), _replay(old, new),
+                                       options.max_examples, solver.enc.different_from))
+
+    return in_environment(schema, env, options, both_directions, lambda unknown: EnvDiff(env, unknown, unknown))
 
 
 def diff(schema: Schema, old: PolicySet, new: PolicySet, options: Options) -> DiffResult:
-    """Both directions in every selected environment, on one encoding each."""
-    return DiffResult([_env_diff(schema, env, old, new, options)
-                       for env in environments(schema, options)])
+    """Both directions in every selected environment, on one encoding each.
+    An environment where both versions have the same slice is settled
+    without the solver: the two decisions are one formula."""
+    old_instances, new_instances = instantiate(old), instantiate(new)
+    result = DiffResult()
+    for env in environments(schema, options):
+        old_slice, new_slice = slice_in(old_instances, env, schema), slice_in(new_instances, env, schema)
+        if same_policies(old_slice, new_slice):
+            result.envs.append(EnvDiff(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env)))
+        else:
+            result.envs.append(_env_diff(schema, env, old, new, old_slice, new_slice, options))
+    return result

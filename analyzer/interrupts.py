@@ -32,10 +32,17 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
 POKE_SECONDS = 0.25
+
+# Set by the console entry point (analyzer.entry): this process is the
+# command itself, so once an interrupt is reported it may end at once,
+# without freeing the heap object by object (a second or more for a large
+# encoding).  Under a test runner the command shares the process: unset.
+exit_process_on_interrupt = False
 
 
 class _Guard:
@@ -47,7 +54,7 @@ class _Guard:
         self.interrupted = False  # a Ctrl-C asked to stop
         self.acknowledged = False  # the command line is stopping: no more KeyboardInterrupts
         self.output_started = False
-        self.main_thread = threading.main_thread().ident
+        self.main_thread = threading.main_thread().ident or 0
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)
         self.watcher = threading.Thread(target=self._watch, name="cedarscope-ctrl-c", daemon=True)
@@ -83,6 +90,8 @@ class _Guard:
             if self.acknowledged or self.committing or _active is not self:
                 return
             interrupt_solver()
+            if not self.main_thread:
+                return
             try:
                 signal.pthread_kill(self.main_thread, signal.SIGINT)
             except (OSError, ValueError):
@@ -92,11 +101,30 @@ class _Guard:
 _active: _Guard | None = None
 
 
+# The z3 contexts solver calls run in (analyzer.solving gives each
+# environment its own): an interrupt must reach whichever is checking.
+_contexts: weakref.WeakSet = weakref.WeakSet()
+
+
+def solver_context(ctx) -> None:
+    """Register a z3 context whose checks Ctrl-C must end; while a guard is
+    active, z3 must also leave SIGINT to Python."""
+    _contexts.add(ctx)
+    if _active is not None:
+        _set_z3_ctrl_c(False)
+
+
 def interrupt_solver() -> None:
     """Make a z3 check that is running now return (as `unknown`)."""
     z3 = sys.modules.get("z3")
-    if z3 is not None:
-        z3.main_ctx().interrupt()
+    if z3 is None:
+        return
+    try:
+        contexts = [z3.main_ctx(), *list(_contexts)]
+    except RuntimeError:  # the set changed while it was read: the main thread made a context
+        contexts = [z3.main_ctx()]
+    for ctx in contexts:
+        ctx.interrupt()
 
 
 def _set_z3_ctrl_c(enabled: bool) -> None:
@@ -124,6 +152,8 @@ def ctrl_c_stops_everything() -> Iterator[None]:
     guard = _Guard()
     previous_handler = signal.signal(signal.SIGINT, guard.on_sigint)
     previous_fd = signal.set_wakeup_fd(guard.write_fd, warn_on_full_buffer=False)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_when_interrupted(previous_hook)
     _active = guard
     _set_z3_ctrl_c(False)
     guard.watcher.start()
@@ -131,12 +161,26 @@ def ctrl_c_stops_everything() -> Iterator[None]:
         yield
     finally:
         _active = None
+        sys.unraisablehook = previous_hook
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous_handler)
         _set_z3_ctrl_c(True)
         os.close(guard.write_fd)  # the watcher reads end-of-file and stops
         guard.watcher.join(timeout=1.0)
         os.close(guard.read_fd)
+
+
+def _quiet_when_interrupted(previous):
+    """Python prints an exception it cannot raise (in a __del__) as
+    "Exception ignored ...".  A KeyboardInterrupt lost that way is ours
+    (`_Guard` delivers it again), and what objects left half-made by the
+    interrupt fail to clean up is a consequence of stopping: neither is
+    shown."""
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) or interrupted():
+            return
+        previous(unraisable)
+    return hook
 
 
 def interrupted() -> bool:

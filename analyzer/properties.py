@@ -16,23 +16,16 @@ from dataclasses import fields, is_dataclass
 import z3
 
 from cedarscope.analyzer.checks import counterexample, describe_request
-from cedarscope.analyzer.queries import (
-    UNKNOWN,
-    Answer,
-    Options,
-    allows_in,
-    overall,
-    policy_outcome,
-)
-from cedarscope.analyzer.queries import (
-    ask as ask_query,
-)
+from cedarscope.analyzer.queries import allows, policy_outcome, slice_in
+from cedarscope.analyzer.queries import ask as ask_query
 from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.solving import Answer, Options, overall, stats_of
 from cedarscope.lang.ast import Policy, PolicySet, Var
-from cedarscope.lang.authorizer import is_authorized
+from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.schema import Schema
-from cedarscope.reports.findings import Finding, Location, Report, Verdict
+from cedarscope.lang.template import instantiate
+from cedarscope.reports.findings import Finding, Location, Report
 
 NEVER, ALWAYS = "never", "always"
 
@@ -50,7 +43,7 @@ def mentions_var(node, name: str) -> bool:
 
 def describes(question: Policy, request, entities) -> bool:
     """Concretely: does the question's scope and conditions match?"""
-    return policy_outcome(question, None, request, entities) == "match"
+    return policy_outcome(question, request, entities) == "match"
 
 
 def must_of(policy: Policy) -> str:
@@ -66,29 +59,22 @@ def must_of(policy: Policy) -> str:
     return value
 
 
-def _goal_and_replay(ps: PolicySet, question: Policy, mode: str):
-    def build(enc):
-        described = enc.satisfied(question)
-        allowed = allows_in(enc, ps)
-        goal = z3.And(described, allowed) if mode == NEVER else z3.And(described, z3.Not(allowed))
-        wanted = "allow" if mode == NEVER else "deny"
-
-        def replay(request, entities) -> bool:
-            return (describes(question, request, entities)
-                    and is_authorized(request, entities, ps).decision == wanted)
-
-        return goal, replay
-
-    return build
-
-
 def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options: Options,
              distinct=None) -> list[Answer]:
-    """Ask in the environments the question's scope can match (a static
-    slice, see analyzer.slicing)."""
-    return ask_query(schema, options, _goal_and_replay(ps, question, mode),
-                     options.max_examples, distinct,
-                     where=lambda env: may_match(question, env, schema))
+    """Is a request the question describes allowed (mode never) or denied
+    (mode always)?  Asked in the environments the question's scope can
+    match (a static slice, see analyzer.slicing)."""
+    instances = instantiate(ps)
+    wanted = ALLOW if mode == NEVER else DENY
+
+    def goal(enc):
+        allowed = allows(enc, slice_in(instances, enc.env, schema))
+        return z3.And(enc.satisfied(question), allowed if mode == NEVER else z3.Not(allowed))
+
+    def replay(request, entities) -> bool:
+        return describes(question, request, entities) and is_authorized(request, entities, ps).decision == wanted
+
+    return ask_query(schema, options, goal, replay, distinct, where=lambda env: may_match(question, env, schema))
 
 
 def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, options: Options) -> Report:
@@ -107,13 +93,7 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                     f'property {pid} (@must("{mode}")) is violated: {describe_request(ex)} is {what}',
                     tuple(r.id for r in cx.determining["policies"]), (pid,),
                     (loc,) if loc else (), answer.env, cx))
-    stats = {"queries": sum(a.queries for a in answers),
-             "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
-             "environments": len({a.env for a in answers})}
-    unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]
-    if unknown:
-        stats["unknown"] = unknown
-    return Report("check", Verdict(overall(answers)), tuple(findings), stats)
+    return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers))
 
 
 def _distinct_by(part: str):
@@ -137,15 +117,9 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
             findings.append(Finding(
                 "reachable", f"yes: {describe_request(ex)} is allowed",
                 tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
-    verdict = overall(answers)
     # For `ask`, "violated" (some request is allowed) is the answer "yes".
-    stats = {"queries": sum(a.queries for a in answers),
-             "solver_seconds": round(sum(a.solver_seconds for a in answers), 4),
-             "environments": len(answers)}
-    unknown = [f"{a.env}: {a.reason}" for a in answers if a.verdict == UNKNOWN]
-    if unknown:
-        stats["unknown"] = unknown
-    return Report("ask", Verdict(verdict), tuple(findings), stats)
+    return Report("ask", overall(a.verdict for a in answers), tuple(findings),
+                  stats_of(answers, environments=len(answers)))
 
 
 def _distinct_by_request(enc):

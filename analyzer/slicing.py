@@ -10,35 +10,33 @@ that could match: it is a sound filter, not an answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from cedarscope.lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
 
 
-def _target(target, slots: Mapping[str, EntityUID] | None) -> EntityUID | None:
-    if isinstance(target, Slot):
-        return (slots or {}).get(target.name)
-    return target
+def _target(target: EntityUID | Slot) -> EntityUID | None:
+    """The scope's entity; None for an unlinked slot, which may be any
+    entity (so the scope may match)."""
+    return None if isinstance(target, Slot) else target
 
 
-def _entity_scope_may_match(scope: Scope, var_type: str, schema: Schema, slots) -> bool:
+def _entity_scope_may_match(scope: Scope, var_type: str, schema: Schema) -> bool:
     """Can an entity of `var_type` satisfy this principal/resource scope?"""
     if isinstance(scope, ScopeAny):
         return True
     if isinstance(scope, ScopeEq):
-        uid = _target(scope.target, slots)
+        uid = _target(scope.target)
         return uid is None or uid.type == var_type
     if isinstance(scope, ScopeIn):
-        uid = _target(scope.target, slots)
+        uid = _target(scope.target)
         return uid is None or _may_be_in(var_type, uid.type, schema)
     if isinstance(scope, ScopeIs):
         if scope.entity_type != var_type:
             return False
         if scope.in_target is None:
             return True
-        uid = _target(scope.in_target, slots)
+        uid = _target(scope.in_target)
         return uid is None or _may_be_in(var_type, uid.type, schema)
     raise TypeError(f"not a principal/resource scope: {scope!r}")
 
@@ -61,10 +59,10 @@ def _action_scope_may_match(scope: Scope, action: EntityUID, schema: Schema) -> 
     raise TypeError(f"not an action scope: {scope!r}")
 
 
-def may_match(policy: Policy, env: RequestEnv, schema: Schema, slots=None) -> bool:
+def may_match(policy: Policy, env: RequestEnv, schema: Schema) -> bool:
     """False only if no request of `env` can satisfy the policy's scope."""
     return (
         _action_scope_may_match(policy.action, env.action, schema)
-        and _entity_scope_may_match(policy.principal, env.principal_type, schema, slots)
-        and _entity_scope_may_match(policy.resource, env.resource_type, schema, slots)
+        and _entity_scope_may_match(policy.principal, env.principal_type, schema)
+        and _entity_scope_may_match(policy.resource, env.resource_type, schema)
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cedarscope.analyzer.checks import diff_report
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.schema import Schema

@@ -9,10 +9,12 @@ names: ``alice``, ``bob``, ... for the principal's type, ``photo1``,
 ``photo2``, ... (the type's name) for the others.
 
 The store holds only what the policies can observe: the entities whose
-existence, attributes or tags the formulas read (and that exist in the
-model), and those with ancestors.  Attributes are the ones read, plus the
-schema's required ones (with a valid default when unread, so the store
-conforms); tags are the ones the model says are present.  Parents are the
+existence, attributes, tags or ancestors the formulas read and that the
+model puts in the store (one the model leaves out is absent, as Cedar
+allows: parents, attribute and tag values may name it all the same).
+Attributes are the ones read, plus the schema's required ones (with a valid
+default when unread, so the store conforms); tags are the ones the model
+says are present.  Parents are the
 ancestors the model gives; an ancestor whose type the schema does not allow
 as a direct parent is reached through fresh intermediate entities along a
 memberOf path.  Sets are read as in compiler.py: the elements the formulas
@@ -169,7 +171,7 @@ class Decoder:
     def entities(self) -> Entities:
         sym = self.sym
         self._index = {}
-        for key, (kind, info, args, app) in sym.apps.items():
+        for key, (_kind, _info, args, app) in sym.apps.items():
             self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
         observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
         exists: dict[EntityUID, bool] = {}
@@ -192,7 +194,7 @@ class Decoder:
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
-        keep = [u for u in observed if exists.get(u) or ancestors.get(u)]
+        keep = [u for u in observed if exists.get(u)]  # a missing entity has no ancestors either
         parents: dict[EntityUID, set[EntityUID]] = {}
         extra: dict[EntityUID, set[EntityUID]] = {}
         for u in keep:
@@ -218,9 +220,11 @@ class Decoder:
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
         """Direct parents giving u exactly the ancestors `anc` (plus fresh
         intermediates where the schema needs them)."""
-        direct_types = set(self.sym.schema.entity_types[u.type].member_of) if u.type in self.sym.schema.entity_types else set()
+        declared = self.sym.schema.entity_types.get(u.type)
+        direct_types = set(declared.member_of) if declared is not None else set()
         out = {a for a in anc if a.type in direct_types}
-        graph = nx.DiGraph([(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
+        graph: nx.DiGraph[str] = nx.DiGraph(
+            [(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
         for a in sorted(anc - out):
             path = nx.shortest_path(graph, u.type, a.type)
             chain = [self.unnamed(t) for t in path[1:-1]] + [a]
@@ -281,7 +285,8 @@ class Decoder:
         wanted = set()
         for a in {sym.env.action} | {a for a in named if a in sym.schema.actions}:
             wanted |= {a} | set(sym.action_ancestors.get(a, ()))
-        return [Entity(a, parents=frozenset(sym.schema.actions[a].member_of) if a in sym.schema.actions else frozenset())
+        actions = sym.schema.actions
+        return [Entity(a, parents=frozenset(actions[a].member_of) if a in actions else frozenset())
                 for a in sorted(wanted)]
 
 

@@ -10,20 +10,23 @@ The entity store is a family of uninterpreted functions over entity ids, one
 per entity type T (never quantified over; every application is recorded, and
 the recorded applications are the *footprint*):
 
-- ``exists_T(e)``: e is in the store (attribute access on a missing entity
-  errors; `has` and `hasTag` on it are false);
+- ``exists_T(e)``: e is in the store.  Cedar requires no entity to be there
+  (see encoder.assumptions), so this is an unknown like any other: attribute
+  access on a missing entity errors, `has` and `hasTag` on it are false, and
+  it has no ancestors;
 - ``attr_T_a(e)`` and, for optional attributes, ``has_T_a(e)``; record-typed
   attributes are flattened into one function per nested attribute;
 - ``anc_T_U(e)``: the set of e's ancestors of type U, for every U that the
   schema's memberOf relation makes (transitively) possible;
 - ``hastag_T(e, k)``, ``tag_T(e, k)`` when T declares tags.
 
-Action entities are not symbolic: their hierarchy comes from the schema.
-`well_formed()` states the assumptions (entities referred to exist and
-conform, enum ids, the hierarchy is irreflexive and transitive over the
-footprint, and the set witnesses of compiler.py) as quantifier-free
-constraints over the footprint; `pin()` fixes every recorded application to a
-concrete store.
+Action entities are not symbolic: Cedar takes them, with their hierarchy,
+from the schema.  `well_formed()` states, as quantifier-free constraints over
+the footprint, what holds in every store Cedar accepts (enum ids, valid ip
+values, a missing entity has no ancestors, the hierarchy is irreflexive and
+transitive, and the set witnesses of compiler.py), plus the stronger
+assumptions the encoding was asked to make; `pin()` fixes every recorded
+application to a concrete store.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 
 import z3
 
+from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
 from cedarscope.encoder.terms import (
     ID,
     IP,
@@ -102,8 +106,11 @@ class LazyRecord(dict):
 
 
 class SymEnv:
-    def __init__(self, schema: Schema, env: RequestEnv):
+    def __init__(self, schema: Schema, env: RequestEnv, assumptions: frozenset[str] = frozenset()):
+        """`assumptions`: the stronger assumptions (encoder.assumptions) that
+        `well_formed()` adds to what Cedar guarantees."""
         self.schema, self.env = schema, env
+        self.assumptions = checked(assumptions)
         self.ancestor_types = _transitive({n: d.member_of for n, d in schema.entity_types.items()})
         self.action_ancestors = _transitive({a: d.member_of for a, d in schema.actions.items()})
         adef = schema.actions.get(env.action)
@@ -111,7 +118,7 @@ class SymEnv:
             raise Unsupported(f"action {env.action} is not declared in the schema")
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
-        self._funcs: dict[tuple, z3.FuncDeclRef] = {}
+        self._funcs: dict[str, z3.FuncDeclRef] = {}
         # footprint: every application of a store function, in order
         self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
         self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
@@ -134,8 +141,15 @@ class SymEnv:
     def leaf(self, name: str, ty: Any) -> Any:
         """A fresh symbolic value of type `ty` (records: one per attribute)."""
         if isinstance(ty, RecordType):
-            return LazyRecord(lambda k: (self._bool(f"{name}.{k}?") if not ty.get(k).required else z3.BoolVal(True),
-                                         self.leaf(f"{name}.{k}", ty.get(k).type)))
+            record = ty
+
+            def field(k: str) -> tuple[Any, Any]:
+                attr = record.get(k)
+                assert attr is not None  # a record is read only at its declared attributes
+                present = self._bool(f"{name}.{k}?") if not attr.required else z3.BoolVal(True)
+                return present, self.leaf(f"{name}.{k}", attr.type)
+
+            return LazyRecord(field)
         self._fresh += 1  # names are for reading; the counter keeps them apart
         v = z3.Const(symbol(name, self._fresh), sort_of(ty))
         self.leaves.append((ty, v))
@@ -189,12 +203,15 @@ class SymEnv:
         return etype in self.schema.entity_types
 
     def exists(self, etype: str, e: z3.ExprRef) -> z3.BoolRef:
-        """e is an entity of the store (false for undeclared types, actions
-        other than the schema's, and enum ids the type does not list)."""
+        """e is an entity of the store: an unknown, except for actions (the
+        schema's), undeclared types (none) and enum ids (those listed; their
+        existence is never observed, as enum entities have no attributes,
+        tags or parents)."""
         if etype in self.action_types:
             if not z3.is_int_value(e):
                 raise Unsupported("a symbolic action entity")
-            return z3.BoolVal(EntityUID(etype, self.ids.id_of(etype, e)) in self.schema.actions)
+            action_id = self.ids.id_of(etype, e)
+            return z3.BoolVal(action_id is not None and EntityUID(etype, action_id) in self.schema.actions)
         d = self.schema.entity_types.get(etype)
         if d is None:
             return z3.BoolVal(False)
@@ -290,15 +307,33 @@ class SymEnv:
                     self.witnessed.append(z3.Implies(xs[i] != xs[j], z3.Select(xs[i], wz) != z3.Select(xs[j], wz)))
 
     def well_formed(self) -> list[z3.BoolRef]:
+        """What holds in every store Cedar accepts, over the footprint, and
+        the stronger assumptions asked for."""
         self._distinct_sets()
-        out: list[z3.BoolRef] = []
-        for kind, _info, _args, e in list(self.apps.values()):
-            if kind == "exists":
-                out.append(e)
+        hierarchy = self._hierarchy_wf()  # may add ancestor applications ...
+        missing = self._missing_have_no_ancestors()  # ... which this covers
+        out = hierarchy + missing + self._assumed_existence()
         for ty, v in self.leaves:
             out += self._leaf_wf(ty, v)
-        out += self._hierarchy_wf()
         out += self.witnessed
+        return out
+
+    def _missing_have_no_ancestors(self) -> list[z3.BoolRef]:
+        """An entity missing from the store has no ancestors (`in` is then
+        `==`), as in Cedar."""
+        out = []
+        for kind, info, args, app in list(self.apps.values()):
+            if kind == "anc":
+                out.append(z3.Implies(z3.Not(self.exists(info[0], args[0])), app == z3.K(ID, z3.BoolVal(False))))
+        return out
+
+    def _assumed_existence(self) -> list[z3.BoolRef]:
+        """The stronger assumptions about which entities are in the store."""
+        if not self.assumptions & {ENTITIES_EXIST, REQUEST_ENTITIES_EXIST}:
+            return []
+        out = [self.exists(v.ty.name, v.val) for v in (self.principal, self.resource)]
+        if ENTITIES_EXIST in self.assumptions:
+            out += [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
         return out
 
     def _leaf_wf(self, ty: Any, v: Any) -> list[z3.BoolRef]:
@@ -351,7 +386,10 @@ class SymEnv:
     # Readable models and enumeration
 
     def readable(self) -> list[z3.BoolRef]:
-        out = []
+        """Entities that exist (a store holding the entities the policies
+        read reads best), small numbers, short printable strings, dates in
+        this century."""
+        out = [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
         printable = z3.Star(z3.Range(" ", "~"))
         for ty, v in self.leaves:
             if ty == LongType():
@@ -375,8 +413,8 @@ class SymEnv:
 
         def differs(ty, e):
             if isinstance(ty, EntityType):
-                return z3.Or([(e == self.ids.val(EntityUID(ty.name, i))) != value(e == self.ids.val(EntityUID(ty.name, i)))
-                              for i in sorted(self.literal_ids.get(ty.name, ()))] or [z3.BoolVal(False)])
+                named = [e == self.ids.val(EntityUID(ty.name, i)) for i in sorted(self.literal_ids.get(ty.name, ()))]
+                return z3.Or([is_named != value(is_named) for is_named in named] or [z3.BoolVal(False)])
             if isinstance(ty, SetType):
                 return z3.Or([z3.Select(e, to_sorted(ty.elem, x)) != value(z3.Select(e, to_sorted(ty.elem, x)))
                               for x in self.elements.get(ty.elem, [])] or [z3.BoolVal(False)])
@@ -394,14 +432,13 @@ class SymEnv:
             if part == "context":
                 diffs += [differs(ty, v) for ty, v in self.leaves
                           if z3.is_const(v) and v.decl().name().startswith("context")]
-            elif part == "store":  # what the policies read of any entity
-                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
-                          if kind != "exists"]
+            elif part == "store":  # what the policies read of any entity, its existence included
+                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())]
             else:
                 var = getattr(self, part)
                 diffs.append(differs(var.ty, var.val))
                 diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
-                          if kind != "exists" and args[0].eq(var.val)]
+                          if args[0].eq(var.val)]
         return z3.Or(diffs) if diffs else z3.BoolVal(False)
 
     # ------------------------------------------------------------------
@@ -416,7 +453,7 @@ class SymEnv:
             raise ValueError(f"request {request} is not in environment {env}")
         out = [self.principal.val == self.ids.val(request.principal),
                self.resource.val == self.ids.val(request.resource)]
-        out += _pin_record(self.context.val, self.context_type, request.context, self.ids)
+        out += pin_record(self.context.val, self.context_type, request.context, self.ids)
         by_type: dict[str, list] = {}
         for ent in entities:
             by_type.setdefault(ent.uid.type, []).append(ent)
@@ -424,7 +461,8 @@ class SymEnv:
         for kind, info, args, e in list(self.apps.values()):
             if kind in ("extok", "extval"):
                 if strings is None:
-                    strings = sorted(_strings([request.context] + [x for ent in entities for x in (ent.attrs, ent.tags)]))
+                    stored = [x for ent in entities for x in (ent.attrs, ent.tags)]
+                    strings = sorted(_strings([request.context, *stored]))
                 out += _pin_parse(kind, info, args[0], e, strings, self.ids)
                 continue
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
@@ -516,7 +554,7 @@ def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:
     return True, v
 
 
-def _pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
+def pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
     extra = set(rec) - {k for k, _ in ty.attrs}
     if extra:
         raise ValueError(f"context has undeclared attributes {sorted(extra)}")
@@ -530,7 +568,7 @@ def _pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z
             continue
         out.append(present)
         if isinstance(a.type, RecordType):
-            out += _pin_record(v, a.type, rec[k], ids)
+            out += pin_record(v, a.type, rec[k], ids)
         else:
             out.append(v == const_raw(rec[k], a.type, ids))
     return out

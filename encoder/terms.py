@@ -22,6 +22,7 @@ representation of each type:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,7 @@ class MixedSetType:
 BOOL, LONG, STRING = BoolType(), LongType(), StringType()
 DECIMAL, IPADDR = ExtensionType("decimal"), ExtensionType("ipaddr")
 DATETIME, DURATION = ExtensionType("datetime"), ExtensionType("duration")
-EMPTY_SET = SetType(NEVER)  # the type of `[]`: a set with no possible element
+EMPTY_SET = SetType(NEVER)  # type: ignore[arg-type]  # `[]`'s type: Never is the encoder's own bottom type
 
 BV64 = z3.BitVecSort(64)
 STR = z3.StringSort()
@@ -123,10 +124,11 @@ def sort_of(ty: Any) -> z3.SortRef:
 
 def record_sort(ty: RecordType):
     """The datatype for records of type `ty`: one presence bit and one value
-    per attribute."""
+    per attribute.  Named after the type itself, so the name does not depend
+    on which record types the process met before."""
     if ty not in _record_sorts:
         sorts = [sort_of(a.type) for _, a in ty.attrs]  # nested records first
-        name = f"Rec{len(_record_sorts)}"
+        name = "Rec" + hashlib.sha1(str(ty).encode("utf-8")).hexdigest()[:16]
         d = z3.Datatype(name)
         fields = []
         for i, srt in enumerate(sorts):

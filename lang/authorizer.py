@@ -8,78 +8,53 @@ on a deny by forbid, the satisfied permits on an allow, none on default deny.
 
 from __future__ import annotations
 
+import enum
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from cedarscope.lang.ast import Policy, PolicySet
-from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.evaluator import EvalError, satisfied
 from cedarscope.lang.request import Request
-from cedarscope.lang.values import EntityUID
+from cedarscope.lang.template import PolicyInstance, instantiate
 
-ALLOW = "allow"
-DENY = "deny"
+__all__ = ["ALLOW", "DENY", "Decision", "Response", "authorize_instances", "instantiate", "is_authorized"]
+
+
+class Decision(enum.StrEnum):
+    """Cedar's answer to a request; reads and compares as "allow" / "deny"."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+ALLOW, DENY = Decision.ALLOW, Decision.DENY
 
 
 @dataclass(frozen=True)
 class Response:
-    decision: str  # "allow" | "deny"
+    decision: Decision
     reasons: tuple[str, ...]  # policy ids, in policy-set order
     errors: tuple[tuple[str, str], ...]  # (policy id, message), in policy-set order
 
 
-def _link_error(message: str) -> CedarError:
-    return CedarError(Diagnostic(message, file="<links>"))
-
-
-def _link_slots(policyset: PolicySet, link) -> tuple[Policy, dict[str, EntityUID]]:
-    """The template a link instantiates and its slot values, checked."""
-    template = policyset.get(link.template_id)
-    if template is None:
-        raise _link_error(f"link `{link.link_id}` names template `{link.template_id}`, which does not exist")
-    if not template.is_template:
-        raise _link_error(f"link `{link.link_id}` names `{link.template_id}`, which is a static policy, not a template")
-    slots = dict(link.values)
-    if set(slots) != set(template.slots):
-        raise _link_error(
-            f"link `{link.link_id}` gives values for {sorted(slots)} but template "
-            f"`{link.template_id}` has slots {sorted(template.slots)}")
-    return template, slots
-
-
-def instantiate(policyset: PolicySet) -> list[tuple[str, Policy, dict[str, EntityUID]]]:
-    """The evaluable policies: each static policy (no slots) in order, then
-    one per template link, keyed by the link id.  Templates themselves are
-    never evaluated.  A link to a missing template, to a static policy, or
-    with the wrong slots, or a link id that repeats a policy id, is bad input."""
-    out: list[tuple[str, Policy, dict[str, EntityUID]]] = [
-        (pid, p, {}) for pid, p in policyset.policies if not p.is_template]
-    seen = set(policyset.ids)
-    for link in policyset.links:
-        if link.link_id in seen:
-            raise _link_error(f"link id `{link.link_id}` is already the id of a policy or link")
-        seen.add(link.link_id)
-        template, slots = _link_slots(policyset, link)
-        out.append((link.link_id, template, slots))
-    return out
-
-
-def authorize_instances(request: Request, entities: Entities,
-                        instances: list[tuple[str, Policy, dict[str, EntityUID]]]) -> Response:
-    """The decision over already-instantiated policies (see `instantiate`);
-    lets a caller authorize many requests without re-instantiating."""
+def authorize_instances(request: Request, entities: Entities, instances: Sequence[PolicyInstance]) -> Response:
+    """The decision over already-instantiated policies (see
+    `lang.template.instantiate`); lets a caller authorize many requests
+    without re-linking."""
     permits: list[str] = []
     forbids: list[str] = []
     errors: list[tuple[str, str]] = []
-    for pid, policy, slots in instances:
+    for instance in instances:
         try:
-            applies = satisfied(policy, request, entities, slots)
+            applies = satisfied(instance.policy, request, entities)
         except EvalError as err:
-            errors.append((pid, err.message))
+            errors.append((instance.id, err.message))
             continue
         if applies:
-            (permits if policy.effect == "permit" else forbids).append(pid)
+            (permits if instance.effect == "permit" else forbids).append(instance.id)
     if forbids:
         return Response(DENY, tuple(forbids), tuple(errors))
     if permits:
@@ -91,10 +66,10 @@ def authorize_instances(request: Request, entities: Entities,
 # requests of one policy set, and instantiating is a fair share of the cost.
 # A weak reference, so a new policy set that reuses an old one's id is not
 # mistaken for it.
-_last_instantiated: tuple[weakref.ref, list] = (lambda: None, [])
+_last_instantiated: tuple[Callable[[], object], list[Any]] = (lambda: None, [])
 
 
-def _instances(policyset: PolicySet) -> list[tuple[str, Policy, dict[str, EntityUID]]]:
+def _instances(policyset: PolicySet) -> list[PolicyInstance]:
     global _last_instantiated
     ref, instances = _last_instantiated
     if ref() is not policyset:

@@ -89,3 +89,19 @@ def source_line(text: str, line: int) -> str | None:
     if 1 <= line <= len(lines):
         return lines[line - 1]
     return None
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """`data` as UTF-8 text; invalid bytes are an error located at their
+    line and column, with the line shown."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line_end = data.find(b"\n", e.start)
+        before = data[line_start:e.start].decode("utf-8", "replace")
+        raise CedarError(Diagnostic(
+            f"invalid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})", file=filename,
+            line=data.count(b"\n", 0, e.start) + 1, column=len(before) + 1,
+            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
+        )) from None

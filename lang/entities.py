@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
+from cedarscope.lang.entity import Entity
+from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.schema import (
     BoolType,
     CedarType,
@@ -43,13 +44,8 @@ from cedarscope.lang.values import (
     type_name,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    uid: EntityUID
-    attrs: CedarRecord = EMPTY_RECORD
-    parents: frozenset[EntityUID] = frozenset()
-    tags: CedarRecord = EMPTY_RECORD
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Entities:
@@ -77,12 +73,11 @@ class Entities:
     def get(self, uid: EntityUID) -> Entity | None:
         return self._by_uid.get(uid)
 
-    def graph(self):
-        """A networkx DiGraph with an edge child -> parent for every parent
-        edge in the store (for callers that want graph algorithms)."""
+    def graph(self) -> nx.DiGraph:
+        """Edges child -> parent, for every parent edge in the store."""
         import networkx as nx
 
-        g = nx.DiGraph()
+        g: nx.DiGraph[EntityUID] = nx.DiGraph()
         for e in self._by_uid.values():
             g.add_node(e.uid)
             for p in e.parents:
@@ -178,7 +173,7 @@ _EXTENSIONS_BY_FUNCTION = {cls.EXT_FUNCTION: cls for cls in EXTENSION_TYPES}
 _EXTENSIONS_BY_TYPE = {cls.CEDAR_TYPE: cls for cls in EXTENSION_TYPES}
 # Extension operations allowed in `__extn` besides the constructors (Cedar
 # accepts any extension function call whose result is an extension value).
-_EXTENSION_OPERATIONS = {
+_EXTENSION_OPERATIONS: dict[str, tuple[Callable[..., Any], tuple[type[ExtensionValue], ...]]] = {
     "offset": (Datetime.offset, (Datetime, Duration)),
     "durationSince": (Datetime.duration_since, (Datetime, Datetime)),
     "toDate": (Datetime.to_date, (Datetime,)),
@@ -197,10 +192,10 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
 
 
 def _parse_entities(data: str | list, filename: str, schema: Schema | None) -> Entities:
-    owned = isinstance(data, (str, bytes))
-    if owned:
-        data = _load_json(data, filename)
-    reader = _JsonReader(filename, schema)
+    owned = False  # JSON decoded here is released entity by entity
+    if isinstance(data, (str, bytes)):
+        data, owned = _load_json(data, filename), True
+    reader = JsonReader(filename, schema)
     if not isinstance(data, list):
         raise reader.error("", f"expected a JSON array of entities, got {_json_type(data)}")
     found: dict[EntityUID, tuple[Entity, str]] = {}
@@ -245,7 +240,7 @@ def value_from_json(obj: Any, expected_type: CedarType | None = None, path: str 
                     filename: str = "<json>", schema: Schema | None = None) -> Any:
     """A Cedar value from its JSON form; `expected_type` (a schema type)
     directs the implicit forms and is checked."""
-    return _JsonReader(filename, schema).value(obj, expected_type, path)
+    return JsonReader(filename, schema).value(obj, expected_type, path)
 
 
 def value_to_json(v: Any) -> Any:
@@ -296,14 +291,14 @@ def _json_type(obj: Any) -> str:
     return "Record"
 
 
-def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
+def _check_acyclic(store: Entities, paths: dict, reader: JsonReader) -> None:
     """Cedar rejects a parent relation with a cycle."""
     uid = store.find_cycle()
     if uid is not None:
         raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
 
 
-class _JsonReader:
+class JsonReader:
     """Reads entities and values, checking them against `schema` if given."""
 
     def __init__(self, filename: str, schema: Schema | None):
@@ -337,6 +332,7 @@ class _JsonReader:
         attrs = self.record(obj["attrs"], shape, _key(path, "attrs"), owner=uid)
         tags = self.tags(obj.get("tags", {}), definition, _key(path, "tags"), uid)
         if definition is not None:
+            assert self.schema is not None  # only a schema defines entity types
             allowed = self.schema.ancestor_types(uid.type)
             for parent in sorted(parents):
                 if parent.type not in allowed:
@@ -348,12 +344,14 @@ class _JsonReader:
         return Entity(uid, attrs, parents, tags)
 
     def is_action_type(self, type_name: str) -> bool:
+        assert self.schema is not None  # asked only when reading against a schema
         if type_name in self.schema.entity_types:
             return False
         return type_name == "Action" or type_name.endswith("::Action")
 
     def action_entity(self, uid: EntityUID, obj: dict, parents: frozenset, path: str) -> Entity:
         """An action written in the data must agree with the schema's."""
+        assert self.schema is not None  # asked only when reading against a schema
         if uid not in self.schema.actions:
             raise self.error(_key(path, "uid"),
                              f"found action entity `{uid}`, but it was not declared as an action in the schema")
@@ -368,6 +366,7 @@ class _JsonReader:
         """Cedar compares an action written in the data with the schema's
         after the transitive closure of the data's own parent edges: it must
         be in exactly the groups the schema puts it in."""
+        assert self.schema is not None  # asked only when reading against a schema
         data = Entities(e for e, _ in found.values())
         for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:
@@ -482,8 +481,8 @@ class _JsonReader:
 
     def record(self, obj: Any, shape: RecordType | None, path: str, owner: EntityUID | None = None) -> CedarRecord:
         if not isinstance(obj, dict):
-            raise self.error(path, f"expected {shape if shape is not None else 'a record'} (a JSON object), "
-                                   f"got {_json_type(obj)}")
+            expected = shape if shape is not None else "a record"
+            raise self.error(path, f"expected {expected} (a JSON object), got {_json_type(obj)}")
         if shape is None:
             if not obj:
                 return EMPTY_RECORD
@@ -494,11 +493,11 @@ class _JsonReader:
                 raise self.error(path, f"expected {where} to have attribute `{name}`, but it does not")
         fields = {}
         for name, v in obj.items():
-            attr = shape.get(name)
-            if attr is None:
+            declared = shape.get(name)
+            if declared is None:
                 raise self.error(_key(path, name),
                                  f"attribute `{name}` on {where} should not exist according to the schema")
-            fields[name] = self.value(v, attr.type, _key(path, name))
+            fields[name] = self.value(v, declared.type, _key(path, name))
         return CedarRecord(fields)
 
     def entity_ref(self, obj: Any, expected: EntityType, path: str) -> EntityUID:

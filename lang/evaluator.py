@@ -18,6 +18,7 @@ from typing import Any
 
 from cedarscope.lang import ast
 from cedarscope.lang.entities import Entities
+from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import (
     LONG_MAX,
@@ -112,7 +113,7 @@ def _as_set(v: Any) -> CedarSet:
     return v
 
 
-def _as_extension(cls: type, v: Any) -> Any:
+def _as_extension(cls: type[ExtensionValue], v: Any) -> Any:
     if type(v) is not cls:
         if type(v) is str:
             raise EvalError(TYPE_ERROR, f"type error: expected {cls.CEDAR_TYPE}, got string "
@@ -134,18 +135,16 @@ def _checked_long(n: int, verb: str, operands: str) -> int:
 class _Env:
     """What an expression is evaluated against."""
 
-    __slots__ = ("request", "entities", "slots")
+    __slots__ = ("request", "entities")
 
-    def __init__(self, request: Request, entities: Entities, slots: dict[str, EntityUID] | None):
+    def __init__(self, request: Request, entities: Entities):
         self.request = request
         self.entities = entities
-        self.slots = slots or {}
 
 
-def evaluate(expr: ast.Expr, request: Request, entities: Entities,
-             slots: dict[str, EntityUID] | None = None) -> Any:
+def evaluate(expr: ast.Expr, request: Request, entities: Entities) -> Any:
     """The value of `expr`, or EvalError."""
-    return _eval(expr, _Env(request, entities, slots))
+    return _eval(expr, _Env(request, entities))
 
 
 def _eval(e: ast.Expr, env: _Env) -> Any:
@@ -185,15 +184,14 @@ def _eval_var(e: ast.Var, env: _Env) -> Any:
     return getattr(env.request, e.name)
 
 
-def slot_value(name: str, slots: dict[str, EntityUID]) -> EntityUID:
-    try:
-        return slots[name]
-    except KeyError:
-        raise EvalError(UNLINKED_SLOT, f"template slot `{name}` was not linked") from None
+def unlinked(slot: ast.Slot) -> EvalError:
+    """A template is never evaluated, only its links (lang.template), so a
+    slot met during evaluation was not linked."""
+    return EvalError(UNLINKED_SLOT, f"template slot `{slot.name}` was not linked")
 
 
 def _eval_slot(e: ast.Slot, env: _Env) -> EntityUID:
-    return slot_value(e.name, env.slots)
+    raise unlinked(e)
 
 
 # --------------------------------------------------------------------------
@@ -460,7 +458,7 @@ _CORE_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
 # Extension functions and methods
 
 
-def _construct(cls: type) -> Callable[[Any], Any]:
+def _construct(cls: type[ExtensionValue]) -> Callable[[Any], Any]:
     def constructor(arg: Any) -> Any:
         text = _as_string(arg)
         try:
@@ -596,43 +594,41 @@ _EVAL: dict[type, Callable[[Any, _Env], Any]] = {
 # Policies: the scope, then every condition, conjoined left to right
 
 
-def _scope_target(target: Any, slots: dict[str, EntityUID]) -> EntityUID:
-    return slot_value(target.name, slots) if type(target) is ast.Slot else target
+def _scope_target(target: Any) -> EntityUID:
+    if type(target) is ast.Slot:
+        raise unlinked(target)
+    return target
 
 
-def scope_matches(scope: ast.Scope, uid: EntityUID, entities: Entities,
-                  slots: dict[str, EntityUID]) -> bool:
+def scope_matches(scope: ast.Scope, uid: EntityUID, entities: Entities) -> bool:
     """Whether a request variable satisfies one scope constraint."""
-    t = type(scope)
-    if t is ast.ScopeAny:
+    if type(scope) is ast.ScopeAny:
         return True
-    if t is ast.ScopeEq:
-        return uid == _scope_target(scope.target, slots)
-    if t is ast.ScopeIn:
-        return entity_in(uid, _scope_target(scope.target, slots), entities)
-    if t is ast.ScopeIs:
+    if type(scope) is ast.ScopeEq:
+        return uid == _scope_target(scope.target)
+    if type(scope) is ast.ScopeIn:
+        return entity_in(uid, _scope_target(scope.target), entities)
+    if type(scope) is ast.ScopeIs:
         if uid.type != scope.entity_type:
             return False
-        return scope.in_target is None or entity_in(uid, _scope_target(scope.in_target, slots), entities)
-    if t is ast.ActionInSet:
+        return scope.in_target is None or entity_in(uid, _scope_target(scope.in_target), entities)
+    if type(scope) is ast.ActionInSet:
         return any(entity_in(uid, target, entities) for target in scope.targets)
     raise TypeError(f"not a policy scope: {scope!r}")
 
 
-def satisfied(policy: ast.Policy, request: Request, entities: Entities,
-              slots: dict[str, EntityUID] | None = None) -> bool:
+def satisfied(policy: ast.Policy, request: Request, entities: Entities) -> bool:
     """Whether `policy` applies to the request: its scope matches and every
     `when` body is true and every `unless` body false.  Raises EvalError when
     Cedar reports the policy as erroring (a condition reached by evaluation
     errors or is not a Bool)."""
-    slots = slots or {}
-    if not (scope_matches(policy.principal, request.principal, entities, slots)
-            and scope_matches(policy.action, request.action, entities, slots)
-            and scope_matches(policy.resource, request.resource, entities, slots)):
+    if not (scope_matches(policy.principal, request.principal, entities)
+            and scope_matches(policy.action, request.action, entities)
+            and scope_matches(policy.resource, request.resource, entities)):
         return False
     if not policy.conditions:
         return True
-    env = _Env(request, entities, slots)
+    env = _Env(request, entities)
     for condition in policy.conditions:
         value = _as_bool(_eval(condition.body, env))
         if value != (condition.kind == "when"):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, elide, source_line
 
 DEFAULT_MAX_INPUT_MB = 64
 MAX_INPUT_ENV = "CEDARSCOPE_MAX_INPUT_MB"
@@ -90,22 +90,6 @@ def read_bytes(path: str | Path, what: str = "file") -> bytes:
             f"{what} is larger than the input limit of {cap // (1024 * 1024)} MiB "
             f"(set {MAX_INPUT_ENV} to read larger files)", file=name))
     return b"".join(chunks)
-
-
-def decode_utf8(data: bytes, filename: str) -> str:
-    """The text of `data`; bytes that are not UTF-8 are an error at their
-    line and column."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = data.rfind(b"\n", 0, e.start) + 1
-        line_end = data.find(b"\n", e.start)
-        before = data[line_start:e.start].decode("utf-8", "replace")
-        raise CedarError(Diagnostic(
-            f"invalid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})", file=filename,
-            line=data.count(b"\n", 0, e.start) + 1, column=len(before) + 1,
-            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
-        )) from None
 
 
 def read_text(path: str | Path, what: str = "file") -> str:

@@ -11,14 +11,19 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cedarscope.lang.entities import Entities
-from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv
+from cedarscope.lang.authorizer import Decision
+from cedarscope.version import VERSION
+
+if TYPE_CHECKING:  # annotations only, so that the command line starts without them
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
-VERSION = "0.1.0"
+__all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
+           "AuthorizationResult", "FINDING_KINDS"]
 
 
 class Verdict(enum.StrEnum):
@@ -113,7 +118,7 @@ class Counterexample:
     decisions: Mapping[str, str] = field(default_factory=dict)
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
             self, "determining",
@@ -134,7 +139,7 @@ class Finding:
     environment: RequestEnv | None = None
     counterexample: Counterexample | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
@@ -144,7 +149,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Report:
-    """The result of one analysis command."""
+    """The result of one analysis command.  `assumptions` says, one sentence
+    each, which requests and entity stores its answers cover: every
+    "holds" is proved for those and no others."""
 
     command: str
     result: Verdict
@@ -152,19 +159,28 @@ class Report:
     stats: Mapping[str, Any] = field(default_factory=dict)
     tool: str = TOOL
     version: str = VERSION
-    # Every assumption the answer depends on beyond "every request and entity
-    # store Cedar accepts under the schema" (text header, JSON `assumptions`).
     assumptions: tuple[str, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
-        object.__setattr__(self, "stats", _frozen(self.stats))
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
+        object.__setattr__(self, "stats", _frozen(self.stats))
+
+    @property
+    def verdict(self) -> Verdict:
+        """The answer: holds, violated or unknown (`result` in the JSON)."""
+        return self.result
 
     @property
     def exit_code(self) -> int:
         return self.result.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the object `--format json` prints for this report."""
+        from cedarscope.reports.render_json import report_json
+
+        return report_json(self)
 
 
 @dataclass(frozen=True)
@@ -172,12 +188,11 @@ class AuthorizationResult:
     """The answer to one concrete request (the `authorize` command)."""
 
     request: Request
-    decision: str  # "allow" | "deny"
+    decision: Decision
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
 
-    def __post_init__(self):
-        if self.decision not in ("allow", "deny"):
-            raise ValueError(f"decision must be allow or deny, not {self.decision!r}")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "errors", tuple(tuple(e) for e in self.errors))

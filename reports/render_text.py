@@ -13,11 +13,15 @@ be read (and pasted into a policy) as it is:
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.authorizer import ALLOW, DENY
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
@@ -32,7 +36,7 @@ from cedarscope.reports.findings import (
 
 VERDICT_STYLE = {Verdict.HOLDS: "bold green", Verdict.VIOLATED: "bold red",
                  Verdict.UNKNOWN: "bold yellow"}
-DECISION_STYLE = {"allow": "bold green", "deny": "bold red"}
+DECISION_STYLE: dict[str, str] = {ALLOW: "bold green", DENY: "bold red"}
 
 
 # --------------------------------------------------------------------------
@@ -80,7 +84,7 @@ def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
         refs = cx.determining.get(side, ())
         if refs:
             why = f"determined by {', '.join(ref_text(r) for r in refs)}"
-        elif decision == "deny":
+        elif decision == DENY:
             why = "no permit applies"
         else:
             why = ""
@@ -130,8 +134,8 @@ def report_text(report: Report) -> Text:
     text.append(report.result.value, style=VERDICT_STYLE[report.result])
     n = len(report.findings)
     text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
-    for assumption in report.assumptions:
-        text.append(f"assumes: {assumption}\n", style="yellow")
+    for a in report.assumptions:
+        text.append(f"assuming: {a}\n", style="dim")
     for i, f in enumerate(report.findings, 1):
         _finding(text, i, f)
     if report.stats:
@@ -141,7 +145,7 @@ def report_text(report: Report) -> Text:
     return text
 
 
-def _stat(v) -> str:
+def _stat(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.2f}"
     if isinstance(v, dict):
@@ -149,7 +153,7 @@ def _stat(v) -> str:
     return str(v)
 
 
-def stats_lines(stats) -> list[str]:
+def stats_lines(stats: Mapping[str, Any]) -> list[str]:
     """Scalar figures on one ``stats:`` line; each list-valued figure (a
     per-environment summary, the reasons for unknowns) as its own block."""
     scalars = [f"{k} {_stat(v)}" for k, v in stats.items() if not isinstance(v, (list, tuple))]
@@ -170,7 +174,7 @@ def authorization_text(result: AuthorizationResult) -> Text:
         text.append("determined by:\n", style="bold")
         for ref in result.reasons:
             text.append(f"  {ref_text(ref)}\n")
-    elif result.decision == "deny":
+    elif result.decision == DENY:
         text.append("determined by: no permit applies (default deny)\n", style="bold")
     if result.errors:
         text.append("errors:\n", style="bold")

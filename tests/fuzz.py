@@ -442,7 +442,10 @@ def make_case(rng: random.Random, seed_worlds: list[World], files_of: list[dict[
     mutations: list[str] = []
     for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 3])):
         name = rng.choice(reads) if rng.random() < 0.85 else rng.choice(list(texts))
-        new, what = _mutate_file(name, texts[name] if isinstance(texts[name], str) else "", rng, pool)
+        try:
+            new, what = _mutate_file(name, texts[name] if isinstance(texts[name], str) else "", rng, pool)
+        except RecursionError:  # a second structural mutation of JSON made deep by the first
+            new, what = mutate_json_text(texts[name], rng), f"{name}: json-text"
         texts[name] = new
         mutations.append(what)
     files: dict[str, bytes | None] = {
@@ -804,6 +807,7 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["--one"]:
         one()
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))  # the mutators copy JSON hundreds deep
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=200, help="how many inputs to run (default 200)")
     parser.add_argument("--seed", type=int, default=0)

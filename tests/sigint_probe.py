@@ -52,8 +52,10 @@ def _probe(target: str, delay: float) -> None:
 def main(argv: list[str]) -> None:
     target, delay, dashes, *args = argv
     assert dashes == "--", "usage: MODULE:ATTR DELAY -- cedarscope arguments"
+    from cedarscope.analyzer import interrupts
     from cedarscope.analyzer.cli import cli
 
+    interrupts.exit_process_on_interrupt = True  # as the console entry point (analyzer.entry) sets it
     cli._load_analysis_commands()  # so the analysis modules can be patched
     _probe(target, float(delay))
     cli.main(args=args, prog_name="cedarscope")

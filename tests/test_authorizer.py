@@ -15,11 +15,11 @@ from cedarscope.lang.authorizer import Response, authorize_instances, instantiat
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import EntityUID
+from tests.support.corpus import CORPUS
 from tests.test_evaluator import ENTITIES, ENTITIES_JSON, REQUEST, json_value, policies_via_cedar
 
 cedarpy = pytest.importorskip("cedarpy")
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 INTEGRATION = CORPUS / "integration-tests"
 
 
@@ -106,7 +106,7 @@ def test_template_links_match_cedar():
     ours = PolicySet(ours.policies, tuple(
         TemplateLink(t, link_id, tuple((slot, EntityUID(*_split(v))) for slot, v in sorted(values.items())))
         for t, link_id, values in links))
-    assert [pid for pid, _, _ in instantiate(ours)] == ["policy2", "alice-d1", "bob-d1", "no-staff-edit"]
+    assert [i.id for i in instantiate(ours)] == ["policy2", "alice-d1", "bob-d1", "no-staff-edit"]
     for principal, action, resource, context in REQUESTS + [('User::"alice"', 'Action::"edit"', 'Doc::"d1"', {})]:
         request, request_json = _request(principal, action, resource, context)
         assert _ours(is_authorized(request, ENTITIES, ours)) == _cedar_response(request_json, theirs)

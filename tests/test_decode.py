@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 import pytest
 import z3
 
-from cedarscope.encoder import Encoding, Unsupported, instantiate
+from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.authorizer import is_authorized
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.entities import entities_to_json, parse_entities, value_to_json
 from cedarscope.lang.evaluator import EvalError, satisfied
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import RequestEnv, parse_schema
+from cedarscope.lang.template import instantiate
 from tests.test_symbolic_vs_concrete import (
     Case,
     _request,
@@ -60,9 +61,9 @@ class ReplayStats:
     solve_times: list = field(default_factory=list)
 
 
-def _evaluate(p, slots, request, entities) -> str:
+def _evaluate(p, request, entities) -> str:
     try:
-        return "satisfied" if satisfied(p, request, entities, slots) else "not satisfied"
+        return "satisfied" if satisfied(p, request, entities) else "not satisfied"
     except EvalError:
         return "error"
 
@@ -77,10 +78,10 @@ def replay_env(case_name: str, schema, schema_text: str, policies_text: str, ps,
                stats: ReplayStats) -> None:
     enc = Encoding(schema, env)
     insts = instantiate(ps)
-    allows = enc.allows(ps)
+    allows = enc.allows([i.policy for i in insts])
     queries = [("allow", allows), ("deny", z3.Not(allows))]
-    for pid, p, slots in insts:
-        queries += [(f"satisfied {pid}", enc.satisfied(p, slots)), (f"error {pid}", enc.errors(p, slots))]
+    for i in insts:
+        queries += [(f"satisfied {i.id}", enc.satisfied(i.policy)), (f"error {i.id}", enc.errors(i.policy))]
     s = z3.Solver()
     s.set("timeout", TIMEOUT_MS)
     s.add(enc.well_formed())
@@ -114,8 +115,8 @@ def _replay(case_name, schema, schema_text, policies_text, ps, insts, enc, model
     if kind in ("allow", "deny"):
         ok = decision == kind
     else:
-        p, slots = next((p, sl) for i, p, sl in insts if i == pid)
-        ok = _evaluate(p, slots, request, entities) == ("satisfied" if kind == "satisfied" else "error")
+        p = next(i.policy for i in insts if i.id == pid)
+        ok = _evaluate(p, request, entities) == ("satisfied" if kind == "satisfied" else "error")
     if not ok:
         stats.failures.append((*where, str(request), entities_to_json(entities)))
         return
@@ -159,7 +160,7 @@ def replay_case(case: Case, stats: ReplayStats) -> None:
             stats.complete_checked += 1
             enc = Encoding(schema, env)
             s = z3.Solver()
-            q = enc.allows(ps)
+            q = enc.allows([i.policy for i in instantiate(ps)])
             s.add(q, *enc.well_formed())
             if s.check() == z3.unsat:
                 stats.failures.append((case.name, str(env), "claims never allows, but a corpus request is allowed"))
@@ -278,7 +279,8 @@ def test_store_holds_only_observed_entities_with_required_attributes():
     assert {"age", "langs", "addr", "ip", "score", "born", "wait"} <= set(alice.attrs)
     assert "manager" not in alice.attrs
     assert not any(e.uid.type == "Doc" for e in entities)
-    assert {e.uid for e in entities if e.uid.type == "Action"} == {EntityUID("Action", "view"), EntityUID("Action", "read")}
+    actions = {e.uid for e in entities if e.uid.type == "Action"}
+    assert actions == {EntityUID("Action", "view"), EntityUID("Action", "read")}
 
 
 def test_transitive_membership_gets_intermediate_entities():

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
 from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import diff_report
 from cedarscope.analyzer.confirm import linked_text
-from cedarscope.analyzer.queries import HOLDS, VIOLATED, Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import (
     And,
     BinaryOp,
@@ -45,8 +44,9 @@ from cedarscope.lang.links import parse_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import load_schema
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from cedarscope.reports.findings import Verdict
+from tests.support.corpus import CORPUS
+from tests.support.engine import cedarpy_decision
 
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"../shared/corpus not present: {CORPUS}")
 cedarpy = pytest.importorskip("cedarpy")
@@ -125,7 +125,7 @@ def mutants(ps: PolicySet):
             if not isinstance(getattr(p, var), ScopeAny):
                 yield f"{pid}: widen {var}", _replace_policy(ps, i, dataclasses.replace(p, **{var: ScopeAny()}))
         for c, cond in enumerate(p.conditions):
-            def with_condition(new_cond, c=c, p=p):
+            def with_condition(new_cond, c=c, p=p, i=i):
                 return _replace_policy(ps, i, dataclasses.replace(
                     p, conditions=p.conditions[:c] + (new_cond,) + p.conditions[c + 1:]))
 
@@ -179,9 +179,7 @@ def _schema_text(name):
 
 
 def _cedarpy_decision(text, request, entities_json, schema=None):
-    """With the schema, cedarpy adds the action entities and their groups."""
-    r = cedarpy.is_authorized(request, text, entities_json, schema)
-    return "allow" if r.decision == cedarpy.Decision.Allow else "deny"
+    return cedarpy_decision(request, text, entities_json, schema)
 
 
 MAX_MUTANTS = 24
@@ -220,9 +218,9 @@ def _check_mutants(name, limit):
     differing = equivalent = 0
     for description, mutant in found:
         report = diff_report(schema, ps, mutant, options)
-        assert report.result.value in (HOLDS, VIOLATED), f"{description}: {report.stats.get('unknown')}"
+        assert report.result.value in (Verdict.HOLDS, Verdict.VIOLATED), f"{description}: {report.stats.get('unknown')}"
         new_text = linked_text(mutant)
-        if report.result.value == VIOLATED:
+        if report.result.value == Verdict.VIOLATED:
             differing += 1
             for finding in report.findings:
                 cx = finding.counterexample
@@ -269,4 +267,4 @@ def test_refactorings_are_equivalent(name):
     schema, ps = _app(name)
     for description, refactored in _refactorings(ps):
         report = diff_report(schema, ps, refactored, Options(timeout_seconds=60.0))
-        assert report.result.value == HOLDS, f"{name}: {description}: {[f.message for f in report.findings]}"
+        assert report.result.value == Verdict.HOLDS, f"{name}: {description}: {[f.message for f in report.findings]}"

@@ -30,6 +30,7 @@ from cedarscope.lang.evaluator import (
     satisfied,
 )
 from cedarscope.lang.request import Request
+from cedarscope.lang.template import link
 from cedarscope.lang.values import (
     CedarRecord,
     CedarSet,
@@ -145,8 +146,9 @@ def policies_via_cedar(text: str) -> ast.PolicySet:
     found = {**est["staticPolicies"], **est["templates"]}
     ids = sorted(found, key=lambda pid: int(pid.removeprefix("policy")))
     links = tuple(
-        ast.TemplateLink(l["templateId"], l["newId"], tuple(sorted((k, _uid(v)) for k, v in l["values"].items())))
-        for l in est.get("templateLinks", []))
+        ast.TemplateLink(link["templateId"], link["newId"],
+                         tuple(sorted((k, _uid(v)) for k, v in link["values"].items())))
+        for link in est.get("templateLinks", []))
     return ast.PolicySet(tuple((pid, est_policy(found[pid])) for pid in ids), links)
 
 
@@ -394,12 +396,16 @@ def test_arity_and_unknown_functions_on_hand_built_calls():
     assert info.value.kind == UNKNOWN_FUNCTION
 
 
-def test_slots():
+def test_slots_are_linked_before_evaluation():
     principal_slot = ast.BinaryOp("==", ast.Var("principal"), ast.Slot("?principal"))
-    assert evaluate(principal_slot, REQUEST, ENTITIES, {"?principal": REQUEST.principal}) is True
     with pytest.raises(EvalError) as info:
         evaluate(principal_slot, REQUEST, ENTITIES)
     assert info.value.kind == UNLINKED_SLOT
+    template = policies_via_cedar("permit(principal == ?principal, action, resource);").policies[0][1]
+    with pytest.raises(EvalError) as info:
+        satisfied(template, REQUEST, ENTITIES)  # a template itself is never evaluated
+    assert info.value.kind == UNLINKED_SLOT
+    assert satisfied(link(template, {"?principal": REQUEST.principal}), REQUEST, ENTITIES) is True
 
 
 def test_satisfied_scope_then_conditions():
@@ -415,10 +421,10 @@ def test_satisfied_scope_then_conditions():
     assert satisfied(p0, REQUEST, ENTITIES) is True
     assert satisfied(p1, REQUEST, ENTITIES) is False  # the scope fails first: no error
     with pytest.raises(EvalError):
-        satisfied(p2, REQUEST, ENTITIES, {"?principal": REQUEST.principal})  # `when { 1 }`
-    assert satisfied(p2, REQUEST, ENTITIES, {"?principal": EntityUID("User", "bob")}) is False
-    assert satisfied(p3, REQUEST, ENTITIES, {"?principal": EntityUID("Group", "staff")}) is True
-    assert satisfied(p3, REQUEST, ENTITIES, {"?principal": EntityUID("Group", "other")}) is False
+        satisfied(link(p2, {"?principal": REQUEST.principal}), REQUEST, ENTITIES)  # `when { 1 }`
+    assert satisfied(link(p2, {"?principal": EntityUID("User", "bob")}), REQUEST, ENTITIES) is False
+    assert satisfied(link(p3, {"?principal": EntityUID("Group", "staff")}), REQUEST, ENTITIES) is True
+    assert satisfied(link(p3, {"?principal": EntityUID("Group", "other")}), REQUEST, ENTITIES) is False
     with pytest.raises(EvalError):
         satisfied(p4, REQUEST, ENTITIES)
 
@@ -509,9 +515,11 @@ DIFFERENTIAL_EXPRESSIONS = [
     'duration("1d2h3m4s5ms").toMilliseconds() == 93784005', 'duration("90s").toMinutes() == 1',
     'datetime("1970-01-01").offset(duration("9223372036854775807ms")).offset(duration("1ms")) == context.when',
     'datetime("1970-01-01").offset(duration("-9223372036854775808ms")).toDate() == context.when',
-    'datetime("1970-01-01").offset(duration("9223372036854775807ms")).durationSince(datetime("1969-12-31")) == duration("1ms")',
+    'datetime("1970-01-01").offset(duration("9223372036854775807ms")).durationSince(datetime("1969-12-31"))'
+    ' == duration("1ms")',
     'datetime("1970-01-01").offset(duration("-9223372036854775808ms")).toTime() == duration("0ms")',
-    'datetime("2024-01-01").offset(1) == context.when', 'datetime("2024-01-01").durationSince(duration("1d")) == duration("1d")',
+    'datetime("2024-01-01").offset(1) == context.when',
+    'datetime("2024-01-01").durationSince(duration("1d")) == duration("1d")',
     'duration("1d").toDate() == context.when', 'datetime("2024-01-01").toDays() == 1',
     'datetime("2024-02-30") == context.when', 'duration("1d1d") == duration("2d")',
     # extension calls with computed arguments

@@ -27,14 +27,14 @@ from bench.bench_queries import APPS, app_files
 from cedarscope.analyzer.checks import check_policy, relation
 from cedarscope.analyzer.cli import cli
 from cedarscope.analyzer.confirm import linked_text
-from cedarscope.analyzer.queries import Options
+from cedarscope.analyzer.solving import Options
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.links import with_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import load_schema
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AUDIT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 EXAMPLES = "cedar-examples"
 # Further applications with a schema, beyond the benchmark's: (policies,
@@ -97,7 +97,7 @@ def cedarpy_answer(ps: PolicySet, schema: Path, cx: dict) -> tuple[str, set[str]
     """The official decision, and the ids of the policies that errored."""
     # linked_text lists the policies in `instantiate` order, so cedarpy's
     # positional ids policyN name them by index.
-    ids = [pid for pid, _, _ in instantiate(ps)]
+    ids = [i.id for i in instantiate(ps)]
     result = cedarpy.is_authorized(cx["request"], linked_text(ps), json.dumps(cx["entities"]),
                                    schema=schema.read_text())
     errored = {ids[int(m.split("`policy", 1)[1].split("`", 1)[0])]
@@ -161,7 +161,8 @@ def test_audit_findings_replay_under_cedarpy(app):
     ps = load(policies, links)
     assert report["result"] in ("holds", "violated"), report["stats"]
     assert code == (1 if report["findings"] else 0)
-    lines = [f"{app}{' (with links)' if links else ''}: {report['result']}, {len(report['findings'])} findings, stats {report['stats']}"]
+    title = f"{app}{' (with links)' if links else ''}"
+    lines = [f"{title}: {report['result']}, {len(report['findings'])} findings, stats {report['stats']}"]
     for f in report["findings"]:
         cx = f["counterexample"]
         lines.append(f"  {f['kind']:<17} {', '.join(f['policies'])}"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import z3
 
-from cedarscope.encoder import Encoding, Unsupported, instantiate
+from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import PolicySet, TemplateLink
 from cedarscope.lang.authorizer import is_authorized
 from cedarscope.lang.diagnostics import CedarError
@@ -32,9 +32,9 @@ from cedarscope.lang.evaluator import EvalError, satisfied
 from cedarscope.lang.parser import parse_entity_uid, parse_policies
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, parse_schema
+from cedarscope.lang.template import instantiate
 from cedarscope.lang.values import EntityUID
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 
 def corpus_or_skip() -> Path:
@@ -119,9 +119,9 @@ def _request(r: dict, schema) -> Request | None:
     return Request(_uid(r["principal"]), action, _uid(r["resource"]), ctx)
 
 
-def _concrete(policy, slots, request, entities) -> tuple[bool, bool]:
+def _concrete(policy, request, entities) -> tuple[bool, bool]:
     try:
-        return satisfied(policy, request, entities, slots), False
+        return satisfied(policy, request, entities), False
     except EvalError:
         return False, True
 
@@ -135,9 +135,9 @@ def check_case(case: Case, stats: Stats) -> None:
         ps = parse_policies(case.policies)
         if case.links:
             ps = PolicySet(ps.policies, tuple(
-                TemplateLink(l["template_id"], l["link_id"],
-                             tuple(sorted((k, _uid(v)) for k, v in l["args"].items())))
-                for l in case.links))
+                TemplateLink(link["template_id"], link["link_id"],
+                             tuple(sorted((k, _uid(v)) for k, v in link["args"].items())))
+                for link in case.links))
         entities = parse_entities(case.entities, schema=schema)
     except CedarError:
         stats.nonconforming += len(case.requests)
@@ -166,10 +166,10 @@ def check_case(case: Case, stats: Stats) -> None:
 def _check_request(case, enc, ps, request, entities, stats) -> None:
     insts = instantiate(ps)
     formulas = []
-    for pid, p, slots in insts:
-        formulas.append((pid, enc.satisfied(p, slots), enc.errors(p, slots),
-                         *_concrete(p, slots, request, entities)))
-    allow = enc.allows(ps)
+    for i in insts:
+        formulas.append((i.id, enc.satisfied(i.policy), enc.errors(i.policy),
+                         *_concrete(i.policy, request, entities)))
+    allow = enc.allows([i.policy for i in insts])
     expected_allow = is_authorized(request, entities, ps).decision == "allow"
     s = z3.Solver()
     s.add(enc.pin(request, entities))

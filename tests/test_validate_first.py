@@ -120,12 +120,12 @@ def test_no_validate_analyses_and_says_so(no_context):
     assert result.exit_code in (0, 1, 3)
     assert any("--no-validate" in a and "fail strict validation" in a for a in report["assumptions"])
     text = run("audit", no_context / "guards.cedar", "-s", no_context / "schema.cedarschema", "--no-validate")
-    assert "assumes: policies that fail strict validation are analysed" in text.stdout
+    assert "assuming: policies that fail strict validation are analysed" in text.stdout
 
 
 def test_valid_policies_carry_no_validation_assumption():
     result = run("check", V1, "-s", SCHEMA, "-P", "always-denies", "--no-validate", "--format", "json")
-    assert json.loads(result.stdout)["assumptions"] == []
+    assert not any("--no-validate" in a for a in json.loads(result.stdout)["assumptions"])
 
 
 def test_validate_itself_keeps_exit_1(no_context):

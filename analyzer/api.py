@@ -1,0 +1,309 @@
+"""The Python API: the command line's analyses as typed functions.
+
+Each function takes parsed inputs (load them with the `load_*` / `parse_*`
+functions) and returns what the matching command prints: a `Report` for the
+analyses (``report.verdict``, ``report.findings``, ``report.to_json()``), an
+`AuthorizationResult` for `authorize`, a `Validation` for `validate`.  Bad
+input raises `CedarError`, which carries the located diagnostics.  Options
+are keyword arguments with the command line's defaults.
+
+    import cedarscope
+    schema = cedarscope.load_schema("examples/schema.cedarschema")
+    old = cedarscope.load_policies("examples/policies.cedar")
+    new = cedarscope.load_policies("examples/policies_v2.cedar")
+    report = cedarscope.diff(old, new, schema)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
+
+from cedarscope.analyzer.solving import DEFAULT_TIMEOUT_SECONDS, Options
+from cedarscope.lang.ast import Policy, PolicySet
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import Schema
+from cedarscope.reports.findings import AuthorizationResult, Report
+
+PathLike = str | Path
+SET_PROPERTIES = ("always-allows", "always-denies", "never-errors")
+POLICY_PROPERTIES = ("never-errors", "never-matches", "always-matches")
+
+
+# --------------------------------------------------------------------------
+# Inputs
+
+
+def load_schema(path: PathLike) -> Schema:
+    """A schema file, in Cedar's schema syntax or its JSON format."""
+    from cedarscope.lang.schema import load_schema as load
+
+    return load(path)
+
+
+def parse_schema(text: str, filename: str = "<schema>") -> Schema:
+    from cedarscope.lang.schema import parse_schema as parse
+
+    return parse(text, filename)
+
+
+def load_policies(*paths: PathLike, links: PathLike | None = None) -> PolicySet:
+    """The policies of files and folders (``.cedar`` files, searched
+    recursively in sorted order), or of one ``git:REV:path``; with `links`,
+    a file of template links in Cedar's link format."""
+    from cedarscope.analyzer.sources import load_policy_source
+
+    policies = load_policy_source([str(p) for p in paths])
+    return with_links_file(policies, links) if links is not None else policies
+
+
+def parse_policies(text: str, filename: str = "<input>") -> PolicySet:
+    from cedarscope.lang.parser import parse_policies as parse
+
+    return parse(text, filename)
+
+
+def with_links_file(policies: PolicySet, path: PathLike) -> PolicySet:
+    """The policy set with the template links of a links file."""
+    from cedarscope.analyzer.cli import read_json
+    from cedarscope.lang.links import with_links
+
+    return with_links(policies, read_json(Path(path)), str(path))
+
+
+def load_entities(path: PathLike, schema: Schema | None = None) -> Entities:
+    """An entities file in Cedar's JSON format (read by the schema, if given)."""
+    from cedarscope.lang.entities import load_entities as load
+
+    return load(path, schema)
+
+
+def load_request(path: PathLike, schema: Schema | None = None) -> Request:
+    """A request file: Cedar's request JSON (entity references as Cedar
+    strings or ``{"type", "id"}`` objects), checked against the schema."""
+    from cedarscope.analyzer.cli import read_json
+
+    return parse_request(read_json(Path(path)), str(path), schema)
+
+
+def parse_request(data: Any, filename: str = "<request>", schema: Schema | None = None) -> Request:
+    from cedarscope.lang.request import parse_request as parse
+    from cedarscope.lang.request import validate_request
+
+    if not isinstance(data, dict):
+        raise CedarError(Diagnostic("expected a JSON object with principal, action, resource and context",
+                                    file=filename))
+    request = parse(data, filename, schema)
+    if schema is not None:
+        problems = validate_request(request, schema, filename)
+        if problems:
+            raise CedarError(problems)
+    return request
+
+
+# --------------------------------------------------------------------------
+# Concrete answers
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The answer of `validate`: the validator's diagnostics, none when valid."""
+
+    policies: int
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.diagnostics
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the object `cedarscope validate --format json` prints."""
+        return {"valid": self.valid, "policies": self.policies,
+                "diagnostics": [diagnostic_json(d) for d in self.diagnostics]}
+
+
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    return {"severity": d.severity, "file": d.file, "line": d.line, "column": d.column,
+            "path": d.path, "message": d.message}
+
+
+def validate(policies: PolicySet, schema: Schema) -> Validation:
+    """Cedar's strict validation of the policies against the schema."""
+    from cedarscope.lang.validator import validate as strict
+
+    return Validation(len(policies.policies), tuple(strict(policies, schema)))
+
+
+def authorize(policies: PolicySet, entities: Entities, request: Request) -> AuthorizationResult:
+    """Cedar's decision for one concrete request, with the policies that
+    determined it and those that errored."""
+    from cedarscope.lang.authorizer import is_authorized
+    from cedarscope.lang.template import source_of
+    from cedarscope.reports.findings import PolicyRef
+
+    response = is_authorized(request, entities, policies)
+
+    def refs(ids: Sequence[str]) -> tuple[PolicyRef, ...]:
+        return tuple(PolicyRef.of(pid, source_of(policies, pid)) for pid in ids)
+
+    return AuthorizationResult(
+        request=request, decision=response.decision, reasons=refs(response.reasons),
+        errors=tuple(zip(refs([pid for pid, _ in response.errors]),
+                         (message for _, message in response.errors), strict=True)))
+
+
+# --------------------------------------------------------------------------
+# Analyses
+
+
+class AnalysisOptions(TypedDict, total=False):
+    """The keyword options of every analysis, with the command line's defaults."""
+
+    timeout: float  # seconds per query (default DEFAULT_TIMEOUT_SECONDS)
+    max_examples: int  # examples per environment (default 1)
+    principal_type: str | None  # ask in these environments only
+    action: str | None
+    resource_type: str | None
+    entities_exist: str | None  # "request" or "all": a stronger assumption (encoder.assumptions)
+
+
+EXISTENCE = {"request": "request-entities-exist", "all": "entities-exist"}
+
+
+def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
+    """The query options; a narrowing that selects no request environment
+    of the schema is an error (a typo must not be "proved" vacuously)."""
+    from cedarscope.analyzer.solving import environments
+
+    principal_type, action, resource_type = (given.get("principal_type"), given.get("action"),
+                                             given.get("resource_type"))
+    existence = given.get("entities_exist")
+    if existence is not None and existence not in EXISTENCE:
+        raise ValueError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}")
+    chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS),
+                     principal_type=principal_type, action=action, resource_type=resource_type,
+                     max_examples=given.get("max_examples", 1),
+                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset())
+    if (principal_type or action or resource_type) and not environments(schema, chosen):
+        named = ", ".join(f"{name} {value}" for name, value in (
+            ("principal type", principal_type), ("action", action), ("resource type", resource_type)) if value)
+        known = "; ".join(f"{env.principal_type}, {env.action}, {env.resource_type}"
+                          for env in schema.environments())
+        raise ValueError(f"{named} selects no request environment of the schema (it has: {known or 'none'})")
+    return chosen
+
+
+def answered(report: Report, opts: Options) -> Report:
+    """The report, naming the assumptions its answers hold under."""
+    from dataclasses import replace
+
+    from cedarscope.encoder.assumptions import describe
+
+    return replace(report, assumptions=describe(opts.assumptions))
+
+
+def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("never-errors",), *,
+          policy: str | None = None, must: PolicySet | None = None, **given: Unpack[AnalysisOptions]) -> Report:
+    """Prove properties of the set (always-allows, always-denies,
+    never-errors), or of one policy or link with `policy` (never-errors,
+    never-matches, always-matches); `must` holds @must("never"/"always")
+    properties written in Cedar."""
+    from cedarscope.analyzer.checks import check_policy, check_set
+    from cedarscope.analyzer.properties import check_properties
+
+    opts = options(schema, **given)
+    allowed = POLICY_PROPERTIES if policy else SET_PROPERTIES
+    wrong = [p for p in properties if p not in allowed]
+    if wrong:
+        raise ValueError(f"property {wrong[0]!r} is not one of {', '.join(allowed)}"
+                         + (" (with a policy)" if policy else " (for a set)"))
+    reports = []
+    if properties:
+        reports.append(check_policy(schema, policies, policy, properties, opts) if policy
+                       else check_set(schema, policies, properties, opts))
+    if must is not None:
+        reports.append(check_properties(schema, policies, must, opts))
+    return answered(merge("check", reports), opts)
+
+
+def merge(command: str, reports: Sequence[Report]) -> Report:
+    """One report from several (findings concatenated, worst verdict)."""
+    from cedarscope.analyzer.solving import merged_stats, overall
+
+    findings = tuple(f for r in reports for f in r.findings)
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
+
+
+def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema,
+              given: AnalysisOptions) -> Report:
+    from cedarscope.analyzer.checks import relation
+
+    opts = options(schema, **given)
+    return answered(relation(command, schema, first, second, opts), opts)
+
+
+def equivalent(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
+    """Do the two sets decide every request alike?"""
+    return _relation("equivalent", first, second, schema, given)
+
+
+def implies(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
+    """Does every request the first set allows, the second allow too?"""
+    return _relation("implies", first, second, schema, given)
+
+
+def disjoint(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
+    """Is no request allowed by both sets?"""
+    return _relation("disjoint", first, second, schema, given)
+
+
+def diff(old: PolicySet, new: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
+    """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
+    from cedarscope.analyzer.checks import diff_report
+
+    opts = options(schema, **given)
+    return answered(diff_report(schema, old, new, opts), opts)
+
+
+def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
+           **given: Unpack[AnalysisOptions]) -> Report:
+    """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
+    from cedarscope.analyzer.whatif import whatif as run
+
+    if add is None and not remove:
+        raise ValueError("whatif needs policies to add and/or ids to remove")
+    opts = options(schema, **given)
+    return answered(run(schema, policies, add or PolicySet(()), remove, opts), opts)
+
+
+def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
+          **given: Unpack[AnalysisOptions]) -> Report:
+    """Dead, redundant, shadowed and overridden policies, forbids that may
+    error (and so fail open), over-permissive permits; with `must`, the
+    @must properties too."""
+    from cedarscope.analyzer.audit import audit as run
+
+    opts = options(schema, **given)
+    return answered(run(schema, policies, opts, must), opts)
+
+
+def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerate: int | None = None,
+        by: str = "principal", **given: Unpack[AnalysisOptions]) -> Report:
+    """Can any request the question (a Cedar policy: scope and conditions)
+    describes be allowed?  "violated" means yes, with examples; with
+    `enumerate`, up to that many distinct principals (or resources, `by`)."""
+    from cedarscope.analyzer.properties import ask as run
+
+    if isinstance(question, str):
+        from cedarscope.lang.parser import parse_policy
+
+        question = parse_policy(question, "<question>")
+    if by not in ("principal", "resource"):
+        raise ValueError("by must be 'principal' or 'resource'")
+    given["max_examples"] = enumerate or 1
+    opts = options(schema, **given)
+    return answered(run(schema, policies, question, opts, by if enumerate else None), opts)

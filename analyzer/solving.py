@@ -1,0 +1,441 @@
+"""Solving in one request environment: the one place that talks to Z3.
+
+Every analysis asks its questions per request environment (principal type,
+action, resource type).  `EnvSolver` holds one environment's encoding and one
+incremental solver, and owns what every question needs:
+
+* the budget: a query's `timeout` covers every solver call it makes, and no
+  call runs past the whole run's `deadline`;
+* the base assertions: the encoding's well-formedness assumptions, added (and
+  extended when later questions compile more) before each check;
+* "unknown" is never a proof: a timeout, an exhausted budget or Z3 giving up
+  is `Status.UNKNOWN` with its reason; Z3 turns Ctrl-C during a check into
+  "unknown", which is re-raised here as KeyboardInterrupt;
+* models that read well (small numbers, short printable strings) are
+  preferred, never required.
+
+`per_environment` runs a question in each selected environment and turns a
+construct the encoder does not support into an unknown answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import gc
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import z3
+
+from cedarscope.analyzer import interrupts
+from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.reports.findings import Verdict
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
+
+
+class Status(enum.StrEnum):
+    """A solver's answer to one check."""
+
+    SAT = "sat"
+    UNSAT = "unsat"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Options:
+    """How questions are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
+
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    principal_type: str | None = None
+    action: str | None = None  # as written: `Action::"view"` or `view`
+    resource_type: str | None = None
+    max_examples: int = 1
+    deadline: float | None = None  # time.monotonic() when the whole run must stop
+    assumptions: frozenset[str] = frozenset()
+
+
+class Budget:
+    """The time one query may still spend: its timeout from when it began,
+    never past the run's deadline."""
+
+    def __init__(self, options: Options):
+        now = time.monotonic()
+        self.ends = now + options.timeout_seconds
+        if options.deadline is not None:
+            self.ends = min(self.ends, options.deadline)
+
+    def remaining_ms(self) -> int:
+        return int((self.ends - time.monotonic()) * 1000)
+
+
+TIME_LIMIT_REACHED = "the run's time limit was reached before this environment was asked"
+
+
+def out_of_time(options: Options) -> bool:
+    """Has the whole run's deadline passed?  Then an environment is not even
+    encoded: what is left is reported unknown at once."""
+    return options.deadline is not None and time.monotonic() >= options.deadline
+
+
+# --------------------------------------------------------------------------
+# Environments
+
+
+def environments(schema: Schema, options: Options) -> list[RequestEnv]:
+    """The schema's request environments, narrowed by the options."""
+    return [env for env in schema.environments() if selected(env, options)]
+
+
+def selected(env: RequestEnv, options: Options) -> bool:
+    if options.principal_type and env.principal_type != options.principal_type:
+        return False
+    if options.resource_type and env.resource_type != options.resource_type:
+        return False
+    return not options.action or options.action in (str(env.action), env.action.id)
+
+
+# --------------------------------------------------------------------------
+# Answers
+
+
+@dataclass(frozen=True)
+class Example:
+    """A concrete request and the entities it needs, replayed and confirmed."""
+
+    request: Request
+    entities: Entities
+
+    def fingerprint(self) -> str:
+        """Equal for examples that read the same (request and entity data)."""
+        from cedarscope.lang.entities import entities_to_json
+        from cedarscope.lang.request import request_to_json
+
+        return json.dumps([request_to_json(self.request), entities_to_json(self.entities)], sort_keys=True)
+
+
+@dataclass
+class Answer:
+    """The answer to one query in one environment."""
+
+    verdict: Verdict
+    env: RequestEnv
+    examples: list[Example] = field(default_factory=list)
+    reason: str = ""
+    solver_seconds: float = 0.0
+    queries: int = 0
+
+
+def overall(verdicts: Iterable[Verdict]) -> Verdict:
+    """violated if any is; else unknown if any is; else holds."""
+    found = set(verdicts)
+    for verdict in (Verdict.VIOLATED, Verdict.UNKNOWN):
+        if verdict in found:
+            return verdict
+    return Verdict.HOLDS
+
+
+Replay = Callable[[Request, Entities], bool]
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------
+# One environment's solver
+
+
+class Model:
+    """A model found by an `EnvSolver`.  It lives in the solver's own Z3
+    context; `holds` evaluates a formula of the encoding in it, and `main`
+    is the model in the encoding's context (for decoding)."""
+
+    def __init__(self, solver: EnvSolver, model: z3.ModelRef):
+        self._solver, self._model = solver, model
+        self._main: z3.ModelRef | None = None
+
+    def holds(self, formula: z3.BoolRef) -> bool:
+        return z3.is_true(self._model.eval(self._solver.local(formula), model_completion=True))
+
+    @property
+    def main(self) -> z3.ModelRef:
+        if self._main is None:
+            self._main = self._model.translate(self._solver.enc_ctx)
+        return self._main
+
+
+class EnvSolver:
+    """One environment's encoding and an incremental solver over it.
+
+    The solver works in a Z3 context of its own, into which every formula is
+    translated before it is checked.  Z3's search depends on the internal ids
+    of terms, and the encoding's context numbers terms in the order the whole
+    process created them; a fresh context numbers them by the formulas alone.
+    So the same question gets the same model, and the same example, whatever
+    was asked before it (in this process, in another order, or in another
+    worker process)."""
+
+    def __init__(self, enc: Encoding, options: Options):
+        self.enc, self.env, self.options = enc, enc.env, options
+        self.enc_ctx = z3.main_ctx()
+        self.ctx = z3.Context()
+        interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
+        self.solver = z3.Solver(ctx=self.ctx)
+        self.queries = 0
+        self.seconds = 0.0
+        self.unknown_reasons: list[str] = []
+        # Keyed by term id; each entry keeps its term alive, because Z3 reuses
+        # the id of a term once it is freed.
+        self._added: dict[int, z3.ExprRef] = {}
+        self._footprint: tuple = ()
+        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
+        self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._models: list[Model] = []
+
+    def local(self, formula: z3.ExprRef) -> z3.ExprRef:
+        """The formula in the solver's context (translated once)."""
+        key = formula.get_id()
+        found = self._local.get(key)
+        if found is None:
+            found = self._local[key] = (formula, formula.translate(self.ctx))
+        return found[1]
+
+    # The base assertions grow with what has been compiled -------------------
+
+    def _assume(self) -> None:
+        """Add the well-formedness assumptions of everything compiled so far."""
+        if self.enc.footprint() == self._footprint:
+            return
+        fresh = [c for c in self.enc.well_formed() if c.get_id() not in self._added]
+        self._footprint = self.enc.footprint()  # after: well_formed() may add set witnesses
+        for c in fresh:
+            self._added[c.get_id()] = c
+        if fresh:
+            self.solver.add(*[self.local(c) for c in fresh])
+            self._models.clear()  # they need not satisfy the new assumptions
+
+    # Checks ----------------------------------------------------------------
+
+    def check(self, goal: z3.BoolRef, budget: Budget, readable: bool = False,
+              reuse: bool = False) -> tuple[Status, Model | None]:
+        """Is ``base ∧ goal`` satisfiable?  With `readable`, a model that reads
+        well is preferred when one can be had in the remaining budget.  With
+        `reuse`, a recent model that satisfies the goal answers without a call
+        (every model satisfies the base, so it is a model of base ∧ goal)."""
+        self._assume()
+        if reuse:
+            for model in self._models:
+                if model.holds(goal):
+                    return Status.SAT, model
+        self.solver.push()
+        try:
+            self.solver.add(self.local(goal))
+            status = self._check(budget)
+            if status is Status.SAT and readable:
+                # Preferences, added only for this check: string constraints
+                # would slow every later check of the environment.
+                plain = self.solver.model()
+                preferences = [self.local(c) for c in self.enc.readable()]
+                if preferences:
+                    self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                if preferences and self._check(budget, self._readable) is Status.SAT:
+                    return Status.SAT, self._keep(self.solver.model())
+                return Status.SAT, self._keep(plain)
+            return status, self._keep(self.solver.model()) if status is Status.SAT else None
+        finally:
+            self.solver.pop()
+
+    def _keep(self, found: z3.ModelRef) -> Model:
+        model = Model(self, found)
+        self._models.insert(0, model)
+        del self._models[MODEL_POOL:]
+        return model
+
+    def _check(self, budget: Budget, *assumptions: z3.BoolRef) -> Status:
+        """One solver call within the budget."""
+        ms = budget.remaining_ms()
+        if ms <= 0:
+            self.unknown_reasons.append("time budget exhausted")
+            return Status.UNKNOWN
+        self.solver.set("timeout", ms)
+        started = time.perf_counter()
+        try:
+            result = self.solver.check(*assumptions)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.queries += 1
+        if result == z3.sat:
+            return Status.SAT
+        if result == z3.unsat:
+            return Status.UNSAT
+        reason = self.solver.reason_unknown() or "unknown"
+        if "interrupted" in reason:  # Ctrl-C during the check: Z3 swallowed it
+            raise KeyboardInterrupt
+        if not assumptions:  # a failed preference is not an unknown answer
+            self.unknown_reasons.append(f"solver: {reason}")
+        return Status.UNKNOWN
+
+    # Examples --------------------------------------------------------------
+
+    def example(self, model: Model, replay: Replay) -> Example | None:
+        """The model decoded into a concrete request and store, if it replays
+        under the concrete evaluator (else None, and an unknown is noted:
+        an encoder disagreement is never shown as a result)."""
+        request, entities = self.enc.decode(model.main)
+        if not replay(request, entities):
+            self.unknown_reasons.append("a counterexample failed to replay under the concrete "
+                                        "evaluator (encoder disagreement); not shown")
+            return None
+        return Example(request, entities)
+
+    def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
+                 distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:
+        """Up to `max_examples` replayed examples of ``base ∧ goal``; holds
+        when there is none.  `distinct` gives, for a found model, what the
+        next one must satisfy so that the same example is not found twice.
+        The query's budget covers every call it makes."""
+        budget = Budget(self.options)
+        queries, seconds, reasons = self.queries, self.seconds, len(self.unknown_reasons)
+        answer = Answer(Verdict.HOLDS, self.env)
+        seen: set[str] = set()
+        blocking: list[z3.BoolRef] = []
+        for _ in range(3 * max_examples):
+            if len(answer.examples) >= max_examples:
+                break
+            status, model = self.check(z3.And(goal, *blocking), budget, readable=True)
+            if status is Status.UNSAT:
+                break
+            if status is Status.UNKNOWN or model is None:
+                if not answer.examples:
+                    answer.verdict = Verdict.UNKNOWN
+                break
+            example = self.example(model, replay)
+            if example is None:
+                answer.verdict = Verdict.UNKNOWN
+                answer.examples.clear()
+                break
+            answer.verdict = Verdict.VIOLATED
+            if example.fingerprint() not in seen:  # decoded alike: not shown twice
+                seen.add(example.fingerprint())
+                answer.examples.append(example)
+            if distinct is None:
+                break
+            blocking.append(distinct(model.main))
+        answer.queries = self.queries - queries
+        answer.solver_seconds = self.seconds - seconds
+        if answer.verdict is Verdict.UNKNOWN:
+            answer.reason = "; ".join(self.unknown_reasons[reasons:]) or "unknown"
+        return answer
+
+
+def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], Answer],
+                    where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
+    """`ask` in every selected environment (those `where` keeps), each on a
+    fresh encoding; a construct the encoder does not support makes that
+    environment's answer unknown."""
+    answers = []
+    for env in environments(schema, options):
+        if where is None or where(env):
+            answers.append(in_environment(schema, env, options, ask))
+    return answers
+
+
+def in_environment(schema: Schema, env: RequestEnv, options: Options,
+                   ask: Callable[[EnvSolver], T], unsupported: Callable[[Answer], T] | None = None) -> T:
+    """`ask` on a fresh encoding of `env`.  When the encoder does not support
+    a construct it needs, the answer is unknown (`unsupported` turns that
+    Answer into what `ask` returns, when that is not an Answer)."""
+    if out_of_time(options):
+        unknown = Answer(Verdict.UNKNOWN, env, reason=TIME_LIMIT_REACHED)
+        return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
+    with one_environment():
+        try:
+            return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
+        except Unsupported as exc:
+            unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
+            return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def one_environment() -> Iterator[None]:
+    """The work on one environment, made independent of when Python's cyclic
+    garbage collector runs.  Z3 recycles the ids of freed terms and its
+    search depends on ids, so a collection in the middle of a query (whose
+    timing depends on everything the process did before) could change the
+    model found, and with it the example shown.  Collect before, not during."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------
+# Statistics
+
+
+@dataclass
+class Stats:
+    """What a run cost and what it could not settle, for a report's `stats`."""
+
+    environments: set[RequestEnv] = field(default_factory=set)
+    queries: int = 0
+    solver_seconds: float = 0.0
+    unknown: list[str] = field(default_factory=list)
+
+    def add(self, answer: Answer) -> None:
+        self.environments.add(answer.env)
+        self.queries += answer.queries
+        self.solver_seconds += answer.solver_seconds
+        if answer.verdict is Verdict.UNKNOWN:
+            self.unknown.append(f"{answer.env}: {answer.reason}")
+
+    def add_solver(self, env_solver: EnvSolver) -> None:
+        self.environments.add(env_solver.env)
+        self.queries += env_solver.queries
+        self.solver_seconds += env_solver.seconds
+        self.unknown += [f"{env_solver.env}: {why}" for why in env_solver.unknown_reasons]
+
+    def absorb(self, stats: Mapping[str, Any]) -> None:
+        """Add another report's stats (its environments are counted apart)."""
+        self.queries += stats.get("queries", 0)
+        self.solver_seconds += stats.get("solver_seconds", 0.0)
+        self.unknown += list(stats.get("unknown", []))
+
+    def as_dict(self, environments: int | None = None, **extra: Any) -> dict[str, Any]:
+        """The report's stats: environments asked, solver calls and time,
+        then `extra` figures, and the unknowns last."""
+        out: dict[str, Any] = {
+            "environments": len(self.environments) if environments is None else environments,
+            "queries": self.queries,
+            "solver_seconds": round(self.solver_seconds, 4),
+            **extra,
+        }
+        if self.unknown:
+            out["unknown"] = list(self.unknown)
+        return out
+
+
+def stats_of(answers: Sequence[Answer], **extra: Any) -> dict[str, Any]:
+    stats = Stats()
+    for answer in answers:
+        stats.add(answer)
+    return stats.as_dict(**extra)
+
+
+def merged_stats(reports_stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stats of several reports over the same environments, as one."""
+    stats = Stats()
+    for other in reports_stats:
+        stats.absorb(other)
+    return stats.as_dict(environments=max((s.get("environments", 0) for s in reports_stats), default=0))

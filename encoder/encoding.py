@@ -1,0 +1,138 @@
+"""Cedar policies as Z3 formulas over a symbolic request and entity store.
+
+    enc = Encoding(schema, env)           # one request environment
+    s = z3.Solver()
+    s.add(enc.allows(policies))           # compile what the query needs ...
+    s.add(*enc.well_formed())             # ... then add the assumptions
+    if s.check() == z3.sat:
+        request, entities = enc.decode(s.model())
+
+`satisfied(p)` holds iff p's condition evaluates, without error, to true;
+`errors(p)` iff its evaluation errors.  Policies are static or linked
+(lang.template): the encoder never sees a slot.  Compiled terms are cached
+per policy.
+
+What `well_formed()` states is what Cedar guarantees of every request and
+store it accepts under the schema (encoder.assumptions): entities conform
+(enum ids, valid ip values), a missing entity has no ancestors, and the
+hierarchy is acyclic and transitive.  No entity is assumed to exist: the
+request's principal and resource, entities named in the policies and those
+reached through attributes and tags may be missing, and then their
+attributes error and `has` and `hasTag` on them are false.  Stronger
+assumptions (`assumptions=`, names in encoder.assumptions) are added by
+`well_formed()` only.  The formulas themselves are exact for any store;
+`pin()` relies on this.
+
+One over-approximation: an extension constructor applied to a string the
+policies do not spell out (`decimal(context.s)`, which Cedar's validator
+rejects) is an uninterpreted function of the string.  "Unsat" stays sound, a
+model may fail to replay (the analyzer replays every counterexample), and
+`pin()` fixes it on every string of the concrete inputs.  Constructs not
+encoded raise `Unsupported` naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import z3
+
+from cedarscope.encoder.compiler import Compiler
+from cedarscope.encoder.symenv import SymEnv, pin_record
+from cedarscope.encoder.terms import Term
+from cedarscope.lang.ast import Policy
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
+from cedarscope.lang.schema import RequestEnv, Schema
+
+
+class Encoding:
+    def __init__(self, schema: Schema, env: RequestEnv, assumptions: frozenset[str] = frozenset()):
+        self.schema, self.env = schema, env
+        self.sym = SymEnv(schema, env, assumptions)
+        self.compiler = Compiler(self.sym)
+        self._cache: dict[Policy, Term] = {}
+        self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
+
+    def term(self, policy: Policy) -> Term:
+        """The compiled condition of a (static or linked) policy, cached."""
+        if policy not in self._cache:
+            self._cache[policy] = self.compiler.policy(policy)
+        return self._cache[policy]
+
+    def satisfied(self, policy: Policy) -> z3.BoolRef:
+        t = self.term(policy)
+        return z3.And(z3.Not(t.err), t.val)
+
+    def errors(self, policy: Policy) -> z3.BoolRef:
+        return self.term(policy).err
+
+    def allows(self, policies: Sequence[Policy]) -> z3.BoolRef:
+        """Cedar's decision over these policies: some permit is satisfied
+        and no forbid is."""
+        permits = [self.satisfied(p) for p in policies if p.effect == "permit"]
+        forbids = [self.satisfied(p) for p in policies if p.effect == "forbid"]
+        return z3.And(z3.Or(permits) if permits else z3.BoolVal(False),
+                      z3.Not(z3.Or(forbids)) if forbids else z3.BoolVal(True))
+
+    def footprint(self) -> tuple[int, ...]:
+        """Grows whenever compiling adds something `well_formed()` or
+        `readable()` speak about, so a solver knows when to add them again."""
+        sym = self.sym
+        return (len(sym.apps), len(sym.leaves), len(sym.witnessed),
+                sum(len(v) for v in sym.elements.values()))
+
+    def well_formed(self) -> list[z3.BoolRef]:
+        """What every query adds (after compiling what it uses): the facts
+        of every store Cedar accepts, and the stronger assumptions asked."""
+        return self.sym.well_formed()
+
+    def pin(self, request: Request, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing the symbolic inputs to concrete ones (for what
+        has been compiled so far)."""
+        return self.sym.pin(request, entities)
+
+    def pin_request(self, request: Request,
+                    parts: tuple[str, ...] = ("principal", "resource", "context")) -> list[z3.BoolRef]:
+        """Constraints fixing only the named parts of the request (the
+        analyzer negates their conjunction to ask for a different example)."""
+        sym = self.sym
+        out = []
+        if "principal" in parts:
+            out.append(sym.principal.val == sym.ids.val(request.principal))
+        if "resource" in parts:
+            out.append(sym.resource.val == sym.ids.val(request.resource))
+        if "context" in parts:
+            out += pin_record(sym.context.val, sym.context_type, request.context, sym.ids)
+        return out
+
+    def readable(self) -> list[z3.BoolRef]:
+        """Preferences, not assumptions, for models that read well: the
+        entities read are in the store, and the symbolic inputs compiled so
+        far take small numbers, short printable strings and dates near now.  A query adds them under an assumption
+        literal and drops them when they make it unsatisfiable."""
+        return self.sym.readable()
+
+    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
+        """The next model must differ from `model` in something the policies
+        observe among `parts` (all by default): "principal" or "resource"
+        (its id when the policies name it, the attributes, tags and ancestors
+        they read of it), "context", and "store" (what they read of any other
+        entity).  Ids the policies never name are renamed by the decoder, so
+        a model differing only there would decode alike.  "principal-id" and
+        "resource-id" ask for another entity outright (decoded under a
+        different name, as the decoders of one encoding share their names)."""
+        parts = parts or ("principal", "resource", "context", "store")
+        observed = tuple(p for p in parts if not p.endswith("-id"))
+        options = [self.sym.different_from(model, observed)] if observed else []
+        for part in parts:
+            if part.endswith("-id"):  # "principal-id": simply another principal
+                var = getattr(self.sym, part[:-len("-id")])
+                options.append(var.val != model.eval(var.val, model_completion=True))
+        return z3.Or(options) if options else z3.BoolVal(False)
+
+    def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
+        from cedarscope.encoder.decode import decode  # networkx, only when decoding
+
+        return decode(self.sym, model, self._naming)
+
