@@ -35,6 +35,7 @@ from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatc
 from cedarscope.analyzer.queries import policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
+    TIME_LIMIT_REACHED,
     Budget,
     EnvSolver,
     Example,
@@ -44,6 +45,7 @@ from cedarscope.analyzer.solving import (
     Status,
     environments,
     one_environment,
+    out_of_time,
 )
 from cedarscope.analyzer.spread import spread
 from cedarscope.encoder import Encoding, Unsupported
@@ -463,6 +465,9 @@ def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, l
     env, env_rules = task
     if not env_rules:
         return None
+    if out_of_time(options):
+        return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
+                        unknown=[f"{env}: {TIME_LIMIT_REACHED}"])
     with one_environment():
         try:
             session = EnvSession(schema, env, env_rules, options)

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import z3
 
+from cedarscope.analyzer import interrupts
 from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -77,6 +78,15 @@ class Budget:
 
     def remaining_ms(self) -> int:
         return int((self.ends - time.monotonic()) * 1000)
+
+
+TIME_LIMIT_REACHED = "the run's time limit was reached before this environment was asked"
+
+
+def out_of_time(options: Options) -> bool:
+    """Has the whole run's deadline passed?  Then an environment is not even
+    encoded: what is left is reported unknown at once."""
+    return options.deadline is not None and time.monotonic() >= options.deadline
 
 
 # --------------------------------------------------------------------------
@@ -183,6 +193,7 @@ class EnvSolver:
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
         self.ctx = z3.Context()
+        interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
         # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
@@ -359,6 +370,9 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     """`ask` on a fresh encoding of `env`.  When the encoder does not support
     a construct it needs, the answer is unknown (`unsupported` turns that
     Answer into what `ask` returns, when that is not an Answer)."""
+    if out_of_time(options):
+        unknown = Answer(Verdict.UNKNOWN, env, reason=TIME_LIMIT_REACHED)
+        return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
     with one_environment():
         try:
             return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))

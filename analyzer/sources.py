@@ -59,6 +59,9 @@ def _load_git(spec: str) -> PolicySet:
         raise CedarError(Diagnostic("expected git:REV:path", file=spec)) from None
     if not rev:
         raise CedarError(Diagnostic("expected git:REV:path (REV is empty)", file=spec))
+    if rev.startswith("-"):
+        # git would read it as an option (`--output=...`), not a revision
+        raise CedarError(Diagnostic(f"a git revision cannot start with '-': {rev[:40]!r}", file="git"))
     top, target = _repository_path(spec, path)
     # Run from the top folder, so ls-tree lists and `show REV:name` reads
     # paths from the repository's root whatever the current directory.

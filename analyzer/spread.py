@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -71,6 +72,9 @@ _work: tuple[Callable, Any] | None = None  # (fn, shared), inherited by forked w
 def _remember(fn: Callable, shared: Any) -> None:
     global _work
     _work = (fn, shared)
+    # Ctrl-C is the parent's to handle (it reaches the whole process group):
+    # the parent stops, and stops its workers, so they must not die on it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(task: Any) -> Any:
@@ -84,12 +88,21 @@ def _on_processes(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], jobs: 
     order = sorted(range(len(tasks)), key=lambda i: (-weights[i], i))  # largest first
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_remember, initargs=(fn, shared))
+    finished = False
     try:
         futures = {i: pool.submit(_run, tasks[i]) for i in order}
         for i in range(len(tasks)):
             yield futures[i].result()
+        finished = True
     finally:
+        if not finished:  # interrupted, or a task failed: the running tasks are not waited for
+            _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 # --------------------------------------------------------------------------

@@ -178,7 +178,9 @@ def render(doc: Doc, width: int = LINE_WIDTH) -> str:
     return "".join(out)
 
 
-_COMMENT_OR_STRING = re.compile(r'//[^\n]*|"(?:\\.|[^"\\])*"', re.S)
+# Strings possessive, in the "unrolled loop" form: no backtracking state is
+# kept per character of a long string literal.
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 
 
 def remove_empty_lines(s: str) -> str:
