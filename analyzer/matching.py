@@ -133,11 +133,21 @@ class PolicyMatcher:
             self._terms.append(tuple(terms))
             self._packed.append(_packed(terms))
 
+    def _word(self, candidates: tuple[int, ...]) -> z3.BitVecRef:
+        """The candidates' packed bits as one bit-vector, built through Z3's
+        C interface (a model's candidates differ from the last model's, and
+        z3py's Concat checks every argument)."""
+        first = self._packed[candidates[0]]
+        ctx, word = first.ctx_ref(), first.as_ast()
+        for i in candidates[1:]:
+            word = z3.Z3_mk_concat(ctx, word, self._packed[i].as_ast())
+        return z3.BitVecRef(word, first.ctx)
+
     def profile(self, model: Model) -> Profile:
-        candidates = sorted(self.principal.candidates(model) & self.resource.candidates(model))
+        candidates = tuple(sorted(self.principal.candidates(model) & self.resource.candidates(model)))
         values: dict[int, list[bool | None]] = {}
         if candidates:
-            word = model.eval_local(_packed([self._packed[i] for i in candidates]))
+            word = model.eval_local(self._word(candidates))
             if z3.is_bv_value(word):
                 number, shift = word.as_long(), sum(len(self._bits[i]) for i in candidates)
                 for i in candidates:
@@ -255,17 +265,24 @@ class ConcreteScopes:
 
     def __init__(self, instances: Sequence):
         self.instances = list(instances)
-        self._by_key: dict[tuple[tuple, tuple], list[int]] = {}
+        self._by_key: dict[tuple, dict[tuple, list[int]]] = {}  # principal key -> resource key -> rules
         for i, inst in enumerate(self.instances):
-            keys = (scope_key(inst.policy.principal), scope_key(inst.policy.resource))
-            self._by_key.setdefault(keys, []).append(i)
+            by_resource = self._by_key.setdefault(scope_key(inst.policy.principal), {})
+            by_resource.setdefault(scope_key(inst.policy.resource), []).append(i)
 
     def matching(self, example) -> list:
         request, entities = example.request, example.entities
-        principal = _keys(request.principal, entities)
-        resource = _keys(request.resource, entities)
-        found = sorted(i for p in principal for r in resource for i in self._by_key.get((p, r), ()))
-        return [self.instances[i] for i in found]
+        resource = set(_keys(request.resource, entities))
+        found: list[int] = []
+        for p in _keys(request.principal, entities):
+            by_resource = self._by_key.get(p)
+            if by_resource is None:
+                continue
+            if len(by_resource) < len(resource):  # walk the smaller side: both may be large
+                found += (i for r, rules in by_resource.items() if r in resource for i in rules)
+            else:
+                found += (i for r in resource for i in by_resource.get(r, ()))
+        return [self.instances[i] for i in sorted(found)]
 
 
 def _keys(uid: EntityUID, entities) -> list[tuple]:

@@ -21,7 +21,9 @@ construct the encoder does not support into an unknown answer.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import enum
+import functools
 import gc
 import json
 import time
@@ -159,12 +161,12 @@ class Model:
     context; `holds` evaluates a formula of the encoding in it, and `main`
     is the model in the encoding's context (for decoding)."""
 
-    def __init__(self, solver: EnvSolver, model: z3.ModelRef):
-        self._solver, self._model = solver, model
+    def __init__(self, local: Callable[[z3.ExprRef], z3.ExprRef], enc_ctx: z3.Context, model: z3.ModelRef):
+        self._local, self._enc_ctx, self._model = local, enc_ctx, model
         self._main: z3.ModelRef | None = None
 
     def holds(self, formula: z3.BoolRef) -> bool:
-        return z3.is_true(self._model.eval(self._solver.local(formula), model_completion=True))
+        return z3.is_true(self._model.eval(self._local(formula), model_completion=True))
 
     def eval_local(self, term: z3.ExprRef) -> z3.ExprRef:
         """The value of a term already in the solver's context (see
@@ -174,8 +176,38 @@ class Model:
     @property
     def main(self) -> z3.ModelRef:
         if self._main is None:
-            self._main = self._model.translate(self._solver.enc_ctx)
+            self._main = self._model.translate(self._enc_ctx)
         return self._main
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory (up to 128 MiB) for reuse rather
+    than return it to the system at once.  Each environment gets a Z3 context
+    of its own, which allocates two blocks of about 8 MiB; given back
+    and fetched again, they cost some 4,000 page faults (3-6 ms, more than a
+    whole small query) per context.  Elsewhere than glibc: nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # such blocks from the heap, not each its own mapping
+        libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
+                ) -> Callable[[z3.ExprRef], z3.ExprRef]:
+    """A formula of the encoding in the solver's context ctx, translated once."""
+    def local(formula: z3.ExprRef) -> z3.ExprRef:
+        key = formula.get_id()
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = (formula, formula.translate(ctx))
+        return found[1]
+    return local
 
 
 class EnvSolver:
@@ -192,9 +224,18 @@ class EnvSolver:
     def __init__(self, enc: Encoding, options: Options):
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
+        _keep_freed_memory()
         self.ctx = z3.Context()
         interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
         # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
+        # Keyed by term id; each entry keeps its term alive, because Z3 reuses
+        # the id of a term once it is freed.
+        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
+        # Not a bound method: what the solver and the models hold must not
+        # lead back here, so that the context is freed as soon as the
+        # EnvSolver is (not at the next garbage collection, meanwhile holding
+        # memory that a new context then has to fault in again).
+        self.local: Callable[[z3.ExprRef], z3.ExprRef] = _translator(self._local, self.ctx)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
         self.seconds = 0.0
@@ -203,17 +244,8 @@ class EnvSolver:
         # the id of a term once it is freed.
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple = ()
-        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._models: list[Model] = []
-
-    def local(self, formula: z3.ExprRef) -> z3.ExprRef:
-        """The formula in the solver's context (translated once)."""
-        key = formula.get_id()
-        found = self._local.get(key)
-        if found is None:
-            found = self._local[key] = (formula, formula.translate(self.ctx))
-        return found[1]
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -263,7 +295,7 @@ class EnvSolver:
             self.solver.pop()
 
     def _keep(self, found: z3.ModelRef) -> Model:
-        model = Model(self, found)
+        model = Model(self.local, self.enc_ctx, found)
         self._models.insert(0, model)
         del self._models[MODEL_POOL:]
         return model

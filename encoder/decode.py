@@ -66,7 +66,7 @@ class Decoder:
         self._index: dict = {}
         self._in_model = {d.name() for d in model.decls()}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
-        self._uids: dict[tuple[str, int], tuple[z3.ExprRef, EntityUID]] = {}
+        self._uids: dict[tuple[str, int], EntityUID] = {}
 
     def eval(self, e: z3.ExprRef) -> z3.ExprRef:
         """The term's value in the model, read once per term (the entry
@@ -77,24 +77,26 @@ class Decoder:
             found = self._values[key] = (e, self.model.eval(e, model_completion=True))
         return found[1]
 
-    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]) -> list:
+    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]
+                ) -> list[tuple[z3.ExprRef, int | None]]:
         """The elements (terms, with their number when they are constants)
         the model puts in the set s: its value is read once, as stores over
         a constant array, and each element looked up there (evaluated one by
         one when the value has another form)."""
         value = array_members(self.eval(s))
         if value is None:
-            return [y for y, _ in elements if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
+            return [(y, n) for y, n in elements
+                    if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
         default, exceptions = value
-        out = []
+        out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
                 n = _number(self.eval(y))
             if n is None:
                 if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
-                    out.append(y)
+                    out.append((y, None))
             elif exceptions.get(n, default):
-                out.append(y)
+                out.append((y, n))
         return out
 
     # ------------------------------------------------------------------
@@ -103,23 +105,26 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        if not z3.is_expr(z):
-            return self._uid(etype, z)
-        key = (etype, z.get_id())
-        cached = self._uids.get(key)
-        if cached is None:
-            cached = self._uids[key] = (z, self._uid(etype, z))  # keeps z alive: its id stays its own
-        return cached[1]
-
-    def _uid(self, etype: str, z: Any) -> EntityUID:
         n = _number(z) if z3.is_expr(z) else None
-        named = self.sym.ids.id_of(etype, z) if n is not None else None
-        if named is not None:
-            return EntityUID(etype, named)
-        key = (etype, n if n is not None else str(z))
+        if n is not None:
+            return self.numbered(etype, n)
+        key = (etype, str(z))
         if key not in self._names:
             self._names[key] = self._fresh_name(etype)
         return EntityUID(etype, self._names[key])
+
+    def numbered(self, etype: str, n: int) -> EntityUID:
+        """The entity for id number n (read once per decoder: an ancestor
+        set may hold every group the policies name)."""
+        found = self._uids.get((etype, n))
+        if found is None:
+            named = self.sym.ids.id_numbered(etype, n)
+            if named is None:
+                if (etype, n) not in self._names:
+                    self._names[(etype, n)] = self._fresh_name(etype)
+                named = self._names[(etype, n)]
+            found = self._uids[(etype, n)] = EntityUID(etype, named)
+        return found
 
     def _fresh_name(self, etype: str) -> str:
         taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
@@ -236,8 +241,8 @@ class Decoder:
                 anc = ancestors.setdefault(uid, set())
                 if info[1] not in terms:
                     terms[info[1]] = self._entity_terms(info[1])
-                for y in self.members(app, terms[info[1]]):
-                    anc.add(self.uid(info[1], self.eval(y)))
+                for y, n in self.members(app, terms[info[1]]):
+                    anc.add(self.numbered(info[1], n) if n is not None else self.uid(info[1], self.eval(y)))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -354,7 +359,11 @@ def _key(z: z3.ExprRef):
 def _number(z: z3.ExprRef) -> int | None:
     """The value of an integer numeral, else None (read with three calls
     into Z3 rather than z3py's dozen: the decoder reads thousands)."""
-    ctx, ast = z.ctx_ref(), z.as_ast()
+    return _numeral(z.ctx_ref(), z.as_ast())
+
+
+def _numeral(ctx, ast) -> int | None:
+    """`_number` of a raw AST of context ctx."""
     if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_NUMERAL_AST:
         return None
     if z3.Z3_get_sort_kind(ctx, z3.Z3_get_sort(ctx, ast)) != z3.Z3_INT_SORT:
@@ -372,16 +381,28 @@ def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = N
 def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
     """A model's value of a set of entity ids (an array Int -> Bool) as
     (default, {id: member}), or None when it is not a chain of stores over
-    a constant array."""
+    a constant array.  Read through Z3's C interface, without a z3py object
+    per node: profiling and decoding read thousands of these (the raw
+    children stay alive as long as `value` does)."""
+    ctx, node = value.ctx_ref(), value.as_ast()
     exceptions: dict[int, bool] = {}
-    while z3.is_store(value):
-        inner, index, member = value.children()
-        if not z3.is_int_value(index) or not (z3.is_true(member) or z3.is_false(member)):
+    while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
+        op = z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, node))
+        if op == z3.Z3_OP_CONST_ARRAY:
+            default = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 0))
+            return None if default is None else (default, exceptions)
+        if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
             return None
-        exceptions.setdefault(index.as_long(), z3.is_true(member))  # the outermost store wins
-        value = inner
-    if z3.is_const_array(value):
-        default = value.arg(0)
-        if z3.is_true(default) or z3.is_false(default):
-            return z3.is_true(default), exceptions
+        index = _numeral(ctx, z3.Z3_get_app_arg(ctx, node, 1))
+        member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
+        if index is None or member is None:
+            return None
+        exceptions.setdefault(index, member)  # the outermost store wins
+        node = z3.Z3_get_app_arg(ctx, node, 0)
     return None
+
+
+def _truth_value(ctx, ast) -> bool | None:
+    """True or False for the Boolean constants, else None."""
+    value = z3.Z3_get_bool_value(ctx, ast)
+    return None if value == z3.Z3_L_UNDEF else value == z3.Z3_L_TRUE
