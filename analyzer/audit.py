@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 import z3
 
@@ -49,12 +49,14 @@ from cedarscope.analyzer.solving import (
 )
 from cedarscope.analyzer.spread import spread
 from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder.terms import or_of
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
 from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
+from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
@@ -173,14 +175,15 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool],
+                focus: frozenset[EntityUID] | None = None) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
-        return self.solver.example(model, replay)
+        return self.solver.example(model, replay, focus)
 
     def any_sat(self, rules: Sequence[int]) -> z3.BoolRef:
         ctx = self.solver.ctx
-        return z3.Or([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
+        return or_of([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
 
     def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = (),
                  skip: int | None = None) -> tuple[Status, int | None, list[int]]:
@@ -507,12 +510,26 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
         f = facts[r.id]
         if f.alive == SAT and _may_show_witness(r, f):
             out[("witness", r.id)] = _shown(session, session.example(
-                f.witness, functools.partial(_outcome_is, r, "match")))
+                f.witness, functools.partial(_outcome_is, r, "match"), named_entities(r.policy)))
         if f.errs == SAT:
             out[("error", r.id)] = _shown(session, session.example(
-                f.error_model, functools.partial(_outcome_is, r, "error")))
+                f.error_model, functools.partial(_outcome_is, r, "error"), named_entities(r.policy)))
         f.witness = f.error_model = None
     return out
+
+
+def named_entities(node) -> frozenset[EntityUID]:
+    """The entities a policy (or expression) names: an example about the
+    policy is decoded with its principal and resource in these groups only,
+    where that still makes the policy match (see EnvSolver.example)."""
+    if isinstance(node, EntityUID):
+        return frozenset((node,))
+    if isinstance(node, tuple):
+        return frozenset().union(*(named_entities(x) for x in node))
+    if is_dataclass(node) and not isinstance(node, type):
+        return frozenset().union(*(named_entities(getattr(node, f.name)) for f in fields(node)
+                                   if f.name != "span"))
+    return frozenset()
 
 
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:

@@ -38,6 +38,7 @@ from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -326,10 +327,17 @@ class EnvSolver:
 
     # Examples --------------------------------------------------------------
 
-    def example(self, model: Model, replay: Replay) -> Example | None:
+    def example(self, model: Model, replay: Replay, focus: frozenset[EntityUID] | None = None
+                ) -> Example | None:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
-        an encoder disagreement is never shown as a result)."""
+        an encoder disagreement is never shown as a result).  With `focus`
+        (the entities one policy names), the memberships in other named
+        entities are left out when the example still replays without them."""
+        if focus is not None:
+            request, entities = self.enc.decode(model.main, focus)
+            if replay(request, entities):
+                return Example(request, entities)
         request, entities = self.enc.decode(model.main)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "

@@ -54,11 +54,14 @@ PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "i
 
 
 class Decoder:
-    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None):
+    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+                 focus: frozenset[EntityUID] | None = None):
         """`naming` (names given, names used) is shared by the decoders of one
         encoding, so examples decoded one after another name different model
-        ids differently (distinct principals read as alice, bob, ...)."""
-        self.sym, self.model = sym, model
+        ids differently (distinct principals read as alice, bob, ...).  With
+        `focus`, an entity the policies name is made an ancestor only when it
+        is in focus (see `decode`)."""
+        self.sym, self.model, self.focus = sym, model, focus
         self._names: dict[tuple[str, int | str], str]
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
@@ -242,7 +245,10 @@ class Decoder:
                 if info[1] not in terms:
                     terms[info[1]] = self._entity_terms(info[1])
                 for y, n in self.members(app, terms[info[1]]):
-                    anc.add(self.numbered(info[1], n) if n is not None else self.uid(info[1], self.eval(y)))
+                    if n is None:
+                        anc.add(self.uid(info[1], self.eval(y)))
+                    elif self.focus is None or not self._named_out_of_focus(info[1], y, n):
+                        anc.add(self.numbered(info[1], n))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -260,6 +266,14 @@ class Decoder:
             out.append(Entity(u, self._attrs(u.type, None), frozenset(ps)))
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
+
+    def _named_out_of_focus(self, etype: str, y: z3.ExprRef, n: int) -> bool:
+        """Is y an entity the policies name (a constant) that is not in focus?"""
+        assert self.focus is not None
+        if not z3.is_int_value(y):
+            return False
+        named = self.sym.ids.id_numbered(etype, n)
+        return named is not None and EntityUID(etype, named) not in self.focus
 
     def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
         """The terms that may denote an entity of etype (those with ancestor
@@ -371,9 +385,14 @@ def _numeral(ctx, ast) -> int | None:
     return int(z3.Z3_get_numeral_string(ctx, ast))
 
 
-def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None
-           ) -> tuple[Request, Entities]:
-    d = Decoder(sym, model, naming)
+def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+           focus: frozenset[EntityUID] | None = None) -> tuple[Request, Entities]:
+    """The model's request and store.  With `focus` (the entities one policy
+    names), the store leaves out the memberships in the other named entities:
+    an example about one policy then reads as such (a model may put the
+    principal in every group any policy names), and the example is checked
+    against that policy by replaying it, as every example is."""
+    d = Decoder(sym, model, naming, focus)
     request = d.request()
     return request, d.entities()
 

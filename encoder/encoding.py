@@ -44,6 +44,7 @@ from cedarscope.lang.ast import Policy
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 
 
 class Encoding:
@@ -131,8 +132,10 @@ class Encoding:
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
 
-    def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
+    def decode(self, model: z3.ModelRef, focus: frozenset[EntityUID] | None = None
+               ) -> tuple[Request, Entities]:
+        """The model as a request and store (`focus`: see decode.decode)."""
         from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming)
+        return decode(self.sym, model, self._naming, focus)
 

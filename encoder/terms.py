@@ -115,6 +115,12 @@ def _connective(make, bs: list) -> z3.BoolRef:
     return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
 
 
+def or_of(bs: list) -> z3.BoolRef:
+    """z3.Or of Boolean terms of one context (at least one, in any context:
+    nothing is folded into the encoding's constants)."""
+    return bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
+
+
 def disjunction(*args) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
     bs = []
