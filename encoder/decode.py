@@ -67,7 +67,6 @@ class Decoder:
         self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
         self._index: dict = {}
-        self._in_model = {d.name() for d in model.decls()}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
         self._uids: dict[tuple[str, int], EntityUID] = {}
 
@@ -173,8 +172,11 @@ class Decoder:
     def unconstrained(self, raw: Any) -> bool:
         """raw is a symbolic input no asserted formula mentions (Z3 models
         interpret only those), so a default value reads best."""
-        return (z3.is_app(raw) and raw.decl().kind() == z3.Z3_OP_UNINTERPRETED
-                and raw.decl().name() not in self._in_model)
+        if not z3.is_app(raw):
+            return False
+        decl = raw.decl()  # asked of the model, not looked up among all its declarations (thousands)
+        return (decl.kind() == z3.Z3_OP_UNINTERPRETED
+                and not z3.Z3_model_has_interp(self.model.ctx.ref(), self.model.model, decl.ast))
 
     def set_value(self, ty: SetType, raw: Any) -> CedarSet:
         if ty.elem == NEVER:
