@@ -108,6 +108,7 @@ class EnvSession:
                                      local)
         self.implication = Implication([r.policy for r in self.rules])
         self.scopes = ConcreteScopes(self.rules)
+        self.is_forbid = [r.effect == "forbid" for r in self.rules]
         self.forbids = [i for i, r in enumerate(self.rules) if r.effect == "forbid"]
         self.permits = [i for i, r in enumerate(self.rules) if r.effect == "permit"]
         n = len(self.rules)
@@ -154,11 +155,11 @@ class EnvSession:
             if i not in self.first_sat:
                 self.first_sat[i] = j
                 self.kept[j] = model
-            if self.rules[i].effect == "forbid":
+            if self.is_forbid[i]:
                 self.models_forbidden |= bit
         for i in profile.undetermined:  # may hold: never a witness, never a counter-model
             self.models_undetermined[i] |= bit
-            if self.rules[i].effect == "forbid":
+            if self.is_forbid[i]:
                 self.models_forbidden |= bit
         for i in profile.scope_only:
             self.models_scope_only[i] |= bit

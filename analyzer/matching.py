@@ -144,22 +144,30 @@ class PolicyMatcher:
         return z3.BitVecRef(word, first.ctx)
 
     def profile(self, model: Model) -> Profile:
-        candidates = tuple(sorted(self.principal.candidates(model) & self.resource.candidates(model)))
-        values: dict[int, list[bool | None]] = {}
-        if candidates:
-            word = model.eval_local(self._word(candidates))
-            if z3.is_bv_value(word):
-                number, shift = word.as_long(), sum(len(self._bits[i]) for i in candidates)
-                for i in candidates:
-                    values[i] = []
-                    for _ in self._bits[i]:
-                        shift -= 1
-                        values[i].append(bool((number >> shift) & 1))
-            else:  # some value Z3's evaluator leaves unsimplified: one by one
-                values = {i: [_truth(model.eval_local(t)) for t in self._terms[i]] for i in candidates}
+        candidates = sorted(self.principal.candidates(model) & self.resource.candidates(model))
+        if not candidates:
+            return Profile((), (), ())
+        word = model.eval_local(self._word(tuple(candidates)))
+        if not z3.is_bv_value(word):  # some value Z3's evaluator leaves unsimplified: one by one
+            return self._one_by_one(model, candidates)
+        bits = format(word.as_long(), f"0{sum(len(self._bits[i]) for i in candidates)}b")
+        satisfied, scope_only, errors = [], [], []
+        at = 0
+        for i in candidates:
+            names = self._bits[i]  # ("satisfied", ["scope"], ["errors"])
+            if bits[at] == "1":
+                satisfied.append(i)
+            elif len(names) > 1 and names[1] == "scope" and bits[at + 1] == "1":
+                scope_only.append(i)
+            if names[-1] == "errors" and bits[at + len(names) - 1] == "1":
+                errors.append(i)
+            at += len(names)
+        return Profile(tuple(satisfied), tuple(scope_only), tuple(errors))
+
+    def _one_by_one(self, model: Model, candidates: Sequence[int]) -> Profile:
         satisfied, scope_only, errors, undetermined = [], [], [], []
-        for i, bits in values.items():
-            named = dict(zip(self._bits[i], bits, strict=True))
+        for i in candidates:
+            named = dict(zip(self._bits[i], [_truth(model.eval_local(t)) for t in self._terms[i]], strict=True))
             sat = named["satisfied"]
             if sat is None:
                 undetermined.append(i)

@@ -245,12 +245,9 @@ class Decoder:
             elif kind == "anc":
                 anc = ancestors.setdefault(uid, set())
                 if info[1] not in terms:
-                    terms[info[1]] = self._entity_terms(info[1])
+                    terms[info[1]] = self._in_focus(info[1], self._entity_terms(info[1]))
                 for y, n in self.members(app, terms[info[1]]):
-                    if n is None:
-                        anc.add(self.uid(info[1], self.eval(y)))
-                    elif self.focus is None or not self._named_out_of_focus(info[1], y, n):
-                        anc.add(self.numbered(info[1], n))
+                    anc.add(self.numbered(info[1], n) if n is not None else self.uid(info[1], self.eval(y)))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -269,13 +266,16 @@ class Decoder:
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
-    def _named_out_of_focus(self, etype: str, y: z3.ExprRef, n: int) -> bool:
-        """Is y an entity the policies name (a constant) that is not in focus?"""
-        assert self.focus is not None
-        if not z3.is_int_value(y):
-            return False
-        named = self.sym.ids.id_numbered(etype, n)
-        return named is not None and EntityUID(etype, named) not in self.focus
+    def _in_focus(self, etype: str, terms: list[tuple[z3.ExprRef, int | None]]
+                  ) -> list[tuple[z3.ExprRef, int | None]]:
+        """The terms that may denote an ancestor, less the entities the
+        policies name that are not in focus (a constant term has its number;
+        any other term is kept, whatever it denotes)."""
+        if self.focus is None:
+            return terms
+        ids = self.sym.ids
+        return [(y, n) for y, n in terms
+                if n is None or (named := ids.id_numbered(etype, n)) is None or EntityUID(etype, named) in self.focus]
 
     def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
         """The terms that may denote an entity of etype (those with ancestor

@@ -53,13 +53,19 @@ class Encoding:
         self.sym = SymEnv(schema, env, assumptions)
         self.compiler = Compiler(self.sym)
         self._cache: dict[Policy, Term] = {}
+        self._by_object: dict[int, tuple[Policy, Term]] = {}
         self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy) -> Term:
-        """The compiled condition of a (static or linked) policy, cached."""
-        if policy not in self._cache:
-            self._cache[policy] = self.compiler.policy(policy)
-        return self._cache[policy]
+        """The compiled condition of a (static or linked) policy, cached: by
+        the object first (hashing a policy walks all of it), then by value."""
+        found = self._by_object.get(id(policy))
+        if found is None:
+            term = self._cache.get(policy)
+            if term is None:
+                term = self._cache[policy] = self.compiler.policy(policy)
+            found = self._by_object[id(policy)] = (policy, term)  # keeps the policy alive: its id stays its own
+        return found[1]
 
     def satisfied(self, policy: Policy) -> z3.BoolRef:
         t = self.term(policy)
