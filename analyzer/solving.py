@@ -228,7 +228,6 @@ class EnvSolver:
         _keep_freed_memory()
         self.ctx = z3.Context()
         interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
-        # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         # Keyed by term id; each entry keeps its term alive, because Z3 reuses
         # the id of a term once it is freed.
         self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
@@ -237,6 +236,7 @@ class EnvSolver:
         # EnvSolver is (not at the next garbage collection, meanwhile holding
         # memory that a new context then has to fault in again).
         self.local: Callable[[z3.ExprRef], z3.ExprRef] = _translator(self._local, self.ctx)
+        # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
         self.seconds = 0.0
