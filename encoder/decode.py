@@ -49,6 +49,7 @@ from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 # Per encoding (its SymEnv): the terms that may denote an entity of each
 # type, with their numbers; every decode of the encoding reads them.
 _ENTITY_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NAMED_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, by the entity named
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
@@ -273,24 +274,34 @@ class Decoder:
         any other term is kept, whatever it denotes)."""
         if self.focus is None:
             return terms
-        ids = self.sym.ids
-        return [(y, n) for y, n in terms
-                if n is None or (named := ids.id_numbered(etype, n)) is None or EntityUID(etype, named) in self.focus]
+        named, others = _NAMED_TERMS[self.sym][etype]
+        return [t for uid in sorted(self.focus) if uid.type == etype for t in named.get(uid, ())] + others
 
     def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
         """The terms that may denote an entity of etype (those with ancestor
         sets, and set elements), with the number of each constant among them;
-        found once per encoding and footprint (see `_ENTITY_TERMS`)."""
+        found once per encoding and footprint (see `_ENTITY_TERMS`), and
+        split into the entities the policies name and the other terms."""
         sym = self.sym
         cached = _ENTITY_TERMS.get(sym)
         footprint = (len(sym.apps), sum(len(v) for v in sym.elements.values()))
         if cached is None or cached[0] != footprint:
             cached = _ENTITY_TERMS[sym] = (footprint, {})
+            _NAMED_TERMS[sym] = {}
         by_type: dict[str, list[tuple[z3.ExprRef, int | None]]] = cached[1]
         if etype not in by_type:
             terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
             terms += sym.elements.get(EntityType(etype), [])
             by_type[etype] = [(y, _number(y)) for y in terms]
+            named: dict[EntityUID, list[tuple[z3.ExprRef, int | None]]] = {}
+            others = []
+            for y, n in by_type[etype]:
+                name = sym.ids.id_numbered(etype, n) if n is not None else None
+                if name is None:
+                    others.append((y, n))
+                else:
+                    named.setdefault(EntityUID(etype, name), []).append((y, n))
+            _NAMED_TERMS[sym][etype] = (named, others)
         return by_type[etype]
 
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
