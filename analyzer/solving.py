@@ -175,6 +175,15 @@ class Model:
         return self._model.eval(term, model_completion=True)
 
     @property
+    def solved(self) -> z3.ModelRef:
+        """The model in the solver's context.  Examples are decoded from it
+        there: translating a model into the encoding's context would carry
+        the solver context's counter of fresh names into it, and from there
+        into the next environment's solver context, whose models would then
+        depend on what ran before it in the process (and so on `--jobs`)."""
+        return self._model
+
+    @property
     def main(self) -> z3.ModelRef:
         if self._main is None:
             self._main = self._model.translate(self._enc_ctx)
@@ -335,10 +344,10 @@ class EnvSolver:
         (the entities one policy names), the memberships in other named
         entities are left out when the example still replays without them."""
         if focus is not None:
-            request, entities = self.enc.decode(model.main, focus)
+            request, entities = self.enc.decode(model.solved, focus, self.local)
             if replay(request, entities):
                 return Example(request, entities)
-        request, entities = self.enc.decode(model.main)
+        request, entities = self.enc.decode(model.solved, local=self.local)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -56,13 +56,15 @@ PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "i
 
 class Decoder:
     def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
-                 focus: frozenset[EntityUID] | None = None):
+                 focus: frozenset[EntityUID] | None = None, local: Callable[[Any], Any] | None = None):
         """`naming` (names given, names used) is shared by the decoders of one
         encoding, so examples decoded one after another name different model
         ids differently (distinct principals read as alice, bob, ...).  With
         `focus`, an entity the policies name is made an ancestor only when it
-        is in focus (see `decode`)."""
+        is in focus (see `decode`).  `local` carries a term of the encoding
+        into the model's context when the model lives in another one."""
         self.sym, self.model, self.focus = sym, model, focus
+        self.local: Callable[[Any], Any] = local or (lambda e: e)
         self._names: dict[tuple[str, int | str], str]
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
@@ -77,7 +79,7 @@ class Decoder:
         key = e.get_id()
         found = self._values.get(key)
         if found is None:
-            found = self._values[key] = (e, self.model.eval(e, model_completion=True))
+            found = self._values[key] = (e, self.model.eval(self.local(e), model_completion=True))
         return found[1]
 
     def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]
@@ -89,14 +91,14 @@ class Decoder:
         value = array_members(self.eval(s))
         if value is None:
             return [(y, n) for y, n in elements
-                    if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
+                    if z3.is_true(self.eval(z3.Select(s, y)))]
         default, exceptions = value
         out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
                 n = _number(self.eval(y))
             if n is None:
-                if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
+                if z3.is_true(self.eval(z3.Select(s, y))):
                     out.append((y, None))
             elif exceptions.get(n, default):
                 out.append((y, n))
@@ -175,7 +177,7 @@ class Decoder:
         interpret only those), so a default value reads best."""
         if not z3.is_app(raw):
             return False
-        decl = raw.decl()  # asked of the model, not looked up among all its declarations (thousands)
+        decl = self.local(raw).decl()  # asked of the model, not looked up among all its declarations (thousands)
         return (decl.kind() == z3.Z3_OP_UNINTERPRETED
                 and not z3.Z3_model_has_interp(self.model.ctx.ref(), self.model.model, decl.ast))
 
@@ -399,13 +401,14 @@ def _numeral(ctx, ast) -> int | None:
 
 
 def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
-           focus: frozenset[EntityUID] | None = None) -> tuple[Request, Entities]:
+           focus: frozenset[EntityUID] | None = None, local: Callable[[Any], Any] | None = None
+           ) -> tuple[Request, Entities]:
     """The model's request and store.  With `focus` (the entities one policy
     names), the store leaves out the memberships in the other named entities:
     an example about one policy then reads as such (a model may put the
     principal in every group any policy names), and the example is checked
     against that policy by replaying it, as every example is."""
-    d = Decoder(sym, model, naming, focus)
+    d = Decoder(sym, model, naming, focus, local)
     request = d.request()
     return request, d.entities()
 

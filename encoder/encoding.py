@@ -33,7 +33,7 @@ encoded raise `Unsupported` naming them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import z3
 
@@ -138,10 +138,11 @@ class Encoding:
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
 
-    def decode(self, model: z3.ModelRef, focus: frozenset[EntityUID] | None = None
-               ) -> tuple[Request, Entities]:
-        """The model as a request and store (`focus`: see decode.decode)."""
+    def decode(self, model: z3.ModelRef, focus: frozenset[EntityUID] | None = None,
+               local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> tuple[Request, Entities]:
+        """The model as a request and store (`focus`: see decode.decode).  A
+        model of another Z3 context is read there, its terms carried over
+        by `local`."""
         from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming, focus)
-
+        return decode(self.sym, model, self._naming, focus, local)

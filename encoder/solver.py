@@ -199,7 +199,11 @@ class Solver:
     def _disagreeing(self, model: z3.ModelRef, atoms: list[LikeAtom]) -> dict[int, list[tuple[LikeAtom, bool]]]:
         """Per subject string, its tests and the model's Boolean values, for
         each subject where some Boolean differs from its test.  Booleans the
-        model leaves open count as the model completes them (false)."""
+        model leaves open count as the model completes them (false).  The
+        subjects come in the order of their first test (the order policies
+        were compiled), not of their term ids, which depend on everything
+        the process made before: the same question refines the same way in
+        any process, so `--jobs` does not change the models found."""
         by_subject: dict[int, list[tuple[LikeAtom, bool]]] = {}
         wrong: set[int] = set()
         for atom in atoms:
@@ -208,7 +212,7 @@ class Solver:
             by_subject.setdefault(sid, []).append((atom, value))
             if value != z3.is_true(model.eval(self._local(atom.formula), model_completion=True)):
                 wrong.add(sid)
-        return {sid: by_subject[sid] for sid in sorted(wrong)}
+        return {sid: tests for sid, tests in by_subject.items() if sid in wrong}
 
     def _refine(self, model: z3.ModelRef, atoms: list[tuple[LikeAtom, bool]]) -> z3.BoolRef | None:
         """Step 3 for one subject: a literal assuming a string that gives its
