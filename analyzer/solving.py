@@ -59,6 +59,9 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    describe: bool = True  # diff, whatif: describe each change exactly in Cedar
+    describe_seconds: float = 10.0  # the search for a readable description, per change
+    matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
@@ -102,6 +105,7 @@ class Example:
 
     request: Request
     entities: Entities
+    unread: frozenset[str] = frozenset()  # values no policy reads (given a plain default)
 
     def fingerprint(self) -> str:
         """Equal for examples that read the same (request and entity data)."""
@@ -275,12 +279,13 @@ class EnvSolver:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
         an encoder disagreement is never shown as a result)."""
-        request, entities = self.enc.decode(model.main)
+        unread: list[str] = []
+        request, entities = self.enc.decode(model.main, unread)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities)
+        return Example(request, entities, frozenset(unread))
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:

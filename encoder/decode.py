@@ -56,6 +56,10 @@ class Decoder:
         self._fresh_n = 0
         self._index: dict = {}
         self._in_model = {d.name() for d in model.decls()}
+        # Values that got a default because no formula reads them, as
+        # `User::"alice".department` or `context.mfa` (shown as unread).
+        self.unread: list[str] = []
+        self._defaulted: list[tuple[str, ...]] = []
 
     def eval(self, e: z3.ExprRef) -> z3.ExprRef:
         return self.model.eval(e, model_completion=True)
@@ -161,7 +165,10 @@ class Decoder:
         sym = self.sym
         p = self.value(sym.principal.ty, sym.principal.val)
         r = self.value(sym.resource.ty, sym.resource.val)
-        return Request(p, sym.env.action, r, self.value(sym.context_type, sym.context.val))
+        context = sym.context.val
+        self.unread += [f"context.{k}" for k, _ in sym.context_type.attrs
+                        if z3.is_true(self.eval(context[k][0])) and self.unconstrained(context[k][1])]
+        return Request(p, sym.env.action, r, self.value(sym.context_type, context))
 
     # ------------------------------------------------------------------
     # The store
@@ -200,10 +207,10 @@ class Decoder:
         out = []
         for u in keep:
             etype, mid = observed[u]
-            out.append(Entity(u, self._attrs(etype, mid), frozenset(parents[u]),
+            out.append(Entity(u, self._attrs_of(u, etype, mid), frozenset(parents[u]),
                               self._tags(etype, mid, tag_keys.get(u, {}))))
         for u, ps in extra.items():
-            out.append(Entity(u, self._attrs(u.type, None), frozenset(ps)))
+            out.append(Entity(u, self._attrs_of(u, u.type, None), frozenset(ps)))
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
@@ -229,6 +236,13 @@ class Decoder:
                 extra.setdefault(child, set()).add(parent)
         return out
 
+    def _attrs_of(self, uid: EntityUID, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
+        """An entity's attributes, noting those given a default as unread."""
+        self._defaulted = []
+        attrs = self._attrs(etype, mid)
+        self.unread += [f"{uid}." + ".".join(path) for path in self._defaulted]
+        return attrs
+
     def _attrs(self, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
         d = self.sym.schema.entity_types.get(etype)
         if d is None:
@@ -250,6 +264,8 @@ class Decoder:
         if isinstance(ty, RecordType):
             return self._record(ty, kind, etype, path, args)
         raw = self._read(fn_name(kind, etype, path), args, raw=True)
+        if kind == "attr" and (raw is None or self.unconstrained(raw)):
+            self._defaulted.append(path)
         return self.default(ty) if raw is None else self.value(ty, raw)
 
     def _read(self, fname: str, args, raw: bool = False):
@@ -290,8 +306,13 @@ def _key(z: z3.ExprRef):
     return z.as_long() if z3.is_int_value(z) else string_of(z)
 
 
-def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None
-           ) -> tuple[Request, Entities]:
+def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+           unread: list[str] | None = None) -> tuple[Request, Entities]:
+    """The request and store of a model; `unread`, when given, receives the
+    values that got a default because no formula reads them."""
     d = Decoder(sym, model, naming)
     request = d.request()
-    return request, d.entities()
+    entities = d.entities()
+    if unread is not None:
+        unread += d.unread
+    return request, entities

@@ -127,8 +127,10 @@ class Encoding:
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
 
-    def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
+    def decode(self, model: z3.ModelRef, unread: list[str] | None = None) -> tuple[Request, Entities]:
+        """The model's request and store; `unread` (when given) receives the
+        values no formula reads, which got a plain default."""
         from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming)
+        return decode(self.sym, model, self._naming, unread)
 

@@ -73,13 +73,17 @@ def check_counterexample(cx: dict) -> None:
 
 
 def check_contract(report: dict, exit_code: int) -> None:
-    assert list(report) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert list(report) == ["tool", "version", "schema_version", "command", "result", "findings", "stats"]
     assert report["tool"] == "cedarscope" and isinstance(report["version"], str)
     assert report["result"] in ("holds", "violated", "unknown")
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]
     for f in report["findings"]:
-        assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
-                           "counterexample"]
+        assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
+                           "description", "description_form", "examples", "counterexample"]
+        assert f["counterexample"] == (f["examples"][0] if f["examples"] else None)
+        if report["command"] in ("diff", "whatif"):  # each finding a change: blamed, described, exemplified
+            assert f["policies"] and set(f["edits"]) == set(f["policies"])
+            assert f["examples"] and (f["description"] is None) == (f["description_form"] is None)
         assert f["kind"] in KINDS
         assert all(isinstance(p, str) for p in f["policies"] + f["related"])
         for loc in f["locations"]:
@@ -524,7 +528,8 @@ def test_max_examples_bounds_each_environment_and_direction():
         cells: dict = {}
         for f in report["findings"]:
             key = (f["environment"]["action"], f["kind"])
-            cells.setdefault(key, []).append(json.dumps(f["counterexample"], sort_keys=True))
+            assert key not in cells, "one change per environment and direction"
+            cells[key] = [json.dumps(x, sort_keys=True) for x in f["examples"]]
         return cells
 
     _, one = run_json(*args, "--max-examples", "1")

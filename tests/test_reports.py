@@ -96,12 +96,14 @@ def test_location_and_policy_ref_from_ast_spans():
 
 def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
-    assert list(out) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "stats"]
+    assert out["schema_version"] == 2
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
-    assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
-                       "counterexample"]
+    assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
+                       "description", "description_form", "examples", "counterexample"]
+    assert f["examples"] == [f["counterexample"]]
     assert f["locations"] == [{"file": "policies/v2.cedar", "line": 12, "column": 1}]
     assert f["environment"] == {"principal_type": "User", "action": 'Action::"delete"',
                                 "resource_type": "Doc"}
