@@ -250,29 +250,45 @@ def disjoint(first: PolicySet, second: PolicySet, schema: Schema, *,
                      resource_type)
 
 
+def _plan(schema: Schema, timeout: float, max_examples: int, principal_type: str | None, action: str | None,
+          resource_type: str | None, describe_budget: float, matrix: bool) -> Options:
+    from dataclasses import replace
+
+    return replace(options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
+                           action=action, resource_type=resource_type),
+                   describe_seconds=describe_budget, matrix=matrix)
+
+
 def diff(old: PolicySet, new: PolicySet, schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
          max_examples: int = 1, principal_type: str | None = None, action: str | None = None,
-         resource_type: str | None = None) -> Report:
-    """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
+         resource_type: str | None = None, fail_on: Sequence[str] | None = None,
+         describe_budget: float = 10.0, matrix: bool = False) -> Report:
+    """The change plan: one finding per change (gained or lost, per request
+    environment) with the policies whose edit caused it, its exact
+    description in Cedar and examples.  `fail_on` narrows the finding kinds
+    that make `exit_code` 1; `matrix` adds the before/after access matrix
+    (the command line computes it for --format html)."""
     from cedarscope.analyzer.checks import diff_report
 
-    return diff_report(schema, old, new, options(schema, timeout=timeout, max_examples=max_examples,
-                                                 principal_type=principal_type, action=action,
-                                                 resource_type=resource_type))
+    return diff_report(schema, old, new, _plan(schema, timeout, max_examples, principal_type, action,
+                                               resource_type, describe_budget, matrix),
+                       fail_on=fail_on)
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
            timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
            principal_type: str | None = None, action: str | None = None,
-           resource_type: str | None = None) -> Report:
-    """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
+           resource_type: str | None = None, fail_on: Sequence[str] | None = None,
+           describe_budget: float = 10.0, matrix: bool = False) -> Report:
+    """The change plan that adding `add`'s policies and removing the ids in
+    `remove` would cause (as `diff`)."""
     from cedarscope.analyzer.whatif import whatif as run
 
     if add is None and not remove:
         raise ValueError("whatif needs policies to add and/or ids to remove")
     return run(schema, policies, add or PolicySet(()), remove,
-               options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                       action=action, resource_type=resource_type))
+               _plan(schema, timeout, max_examples, principal_type, action, resource_type, describe_budget,
+                     matrix), fail_on=fail_on)
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,

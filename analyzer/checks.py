@@ -187,11 +187,8 @@ def change_finding(change: Change, versions: Versions) -> Finding:
             if pid is not None and pid not in ids:
                 ids.append(pid)
                 edits[pid] = status
-    locations = []
-    for pid in ids:
-        loc = Location.of(versions.source(pid))
-        if loc is not None and loc not in locations:
-            locations.append(loc)
+    found = [Location.of(versions.source(pid)) for pid in ids]
+    locations = [loc for loc in found if loc is not None]  # one per subject, when each has one
     related = []
     for cx in examples:
         for refs_ in cx.determining.values():

@@ -42,6 +42,7 @@ from cedarscope.encoder.terms import Unsupported
 from cedarscope.lang import ast
 from cedarscope.lang.schema import BoolType, RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance
+from cedarscope.reports.render_text import one_line
 
 READABLE, STRUCTURAL = "readable", "structural"
 DEFAULT_SECONDS = 10.0  # per description
@@ -65,21 +66,6 @@ class Description:
     @property
     def one_line(self) -> str | None:
         return one_line(self.text) if self.text else None
-
-
-def one_line(text: str) -> str:
-    """A printed policy on one line (its line breaks fall between tokens,
-    never inside a string literal)."""
-    out = ""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        glue = "" if not out or out.endswith(("(", "{")) or line.startswith((")", "}")) else " "
-        if out.endswith("{") or line.startswith("}"):
-            glue = " "
-        out += glue + line
-    return out
 
 
 # --------------------------------------------------------------------------

@@ -114,14 +114,15 @@ def blame(solver: EnvSolver, goal: z3.BoolRef, direction: str, versions: Version
 # Examples
 
 
-def reads_action_hierarchy(env: RequestEnv, policies: Sequence[ast.Policy]) -> bool:
-    """Does a policy need the action's groups: an action scope naming
-    another action than the environment's, or a condition on the action."""
+def reads_action_hierarchy(schema: Schema, env: RequestEnv, policies: Sequence[ast.Policy]) -> bool:
+    """Does a policy need the action's groups: an action scope `in` a group
+    of the environment's action, or a condition on the action."""
+    groups = set(schema.action_ancestors(env.action))
     for p in policies:
         scope = p.action
         targets = scope.targets if isinstance(scope, ast.ActionInSet) else (
             (scope.target,) if isinstance(scope, ast.ScopeIn) else ())
-        if any(t != env.action for t in targets):
+        if any(t in groups for t in targets):
             return True
         if any(reads(c.body, "action") for c in p.conditions):
             return True
@@ -147,7 +148,7 @@ def plan_environment(solver: EnvSolver, schema: Schema, versions: Versions, old_
     allows_old, allows_new = allows(enc, old_slice), allows(enc, new_slice)
     policies = [i.policy for i in (*old_slice, *new_slice)]
     distinct = distinct_outcomes(enc, observations(policies))
-    keep_actions = reads_action_hierarchy(env, policies)
+    keep_actions = reads_action_hierarchy(schema, env, policies)
     directions = {
         GAINED: (z3.And(allows_new, z3.Not(allows_old)), replay(versions.new_set, versions.old_set),
                  new_slice, old_slice),

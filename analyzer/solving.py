@@ -188,6 +188,7 @@ class EnvSolver:
         self._footprint: tuple = ()
         self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
 
     def local(self, formula: z3.ExprRef) -> z3.ExprRef:
@@ -236,6 +237,11 @@ class EnvSolver:
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
                     self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                small = [self.local(c) for c in self.enc.small_numbers()]
+                if small:  # numbers a reader would pick, when the goal allows them
+                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                        return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)

@@ -166,8 +166,9 @@ class Decoder:
         p = self.value(sym.principal.ty, sym.principal.val)
         r = self.value(sym.resource.ty, sym.resource.val)
         context = sym.context.val
-        self.unread += [f"context.{k}" for k, _ in sym.context_type.attrs
-                        if z3.is_true(self.eval(context[k][0])) and self.unconstrained(context[k][1])]
+        # An attribute no formula read has no symbol yet (the record makes
+        # them on first read); decoding gives it a default.
+        self.unread += [f"context.{k}" for k, a in sym.context_type.attrs if a.required and k not in context]
         return Request(p, sym.env.action, r, self.value(sym.context_type, context))
 
     # ------------------------------------------------------------------
@@ -264,7 +265,7 @@ class Decoder:
         if isinstance(ty, RecordType):
             return self._record(ty, kind, etype, path, args)
         raw = self._read(fn_name(kind, etype, path), args, raw=True)
-        if kind == "attr" and (raw is None or self.unconstrained(raw)):
+        if kind == "attr" and raw is None:
             self._defaulted.append(path)
         return self.default(ty) if raw is None else self.value(ty, raw)
 

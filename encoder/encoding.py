@@ -40,7 +40,7 @@ from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.schema import LongType, RequestEnv, Schema
 
 
 class Encoding:
@@ -108,6 +108,11 @@ class Encoding:
         strings and dates near now.  A query adds them under an assumption
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
+
+    def small_numbers(self) -> list[z3.BoolRef]:
+        """A stronger preference than `readable`: the Longs compiled so far
+        between 0 and 100, the numbers a reader would pick."""
+        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
 
     def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
         """The next model must differ from `model` in something the policies

@@ -151,7 +151,28 @@ def test_text_prints_the_counterexample_as_cedar():
     assert "new: allow, determined by permit policy2 at policies/v2.cedar:12" in out
     assert "old: deny, no permit applies" in out
     assert "at policies/v2.cedar:12:1" in out
-    assert out.splitlines()[0] == "cedarscope diff: violated (2 findings)"
+    lines = out.splitlines()
+    assert lines[0] == "cedarscope diff: 1 change"  # text says it in the command's words
+    assert lines[2] == '+ gained  User, Action::"delete", Doc  policy2 (policies/v2.cedar:12)'
+    assert "\nDetails\n" in out and "caused by: policy2" in out
+
+
+def test_text_answers_in_the_commands_words():
+    from cedarscope.reports.render_text import answer_words
+    assert answer_words(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3})) == "no change"
+    assert render(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3}), "text").splitlines()[:3] == [
+        "cedarscope diff: no change", "", "3 environments unchanged"]
+    assert answer_words(Report("ask", Verdict.VIOLATED)) == "yes, reachable"
+    assert answer_words(Report("ask", Verdict.HOLDS)) == "no, never"
+    assert answer_words(Report("check", Verdict.HOLDS)) == "holds"
+
+
+def test_text_marks_values_no_policy_reads():
+    cx = sample_counterexample()
+    marked = Counterexample(cx.request, cx.entities, cx.decisions, cx.determining,
+                            frozenset({'User::"alice".dept', "context.mfa"}))
+    out = render(Report("check", Verdict.VIOLATED, (Finding("may-error", "m", counterexample=marked),)), "text")
+    assert "// unread: dept" in out and "// unread: mfa" in out
 
 
 def test_text_request_lines_are_cedar_conditions():
@@ -168,7 +189,7 @@ def test_text_entities_in_uid_order_and_stats_blocks():
     out = render(sample_report(), "text")
     assert out.index('Doc::"plan"') < out.index('Group::"admins"\n') < out.index('     User::"alice"')
     assert "stats: environments 3, queries 6, solver_seconds 0.41" in out
-    assert 'summary:\n  environment User, Action::"delete", Doc, gained 1, lost 0' in out
+    assert "summary" not in out  # the plan lines say it
 
 
 def test_text_is_plain_on_a_pipe_and_coloured_on_a_terminal():
