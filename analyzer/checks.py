@@ -167,7 +167,8 @@ def diff_report(schema: Schema, old: PolicySet, new: PolicySet, options: Options
         if any(c != 0 for c in counts.values()):
             table.append({"environment": str(env_plan.env), **counts})
     unchanged = len(result.envs) - len(table)
-    matrix = tuple(AccessCell(p.env, *p.access) for p in result.envs if p.access is not None)
+    matrix = tuple(AccessCell(p.env, *p.access, changes=len(p.changes)) for p in result.envs
+                   if p.access is not None)
     described = [c.description for p in result.envs for c in p.changes if c.description is not None]
     extra = {"changes": len(findings), "unchanged_environments": unchanged, "summary": table}
     if described:
@@ -210,7 +211,22 @@ def change_finding(change: Change, versions: Versions) -> Finding:
         description_form=d.form if d is not None else None,
         examples=examples,
         edits=edits,
+        texts=_texts(ids, versions),
     )
+
+
+def _texts(ids: Iterable[str], versions: Versions) -> dict[str, str]:
+    """Each subject's text in each version that has it (a link shows its
+    template)."""
+    from cedarscope.lang.printer import print_policy
+
+    out = {}
+    for pid in ids:
+        for side, ps in (("old", versions.old_set), ("new", versions.new_set)):
+            policy = source_of(ps, pid)
+            if policy is not None:
+                out[f"{pid} ({side})"] = print_policy(policy)
+    return out
 
 
 def _count(answer: Answer):

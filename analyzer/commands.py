@@ -338,7 +338,7 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     schema = load_schema_file(schema_path)
     current = _load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
-    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(l for ps in added for l in ps.links))
+    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
                             matrix, fmt)
     report = run_whatif(schema, current, add, remove_ids, options, fail_on=fail_on)

@@ -157,6 +157,9 @@ class Finding:
     description_form: str | None = None
     examples: tuple[Counterexample, ...] = ()
     edits: Mapping[str, str] = field(default_factory=dict)
+    # The Cedar text of the subjects, by label ("p (old)", "p (new)"), for
+    # renderers that show the edit (HTML); not part of the JSON contract.
+    texts: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.kind not in FINDING_KINDS:
@@ -165,6 +168,7 @@ class Finding:
         object.__setattr__(self, "related", tuple(self.related))
         object.__setattr__(self, "locations", tuple(self.locations))
         object.__setattr__(self, "edits", _frozen(self.edits))
+        object.__setattr__(self, "texts", _frozen(self.texts))
         examples = tuple(self.examples)
         if not examples and self.counterexample is not None:
             examples = (self.counterexample,)
@@ -185,10 +189,11 @@ class AccessCell:
     environment: RequestEnv
     old: str
     new: str
+    changes: int = 0  # the changes (gained, lost) found in the environment
 
     @property
     def changed(self) -> bool:
-        return self.old != self.new
+        return self.old != self.new or self.changes > 0
 
 
 @dataclass(frozen=True)

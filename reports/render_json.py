@@ -67,7 +67,8 @@ def finding_json(f: Finding) -> dict:
 
 
 def access_json(cell: AccessCell) -> dict:
-    return {"environment": environment_json(cell.environment), "old": cell.old, "new": cell.new}
+    return {"environment": environment_json(cell.environment), "old": cell.old, "new": cell.new,
+            "changed": cell.changed}
 
 
 def report_json(report: Report) -> dict:
