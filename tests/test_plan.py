@@ -295,3 +295,18 @@ def test_markdown_puts_the_summary_first_and_folds_details():
     table = out.index("| | change | environment | caused by | exactly these requests |")
     assert table < out.index("<details>")
     assert out.count("<details>") == out.count("</details>") == 5  # 4 changes and the stats
+
+
+def test_ask_enumerate_counts_principals_that_read_differently(schema):
+    """Principals that differ only in their id are one answer."""
+    question = 'permit (principal, action == Action::"view", resource);'
+    same = parse_policies('permit (principal, action == Action::"view", resource);', "p.cedar")
+    report = cedarscope.ask(same, schema, question, enumerate=3)
+    assert len(report.findings) == 1
+    two_kinds = parse_policies('permit (principal in Team::"x", action == Action::"view", resource);\n'
+                               'permit (principal, action == Action::"view", resource) when { principal.level > 3 };',
+                               "p.cedar")
+    report = cedarscope.ask(two_kinds, schema, question, enumerate=5)
+    principals = [f.counterexample.request.principal for f in report.findings]
+    assert 2 <= len(principals) <= 3 and len(set(principals)) == len(principals)
+    assert render(report, "text").splitlines()[0].startswith("cedarscope ask: yes, reachable")
