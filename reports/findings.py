@@ -170,8 +170,8 @@ class Finding:
         object.__setattr__(self, "edits", _frozen(self.edits))
         object.__setattr__(self, "texts", _frozen(self.texts))
         examples = tuple(self.examples)
-        if not examples and self.counterexample is not None:
-            examples = (self.counterexample,)
+        if self.counterexample is not None and (not examples or examples[0] != self.counterexample):
+            examples = (self.counterexample,) + examples[1:]  # `counterexample` given is the first example
         object.__setattr__(self, "examples", examples)
         if self.counterexample is None and examples:
             object.__setattr__(self, "counterexample", examples[0])

@@ -238,7 +238,9 @@ def test_confirm_says_cedarpy_agreed():
     assert code == 1
     confirmed = report["stats"]["confirmed"]
     assert "decisions confirmed by cedarpy" in confirmed
-    assert int(confirmed.split()[0]) == 2 * len(report["findings"]) > 0
+    examples = sum(len(f["examples"]) for f in report["findings"])
+    # each example's two decisions, and that the change's description allows it
+    assert int(confirmed.split()[0]) == 3 * examples > 0
     assert "confirm_disagreements" not in report["stats"]
 
 
@@ -464,15 +466,16 @@ def test_every_command_saves_and_confirms_examples(args, sides, tmp_path):
     pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
     code, report = run_json(*args, "--confirm", "--save-examples", tmp_path / "out")
     assert code == 1
-    with_examples = [f for f in report["findings"] if f["counterexample"]]
-    assert with_examples
-    assert report["stats"]["confirmed"].startswith(f"{sides * len(with_examples)} decisions confirmed")
+    examples = [(f, x) for f in report["findings"] for x in f["examples"]]
+    assert examples
+    checked = sum(sides + (f["description"] is not None) for f, _ in examples)  # a description allows its examples
+    assert report["stats"]["confirmed"].startswith(f"{checked} decisions confirmed")
     assert "confirm_disagreements" not in report["stats"]
     saved = sorted((tmp_path / "out").iterdir())
-    assert len(saved) == len(with_examples)
-    for folder, finding in zip(saved, with_examples, strict=False):
-        assert json.loads((folder / "request.json").read_text()) == finding["counterexample"]["request"]
-        assert json.loads((folder / "entities.json").read_text()) == finding["counterexample"]["entities"]
+    assert len(saved) == len(examples)
+    for folder, (_, example) in zip(saved, examples, strict=True):
+        assert json.loads((folder / "request.json").read_text()) == example["request"]
+        assert json.loads((folder / "entities.json").read_text()) == example["entities"]
 
 
 def test_confirm_reports_a_disagreement():
