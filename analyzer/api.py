@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cedarscope.analyzer.solving import DEFAULT_TIMEOUT_SECONDS, Options
+from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Options
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.entities import Entities
@@ -262,7 +262,7 @@ def _plan(schema: Schema, timeout: float, max_examples: int, principal_type: str
 def diff(old: PolicySet, new: PolicySet, schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
          max_examples: int = 1, principal_type: str | None = None, action: str | None = None,
          resource_type: str | None = None, fail_on: Sequence[str] | None = None,
-         describe_budget: float = 10.0, matrix: bool = False) -> Report:
+         describe_budget: float = DEFAULT_DESCRIBE_SECONDS, matrix: bool = False) -> Report:
     """The change plan: one finding per change (gained or lost, per request
     environment) with the policies whose edit caused it, its exact
     description in Cedar and examples.  `fail_on` narrows the finding kinds
@@ -279,7 +279,7 @@ def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None,
            timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
            principal_type: str | None = None, action: str | None = None,
            resource_type: str | None = None, fail_on: Sequence[str] | None = None,
-           describe_budget: float = 10.0, matrix: bool = False) -> Report:
+           describe_budget: float = DEFAULT_DESCRIBE_SECONDS, matrix: bool = False) -> Report:
     """The change plan that adding `add`'s policies and removing the ids in
     `remove` would cause (as `diff`)."""
     from cedarscope.analyzer.whatif import whatif as run

@@ -45,7 +45,6 @@ from cedarscope.lang.template import PolicyInstance
 from cedarscope.reports.render_text import one_line
 
 READABLE, STRUCTURAL = "readable", "structural"
-DEFAULT_SECONDS = 10.0  # per description
 DEFAULT_STEPS = 400  # solver checks per description
 
 
@@ -77,15 +76,16 @@ class Describer:
 
     def __init__(self, solver: EnvSolver, schema: Schema, goal: z3.BoolRef, side_a: Sequence[PolicyInstance],
                  side_b: Sequence[PolicyInstance], changed: Callable[[PolicyInstance], bool],
-                 options: Options, seconds: float = DEFAULT_SECONDS, steps: int = DEFAULT_STEPS):
+                 options: Options, seconds: float | None = None, steps: int = DEFAULT_STEPS):
         self.solver, self.enc, self.schema = solver, solver.enc, schema
         self.env: RequestEnv = solver.env
         self.goal = goal
         self.side_a, self.side_b, self.changed = side_a, side_b, changed
-        self.budget = Budget(replace(options, timeout_seconds=seconds))
+        self.budget = Budget(replace(options, timeout_seconds=options.describe_seconds if seconds is None else seconds))
         self.options = options  # the final check has the query's own budget
         self.steps = steps
         self.checks = 0
+        self.complete = True  # the search ran to its end (else: the budget ran out)
         self._atom_terms: dict[f.Atom, z3.BoolRef] = {}
         self._guard_cache: dict[ast.Expr, bool] = {}
 
@@ -115,13 +115,31 @@ class Describer:
         """What the Cedar text of `tree` means (guards as printed)."""
         return self.enc.satisfied(self.policy(tree))
 
-    def exact(self, meaning: z3.BoolRef) -> tuple[Status, Model | None]:
+    def exact(self, meaning: z3.BoolRef, widens: bool | None = None) -> tuple[Status, Model | None]:
         """Is `meaning` G?  UNSAT of their difference means yes; a model
-        is a request on which they differ."""
+        is a request on which they differ.  When `meaning` is known to
+        contain G (`widens`) or to be contained in it (not `widens`), one
+        side of the difference is enough, and cheaper to solve."""
         if self.checks >= self.steps:
             return Status.UNKNOWN, None
         self.checks += 1
-        return self.solver.check(meaning != self.goal, self.budget, reuse=True)
+        if widens is None:
+            difference = meaning != self.goal
+        elif widens:
+            difference = z3.And(meaning, z3.Not(self.goal))
+        else:
+            difference = z3.And(self.goal, z3.Not(meaning))
+        return self.solver.check(difference, self.budget, reuse=True)
+
+    @staticmethod
+    def _widens(tree: f.Node, path: tuple[int, ...]) -> bool:
+        """Leaving out the part at `path` (of a formula equal to G) gives a
+        formula that contains G (true) or is contained in it (false): a
+        conjunct left out widens, a disjunct narrows, each negation above
+        flips the direction."""
+        flips = sum(1 for k in range(len(path)) if isinstance(f.at_path(tree, path[:k]), f.Neg))
+        widens = isinstance(f.at_path(tree, path[:-1]), f.All)
+        return widens if flips % 2 == 0 else not widens
 
     # Static simplification ---------------------------------------------
 
@@ -259,48 +277,72 @@ class Describer:
     # Step 2: drop what is redundant --------------------------------------
 
     def dropped_parts(self, tree: f.Node) -> f.Node:
+        """Each conjunct or disjunct, largest first, left out where the
+        solver proves the rest equal to G (two passes, as a drop can make
+        an earlier part redundant)."""
         tried: set[f.Node] = set()
-        progress = True
-        while progress and self.checks < self.steps:
+        for _ in range(2):
             progress = False
-            for path, _ in list(f.paths(tree)):
-                if not path or not isinstance(f.at_path(tree, path[:-1]), (f.All, f.Any)):
-                    continue
+            i = 0
+            while True:
+                order = [p for p, _ in f.paths(tree)
+                         if p and isinstance(f.at_path(tree, p[:-1]), (f.All, f.Any))]
+                if i >= len(order):
+                    break
+                if self.checks >= self.steps:
+                    self.complete = False
+                    return tree
+                path = order[i]
                 candidate = f.normal(f.replaced(tree, path, None))
+                i += 1
                 if candidate in tried:
                     continue
                 tried.add(candidate)
-                status, _ = self.exact(self.meaning(candidate))
+                status, _ = self.exact(self.meaning(candidate), self._widens(tree, path))
                 if status is Status.UNSAT:
                     tree, progress = candidate, True
-                    break
-                if status is Status.UNKNOWN:
+                    i -= 1  # the part now at this place is next
+                elif status is Status.UNKNOWN:
+                    self.complete = False
                     return tree
+            if not progress:
+                break
         return tree
 
     def dropped_guards(self, tree: f.Node) -> f.Node:
         """Guard pieces the environment makes redundant (checked on the
-        printed text, whose meaning changes when a guard goes).  A `has`
-        on an optional attribute stays: validation needs it."""
-        for path, n in list(f.paths(tree)):
-            if not isinstance(n, f.Atom) or not n.guard or not path:
+        printed text, whose meaning changes when a guard goes): all at
+        once first, then one by one.  A `has` on an optional attribute
+        stays: validation needs it."""
+        def droppable(g: ast.Expr) -> bool:
+            return not self._optional_has(g)
+
+        def without(t: f.Node, keep) -> f.Node:
+            for path, n in list(f.paths(t)):
+                if isinstance(n, f.Atom) and n.guard and path:
+                    t = f.replaced(t, path, replace(n, guard=tuple(g for g in n.guard if keep(path, g))))
+            return t
+
+        pieces = [(path, g) for path, n in f.paths(tree) if isinstance(n, f.Atom) and n.guard and path
+                  for g in n.guard if droppable(g)]
+        if not pieces:
+            return tree
+        attempts = [lambda path, g: not droppable(g)]  # every droppable piece at once
+        attempts += [lambda path, g, p=p, x=x: not (path == p and g is x) for p, x in pieces]
+        for keep in attempts:
+            candidate = without(tree, keep)
+            try:
+                meaning = self.printed_meaning(candidate)
+            except Unsupported:
                 continue
-            for piece in n.guard:
-                if self._optional_has(piece):
-                    continue
-                current = f.at_path(tree, path)
-                assert isinstance(current, f.Atom)
-                candidate = f.replaced(tree, path, replace(current, guard=tuple(
-                    g for g in current.guard or () if g is not piece)))
-                try:
-                    meaning = self.printed_meaning(candidate)
-                except Unsupported:
-                    continue
-                status, _ = self.exact(meaning)
-                if status is Status.UNSAT:
-                    tree = candidate
-                elif status is Status.UNKNOWN:
-                    return tree
+            status, _ = self.exact(meaning)
+            if status is Status.UNSAT:
+                tree = candidate
+                if keep is attempts[0]:
+                    break
+            elif status is Status.UNKNOWN:
+                self.complete = False
+                break
         return tree
 
     def _optional_has(self, e: ast.Expr) -> bool:
@@ -403,12 +445,15 @@ class Describer:
         started = time.perf_counter()
         full = self.structural()
         needed = self.needed_policies(full)
-        if needed is None:  # out of budget (or a model the form disagrees with)
-            return self.finished(f.normal(self.expanded(full)), STRUCTURAL, started)
-        tree = f.normal(self.expanded(needed))
+        # Without step 1 (its budget spent, or a model whose evaluation of
+        # array terms disagrees with the solver, so that it cannot guide the
+        # repair), step 2 starts from the whole structural form: slower, as
+        # sound, since it only keeps what the solver proves.
+        tree = f.normal(self.expanded(full if needed is None else needed))
+        self.complete = True
         tree = self.dropped_parts(tree)
         tree = self.dropped_guards(tree)
-        found = self.finished(tree, READABLE, started)
+        found = self.finished(tree, READABLE if self.complete else STRUCTURAL, started)
         if found.policy is None:
             structural = self.finished(f.normal(self.expanded(full)), STRUCTURAL, started)
             if structural.policy is not None:

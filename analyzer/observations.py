@@ -49,16 +49,18 @@ def observations(policies: Iterable[ast.Policy], about: str | None = None) -> li
 def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[[z3.ModelRef], z3.BoolRef]:
     """For `EnvSolver.examples`: given a model, what the next model must
     satisfy to differ in the outcome of at least one observation."""
-    terms = []
-    for e in exprs:
-        try:
-            t = enc.compiler.expr(e)
-        except Unsupported:
-            continue
-        if t.ty == BoolType():
-            terms.append(t)
+    exprs = list(exprs)
+    terms: list = []
 
     def differs(model: z3.ModelRef) -> z3.BoolRef:
+        if not terms:  # compiled when first needed: most changes show one example
+            for e in exprs:
+                try:
+                    t = enc.compiler.expr(e)
+                except Unsupported:
+                    continue
+                if t.ty == BoolType():
+                    terms.append(t)
         options = []
         for t in terms:
             erred = z3.is_true(model.eval(t.err, model_completion=True))

@@ -101,7 +101,7 @@ def blame(solver: EnvSolver, goal: z3.BoolRef, direction: str, versions: Version
             continue
         other = by_id[NEW if side == OLD else OLD].get(instance.id) if status == EDITED else None
         holds = enc.satisfied(instance.policy)
-        if other is not None:
+        if other is not None and other.effect == instance.effect:  # a permit made a forbid no longer permits
             holds = z3.And(holds, z3.Not(enc.satisfied(other.policy)))
         found, _ = solver.check(z3.And(goal, holds), budget, reuse=True)
         if found is not Status.UNSAT:  # unknown keeps the policy: blame is never withheld on a timeout

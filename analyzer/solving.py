@@ -38,6 +38,7 @@ from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
 
 
@@ -60,7 +61,7 @@ class Options:
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
-    describe_seconds: float = 10.0  # the search for a readable description, per change
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
     matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
@@ -323,7 +324,7 @@ class EnvSolver:
             if example.fingerprint() not in seen:  # decoded alike: not shown twice
                 seen.add(example.fingerprint())
                 answer.examples.append(example)
-            if distinct is None:
+            if distinct is None or len(answer.examples) >= max_examples:
                 break
             blocking.append(distinct(model.main))
         answer.queries = self.queries - queries

@@ -407,7 +407,7 @@ def bundled_example(perturbations: int = PERTURBATIONS) -> Tally:
     return check_report(report, schema, (ex / "schema.cedarschema").read_text(), old, new, perturbations)
 
 
-def mutants_of_apps(limit: int | None = 12, perturbations: int = PERTURBATIONS) -> dict[str, Tally]:
+def mutants_of_apps(limit: int | None = 12, perturbations: int = PERTURBATIONS, on_done=None) -> dict[str, Tally]:
     from bench.bench_queries import APPS, app_files
     from cedarscope.analyzer.checks import diff_report
     from cedarscope.analyzer.solving import Options
@@ -425,6 +425,8 @@ def mutants_of_apps(limit: int | None = 12, perturbations: int = PERTURBATIONS) 
             report = diff_report(schema, ps, mutant, Options(timeout_seconds=60.0, max_examples=2))
             tally.add(check_report(report, schema, schema_text, ps, mutant, perturbations))
         out[name] = tally
+        if on_done is not None:
+            on_done(f"cedar-examples {name} mutants", tally)
     return out
 
 
@@ -450,15 +452,16 @@ def generated_stores(sizes: Iterable[int] = (10, 30), seeds: Iterable[int] = (1,
 
 def main(argv: list[str]) -> int:
     total = Tally()
-    runs = [("bundled example", bundled_example())]
-    if CORPUS.exists():
-        runs += [(f"cedar-examples {k} mutants", v) for k, v in mutants_of_apps().items()]
-    runs.append(("generated stores", generated_stores()))
-    for name, tally in runs:
-        print(tally.line(name))
+    def show(name: str, tally: Tally) -> None:
+        print(tally.line(name), flush=True)
         for m in tally.mismatches[:3]:
-            print("   MISMATCH", m[:600])
+            print("   MISMATCH", m[:600], flush=True)
         total.add(tally)
+
+    show("bundled example", bundled_example())
+    if CORPUS.exists():
+        mutants_of_apps(on_done=show)
+    show("generated stores", generated_stores())
     print(total.line("total"))
     return 1 if total.mismatches else 0
 
