@@ -174,6 +174,9 @@ def diff_report(schema: Schema, old: PolicySet, new: PolicySet, options: Options
     if described:
         extra["description_checks"] = sum(d.checks for d in described)
         extra["description_seconds"] = round(sum(d.seconds for d in described), 4)
+        cut = sum(1 for d in described if not d.complete)
+        if cut:  # exact, but the search for redundant parts ran out of budget
+            extra["descriptions_cut_by_budget"] = cut
     return Report(command, result.verdict, tuple(findings), stats_of(result.answers, **extra),
                   fail_on=frozenset(fail_on) if fail_on is not None else None, matrix=matrix)
 

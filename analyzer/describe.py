@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 import z3
 
 from cedarscope.analyzer import formula as f
+from cedarscope.analyzer.queries import policy_outcome
 from cedarscope.analyzer.solving import Budget, EnvSolver, Model, Options, Status
 from cedarscope.encoder.terms import Unsupported
 from cedarscope.lang import ast
@@ -61,6 +62,7 @@ class Description:
     checks: int = 0
     seconds: float = 0.0
     reason: str = ""
+    complete: bool = True  # the search ran to its end (else its budget ran out first)
 
     @property
     def one_line(self) -> str | None:
@@ -212,32 +214,52 @@ class Describer:
                 return current
             if status is Status.UNKNOWN or model is None:
                 return None
-            value = self._valuation(model, dropped)
-            if value(full, False) != model.holds(self.goal):
-                return None  # the structural form is not G: never guess
+            value = self._valuation(full, model, dropped)
+            if value is None:
+                return None  # neither the model nor its example tells the two apart: never guess
             restore = self._repair(full, (), not value(full, True), value, dropped)
             if not restore:
                 return None
             dropped -= restore
 
-    def _valuation(self, model: Model, dropped: set) -> Callable[..., bool]:
-        """value(node, current, path): a node's truth on the model, in the
-        current candidate (dropped parts left out) or in the full form."""
-        cache: dict[f.Node, bool] = {}
+    def _valuation(self, full: f.Node, model: Model, dropped: set) -> Callable[..., bool] | None:
+        """value(node, current, path): a node's truth on the counterexample,
+        in the current candidate (dropped parts left out) or in the full
+        form; None when it does not separate the two.  Each policy is
+        evaluated concretely on the model's decoded example (Z3 may not
+        evaluate array terms of a model), and on the model itself when the
+        example does not separate them."""
+        def concrete(n: f.Node) -> bool:
+            assert isinstance(n, f.Holds)
+            return policy_outcome(n.instance.policy, request, entities) == "match"
 
-        def value(n: f.Node, current: bool, at: tuple[int, ...] = ()) -> bool:
-            return self._value(n, at, model, dropped if current else set(), cache)
+        def symbolic(n: f.Node) -> bool:
+            return model.holds(self.meaning(n))
 
-        return value
+        try:
+            request, entities = self.enc.decode(model.main)
+            leaves = [concrete, symbolic]
+        except Exception:  # a model the decoder cannot read: the model alone
+            leaves = [symbolic]
+        for leaf in leaves:
+            cache: dict[f.Node, bool] = {}
 
-    def _value(self, n: f.Node, at: tuple[int, ...], model: Model, dropped: set, cache: dict) -> bool:
+            def value(n: f.Node, current: bool, at: tuple[int, ...] = (), leaf=leaf, cache=cache) -> bool:
+                return self._value(n, at, leaf, dropped if current else set(), cache)
+
+            if value(full, True) != value(full, False):
+                return value
+        return None
+
+    def _value(self, n: f.Node, at: tuple[int, ...], leaf: Callable[[f.Node], bool], dropped: set,
+               cache: dict) -> bool:
         if isinstance(n, (f.Holds, f.Atom)):
             if n not in cache:
-                cache[n] = model.holds(self.meaning(n))
+                cache[n] = leaf(n)
             return cache[n]
         if isinstance(n, f.Neg):
-            return not self._value(n.part, at + (0,), model, dropped, cache)  # type: ignore[arg-type]
-        kept = [self._value(c, at + (i,), model, dropped, cache)
+            return not self._value(n.part, at + (0,), leaf, dropped, cache)  # type: ignore[arg-type]
+        kept = [self._value(c, at + (i,), leaf, dropped, cache)
                 for i, c in enumerate(n.parts) if at + (i,) not in dropped]
         return all(kept) if isinstance(n, f.All) else any(kept)
 
@@ -298,6 +320,8 @@ class Describer:
                 if candidate in tried:
                     continue
                 tried.add(candidate)
+                if self._tests_presence(f.at_path(tree, path)) and not self._validates(candidate):
+                    continue  # a `has` that validation needs before an access
                 status, _ = self.exact(self.meaning(candidate), self._widens(tree, path))
                 if status is Status.UNSAT:
                     tree, progress = candidate, True
@@ -313,9 +337,9 @@ class Describer:
         """Guard pieces the environment makes redundant (checked on the
         printed text, whose meaning changes when a guard goes): all at
         once first, then one by one.  A `has` on an optional attribute
-        stays: validation needs it."""
+        and a `hasTag` stay: validation needs them."""
         def droppable(g: ast.Expr) -> bool:
-            return not self._optional_has(g)
+            return not self._optional_has(g) and not (isinstance(g, ast.MethodCall) and g.name == "hasTag")
 
         def without(t: f.Node, keep) -> f.Node:
             for path, n in list(f.paths(t)):
@@ -344,6 +368,19 @@ class Describer:
                 self.complete = False
                 break
         return tree
+
+    @staticmethod
+    def _tests_presence(n: f.Node) -> bool:
+        return any(isinstance(a.expr, ast.Has) or (isinstance(a.expr, ast.MethodCall) and a.expr.name == "hasTag")
+                   for a in f.atoms(n))
+
+    def _validates(self, tree: f.Node) -> bool:
+        """Cedar's validator accepts the text of `tree` (a `has` can be
+        redundant for the solver and still needed by the validator)."""
+        from cedarscope.lang.ast import PolicySet
+        from cedarscope.lang.validator import validate
+
+        return not validate(PolicySet((("description", self.policy(tree)),)), self.schema)
 
     def _optional_has(self, e: ast.Expr) -> bool:
         """`x has a` for an attribute validation requires a guard for."""
@@ -436,7 +473,8 @@ class Describer:
             return self._unavailable(f"no exact description was verified ({why})", started)
         # The structural form is exact by construction; a check that timed
         # out does not withhold it (a check that found a difference does).
-        return Description(parsed, text, form, f.size(tree), self.checks, time.perf_counter() - started)
+        return Description(parsed, text, form, f.size(tree), self.checks, time.perf_counter() - started,
+                           complete=self.complete)
 
     def _unavailable(self, reason: str, started: float) -> Description:
         return Description(None, None, None, 0, self.checks, time.perf_counter() - started, reason)
@@ -453,7 +491,10 @@ class Describer:
         self.complete = True
         tree = self.dropped_parts(tree)
         tree = self.dropped_guards(tree)
-        found = self.finished(tree, READABLE if self.complete else STRUCTURAL, started)
+        # Readable once step 1 found the policies needed (or step 2, from
+        # the structural form, ran to its end); a search cut in step 2 keeps
+        # the parts it could not yet prove redundant (`complete` is False).
+        found = self.finished(tree, READABLE if needed is not None or self.complete else STRUCTURAL, started)
         if found.policy is None:
             structural = self.finished(f.normal(self.expanded(full)), STRUCTURAL, started)
             if structural.policy is not None:

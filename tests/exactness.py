@@ -157,6 +157,9 @@ class Perturber:
         return old  # extension values stay
 
     def _entities_of(self, etype: str, store: dict) -> list[EntityUID]:
+        declared = self.schema.entity_types.get(etype)
+        if declared is not None and declared.enum is not None:  # an enum type has only its ids
+            return sorted(EntityUID(etype, x) for x in declared.enum)
         found = {u for u in store if u.type == etype} | self.uids.get(etype, set())
         found.add(EntityUID(etype, f"other{self.rng.randrange(3)}"))
         return sorted(found)
@@ -407,14 +410,15 @@ def bundled_example(perturbations: int = PERTURBATIONS) -> Tally:
     return check_report(report, schema, (ex / "schema.cedarschema").read_text(), old, new, perturbations)
 
 
-def mutants_of_apps(limit: int | None = 12, perturbations: int = PERTURBATIONS, on_done=None) -> dict[str, Tally]:
+def mutants_of_apps(limit: int | None = 12, perturbations: int = PERTURBATIONS, on_done=None,
+                    apps: Iterable[str] | None = None) -> dict[str, Tally]:
     from bench.bench_queries import APPS, app_files
     from cedarscope.analyzer.checks import diff_report
     from cedarscope.analyzer.solving import Options
     from tests.test_diff_mutants import _app, _spread, mutants
 
     out = {}
-    for name in sorted(APPS):
+    for name in sorted(apps or APPS):
         schema, ps = _app(name)
         schema_text = app_files(CORPUS / APPS[name])[1].read_text()
         found = list(mutants(ps))

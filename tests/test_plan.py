@@ -310,3 +310,41 @@ def test_ask_enumerate_counts_principals_that_read_differently(schema):
     principals = [f.counterexample.request.principal for f in report.findings]
     assert 2 <= len(principals) <= 3 and len(set(principals)) == len(principals)
     assert render(report, "text").splitlines()[0].startswith("cedarscope ask: yes, reachable")
+
+
+# --------------------------------------------------------------------------
+# Exactness on other stores (the full run: python -m tests.exactness)
+
+
+def test_generated_store_descriptions_are_exact_under_cedarpy():
+    pytest.importorskip("cedarpy")
+    from tests.exactness import generated_stores
+
+    tally = generated_stores(sizes=(12,), seeds=(1, 2))
+    assert tally.changes and tally.described == tally.changes
+    assert not tally.mismatches, tally.mismatches[:2]
+    assert tally.requests >= 51 * tally.changes
+
+
+@pytest.mark.parametrize("app", ["tinytodo", "document_cloud"])
+def test_mutant_descriptions_are_exact_under_cedarpy(app):
+    pytest.importorskip("cedarpy")
+    from tests.exactness import CORPUS, mutants_of_apps
+
+    if not CORPUS.exists():
+        pytest.skip(f"../shared/corpus not present: {CORPUS}")
+    (tally,) = mutants_of_apps(limit=4, apps=[app]).values()
+    assert tally.changes and tally.described == tally.changes
+    assert not tally.mismatches, tally.mismatches[:2]
+
+
+@pytest.mark.slow
+def test_every_apps_mutant_descriptions_are_exact_under_cedarpy():
+    pytest.importorskip("cedarpy")
+    from tests.exactness import CORPUS, mutants_of_apps
+
+    if not CORPUS.exists():
+        pytest.skip(f"../shared/corpus not present: {CORPUS}")
+    for name, tally in mutants_of_apps().items():
+        assert tally.described == tally.changes, name
+        assert not tally.mismatches, (name, tally.mismatches[:2])
