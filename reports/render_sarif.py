@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import PurePath
+from typing import Any
 
 from cedarscope.reports.findings import FINDING_KINDS, Finding, Location, Report
 from cedarscope.reports.render_json import counterexample_json, dumps, environment_json
@@ -70,7 +71,7 @@ def artifact_uri(file: str) -> str:
     return path.as_uri() if path.is_absolute() else path.as_posix()
 
 
-def sarif_location(loc: Location) -> dict:
+def sarif_location(loc: Location) -> dict[str, Any]:
     return {"physicalLocation": {
         "artifactLocation": {"uri": artifact_uri(loc.file)},
         "region": {"startLine": loc.line, "startColumn": loc.column},
@@ -89,8 +90,8 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str] | None, key: str) -> dict:
-    properties: dict = {"policies": list(f.policies), "related": list(f.related),
+def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str] | None, key: str) -> dict[str, Any]:
+    properties: dict[str, Any] = {"policies": list(f.policies), "related": list(f.related),
                         "environment": environment_json(f.environment)}
     if f.is_change:
         properties.update({"edits": dict(f.edits), "description": f.description,
@@ -112,7 +113,7 @@ def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str]
     }
 
 
-def sarif_rules(report: Report) -> list[dict]:
+def sarif_rules(report: Report) -> list[dict[str, Any]]:
     used = {f.kind for f in report.findings}
     return [{"id": kind, "name": "".join(w.capitalize() for w in kind.split("-")),
              "shortDescription": {"text": title}, "fullDescription": {"text": HELP.get(kind, title)},
@@ -134,7 +135,7 @@ def unique_fingerprints(report: Report) -> list[str]:
     return out
 
 
-def report_sarif(report: Report) -> dict:
+def report_sarif(report: Report) -> dict[str, Any]:
     rules = sarif_rules(report)
     rule_index = {r["id"]: i for i, r in enumerate(rules)}
     keys = unique_fingerprints(report)
