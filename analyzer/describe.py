@@ -351,8 +351,13 @@ class Describer:
                   for g in n.guard if droppable(g)]
         if not pieces:
             return tree
-        attempts = [lambda path, g: not droppable(g)]  # every droppable piece at once
-        attempts += [lambda path, g, p=p, x=x: not (path == p and g is x) for p, x in pieces]
+        def all_at_once(path: tuple[int, ...], g: ast.Expr) -> bool:
+            return not droppable(g)
+
+        def one(p: tuple[int, ...], x: ast.Expr) -> Callable[[tuple[int, ...], ast.Expr], bool]:
+            return lambda path, g: not (path == p and g is x)
+
+        attempts = [all_at_once, *(one(p, x) for p, x in pieces)]
         for keep in attempts:
             candidate = without(tree, keep)
             try:

@@ -55,16 +55,21 @@ def diff(schema: Schema, old: PolicySet, new: PolicySet, options: Options) -> Di
         if same_policies(old_slice, new_slice):
             plan = EnvPlan(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env))
             if options.matrix:
-                level = in_environment(schema, env, options,
-                                       lambda solver, s=old_slice: unchanged_access(solver, s, options),
-                                       lambda unknown: "unknown")
+                def level_of(solver: EnvSolver, s: list = old_slice) -> str:
+                    return unchanged_access(solver, s, options)
+
+                def unsettled(unknown: Answer) -> str:
+                    return "unknown"
+
+                level = in_environment(schema, env, options, level_of, unsettled)
                 plan.access = (level, level)
         else:
-            def ask(solver: EnvSolver, o=old_slice, n=new_slice) -> EnvPlan:
+            def ask(solver: EnvSolver, o: list = old_slice, n: list = new_slice) -> EnvPlan:
                 return plan_environment(solver, schema, versions, o, n, options)
 
-            plan = in_environment(schema, env, options, ask,
-                                  lambda unknown, env=env: EnvPlan(env, unknown, unknown,
-                                                                   access=("unknown", "unknown")))
+            def unsupported(unknown: Answer) -> EnvPlan:
+                return EnvPlan(unknown.env, unknown, unknown, access=("unknown", "unknown"))
+
+            plan = in_environment(schema, env, options, ask, unsupported)
         result.envs.append(plan)
     return result

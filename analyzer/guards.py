@@ -23,13 +23,15 @@ without it, and the solver decides whether it can.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cedarscope.lang import ast
 from cedarscope.lang.values import Datetime, Decimal, Duration, IPAddr
 
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 MS_PER_DAY = 86_400_000
 EPOCH = ast.ExtFun("datetime", (ast.Lit("1970-01-01"),))
-CONSTRUCTORS = {"decimal": Decimal, "ip": IPAddr, "datetime": Datetime, "duration": Duration}
+CONSTRUCTORS: dict[str, Any] = {"decimal": Decimal, "ip": IPAddr, "datetime": Datetime, "duration": Duration}
 # Methods that error only when their operands do.
 TOTAL_METHODS = frozenset({
     "contains", "containsAll", "containsAny", "isEmpty", "hasTag",

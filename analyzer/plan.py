@@ -168,12 +168,14 @@ def plan_environment(solver: EnvSolver, schema: Schema, versions: Versions, old_
         if options.describe:
             side = NEW if direction == GAINED else OLD
             other = OLD if side == NEW else NEW
-            changed = {id(i): versions.changed(side, i) for i in side_a}
-            changed |= {id(i): versions.changed(other, i) for i in side_b}
+            status = {id(i): versions.changed(side, i) for i in side_a}
+            status |= {id(i): versions.changed(other, i) for i in side_b}
+
+            def changed(i: PolicyInstance, status: dict[int, bool] = status) -> bool:
+                return status.get(id(i), True)
+
             try:
-                description = Describer(solver, schema, goal, side_a, side_b,
-                                        lambda i, changed=changed: changed.get(id(i), True),
-                                        options, options.describe_seconds).describe()
+                description = Describer(solver, schema, goal, side_a, side_b, changed, options).describe()
             except Unsupported as err:
                 description = Description(None, None, None, reason=f"unsupported: {err}")
         result.changes.append(Change(direction, env, subjects, description, examples))
