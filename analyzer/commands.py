@@ -270,10 +270,9 @@ def plan_options(f):
     description budget and the access matrix."""
     f = click.option("--matrix", is_flag=True,
                      help="Also compute the before/after access matrix (always on for --format html).")(f)
-    from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS
-
-    f = click.option("--describe-budget", type=click.FloatRange(min=0), default=DEFAULT_DESCRIBE_SECONDS,
-                     show_default=True,
+    # The default is solving.DEFAULT_DESCRIBE_SECONDS, written out: importing
+    # the solver here would load Z3 for --help (tests/test_plan.py checks it).
+    f = click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
                      help="Seconds to search each change's readable description (0: structural form only).")(f)
     f = fail_on_option(f)
     f = click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),

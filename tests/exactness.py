@@ -46,6 +46,7 @@ from cedarscope.lang.schema import (
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 from cedarscope.reports.findings import Finding, Report
+from tests.support.corpus import CORPUS
 
 PERTURBATIONS = 50
 
@@ -394,7 +395,6 @@ def _atoms(text: str) -> int:
 
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 
 
 def bundled_example(perturbations: int = PERTURBATIONS) -> Tally:

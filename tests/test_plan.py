@@ -17,6 +17,7 @@ from cedarscope.lang.links import with_links
 from cedarscope.lang.parser import parse_policies, parse_policy
 from cedarscope.lang.schema import parse_schema
 from cedarscope.reports import render
+from tests.support.corpus import missing_reason
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -332,7 +333,7 @@ def test_mutant_descriptions_are_exact_under_cedarpy(app):
     from tests.exactness import CORPUS, mutants_of_apps
 
     if not CORPUS.exists():
-        pytest.skip(f"../shared/corpus not present: {CORPUS}")
+        pytest.skip(missing_reason())
     (tally,) = mutants_of_apps(limit=4, apps=[app]).values()
     assert tally.changes and tally.described == tally.changes
     assert not tally.mismatches, tally.mismatches[:2]
@@ -344,7 +345,17 @@ def test_every_apps_mutant_descriptions_are_exact_under_cedarpy():
     from tests.exactness import CORPUS, mutants_of_apps
 
     if not CORPUS.exists():
-        pytest.skip(f"../shared/corpus not present: {CORPUS}")
+        pytest.skip(missing_reason())
     for name, tally in mutants_of_apps().items():
         assert tally.described == tally.changes, name
         assert not tally.mismatches, (name, tally.mismatches[:2])
+
+
+def test_the_command_line_default_budget_is_the_solvers():
+    from click.testing import CliRunner
+
+    from cedarscope.analyzer.cli import cli
+    from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS
+
+    out = CliRunner().invoke(cli, ["diff", "--help"]).output
+    assert f"[default: {DEFAULT_DESCRIBE_SECONDS};" in " ".join(out.split())
