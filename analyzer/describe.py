@@ -13,17 +13,21 @@ proves that the result still equals G for every request of the environment
 and every store (under the encoding's assumptions):
 
 1. which policies are needed at all: start from none and add, for each
-   counterexample model, a policy whose satisfaction there repairs it,
-   preferring the changed ones (so unchanged policies cancel, and a large
-   slice costs solver calls only for the policies that matter);
+   counterexample, a policy whose satisfaction there repairs it, preferring
+   the changed ones (so unchanged policies cancel, and a large slice costs
+   solver calls only for the policies that matter).  A counterexample is
+   read concretely, on its decoded example, as Z3 cannot always evaluate
+   the array terms of a model;
 2. drop every conjunct, disjunct and guard the solver proves redundant
-   (largest parts first);
+   (largest parts first; a conjunct left out can only widen the formula,
+   so one side of the difference is checked);
 3. fold scope conditions into the policy scope and merge comparisons of the
    same two operands.
 
 The result is printed, parsed back, validated against the schema and
-checked once more.  When the budget runs out before step 1 ends, the
-structural form is printed instead; when no exact form can be verified
+checked once more.  When step 1 cannot finish, step 2 starts from the
+structural form; when the budget runs out first, what step 2 has reached is
+printed (the structural form at worst).  When no exact form can be verified
 (a guard Cedar cannot state, such as for a product of two attributes),
 the description is unavailable: an inexact one is never shown.
 """
