@@ -73,12 +73,15 @@ class Versions:
     def changed(self, side: str, instance: PolicyInstance) -> bool:
         return self.status(side, instance) != UNCHANGED
 
-    def template_edited(self, instance: PolicyInstance) -> bool:
-        """The link's template is in both versions, with different text."""
+    def template_change(self, instance: PolicyInstance) -> str | None:
+        """What happened to the template of a link: edited, added or removed
+        (None: a static policy, or the template is the same in both)."""
         if instance.template_id is None:
-            return False
+            return None
         before, after = self.old_set.get(instance.template_id), self.new_set.get(instance.template_id)
-        return before is not None and after is not None and content(before) != content(after)
+        if before is None or after is None:
+            return ADDED if before is None else REMOVED
+        return EDITED if content(before) != content(after) else None
 
     def source(self, policy_id: str):
         """Where a changed policy is best shown: its new text when it has

@@ -187,8 +187,8 @@ def change_finding(change: Change, versions: Versions) -> Finding:
     ids: list[str] = []
     edits: dict[str, str] = {}
     for s in change.subjects:
-        for pid, status in ((s.template, "edited"), (s.id, s.status)):
-            if pid is not None and pid not in ids:
+        for pid, status in ((s.template, s.template_status), (s.id, s.status)):
+            if pid is not None and status is not None and pid not in ids:
                 ids.append(pid)
                 edits[pid] = status
     found = [Location.of(versions.source(pid)) for pid in ids]

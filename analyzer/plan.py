@@ -42,11 +42,12 @@ GAINED, LOST = "gained", "lost"
 class Subject:
     """A policy whose edit causes a change: its id, what happened to it
     (added, removed, edited), and, for a link whose template was edited,
-    the template."""
+    added or removed, the template and what happened to it."""
 
     id: str
     status: str
     template: str | None = None
+    template_status: str | None = None
 
 
 @dataclass
@@ -105,8 +106,9 @@ def blame(solver: EnvSolver, goal: z3.BoolRef, direction: str, versions: Version
             holds = z3.And(holds, z3.Not(enc.satisfied(other.policy)))
         found, _ = solver.check(z3.And(goal, holds), budget, reuse=True)
         if found is not Status.UNSAT:  # unknown keeps the policy: blame is never withheld on a timeout
-            template = instance.template_id if versions.template_edited(instance) else None
-            subjects.append(Subject(instance.id, status, template))
+            template_status = versions.template_change(instance)
+            template = instance.template_id if template_status else None
+            subjects.append(Subject(instance.id, status, template, template_status))
     return subjects
 
 
