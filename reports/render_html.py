@@ -104,6 +104,7 @@ def _change(i: int, f: Finding) -> list[str]:
     sign, _ = SIGN[f.kind]
     out = [f'<section id="change-{i}" class="change">',
            f'<h2>{i}. <span class="{e(f.kind)}">{e(sign)} {e(f.kind)}</span>: {e(f.environment)}</h2>',
+           f"<p>{e(f.message)}</p>",
            "<p>Caused by: " + (", ".join(f"<code>{e(p)}</code> ({e(f.edits.get(p, 'changed'))})"
                                           for p in f.policies) or "no single policy") + "</p>"]
     if f.description:

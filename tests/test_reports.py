@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -231,11 +232,14 @@ def test_sarif_structure():
     first, second = run["results"]
     assert rules[first["ruleIndex"]]["id"] == first["ruleId"] == "gained"
     assert rules[second["ruleIndex"]]["id"] == "dead"
-    assert (first["level"], second["level"]) == ("error", "warning")
+    # levels that mean something: a gain is a warning, hygiene a note, unless --fail-on names them
+    assert (first["level"], second["level"]) == ("warning", "note")
+    failing = json.loads(render(dataclasses.replace(sample_report(), fail_on=frozenset({"gained"})), "sarif"))
+    assert [r["level"] for r in failing["runs"][0]["results"]] == ["error", "note"]
     region = first["locations"][0]["physicalLocation"]
     assert region["artifactLocation"]["uri"] == "policies/v2.cedar"
     assert region["region"] == {"startLine": 12, "startColumn": 1}
-    assert first["properties"]["counterexample"]["decisions"] == {"old": "deny", "new": "allow"}
+    assert first["properties"]["examples"][0]["decisions"] == {"old": "deny", "new": "allow"}
     assert first["partialFingerprints"] != second["partialFingerprints"]
     assert run["invocations"][0]["exitCode"] == 1
 
@@ -249,7 +253,7 @@ def test_sarif_absolute_paths_become_file_uris():
 
 def test_markdown_escapes_table_cells_and_fences_code():
     out = render(sample_report(message="a | b `c`"), "markdown")
-    assert out.startswith("## cedarscope diff: violated")
+    assert out.startswith("## cedarscope diff: 1 change")
     assert "a \\| b `c`" in out
     assert '```cedar\nprincipal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
     assert "- new: **allow**, determined by permit policy2 at policies/v2.cedar:12" in out
