@@ -61,12 +61,13 @@ class Tally:
     unavailable: int = 0
     requests: int = 0
     skipped: int = 0  # perturbations cedarpy rejected as input (never counted as agreement)
+    cut: int = 0  # descriptions whose search for redundant parts ran out of budget (still exact)
     mismatches: list[str] = field(default_factory=list)
     atoms: list[int] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
-        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped"):
+        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mismatches += other.mismatches
         self.atoms += other.atoms
@@ -77,7 +78,8 @@ class Tally:
         med_chars = statistics.median(self.chars) if self.chars else 0
         fallback = self.structural / self.changes if self.changes else 0.0
         return (f"{name}: {self.changes} changes, {self.described} described "
-                f"({self.structural} structural fallback = {fallback:.1%}, {self.unavailable} unavailable); "
+                f"({self.structural} structural fallback = {fallback:.1%}, {self.cut} cut short by the budget, "
+                f"{self.unavailable} unavailable); "
                 f"{self.requests} requests evaluated by cedarpy ({self.skipped} perturbations rejected as input), "
                 f"{len(self.mismatches)} mismatches; median description {med_atoms} atoms, {med_chars} chars")
 
@@ -324,7 +326,7 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
     """Every change of a diff report, its description against cedarpy."""
     import cedarpy
 
-    tally = Tally()
+    tally = Tally(cut=report.stats.get("descriptions_cut_by_budget", 0))
     old_text, new_text = linked_text(old), linked_text(new)
     engines = {"old": cedarpy.PolicySet.from_str(old_text), "new": cedarpy.PolicySet.from_str(new_text)}
     try:
