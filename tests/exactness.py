@@ -152,7 +152,8 @@ class Perturber:
                 items.append(self.value(ty.elem, None, store))
             return CedarSet(items)
         if isinstance(ty, RecordType):
-            rec = dict(old) if isinstance(old, CedarRecord) else {}
+            base = old if isinstance(old, CedarRecord) else self._default(ty, EntityUID("_", "_"), store)
+            rec = dict(base)
             if ty.attrs:
                 k, a = rng.choice(list(ty.attrs))
                 rec[k] = self.value(a.type, rec.get(k), store)
