@@ -52,7 +52,8 @@ class Status(enum.StrEnum):
 
 @dataclass
 class Options:
-    """How questions are asked: the solver's budget and the environments."""
+    """How questions are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     principal_type: str | None = None
@@ -60,6 +61,7 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    assumptions: frozenset[str] = frozenset()
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
     describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
     matrix: bool = False  # diff, whatif: the before/after access matrix too
@@ -353,7 +355,7 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     Answer into what `ask` returns, when that is not an Answer)."""
     with one_environment():
         try:
-            return ask(EnvSolver(Encoding(schema, env), options))
+            return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
         except Unsupported as exc:
             unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
             return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]

@@ -200,7 +200,9 @@ class AccessCell:
 
 @dataclass(frozen=True)
 class Report:
-    """The result of one analysis command."""
+    """The result of one analysis command.  `assumptions` says, one sentence
+    each, which requests and entity stores its answers cover: every
+    "holds" is proved for those and no others."""
 
     command: str
     result: Verdict
@@ -208,6 +210,7 @@ class Report:
     stats: Mapping[str, Any] = field(default_factory=dict)
     tool: str = TOOL
     version: str = VERSION
+    assumptions: tuple[str, ...] = ()
     # The finding kinds that make the exit code 1 (None: any finding).
     fail_on: frozenset[str] | None = None
     # The before/after access matrix, when it was asked for (diff, whatif).
@@ -216,6 +219,7 @@ class Report:
     def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
         object.__setattr__(self, "stats", _frozen(self.stats))
         object.__setattr__(self, "matrix", tuple(self.matrix))
         if self.fail_on is not None:

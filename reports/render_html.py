@@ -176,6 +176,7 @@ def render_html(report: Report) -> str:
            f"<title>{e(title)}</title>", f"<style>\n{STYLE}\n</style>", "</head>", "<body>",
            f'<h1>{e(report.tool)} {e(report.command)}: '
            f'<span class="{e(report.result.value)}">{e(words)}</span></h1>']
+    out += [f'<p class="assumption">assuming: {e(a)}</p>' for a in report.assumptions]
     if report.command in PLAN_COMMANDS:
         out += _plan_summary(report)
         if report.matrix:

@@ -136,6 +136,7 @@ def _finding(i: int, f: Finding) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     out = [f"## {report.tool} {report.command}: {answer_words(report)}", ""]
+    out += [f"- assuming: {cell(a)}" for a in report.assumptions] + ([""] if report.assumptions else [])
     if report.command in PLAN_COMMANDS:
         out += _plan_summary(report)
         changes = report.changes

@@ -150,7 +150,7 @@ def report_sarif(report: Report) -> dict[str, Any]:
             "results": [sarif_result(f, rule_index, report.fail_on, key)
                         for f, key in zip(report.findings, keys, strict=True)],
             "properties": {"command": report.command, "result": report.result.value,
-                           "stats": dict(report.stats)},
+                           "assumptions": list(report.assumptions), "stats": dict(report.stats)},
         }],
     }
 

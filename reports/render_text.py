@@ -161,6 +161,8 @@ def report_text(report: Report) -> Text:
     text.append(answer_words(report), style=VERDICT_STYLE[report.result])
     n = len(report.findings)
     text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
+    for a in report.assumptions:
+        text.append(f"assuming: {a}\n", style="dim")
     for i, f in enumerate(report.findings, 1):
         _finding(text, i, f)
     if report.stats:
@@ -215,7 +217,10 @@ def plan_text(report: Report) -> Text:
     text = Text()
     text.append(f"{report.tool} {report.command}: ", style="bold")
     text.append(answer_words(report), style=VERDICT_STYLE[report.result])
-    text.append("\n\n")
+    text.append("\n")
+    for a in report.assumptions:
+        text.append(f"assuming: {a}\n", style="dim")
+    text.append("\n")
     changes = report.changes
     for f in changes:
         plan_line(text, f)

@@ -59,7 +59,8 @@ def sample_report(message: str = "Admins can now delete plans without MFA") -> R
                    locations=(Location("policies/v2.cedar", 40, 1),))
     return Report("diff", Verdict.VIOLATED, (finding, dead),
                   {"environments": 3, "queries": 6, "solver_seconds": 0.41,
-                   "summary": [{"environment": "User, Action::\"delete\", Doc", "gained": 1, "lost": 0}]})
+                   "summary": [{"environment": "User, Action::\"delete\", Doc", "gained": 1, "lost": 0}]},
+                  assumptions=("stores Cedar accepts", "every entity exists"))
 
 
 # --------------------------------------------------------------------------
@@ -97,7 +98,8 @@ def test_location_and_policy_ref_from_ast_spans():
 
 def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
-    assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "stats"]
+    assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "assumptions",
+                         "stats"]
     assert out["schema_version"] == 2
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
@@ -111,6 +113,7 @@ def test_json_has_the_contract_keys_in_order():
     assert out["findings"][1]["counterexample"] is None
     assert out["findings"][1]["environment"] is None
     assert out["stats"]["environments"] == 3
+    assert out["assumptions"] == ["stores Cedar accepts", "every entity exists"]
 
 
 def test_json_counterexample_is_cedar_request_and_entities_format():
@@ -153,8 +156,9 @@ def test_text_prints_the_counterexample_as_cedar():
     assert "old: deny, no permit applies" in out
     assert "at policies/v2.cedar:12:1" in out
     lines = out.splitlines()
-    assert lines[0] == "cedarscope diff: 1 change"  # text says it in the command's words
-    assert lines[2] == '+ gained  User, Action::"delete", Doc  policy2 (policies/v2.cedar:12)'
+    assert lines[:3] == ["cedarscope diff: 1 change",  # text says it in the command's words
+                         "assuming: stores Cedar accepts", "assuming: every entity exists"]
+    assert lines[4] == '+ gained  User, Action::"delete", Doc  policy2 (policies/v2.cedar:12)'
     assert "\nDetails\n" in out and "caused by: policy2" in out
 
 
