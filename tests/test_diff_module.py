@@ -83,9 +83,11 @@ permit(principal, action == Action::"edit", resource) when { principal.level > 5
     result = diff(SCHEMA, OLD, new, opts(max_examples=3))
     examples = by_action(result)["view"].gained.examples
     levels = [e.entities.get(e.request.principal).attrs["level"] for e in examples]
-    assert len(examples) == 2 and min(levels) > 0
+    assert len(examples) in (2, 3) and min(levels) > 0
     assert {level > 7 for level in levels} == {True, False}  # the other side of `level > 7`
-    assert all(not e.entities.get(e.request.resource).attrs["public"] for e in examples)
+    for e in examples:  # a resource that is not public, or not in the store at all
+        resource = e.entities.get(e.request.resource)
+        assert resource is None or not resource.attrs["public"]
 
 
 def test_examples_differ_only_in_what_the_policies_read():
