@@ -305,6 +305,48 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 # diff, whatif
 
 
+def fail_on_option(f):
+    """--fail-on KINDS: which finding kinds make the exit code 1."""
+    from cedarscope.reports.findings import FINDING_KINDS
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        kinds = [k.strip() for k in value.split(",") if k.strip()]
+        bad = [k for k in kinds if k not in FINDING_KINDS]
+        if bad:
+            raise click.BadParameter(f"unknown finding kind {bad[0]!r}; expected some of "
+                                     f"{', '.join(FINDING_KINDS)}")
+        return frozenset(kinds)
+
+    return click.option("--fail-on", "fail_on", callback=parse, metavar="KINDS",
+                        help="Comma-separated finding kinds that make the exit code 1, e.g. gained,lost "
+                             "(default: any finding); the others are still reported.")(f)
+
+
+def plan_options(f):
+    """The change plan's options: examples per change, --fail-on, the
+    description budget and the access matrix."""
+    f = click.option("--matrix", is_flag=True,
+                     help="Also compute the before/after access matrix (always on for --format html).")(f)
+    # The default is solving.DEFAULT_DESCRIBE_SECONDS, written out: importing
+    # the solver here would load Z3 for --help (tests/test_plan.py checks it).
+    f = click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
+                     help="Seconds to search each change's readable description (0: structural form only).")(f)
+    f = fail_on_option(f)
+    f = click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
+                     help="Examples per change; more differ in what the policies read.")(f)
+    return f
+
+
+def _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                  matrix, fmt, time_limit) -> Options:
+    from dataclasses import replace
+
+    options = _options(schema, timeout, principal_type, action, resource_type, max_examples, time_limit=time_limit)
+    return replace(options, describe_seconds=describe_budget, matrix=matrix or fmt == "html")
+
+
 @cli.command()
 @click.argument("old", type=str)
 @click.argument("new", type=str)
@@ -313,15 +355,16 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
 @assumption_option
-@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Distinct examples per environment and direction.")
+@plan_options
 @example_options
 @validation_option
 @format_option()
 @timeout_option()
-def diff(old, new, schema_path, links_path, principal_type, action, resource_type, max_examples, save_examples,
-         confirm, no_validate, fmt, timeout, time_limit):
-    """Which requests NEW allows that OLD denied (gained), and the reverse (lost).
+def diff(old, new, schema_path, links_path, principal_type, action, resource_type, max_examples, fail_on,
+         describe_budget, matrix, save_examples, confirm, no_validate, fmt, timeout, time_limit):
+    """The change plan: each request environment where NEW allows requests
+    OLD denied (gained) or the reverse (lost), with the policies whose edit
+    caused it, the exact set of requests as one Cedar policy, and an example.
 
     OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
     folder as it was at a git revision), e.g.  cedarscope diff git:HEAD:policies policies
@@ -331,9 +374,9 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
     schema = load_schema_file(schema_path)
     old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
     unvalidated = _require_valid(schema, {"old": old_ps, "new": new_ps}, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                       time_limit=time_limit)
-    report = diff_report(schema, old_ps, new_ps, options)
+    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                            matrix, fmt, time_limit)
+    report = diff_report(schema, old_ps, new_ps, options, fail_on=fail_on)
     report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
     emit_report(_assuming(report, unvalidated), fmt)
 
@@ -347,15 +390,15 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 @links_option
 @environment_options
 @assumption_option
-@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Distinct examples per environment and direction.")
+@plan_options
 @example_options
 @validation_option
 @format_option()
 @timeout_option()
 def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
-           max_examples, save_examples, confirm, no_validate, fmt, timeout, time_limit):
-    """The diff a change would cause: add the policies of --add files, remove --remove ids."""
+           max_examples, fail_on, describe_budget, matrix, save_examples, confirm, no_validate, fmt, timeout,
+           time_limit):
+    """The change plan a change would cause: add the policies of --add files, remove --remove ids."""
     from cedarscope.analyzer.whatif import changed
     from cedarscope.analyzer.whatif import whatif as run_whatif
     from cedarscope.lang.ast import PolicySet
@@ -368,9 +411,9 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     sides = {"old": current, "new": changed(current, add, remove_ids)}
     unvalidated = _require_valid(schema, sides, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                       time_limit=time_limit)
-    report = run_whatif(schema, current, add, remove_ids, options)
+    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                            matrix, fmt, time_limit)
+    report = run_whatif(schema, current, add, remove_ids, options, fail_on=fail_on)
     emit_report(_assuming(_after_examples(report, schema, sides, save_examples, confirm), unvalidated), fmt)
 
 

@@ -39,6 +39,7 @@ from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
 
 
@@ -64,6 +65,9 @@ class Options:
     jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
     scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
     assumptions: frozenset[str] = frozenset()
+    describe: bool = True  # diff, whatif: describe each change exactly in Cedar
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
+    matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
@@ -116,6 +120,7 @@ class Example:
 
     request: Request
     entities: Entities
+    unread: frozenset[str] = frozenset()  # values no policy reads (given a plain default)
 
     def fingerprint(self) -> str:
         """Equal for examples that read the same (request and entity data)."""
@@ -205,6 +210,7 @@ class EnvSolver:
         self._footprint: tuple = ()
         self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
 
     def local(self, formula: z3.ExprRef) -> z3.ExprRef:
@@ -255,6 +261,11 @@ class EnvSolver:
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
                     self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                small = [self.local(c) for c in self.enc.small_numbers()]
+                if small:  # numbers a reader would pick, when the goal allows them
+                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                        return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
@@ -298,12 +309,13 @@ class EnvSolver:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
         an encoder disagreement is never shown as a result)."""
-        request, entities = self.enc.decode(model.main)
+        unread: list[str] = []
+        request, entities = self.enc.decode(model.main, unread)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities)
+        return Example(request, entities, frozenset(unread))
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:
@@ -335,7 +347,7 @@ class EnvSolver:
             if example.fingerprint() not in seen:  # decoded alike: not shown twice
                 seen.add(example.fingerprint())
                 answer.examples.append(example)
-            if distinct is None:
+            if distinct is None or len(answer.examples) >= max_examples:
                 break
             blocking.append(distinct(model.main))
         answer.queries = self.queries - queries
