@@ -170,7 +170,7 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
             elif f.overridden == UNSAT:
                 others = [q for q in session.permits(r.id) if q.id not in equivalents]
                 f.needed, _ = session.avoiding(z3.And(session.sat[r.id], no_forbid), free, others)
-        if r.policy.conditions:
+        if r.effect == "permit" and r.policy.conditions:
             f.always_true, _ = session.solve(z3.And(session.scope[r.id], z3.Not(session.sat[r.id])))
     return facts
 
@@ -200,7 +200,10 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
 
 def audit(schema: Schema, ps: PolicySet, options: Options,
           properties: PolicySet | None = None,
-          progress: Callable[[int, int], None] | None = None) -> Report:
+          progress: Callable[[int, int], None] | None = None, strict: bool = False) -> Report:
+    """Every finding about the policies (see the module docstring); with
+    `properties`, their @must properties too; with `strict`, permits that
+    grant every resource of a type are also over-permissive."""
     rules = instantiate(ps)
     envs = environments(schema, options)
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
@@ -234,6 +237,13 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         stats.absorb(prop.stats)
 
     judge = _Judge(ps, {r.id: r for r in rules}, per_env, examples)
+    judge.strict = strict
+    if properties is not None:
+        from cedarscope.analyzer.permissive import exceeding
+
+        judge.exceeds, answers = exceeding(schema, ps, properties, options)
+        for answer in answers:
+            stats.add(answer)
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
     verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
@@ -276,6 +286,8 @@ class _Judge:
 
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
+        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.strict = False
 
     def counterexample(self, example: Example | None):
         return counterexample(example, {"policies": self.ps}) if example else None
@@ -291,8 +303,7 @@ class _Judge:
             where = "no environment of the schema" if not envs else "no valid request"
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
-            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc),
-                    *self.over_permissive(r, alive, loc)]
+            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc)]
         overridden = self.overridden(r, alive, loc)
         if overridden:
             return overridden
@@ -367,29 +378,14 @@ class _Judge:
                         (r.id,), tuple(covering), loc)]
 
     def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
-        from cedarscope.analyzer.properties import mentions_var
+        """One finding naming every way permit r is over-permissive
+        (`analyzer.permissive`).  Granting every principal (or, strict,
+        every resource) is shown with a replayed witness, and withheld
+        when none replayed."""
+        from cedarscope.analyzer.permissive import over_permissive
 
-        out = []
-        if r.policy.conditions and all(f.always_true == UNSAT for _, f in alive):
-            out.append(Finding("over-permissive",
-                               f"{r.id}'s conditions are always true: it applies to every request "
-                               "its scope matches", (r.id,), (), loc))
-        if r.effect != "permit":
-            return out
-        for var in ("principal", "resource"):
-            scope = getattr(r.policy, var)
-            unconstrained = isinstance(scope, ScopeAny) or (isinstance(scope, ScopeIs)
-                                                            and scope.in_target is None)
-            if not unconstrained or any(mentions_var(c.body, var) for c in r.policy.conditions):
-                continue
-            env, f = alive[0]
-            example = self.examples.get(("witness", r.id))
-            if example is None:
-                continue
-            typ = env.principal_type if var == "principal" else env.resource_type
-            who = "to every principal" if var == "principal" else "on every resource"
-            out.append(Finding("over-permissive",
-                               f"permit {r.id} grants {env.action} {who} of type {typ} "
-                               f"(its {var} is unconstrained)",
-                               (r.id,), (), loc, env, self.counterexample(example)))
-        return out
+        example = self.counterexample(self.examples.get(("witness", r.id)))
+        always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
+        finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
+                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+        return [finding] if finding is not None else []
