@@ -11,13 +11,15 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.authorizer import Decision
-from cedarscope.lang.entities import Entities
-from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv
 from cedarscope.version import VERSION
+
+if TYPE_CHECKING:  # annotations only, so that the command line starts without them
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
 __all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
@@ -116,7 +118,7 @@ class Counterexample:
     decisions: Mapping[str, str] = field(default_factory=dict)
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
             self, "determining",
@@ -137,7 +139,7 @@ class Finding:
     environment: RequestEnv | None = None
     counterexample: Counterexample | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
@@ -156,7 +158,7 @@ class Report:
     tool: str = TOOL
     version: str = VERSION
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "stats", _frozen(self.stats))
@@ -186,7 +188,7 @@ class AuthorizationResult:
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "errors", tuple(tuple(e) for e in self.errors))

@@ -24,18 +24,18 @@ from cedarscope.reports.findings import (
 )
 
 
-def location_json(loc: Location) -> dict:
+def location_json(loc: Location) -> dict[str, Any]:
     return {"file": loc.file, "line": loc.line, "column": loc.column}
 
 
-def environment_json(env: RequestEnv | None) -> dict | None:
+def environment_json(env: RequestEnv | None) -> dict[str, Any] | None:
     if env is None:
         return None
     return {"principal_type": env.principal_type, "action": str(env.action),
             "resource_type": env.resource_type}
 
 
-def counterexample_json(cx: Counterexample) -> dict:
+def counterexample_json(cx: Counterexample) -> dict[str, Any]:
     return {
         "request": request_to_json(cx.request),
         "entities": entities_to_json(cx.entities),
@@ -43,7 +43,7 @@ def counterexample_json(cx: Counterexample) -> dict:
     }
 
 
-def finding_json(f: Finding) -> dict:
+def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "kind": f.kind,
         "policies": list(f.policies),
@@ -55,7 +55,7 @@ def finding_json(f: Finding) -> dict:
     }
 
 
-def report_json(report: Report) -> dict:
+def report_json(report: Report) -> dict[str, Any]:
     return {
         "tool": report.tool,
         "version": report.version,
@@ -74,7 +74,7 @@ def render_json(report: Report) -> str:
 # The `authorize` command's answer (not an analysis report)
 
 
-def policy_ref_json(ref: PolicyRef) -> dict:
+def policy_ref_json(ref: PolicyRef) -> dict[str, Any]:
     out: dict[str, Any] = {"policy": ref.id}
     if ref.effect:
         out["effect"] = ref.effect
@@ -83,7 +83,7 @@ def policy_ref_json(ref: PolicyRef) -> dict:
     return out
 
 
-def authorization_json(result: AuthorizationResult) -> dict:
+def authorization_json(result: AuthorizationResult) -> dict[str, Any]:
     return {
         "decision": result.decision,
         "reasons": [policy_ref_json(r) for r in result.reasons],
