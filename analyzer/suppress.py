@@ -43,14 +43,17 @@ def suppression_of(policy: Policy) -> Suppression | None:
     kinds_text, _, reason = text.partition(":")
     kinds = [k.strip() for k in kinds_text.split(",") if k.strip()]
     span = annotation.span or policy.span
-    where = {"file": span.file, "line": span.line, "column": span.column} if span else {}
+
+    def error(message: str) -> CedarError:
+        if span is None:
+            return CedarError(Diagnostic(message))
+        return CedarError(Diagnostic(message, file=span.file, line=span.line, column=span.column))
+
     if not kinds:
-        raise CedarError(Diagnostic('@suppress needs finding kinds, e.g. @suppress("over-permissive: why")',
-                                    **where))
+        raise error('@suppress needs finding kinds, e.g. @suppress("over-permissive: why")')
     unknown = [k for k in kinds if k not in FINDING_KINDS]
     if unknown:
-        raise CedarError(Diagnostic(f"@suppress: unknown finding kind {unknown[0]!r} "
-                                    f"(known: {', '.join(FINDING_KINDS)})", **where))
+        raise error(f"@suppress: unknown finding kind {unknown[0]!r} (known: {', '.join(FINDING_KINDS)})")
     return Suppression(frozenset(kinds), reason.strip() or None)
 
 
@@ -82,8 +85,8 @@ class Triaged:
     """Findings kept, and how many of each kind were set aside and why."""
 
     kept: tuple[Finding, ...]
-    suppressed: Counter
-    ignored: Counter
+    suppressed: Counter[str]
+    ignored: Counter[str]
 
 
 def set_aside(findings: Sequence[Finding], policy_sets: Iterable[PolicySet],
@@ -91,7 +94,9 @@ def set_aside(findings: Sequence[Finding], policy_sets: Iterable[PolicySet],
     """Drop the findings the settings ignore, then those the policies suppress."""
     by_id = suppressions(policy_sets)
     ignored_kinds = set(ignore)
-    kept, suppressed, ignored = [], Counter(), Counter()
+    kept: list[Finding] = []
+    suppressed: Counter[str] = Counter()
+    ignored: Counter[str] = Counter()
     for f in findings:
         if f.kind in ignored_kinds:
             ignored[f.kind] += 1

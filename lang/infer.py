@@ -323,9 +323,12 @@ class _Inference:
     def policy_actions(self, policy: ast.Policy) -> set[EntityUID] | None:
         """The actions the scope names (and their group members), None for all."""
         scope = policy.action
-        if isinstance(scope, ast.ScopeAny):
+        if isinstance(scope, ast.ActionInSet):
+            targets = set(scope.targets)
+        elif isinstance(scope, (ast.ScopeEq, ast.ScopeIn)) and isinstance(scope.target, EntityUID):
+            targets = {scope.target}
+        else:
             return None
-        targets = {scope.target} if isinstance(scope, (ast.ScopeEq, ast.ScopeIn)) else set(scope.targets)
         if isinstance(scope, ast.ScopeEq):
             return targets
         return {a for a in self.action_groups if a in targets or self._action_in(a, targets)}
@@ -419,6 +422,8 @@ class _Inference:
             return True
         if isinstance(scope, ast.ScopeIs):
             return scope.entity_type == type_name
+        if not isinstance(scope, (ast.ScopeEq, ast.ScopeIn)):
+            return True
         target = scope.target
         if isinstance(target, ast.Slot):
             return True

@@ -77,7 +77,7 @@ def _load_with_positions(text: str, filename: str) -> tuple[Any, _Positions]:
     object starts."""
     positions = _Positions()
 
-    decoder = json.JSONDecoder()
+    decoder: Any = json.JSONDecoder()  # its scanner hooks are not in the type stubs
     plain_object = decoder.parse_object
 
     def parse_object(s_and_end, *args):
@@ -86,7 +86,7 @@ def _load_with_positions(text: str, filename: str) -> tuple[Any, _Positions]:
         return obj, end
 
     decoder.parse_object = parse_object
-    decoder.scan_once = json_scanner.py_make_scanner(decoder)
+    decoder.scan_once = json_scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         data = decoder.decode(text)
     except json.JSONDecodeError as err:
@@ -186,8 +186,8 @@ class _Reader:
             template_id = self.string(item["templateId"], f"{path}.templateId", item)
             link_id = self.string(item["newId"], f"{path}.newId", item)
             template = policies.get(template_id)
-            self.expect(template is not None and template.is_template, f"no template with id {template_id!r}",
-                        f"{path}.templateId", item)
+            if template is None or not template.is_template:
+                raise self.error(f"no template with id {template_id!r}", f"{path}.templateId", item)
             self.expect(link_id not in ids, f"duplicate policy id {link_id!r}", f"{path}.newId", item)
             ids.add(link_id)
             values = item["values"]
@@ -249,7 +249,7 @@ class _Reader:
         if "slot" in data:
             self.expect(slot is not None, "the action scope cannot have a slot", f"{path}.slot", data)
             self.expect(data["slot"] == slot, f"expected the slot {slot!r}", f"{path}.slot", data)
-            return ast.Slot(slot, span=self.span(data))
+            return ast.Slot(data["slot"], span=self.span(data))
         self.expect("entity" in data, 'expected "entity" or "slot"', path, data)
         return self.entity(data["entity"], f"{path}.entity")
 

@@ -29,11 +29,9 @@ def load_policy_files(paths: Sequence[str | Path] | str | Path) -> PolicySet:
     """The policies of `paths`, in order (see the module docstring)."""
     from cedarscope.lang.parser import load_policies
 
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    json_paths = [p for p in paths if is_json_policy_file(p) and not p.is_dir()]
-    text_paths = [p for p in paths if p not in json_paths]
+    given = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    json_paths = [p for p in given if is_json_policy_file(p) and not p.is_dir()]
+    text_paths = [p for p in given if p not in json_paths]
     if not json_paths:
         return load_policies(text_paths)
     errors: list[Diagnostic] = []
@@ -44,7 +42,7 @@ def load_policy_files(paths: Sequence[str | Path] | str | Path) -> PolicySet:
     by_file = _by_file(text_set)
     entries: list[tuple[str, Policy]] = []
     links: list[TemplateLink] = list(text_set.links)
-    for p in paths:
+    for p in given:
         if p in json_sets:
             entries += json_sets[p].policies
             links += json_sets[p].links
