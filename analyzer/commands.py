@@ -20,7 +20,6 @@ from cedarscope.analyzer.cli import (
     existing_file,
     format_option,
     load_policy_sources,
-    load_schema_file,
     policy_sources_argument,
     read_json,
     read_text,
@@ -31,6 +30,14 @@ from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
     from cedarscope.analyzer.solving import Options
+from cedarscope.analyzer.workflow import (
+    INFERRED,
+    assuming,
+    baseline_options,
+    finish,
+    save_schema_option,
+    schema_for,
+)
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -137,7 +144,9 @@ def _parse_question(text: str, schema):
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
+@baseline_options
 @click.option("--property", "-P", "props", multiple=True,
               type=click.Choice(sorted(set(SET_PROPERTY_NAMES) | set(POLICY_PROPERTY_NAMES))),
               help="A property to check (repeatable). Default: never-errors.")
@@ -149,8 +158,8 @@ def _parse_question(text: str, schema):
 @example_options
 @format_option()
 @timeout_option()
-def check(policies, schema_path, props, policy_id, links_path, properties_path, principal_type, action,
-          resource_type, save_examples, confirm, fmt, timeout):
+def check(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, props, policy_id, links_path,
+          properties_path, principal_type, action, resource_type, save_examples, confirm, fmt, timeout):
     """Prove a property of a policy set (or of one policy), or show a counterexample.
 
     \b
@@ -161,8 +170,8 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     from cedarscope.analyzer.checks import check_policy, check_set
     from cedarscope.analyzer.properties import check_properties
 
-    schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
+    schema, inferred = schema_for(schema_path, [ps], save_schema_path)
     options = _options(schema, timeout, principal_type, action, resource_type)
     props = props or (() if properties_path else ("never-errors",))
     reports = []
@@ -181,7 +190,7 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     if properties_path:
         reports.append(check_properties(schema, ps, _parse_properties(properties_path, schema), options))
     report = _after_examples(_merge("check", reports), schema, {"policies": ps}, save_examples, confirm)
-    emit_report(report, fmt)
+    finish(report, [ps], fmt, inferred=inferred, baseline_path=baseline_path, write_baseline_path=write_baseline_path)
 
 
 def _require_evaluable(ps, policy_id: str) -> None:
@@ -213,7 +222,8 @@ def _relation_command(name: str, summary: str):
     @cli.command(name, help=summary)
     @click.argument("first", type=str)
     @click.argument("second", type=str)
-    @schema_option()
+    @schema_option(required=False)
+    @save_schema_option
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
@@ -222,15 +232,16 @@ def _relation_command(name: str, summary: str):
     @example_options
     @format_option()
     @timeout_option()
-    def command(first, second, schema_path, links_path, principal_type, action, resource_type, max_examples,
-                save_examples, confirm, fmt, timeout):
+    def command(first, second, schema_path, save_schema_path, links_path, principal_type, action, resource_type,
+                max_examples, save_examples, confirm, fmt, timeout):
         from cedarscope.analyzer.checks import relation
 
-        schema = load_schema_file(schema_path)
         a, b = _load_sources([first], links_path), _load_sources([second], links_path)
+        schema, inferred = schema_for(schema_path, [a, b], save_schema_path)
         options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
         report = relation(name, schema, a, b, options)
-        emit_report(_after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm), fmt)
+        report = _after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm)
+        emit_report(assuming(report, INFERRED) if inferred else report, fmt)
 
     return command
 
@@ -249,7 +260,8 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @cli.command()
 @click.argument("old", type=str)
 @click.argument("new", type=str)
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
@@ -258,8 +270,8 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @example_options
 @format_option()
 @timeout_option()
-def diff(old, new, schema_path, links_path, principal_type, action, resource_type, max_examples, save_examples,
-         confirm, fmt, timeout):
+def diff(old, new, schema_path, save_schema_path, links_path, principal_type, action, resource_type, max_examples,
+         save_examples, confirm, fmt, timeout):
     """Which requests NEW allows that OLD denied (gained), and the reverse (lost).
 
     OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
@@ -267,17 +279,18 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
     """
     from cedarscope.analyzer.checks import diff_report
 
-    schema = load_schema_file(schema_path)
     old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
+    schema, inferred = schema_for(schema_path, [new_ps, old_ps], save_schema_path)
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
     report = diff_report(schema, old_ps, new_ps, options)
     report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
-    emit_report(report, fmt)
+    emit_report(assuming(report, INFERRED) if inferred else report, fmt)
 
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--add", "add_paths", multiple=True, type=existing_file, help="A .cedar file of policies to add.")
 @click.option("--remove", "remove_ids", multiple=True,
               help="The id of a policy or template link to remove (repeatable).")
@@ -288,8 +301,8 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 @example_options
 @format_option()
 @timeout_option()
-def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
-           max_examples, save_examples, confirm, fmt, timeout):
+def whatif(policies, schema_path, save_schema_path, add_paths, remove_ids, links_path, principal_type, action,
+           resource_type, max_examples, save_examples, confirm, fmt, timeout):
     """The diff a change would cause: add the policies of --add files, remove --remove ids."""
     from cedarscope.analyzer.whatif import changed
     from cedarscope.analyzer.whatif import whatif as run_whatif
@@ -297,14 +310,15 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
 
     if not add_paths and not remove_ids:
         raise click.UsageError("give --add FILE and/or --remove ID")
-    schema = load_schema_file(schema_path)
     current = _load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
     add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
+    schema, inferred = schema_for(schema_path, [current, add], save_schema_path)
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
     report = run_whatif(schema, current, add, remove_ids, options)
     sides = {"old": current, "new": changed(current, add, remove_ids)}
-    emit_report(_after_examples(report, schema, sides, save_examples, confirm), fmt)
+    report = _after_examples(report, schema, sides, save_examples, confirm)
+    emit_report(assuming(report, INFERRED) if inferred else report, fmt)
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
@@ -324,32 +338,41 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
+@baseline_options
 @click.option("--properties", "properties_path", type=existing_file,
               help='Also check the @must("never") / @must("always") properties in FILE.')
+@click.option("--strict", is_flag=True,
+              help="Also call over-permissive a permit granting every resource of a type (to a named principal "
+                   "or group).")
 @links_option
 @environment_options
 @example_options
 @format_option()
 @timeout_option()
-def audit(policies, schema_path, properties_path, links_path, principal_type, action, resource_type, save_examples,
-          confirm, fmt, timeout):
+def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, properties_path, strict,
+          links_path, principal_type, action, resource_type, save_examples, confirm, fmt, timeout):
     """Find dead, redundant, shadowed and overridden rules, forbids that may
-    error (and so fail open), and over-permissive permits."""
+    error (and so fail open), and over-permissive permits.  Findings a policy
+    accepts with @suppress("kind: reason"), kinds the settings ignore, and
+    findings recorded in a --baseline are set aside and counted."""
     from cedarscope.analyzer.audit import audit as run_audit
 
-    schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
+    schema, inferred = schema_for(schema_path, [ps], save_schema_path)
     properties = _parse_properties(properties_path, schema) if properties_path else None
     options = _options(schema, timeout, principal_type, action, resource_type)
     with _progress("auditing environments") as tick:
-        report = run_audit(schema, ps, options, properties, progress=tick)
-    emit_report(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), fmt)
+        report = run_audit(schema, ps, options, properties, progress=tick, strict=strict)
+    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
+    finish(report, [ps], fmt, inferred=inferred, baseline_path=baseline_path, write_baseline_path=write_baseline_path)
 
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--question", "-q", required=True,
               help='The requests of interest, as a Cedar policy head and conditions, e.g. '
                    '\'permit(principal in Team::"interns", action == Action::"delete", resource);\'')
@@ -362,17 +385,22 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
 @example_options
 @format_option()
 @timeout_option()
-def ask(policies, schema_path, question, enumerate_n, by, links_path, principal_type, action, resource_type,
-        save_examples, confirm, fmt, timeout):
+def ask(policies, schema_path, save_schema_path, question, enumerate_n, by, links_path, principal_type, action,
+        resource_type, save_examples, confirm, fmt, timeout):
     """Can anyone ever reach the requests QUESTION describes?  "yes" with
     examples (exit 1), "no, never" proved (exit 0), or unknown (exit 3)."""
     from cedarscope.analyzer.properties import ask as run_ask
-    schema = load_schema_file(schema_path)
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.parser import parse_policy
+
     ps = _load_sources(policies, links_path)
+    asked = PolicySet((("question", parse_policy(question, "<question>")),))  # what it reads needs a type too
+    schema, inferred = schema_for(schema_path, [ps, asked], save_schema_path)
     q = _parse_question(question, schema)
     options = _options(schema, timeout, principal_type, action, resource_type, enumerate_n or 1)
     report = run_ask(schema, ps, q, options, by if enumerate_n else None)
-    emit_report(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), fmt)
+    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
+    emit_report(assuming(report, INFERRED) if inferred else report, fmt)
 
 
 class _progress:
