@@ -42,7 +42,7 @@ KEYS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "schema": ("path", "schema_path", ("validate", "authorize", *ANALYSES)),
     "policies": ("paths", "policies", WITH_POLICIES),
     "links": ("path", "links_path", ("authorize", *ANALYSES)),
-    "baseline": ("path", "baseline_path", ("check", "audit")),
+    "baseline": ("path", "", ()),  # read by audit and check when the file exists (analyzer.workflow.finish)
     "timeout": ("seconds", "timeout", ANALYSES),
     "jobs": ("count", "jobs", ANALYSES),
     "ignore": ("kinds", "", ()),

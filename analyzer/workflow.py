@@ -126,13 +126,18 @@ def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferr
 
 
 @cli.command("config")
+@click.option("--schema", "schema", help="As an analysis command would be given it.")
+@click.option("--links", "links", help="As an analysis command would be given it.")
+@click.option("--baseline", "baseline", help="As audit or check would be given it.")
+@click.option("--timeout", "timeout", type=float, help="As an analysis command would be given it.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def config_command(fmt: str) -> None:
+def config_command(schema: str | None, links: str | None, baseline: str | None, timeout: float | None,
+                   fmt: str) -> None:
     """Print the effective settings and where each came from: the command
-    line, [tool.cedarscope] in pyproject.toml or cedarscope.toml (found
-    upward from here), or the default."""
+    line (the options given here), [tool.cedarscope] in pyproject.toml or
+    cedarscope.toml (found upward from here), or the default."""
     config = settings()
-    rows = effective(config)
+    rows = effective(config, {"schema": schema, "links": links, "baseline": baseline, "timeout": timeout})
     if fmt == "json":
         click.echo(json.dumps({"file": str(config.file) if config.file else None,
                                "settings": {k: {"value": _plain(v), "source": s} for k, v, s in rows}},
