@@ -95,8 +95,11 @@ def over_permissive(rule_id: str, policy: Policy, alive: Sequence[RequestEnv], l
                     witnessed=example is not None)
     if not found or not alive:
         return None
+    # a grant over every resource, and nothing else, is listed as a note
+    strict_only = not reasons(policy, alive, always_true=always_true, exceeds=exceeds,
+                              witnessed=example is not None)
     return Finding("over-permissive", f"permit {rule_id} is over-permissive: {'; '.join(found)}",
-                   (rule_id,), tuple(exceeds), loc, alive[0], example)
+                   (rule_id,), tuple(exceeds), loc, alive[0], example, severity="note" if strict_only else "error")
 
 
 # --------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferr
     if baseline_path is None and write_baseline_path is None and "baseline" in config.values:
         candidate = Path(config.values["baseline"])
         baseline_path = candidate if candidate.is_file() else None
-    report = triage(report, policy_sets, ignore=config.ignore, baseline=baseline_path)
+    report = triage(report, policy_sets, ignore=config.ignore, severities=config.severity, baseline=baseline_path)
     if write_baseline_path is not None:
         n = record_baseline(report, policy_sets, write_baseline_path)
         click.echo(f"cedarscope: {n} finding{'s' if n != 1 else ''} recorded in {write_baseline_path}", err=True)

@@ -11,6 +11,7 @@ an absolute URL, which SARIF viewers can open.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from cedarscope.reports.findings import FINDING_KINDS
 
@@ -37,3 +38,21 @@ def finding_doc_url(kind: str, base: str | None = None) -> str | None:
 def finding_doc_link(kind: str) -> str:
     """What a reader is pointed to: the URL when a base is set, else the path."""
     return finding_doc_url(kind) or finding_doc(kind)
+
+
+def with_doc_links(sarif: dict[str, Any]) -> dict[str, Any]:
+    """A SARIF log whose rules link to their kinds' pages: the page's path
+    in `properties.documentation` and the rule's help text, and `helpUri`
+    when an absolute URL is known (SARIF wants a URI there)."""
+    for run in sarif.get("runs", []):
+        for rule in run.get("tool", {}).get("driver", {}).get("rules", []):
+            kind = rule["id"]
+            link = finding_doc_link(kind)
+            url = finding_doc_url(kind)
+            if url is not None:
+                rule["helpUri"] = url
+            help_text = rule.get("help", {}).get("text") or rule.get("shortDescription", {}).get("text", kind)
+            rule["help"] = {"text": f"{help_text} See {link}.",
+                            "markdown": f"{help_text} See [{kind}]({link})."}
+            rule.setdefault("properties", {})["documentation"] = finding_doc(kind)
+    return sarif

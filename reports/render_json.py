@@ -51,6 +51,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "locations": [location_json(loc) for loc in f.locations],
         "environment": environment_json(f.environment),
         "message": f.message,
+        "severity": f.severity,
         "counterexample": counterexample_json(f.counterexample) if f.counterexample else None,
     }
 

@@ -58,7 +58,7 @@ def sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return {
         "ruleId": f.kind,
         "ruleIndex": rule_index[f.kind],
-        "level": level(f.kind),
+        "level": level(f.kind) if f.severity == "error" else f.severity,  # a kind's configured severity
         "message": {"text": f.message},
         "locations": [sarif_location(loc) for loc in f.locations],
         "partialFingerprints": {"cedarscopeFinding/v1": fingerprint(f)},
@@ -92,4 +92,6 @@ def report_sarif(report: Report) -> dict[str, Any]:
 
 
 def render_sarif(report: Report) -> str:
-    return dumps(report_sarif(report))
+    from cedarscope.reports.docs import with_doc_links
+
+    return dumps(with_doc_links(report_sarif(report)))

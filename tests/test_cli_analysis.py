@@ -71,7 +71,8 @@ def check_contract(report: dict, exit_code: int) -> None:
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]
     for f in report["findings"]:
         assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
-                           "counterexample"]
+                           "severity", "counterexample"]
+        assert f["severity"] in ("error", "warning", "note")
         assert f["kind"] in KINDS
         assert all(isinstance(p, str) for p in f["policies"] + f["related"])
         for loc in f["locations"]:

@@ -55,6 +55,21 @@ def test_every_example_produces_its_kind(kind, tmp_path, monkeypatch):
     assert kind in {f["kind"] for f in report["findings"]}, report["findings"]
 
 
+def test_text_and_sarif_output_link_to_the_pages(tmp_path, monkeypatch):
+    page = (DOCS / "dead.md").read_text(encoding="utf-8")
+    run_example(page, tmp_path, monkeypatch)  # writes the example's files
+    monkeypatch.delenv("CEDARSCOPE_DOCS_URL", raising=False)
+    text = CliRunner().invoke(cli, ["audit", "policies.cedar", "--schema", "schema.cedarschema"]).stdout
+    assert "see docs/findings/dead.md" in text
+    monkeypatch.setenv("CEDARSCOPE_DOCS_URL", "https://example.org/docs/findings")
+    sarif = json.loads(CliRunner().invoke(cli, ["audit", "policies.cedar", "--schema", "schema.cedarschema",
+                                                "--format", "sarif"]).stdout)
+    (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["helpUri"] == "https://example.org/docs/findings/dead.md"
+    assert rule["properties"]["documentation"] == "docs/findings/dead.md"
+    assert "docs/findings/dead.md" in rule["help"]["markdown"]
+
+
 def test_links_point_at_the_pages(monkeypatch):
     from cedarscope.reports.docs import finding_doc, finding_doc_link, finding_doc_url
 

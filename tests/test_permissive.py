@@ -87,6 +87,8 @@ def test_group_grants_over_all_resources_only_when_strict(findings):
     plain, strict = findings
     assert "admins-manage-everything" not in plain
     assert "on every resource of type Folder" in strict["admins-manage-everything"].message
+    assert strict["admins-manage-everything"].severity == "note"  # listed, not failing
+    assert strict["anyone-views-public"].severity == "error"
     assert "owner-edits" not in strict  # it reads both principal and resource
 
 

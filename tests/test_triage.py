@@ -82,6 +82,17 @@ def test_a_finding_is_suppressed_only_when_every_subject_suppresses_its_kind():
     assert len(out.findings) == 1
 
 
+def test_configured_severities_apply_and_only_errors_fail():
+    ps = parse_policies(POLICIES)
+    out = triage(report(finding("over-permissive", "policy1"), finding("redundant", "policy1")), [ps],
+                 severities={"redundant": "note", "over-permissive": "warning"})
+    assert [(f.kind, f.severity) for f in out.findings] == [("over-permissive", "warning"), ("redundant", "note")]
+    assert out.verdict is Verdict.HOLDS
+    out = triage(report(finding("over-permissive", "policy1"), finding("redundant", "policy1")), [ps],
+                 severities={"redundant": "note"})
+    assert out.verdict is Verdict.VIOLATED
+
+
 def test_nothing_left_but_an_unknown_stays_unknown():
     ps = parse_policies(POLICIES)
     assert triage(report(finding("over-permissive", "public"), unknown=True), [ps]).verdict is Verdict.UNKNOWN
