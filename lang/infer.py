@@ -372,7 +372,8 @@ class _Inference:
         seen_resources = set().union(*self.envs.resources.values())
         for var, table, seen in (("principal", self.envs.principals, seen_principals),
                                  ("resource", self.envs.resources, seen_resources)):
-            fallback = seen or {g for v, g in self._scope_in if v == var} or {var.capitalize()}
+            # nothing names a type: one shared type, so principal and resource compare
+            fallback = seen or {g for v, g in self._scope_in if v == var} or {"Entity"}
             for action in self.action_groups:
                 if table[action]:
                     continue
@@ -494,8 +495,14 @@ class _Inference:
                 self.unify(s.elem, self.value_type(v))
             return s
         extn = value.get("__extn", value) if isinstance(value, dict) else None
-        if isinstance(extn, dict) and set(extn) == {"fn", "arg"} and extn["fn"] in _EXTENSION_OF_FUNCTION:
-            return TypeVar("ext", ext=_EXTENSION_OF_FUNCTION[extn["fn"]])
+        if isinstance(extn, dict) and set(extn) in ({"fn", "arg"}, {"fn", "args"}):
+            fn = extn["fn"]
+            if fn in _EXTENSION_OF_FUNCTION:  # a constructor: ip("..")
+                return TypeVar("ext", ext=_EXTENSION_OF_FUNCTION[fn])
+            if fn in _EXTENSION_METHODS:  # a call's value: offset(datetime, duration)
+                result = _EXTENSION_METHODS[fn][2]
+                return TypeVar({"bool": "Bool", "long": "Long"}[result]) if result in ("bool", "long") else \
+                    TypeVar("ext", ext=result)
         uid = _uid_of(value) if isinstance(value, dict) and (
             "__entity" in value or set(value) == {"type", "id"}) else None
         if uid is not None:
