@@ -139,3 +139,14 @@ def test_the_bundled_example_reads_the_same_from_json(tmp_path):
     (tmp_path / "policies.json").write_text(json.dumps(policyset_to_est(ps), indent=2))
     back = load_policy_files([tmp_path / "policies.json"])
     assert back.ids == ps.ids and [p for _, p in back.policies] == [p for _, p in ps.policies]
+
+
+def test_the_python_api_loads_json_policy_sets_and_links(tmp_path):
+    import cedarscope
+
+    text = '@id("t") permit(principal == ?principal, action, resource);\npermit(principal, action, resource);'
+    (tmp_path / "set.json").write_text(json.dumps(policyset_to_est(parse_policies(text))))
+    (tmp_path / "links.json").write_text(json.dumps(
+        [{"template_id": "t", "link_id": "for-alice", "args": {"?principal": 'User::"alice"'}}]))
+    ps = cedarscope.load_policies(tmp_path / "set.json", links=tmp_path / "links.json")
+    assert sorted(ps.ids) == ["policy1", "t"] and [link.link_id for link in ps.links] == ["for-alice"]
