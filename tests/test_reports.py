@@ -101,7 +101,7 @@ def test_json_has_the_contract_keys_in_order():
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
     assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
-                       "counterexample"]
+                       "severity", "counterexample"]
     assert f["locations"] == [{"file": "policies/v2.cedar", "line": 12, "column": 1}]
     assert f["environment"] == {"principal_type": "User", "action": 'Action::"delete"',
                                 "resource_type": "Doc"}
