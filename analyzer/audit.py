@@ -76,7 +76,7 @@ class EnvSession:
         self.env = env
         self.rules = list(rules)
         self.options = options
-        self.solver = EnvSolver(Encoding(schema, env), options)
+        self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
         enc = self.solver.enc
         self.sat = {r.id: enc.satisfied(r.policy) for r in self.rules}
         self.err = {r.id: enc.errors(r.policy) for r in self.rules}

@@ -26,6 +26,7 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
+from cedarscope.encoder import assumptions
 from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
@@ -60,6 +61,28 @@ def example_options(f):
     return f
 
 
+def assumption_option(f):
+    """--entities-exist request|all: an assumption stronger than Cedar's own
+    (encoder.assumptions).  It is kept in the click context, where `_options`
+    and `_after_examples` read it, so the answers and the report's list of
+    assumptions cannot disagree."""
+    return click.option(
+        "--entities-exist", type=click.Choice(list(_EXISTENCE)), expose_value=False,
+        callback=lambda ctx, _param, which: ctx.meta.__setitem__(
+            _ASSUMED, frozenset([_EXISTENCE[which]]) if which else frozenset()),
+        help="Assume these entities are in every entity store: 'request' (the principal and the "
+             "resource), 'all' (every entity the policies read, as Cedar's symbolic compiler "
+             "assumes). Default: only what Cedar enforces (any entity may be missing).")(f)
+
+
+_EXISTENCE = {"request": assumptions.REQUEST_ENTITIES_EXIST, "all": assumptions.ENTITIES_EXIST}
+_ASSUMED = "cedarscope.assumptions"
+
+
+def _assumed() -> frozenset[str]:
+    return click.get_current_context().meta.get(_ASSUMED, frozenset())
+
+
 def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
@@ -67,7 +90,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
     from cedarscope.analyzer.solving import Options, environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples)
+                      resource_type=resource_type, max_examples=max_examples, assumptions=_assumed())
     if (principal_type or action or resource_type) and not environments(schema, options):
         given = ", ".join(f"{flag} {value}" for flag, value in (
             ("--principal-type", principal_type), ("--action", action),
@@ -155,6 +178,7 @@ def _parse_question(text: str, schema):
 @click.option("--properties", "properties_path", type=existing_file,
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -227,6 +251,7 @@ def _relation_command(name: str, summary: str):
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
+    @assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -265,6 +290,7 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -296,6 +322,7 @@ def diff(old, new, schema_path, save_schema_path, links_path, principal_type, ac
               help="The id of a policy or template link to remove (repeatable).")
 @links_option
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -322,9 +349,13 @@ def whatif(policies, schema_path, save_schema_path, add_paths, remove_ids, links
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Write examples to disk, and confirm them with cedarpy, as asked."""
+    """Name the assumptions in force; write examples to disk, and confirm
+    them with cedarpy, as asked."""
+    from dataclasses import replace
+
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
+    report = replace(report, assumptions=assumptions.describe(_assumed()))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -348,6 +379,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
                    "or group).")
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -382,6 +414,7 @@ def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline
               show_default=True)
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()

@@ -51,7 +51,8 @@ class Status(enum.StrEnum):
 
 @dataclass
 class Options:
-    """How questions are asked: the solver's budget and the environments."""
+    """How questions are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     principal_type: str | None = None
@@ -59,6 +60,7 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    assumptions: frozenset[str] = frozenset()
 
 
 class Budget:
@@ -341,7 +343,7 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     Answer into what `ask` returns, when that is not an Answer)."""
     with one_environment():
         try:
-            return ask(EnvSolver(Encoding(schema, env), options))
+            return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
         except Unsupported as exc:
             unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
             return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]

@@ -87,14 +87,8 @@ def infer(policy_sets: Sequence[PolicySet], entities: Any = None, requests: Sequ
 
 
 def assuming(report: Report, assumption: str) -> Report:
-    """The report stating one more assumption.  (Until `Report.assumptions`
-    lands from the soundness work, the assumption travels in its stats.)"""
-    if "assumptions" in {f.name for f in dataclasses.fields(report)}:
-        earlier = getattr(report, "assumptions")  # noqa: B009 - the field is not on every Report yet
-        return dataclasses.replace(report, assumptions=(*earlier, assumption))  # type: ignore[call-arg]
-    stats = dict(report.stats)
-    stats["assumptions"] = [*stats.get("assumptions", []), assumption]
-    return dataclasses.replace(report, stats=stats)
+    """The report stating one more assumption."""
+    return dataclasses.replace(report, assumptions=(*report.assumptions, assumption))
 
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The over-permissive judgement (analyzer/permissive.py through the audit):
 every principal, conditions always true, and @must bounds exceeded, one
 finding per policy naming each reason; group grants over all resources only
-when strict."""
+when strict.  (The tautologies read only the context: an attribute of an
+entity that may be missing from the store can error, so a condition on it
+is not always true.)"""
 
 from __future__ import annotations
 
@@ -24,11 +26,11 @@ when { resource.classification == "public" };
 
 @id("tautology")
 permit(principal in Group::"admins", action == Action::"delete", resource)
-when { principal.level > 3 || principal.level <= 3 };
+when { context.hour > 3 || context.hour <= 3 };
 
 @id("anyone-and-tautology")
 permit(principal is User, action == Action::"edit", resource)
-when { resource.classification == "x" || resource.classification != "x" };
+when { context.mfa || !context.mfa };
 
 @id("admins-manage-everything")
 permit(principal in Group::"admins", action == Action::"manage", resource);
