@@ -167,13 +167,22 @@ class CedarscopeGroup(click.Group):
 
 @click.group("cedarscope", cls=CedarscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, "--version", prog_name="cedarscope", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Answer questions about Cedar authorization policies.
 
-    POLICIES are .cedar files or folders of them (searched recursively).
+    POLICIES are .cedar files or folders of them (searched recursively), or
+    .json files in Cedar's JSON policy format.  Settings come from
+    [tool.cedarscope] in pyproject.toml or a cedarscope.toml found upward
+    (`cedarscope config` shows them); options given here win.
     Exit codes: 0 ok/holds, 1 findings/violated, 2 bad input, 3 unknown,
     4 internal error.
     """
+    from cedarscope.analyzer.config import find_config
+
+    config = find_config()
+    ctx.obj = config
+    ctx.default_map = config.default_map()
 
 
 _run_started: float | None = None
@@ -351,8 +360,8 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     from cedarscope.lang.links import with_links
-    from cedarscope.lang.parser import load_policies
-    policyset = load_policies(list(paths))
+    from cedarscope.lang.policy_files import load_policy_files
+    policyset = load_policy_files(list(paths))
     if links_path is not None:
         policyset = with_links(policyset, read_json(links_path), str(links_path))
     return policyset

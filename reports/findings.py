@@ -51,6 +51,9 @@ EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN = 3
 EXIT_INTERNAL_ERROR = 4
 
+# How much a finding matters: only errors fail a run (exit code 1).
+SEVERITIES = ("error", "warning", "note")
+
 # Every finding kind of the JSON contract, with the title a reader sees in
 # SARIF rules and report headings.
 FINDING_KINDS: Mapping[str, str] = MappingProxyType({
@@ -162,10 +165,16 @@ class Finding:
     # The Cedar text of the subjects, by label ("p (old)", "p (new)"), for
     # renderers that show the edit (HTML); not part of the JSON contract.
     texts: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # "error" (the default: it fails the run), "warning" or "note" (reported,
+    # not failing): set by the settings' per-kind severities, or "note" for
+    # what only a strict audit reports.
+    severity: str = "error"
 
     def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
         object.__setattr__(self, "related", tuple(self.related))
         object.__setattr__(self, "locations", tuple(self.locations))

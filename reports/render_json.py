@@ -62,6 +62,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "description": f.description,
         "description_form": f.description_form,
         "examples": [counterexample_json(cx) for cx in f.examples],
+        "severity": f.severity,
         "counterexample": counterexample_json(f.counterexample) if f.counterexample else None,
     }
 

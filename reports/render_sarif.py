@@ -105,7 +105,7 @@ def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str]
     return {
         "ruleId": f.kind,
         "ruleIndex": rule_index[f.kind],
-        "level": level(f.kind, fail_on),
+        "level": level(f.kind, fail_on) if f.severity == "error" else f.severity,  # a configured severity wins
         "message": {"text": f.message},
         "locations": locations,
         "partialFingerprints": {"cedarscopeFinding/v2": key},
@@ -156,4 +156,6 @@ def report_sarif(report: Report) -> dict[str, Any]:
 
 
 def render_sarif(report: Report) -> str:
-    return dumps(report_sarif(report))
+    from cedarscope.reports.docs import with_doc_links
+
+    return dumps(with_doc_links(report_sarif(report)))

@@ -25,6 +25,7 @@ from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
+from cedarscope.reports.docs import finding_doc_link
 from cedarscope.reports.findings import (
     AuthorizationResult,
     Counterexample,
@@ -123,7 +124,7 @@ def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
 
 def _finding(text: Text, index: int, f: Finding) -> None:
     text.append(f"\n{index}. ", style="bold")
-    text.append(f"[{f.kind}]", style="bold magenta")
+    text.append(f"[{f.kind}]" if f.severity == "error" else f"[{f.kind}, {f.severity}]", style="bold magenta")
     if f.policies:
         text.append(f" {', '.join(f.policies)}", style="bold")
     text.append(f": {f.message}\n")
@@ -133,6 +134,7 @@ def _finding(text: Text, index: int, f: Finding) -> None:
         text.append(f"   environment: {f.environment}\n")
     if f.related:
         text.append(f"   related: {', '.join(f.related)}\n")
+    text.append(f"   see {finding_doc_link(f.kind)}\n", style="dim")
     if f.counterexample is not None:
         _counterexample(text, f.counterexample)
 

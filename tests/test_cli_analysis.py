@@ -75,7 +75,9 @@ def check_contract(report: dict, exit_code: int) -> None:
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]
     for f in report["findings"]:
         assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
-                           "description", "description_form", "examples", "counterexample"]
+                           "description", "description_form", "examples", "severity",
+                           "counterexample"]
+        assert f["severity"] in ("error", "warning", "note")
         assert f["counterexample"] == (f["examples"][0] if f["examples"] else None)
         if report["command"] in ("diff", "whatif"):  # each finding a change: blamed, described, exemplified
             assert f["policies"] and set(f["edits"]) == set(f["policies"])
@@ -294,8 +296,9 @@ def test_git_paths_are_relative_to_the_current_folder(git_repo, monkeypatch):
         code, report = run_json("diff", spec, "main.cedar", "-s", "../schema.cedarschema")
         found = {(f["kind"], f["environment"]["action"]) for f in report["findings"]}
         assert found == {("gained", 'Action::"edit"')}, spec
-    _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema")
-    _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema")
+    # --strict: the view grants over every resource are findings, so policy3 shows its id
+    _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema", "--strict")
+    _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema", "--strict")
     assert [f["policies"] for f in from_git["findings"]] == [f["policies"] for f in from_tree["findings"]]
     assert any("policy3" in f["policies"] for f in from_tree["findings"])
 
@@ -394,7 +397,7 @@ def test_audit_clean_store_and_properties():
 @pytest.mark.parametrize("args", [
     ("check", FIXTURES / "nope.cedar", "-s", SCHEMA),
     ("check", V1, "-s", FIXTURES / "nope.cedarschema"),
-    ("check", V1),
+    ("check", V1, "-s", SCHEMA, "--save-schema", "kept.cedarschema"),  # only an inferred schema is saved
     ("check", V1, "-s", SCHEMA, "--policy", "nope", "-P", "never-matches"),
     ("check", V1, "-s", SCHEMA, "--policy", "owner", "-P", "always-denies"),
     ("check", V1, "-s", SCHEMA, "-P", "never-matches"),

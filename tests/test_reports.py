@@ -105,7 +105,8 @@ def test_json_has_the_contract_keys_in_order():
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
     assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
-                       "description", "description_form", "examples", "counterexample"]
+                       "description", "description_form", "examples", "severity",
+                       "counterexample"]
     assert f["examples"] == [f["counterexample"]]
     assert f["locations"] == [{"file": "policies/v2.cedar", "line": 12, "column": 1}]
     assert f["environment"] == {"principal_type": "User", "action": 'Action::"delete"',
