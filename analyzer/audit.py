@@ -533,6 +533,19 @@ def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     return Shown(example, response.decision.value, response.reasons)
 
 
+def _error_of(r: Rule, shown: Shown) -> str:
+    """`(error: ...)`: what the evaluator says went wrong on the example."""
+    from cedarscope.lang.evaluator import EvalError, satisfied
+
+    if not isinstance(r, PolicyInstance):
+        return ""
+    try:
+        satisfied(r.policy, shown.example.request, shown.example.entities)
+    except EvalError as err:
+        return f" ({err.message})"
+    return ""
+
+
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
@@ -577,8 +590,9 @@ class _Judge:
                 if example is None:
                     return []
                 return [Finding("forbid-may-error",
-                                f"forbid {r.id} errors on this request and then does not deny "
-                                "(it fails open); guard the attributes it reads with `has`",
+                                f"forbid {r.id} errors on this request{_error_of(r, example)} and then does "
+                                "not deny (it fails open); make missing data deny, e.g. "
+                                "`when { !(resource has a) || resource.a == ... }`",
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 
