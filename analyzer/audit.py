@@ -272,7 +272,7 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
         if facts[i].alive != UNSAT:
             facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], _in("errors", i))[0]
     for i in alive:
-        if s.scope[i] is not None:
+        if s.rules[i].effect == "permit" and s.scope[i] is not None:
             facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
                 z3.And(s.scope[i], z3.Not(s.sat[i])), _in("scope_only", i))[0]
     s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
@@ -389,7 +389,10 @@ def _overridden_and_needed(s: EnvSession, i: int, facts: list[Facts], sole: tupl
 
 def audit(schema: Schema, ps: PolicySet, options: Options,
           properties: PolicySet | None = None,
-          progress: Callable[[int, int], None] | None = None) -> Report:
+          progress: Callable[[int, int], None] | None = None, strict: bool = False) -> Report:
+    """Every finding about the policies (see the module docstring); with
+    `properties`, their @must properties too; with `strict`, permits that
+    grant every resource of a type are also over-permissive."""
     rules = instantiate(ps)
     envs = environments(schema, options)
     index = PolicyIndex(rules, schema)
@@ -426,9 +429,17 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         stats.absorb(prop.stats)
 
     judge = _Judge(ps, {r.id: r for r in rules}, per_env, examples)
+    judge.strict = strict
+    if properties is not None:
+        from cedarscope.analyzer.permissive import exceeding
+
+        judge.exceeds, answers = exceeding(schema, ps, properties, options)
+        for answer in answers:
+            stats.add(answer)
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
-    verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
+    failing = any(f.severity == "error" for f in findings)  # a strict audit's notes do not fail it
+    verdict = Verdict.VIOLATED if failing else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
     return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)))
 
 
@@ -540,6 +551,19 @@ def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     return Shown(example, response.decision.value, response.reasons)
 
 
+def _error_of(r: Rule, shown: Shown) -> str:
+    """`(error: ...)`: what the evaluator says went wrong on the example."""
+    from cedarscope.lang.evaluator import EvalError, satisfied
+
+    if not isinstance(r, PolicyInstance):
+        return ""
+    try:
+        satisfied(r.policy, shown.example.request, shown.example.entities)
+    except EvalError as err:
+        return f" ({err.message})"
+    return ""
+
+
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
@@ -548,6 +572,8 @@ class _Judge:
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
         self.order = {pid: i for i, pid in enumerate(ps.ids)}
+        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.strict = False
 
     def counterexample(self, shown: Shown | None) -> Counterexample | None:
         if shown is None:
@@ -567,8 +593,7 @@ class _Judge:
             where = "no environment of the schema" if not envs else "no valid request"
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
-            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc),
-                    *self.over_permissive(r, alive, loc)]
+            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc)]
         overridden = self.overridden(r, alive, loc)
         if overridden:
             return overridden
@@ -583,8 +608,9 @@ class _Judge:
                 if example is None:
                     return []
                 return [Finding("forbid-may-error",
-                                f"forbid {r.id} errors on this request and then does not deny "
-                                "(it fails open); guard the attributes it reads with `has`",
+                                f"forbid {r.id} errors on this request{_error_of(r, example)} and then does "
+                                "not deny (it fails open); make missing data deny, e.g. "
+                                "`when { !(resource has a) || resource.a == ... }`",
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 
@@ -640,29 +666,14 @@ class _Judge:
                         (r.id,), tuple(covering), loc)]
 
     def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
-        from cedarscope.analyzer.properties import mentions_var
+        """One finding naming every way permit r is over-permissive
+        (`analyzer.permissive`).  Granting every principal (or, strict,
+        every resource) is shown with a replayed witness, and withheld
+        when none replayed."""
+        from cedarscope.analyzer.permissive import over_permissive
 
-        out = []
-        if r.policy.conditions and all(f.always_true == UNSAT for _, f in alive):
-            out.append(Finding("over-permissive",
-                               f"{r.id}'s conditions are always true: it applies to every request "
-                               "its scope matches", (r.id,), (), loc))
-        if r.effect != "permit":
-            return out
-        for var in ("principal", "resource"):
-            scope = getattr(r.policy, var)
-            unconstrained = isinstance(scope, ScopeAny) or (isinstance(scope, ScopeIs)
-                                                            and scope.in_target is None)
-            if not unconstrained or any(mentions_var(c.body, var) for c in r.policy.conditions):
-                continue
-            env, f = alive[0]
-            example = self.examples.get(("witness", r.id))
-            if example is None:
-                continue
-            typ = env.principal_type if var == "principal" else env.resource_type
-            who = "to every principal" if var == "principal" else "on every resource"
-            out.append(Finding("over-permissive",
-                               f"permit {r.id} grants {env.action} {who} of type {typ} "
-                               f"(its {var} is unconstrained)",
-                               (r.id,), (), loc, env, self.counterexample(example)))
-        return out
+        example = self.counterexample(self.examples.get(("witness", r.id)))
+        always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
+        finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
+                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+        return [finding] if finding is not None else []

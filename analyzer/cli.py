@@ -167,13 +167,22 @@ class CedarscopeGroup(click.Group):
 
 @click.group("cedarscope", cls=CedarscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, "--version", prog_name="cedarscope", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Answer questions about Cedar authorization policies.
 
-    POLICIES are .cedar files or folders of them (searched recursively).
+    POLICIES are .cedar files or folders of them (searched recursively), or
+    .json files in Cedar's JSON policy format.  Settings come from
+    [tool.cedarscope] in pyproject.toml or a cedarscope.toml found upward
+    (`cedarscope config` shows them); options given here win.
     Exit codes: 0 ok/holds, 1 findings/violated, 2 bad input, 3 unknown,
     4 internal error.
     """
+    from cedarscope.analyzer.config import find_config
+
+    config = find_config()
+    ctx.obj = config
+    ctx.default_map = config.default_map()
 
 
 _run_started: float | None = None
@@ -234,8 +243,35 @@ def main(argv: Sequence[str] | None = None) -> None:
 # ==========================================================================
 # 2. Shared options and input loading
 
-existing_path = click.Path(exists=True, path_type=Path)
-existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+class InputPath(click.Path):
+    """An input file or folder that must exist.  A missing one is bad
+    input, reported as one line naming it (exit 2), not a usage screen."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as err:
+            path = Path(value)
+            why = ("no such file or folder" if not path.exists() else
+                   "is a folder, where a file belongs" if path.is_dir() else err.message)
+            raise InputError(f"{elide_path(value)}: error: {why}") from None
+
+
+class InputError(click.UsageError):
+    """A usage error shown as its one line (click's usage screen left out)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def elide_path(value: Any) -> str:
+    from cedarscope.lang.diagnostics import elide
+
+    return elide(str(value), MAX_SOURCE_CHARS)
+
+
+existing_path = InputPath(exists=True, path_type=Path)
+existing_file = InputPath(exists=True, dir_okay=False, path_type=Path)
 
 
 def policies_argument(name: str = "policies") -> Callable:
@@ -351,8 +387,8 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     from cedarscope.lang.links import with_links
-    from cedarscope.lang.parser import load_policies
-    policyset = load_policies(list(paths))
+    from cedarscope.lang.policy_files import load_policy_files
+    policyset = load_policy_files(list(paths))
     if links_path is not None:
         policyset = with_links(policyset, read_json(links_path), str(links_path))
     return policyset

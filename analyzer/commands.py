@@ -20,13 +20,19 @@ from cedarscope.analyzer.cli import (
     existing_file,
     format_option,
     load_policy_sources,
-    load_schema_file,
     policy_sources_argument,
     read_json,
     read_text,
     run_started,
     schema_option,
     timeout_option,
+)
+from cedarscope.analyzer.workflow import (
+    INFERRED,
+    baseline_options,
+    finish,
+    save_schema_option,
+    schema_for,
 )
 from cedarscope.encoder import assumptions
 from cedarscope.lang.links import with_links
@@ -160,6 +166,12 @@ def _assuming(report, more: tuple[str, ...]):
     return replace(report, assumptions=(*report.assumptions, *more)) if more else report
 
 
+def _stated(unvalidated: tuple[str, ...], inferred: bool) -> tuple[str, ...]:
+    """What a report must state beyond the defaults: policies analysed
+    without validation, a schema inferred rather than given."""
+    return (*unvalidated, INFERRED) if inferred else unvalidated
+
+
 def _parse_properties(path: Path, schema):
     """A properties file, validated against the schema."""
     from cedarscope.analyzer.inputs import require_valid_query
@@ -186,7 +198,9 @@ def _parse_question(text: str, schema):
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
+@baseline_options
 @click.option("--property", "-P", "props", multiple=True,
               type=click.Choice(sorted(set(SET_PROPERTY_NAMES) | set(POLICY_PROPERTY_NAMES))),
               help="A property to check (repeatable). Default: never-errors.")
@@ -201,8 +215,9 @@ def _parse_question(text: str, schema):
 @validation_option
 @format_option()
 @timeout_option()
-def check(policies, schema_path, props, policy_id, links_path, properties_path, principal_type, action,
-          resource_type, save_examples, confirm, no_validate, fmt, timeout, time_limit):
+def check(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, props, policy_id, links_path,
+          properties_path, principal_type, action, resource_type, save_examples, confirm, no_validate, fmt, timeout,
+          time_limit):
     """Prove a property of a policy set (or of one policy), or show a counterexample.
 
     \b
@@ -213,8 +228,8 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     from cedarscope.analyzer.checks import check_policy, check_set
     from cedarscope.analyzer.properties import check_properties
 
-    schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
+    schema, inferred = schema_for(schema_path, [ps], save_schema_path)
     properties = _parse_properties(properties_path, schema) if properties_path else None
     unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
@@ -235,7 +250,8 @@ def check(policies, schema_path, props, policy_id, links_path, properties_path, 
     if properties is not None:
         reports.append(check_properties(schema, ps, properties, options))
     report = _after_examples(_merge("check", reports), schema, {"policies": ps}, save_examples, confirm)
-    emit_report(_assuming(report, unvalidated), fmt)
+    finish(_assuming(report, unvalidated), [ps], fmt, inferred=inferred, baseline_path=baseline_path,
+           write_baseline_path=write_baseline_path)
 
 
 def _require_evaluable(ps, policy_id: str) -> None:
@@ -267,7 +283,8 @@ def _relation_command(name: str, summary: str):
     @cli.command(name, help=summary)
     @click.argument("first", type=str)
     @click.argument("second", type=str)
-    @schema_option()
+    @schema_option(required=False)
+    @save_schema_option
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
@@ -278,18 +295,18 @@ def _relation_command(name: str, summary: str):
     @validation_option
     @format_option()
     @timeout_option()
-    def command(first, second, schema_path, links_path, principal_type, action, resource_type, max_examples,
-                save_examples, confirm, no_validate, fmt, timeout, time_limit):
+    def command(first, second, schema_path, save_schema_path, links_path, principal_type, action, resource_type,
+                max_examples, save_examples, confirm, no_validate, fmt, timeout, time_limit):
         from cedarscope.analyzer.checks import relation
 
-        schema = load_schema_file(schema_path)
         a, b = _load_sources([first], links_path), _load_sources([second], links_path)
+        schema, inferred = schema_for(schema_path, [a, b], save_schema_path)
         unvalidated = _require_valid(schema, {"first": a, "second": b}, no_validate)
         options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                       time_limit=time_limit)
+                           time_limit=time_limit)
         report = relation(name, schema, a, b, options)
         report = _after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm)
-        emit_report(_assuming(report, unvalidated), fmt)
+        emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
 
     return command
 
@@ -305,73 +322,119 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 # diff, whatif
 
 
+def fail_on_option(f):
+    """--fail-on KINDS: which finding kinds make the exit code 1."""
+    from cedarscope.reports.findings import FINDING_KINDS
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        kinds = [k.strip() for k in value.split(",") if k.strip()]
+        bad = [k for k in kinds if k not in FINDING_KINDS]
+        if bad:
+            raise click.BadParameter(f"unknown finding kind {bad[0]!r}; expected some of "
+                                     f"{', '.join(FINDING_KINDS)}")
+        return frozenset(kinds)
+
+    return click.option("--fail-on", "fail_on", callback=parse, metavar="KINDS",
+                        help="Comma-separated finding kinds that make the exit code 1, e.g. gained,lost "
+                             "(default: any finding); the others are still reported.")(f)
+
+
+def plan_options(f):
+    """The change plan's options: examples per change, --fail-on, the
+    description budget and the access matrix."""
+    f = click.option("--matrix", is_flag=True,
+                     help="Also compute the before/after access matrix (always on for --format html).")(f)
+    # The default is solving.DEFAULT_DESCRIBE_SECONDS, written out: importing
+    # the solver here would load Z3 for --help (tests/test_plan.py checks it).
+    f = click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
+                     help="Seconds to search each change's readable description (0: structural form only).")(f)
+    f = fail_on_option(f)
+    f = click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
+                     help="Examples per change; more differ in what the policies read.")(f)
+    return f
+
+
+def _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                  matrix, fmt, time_limit) -> Options:
+    from dataclasses import replace
+
+    options = _options(schema, timeout, principal_type, action, resource_type, max_examples, time_limit=time_limit)
+    return replace(options, describe_seconds=describe_budget, matrix=matrix or fmt == "html")
+
+
 @cli.command()
 @click.argument("old", type=str)
 @click.argument("new", type=str)
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
 @assumption_option
-@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Distinct examples per environment and direction.")
+@plan_options
 @example_options
 @validation_option
 @format_option()
 @timeout_option()
-def diff(old, new, schema_path, links_path, principal_type, action, resource_type, max_examples, save_examples,
-         confirm, no_validate, fmt, timeout, time_limit):
-    """Which requests NEW allows that OLD denied (gained), and the reverse (lost).
+def diff(old, new, schema_path, save_schema_path, links_path, principal_type, action, resource_type, max_examples,
+         fail_on, describe_budget, matrix, save_examples, confirm, no_validate, fmt, timeout, time_limit):
+    """The change plan: each request environment where NEW allows requests
+    OLD denied (gained) or the reverse (lost), with the policies whose edit
+    caused it, the exact set of requests as one Cedar policy, and an example.
 
     OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
     folder as it was at a git revision), e.g.  cedarscope diff git:HEAD:policies policies
     """
     from cedarscope.analyzer.checks import diff_report
 
-    schema = load_schema_file(schema_path)
     old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
+    schema, inferred = schema_for(schema_path, [new_ps, old_ps], save_schema_path)
     unvalidated = _require_valid(schema, {"old": old_ps, "new": new_ps}, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                       time_limit=time_limit)
-    report = diff_report(schema, old_ps, new_ps, options)
+    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                            matrix, fmt, time_limit)
+    report = diff_report(schema, old_ps, new_ps, options, fail_on=fail_on)
     report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
-    emit_report(_assuming(report, unvalidated), fmt)
+    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
 
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--add", "add_paths", multiple=True, type=existing_file, help="A .cedar file of policies to add.")
 @click.option("--remove", "remove_ids", multiple=True, callback=nonempty,
               help="The id of a policy or template link to remove (repeatable).")
 @links_option
 @environment_options
 @assumption_option
-@click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Distinct examples per environment and direction.")
+@plan_options
 @example_options
 @validation_option
 @format_option()
 @timeout_option()
-def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_type, action, resource_type,
-           max_examples, save_examples, confirm, no_validate, fmt, timeout, time_limit):
-    """The diff a change would cause: add the policies of --add files, remove --remove ids."""
+def whatif(policies, schema_path, save_schema_path, add_paths, remove_ids, links_path, principal_type, action,
+           resource_type, max_examples, fail_on, describe_budget, matrix, save_examples, confirm, no_validate, fmt,
+           timeout, time_limit):
+    """The change plan a change would cause: add the policies of --add files, remove --remove ids."""
     from cedarscope.analyzer.whatif import changed
     from cedarscope.analyzer.whatif import whatif as run_whatif
     from cedarscope.lang.ast import PolicySet
 
     if not add_paths and not remove_ids:
         raise click.UsageError("give --add FILE and/or --remove ID")
-    schema = load_schema_file(schema_path)
     current = _load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
     add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
+    schema, inferred = schema_for(schema_path, [current, add], save_schema_path)
     sides = {"old": current, "new": changed(current, add, remove_ids)}
     unvalidated = _require_valid(schema, sides, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                       time_limit=time_limit)
-    report = run_whatif(schema, current, add, remove_ids, options)
-    emit_report(_assuming(_after_examples(report, schema, sides, save_examples, confirm), unvalidated), fmt)
+    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
+                            matrix, fmt, time_limit)
+    report = run_whatif(schema, current, add, remove_ids, options, fail_on=fail_on)
+    report = _after_examples(report, schema, sides, save_examples, confirm)
+    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
@@ -395,9 +458,14 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
+@baseline_options
 @click.option("--properties", "properties_path", type=existing_file,
               help='Also check the @must("never") / @must("always") properties in FILE.')
+@click.option("--strict", is_flag=True,
+              help="Also call over-permissive a permit granting every resource of a type (to a named principal "
+                   "or group).")
 @links_option
 @environment_options
 @assumption_option
@@ -405,26 +473,31 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 @validation_option
 @format_option()
 @timeout_option()
-def audit(policies, schema_path, properties_path, links_path, principal_type, action, resource_type, save_examples,
-          confirm, no_validate, fmt, timeout, time_limit):
+def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, properties_path, strict,
+          links_path, principal_type, action, resource_type, save_examples, confirm, no_validate, fmt, timeout,
+          time_limit):
     """Find dead, redundant, shadowed and overridden rules, forbids that may
-    error (and so fail open), and over-permissive permits."""
+    error (and so fail open), and over-permissive permits.  Findings a policy
+    accepts with @suppress("kind: reason"), kinds the settings ignore, and
+    findings recorded in a --baseline are set aside and counted."""
     from cedarscope.analyzer.audit import audit as run_audit
 
-    schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
+    schema, inferred = schema_for(schema_path, [ps], save_schema_path)
     properties = _parse_properties(properties_path, schema) if properties_path else None
     unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
     with _progress("auditing environments") as tick:
-        report = run_audit(schema, ps, options, properties, progress=tick)
-    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), unvalidated),
-                fmt)
+        report = run_audit(schema, ps, options, properties, progress=tick, strict=strict)
+    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
+    finish(_assuming(report, unvalidated), [ps], fmt, inferred=inferred, baseline_path=baseline_path,
+           write_baseline_path=write_baseline_path)
 
 
 @cli.command()
 @policy_sources_argument()
-@schema_option()
+@schema_option(required=False)
+@save_schema_option
 @click.option("--question", "-q", required=True, callback=nonempty,
               help='The requests of interest, as a Cedar policy head and conditions, e.g. '
                    '\'permit(principal in Team::"interns", action == Action::"delete", resource);\'')
@@ -439,19 +512,23 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
 @validation_option
 @format_option()
 @timeout_option()
-def ask(policies, schema_path, question, enumerate_n, by, links_path, principal_type, action, resource_type,
-        save_examples, confirm, no_validate, fmt, timeout, time_limit):
+def ask(policies, schema_path, save_schema_path, question, enumerate_n, by, links_path, principal_type, action,
+        resource_type, save_examples, confirm, no_validate, fmt, timeout, time_limit):
     """Can anyone ever reach the requests QUESTION describes?  "yes" with
     examples (exit 1), "no, never" proved (exit 0), or unknown (exit 3)."""
     from cedarscope.analyzer.properties import ask as run_ask
-    schema = load_schema_file(schema_path)
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.parser import parse_policy
+
     ps = _load_sources(policies, links_path)
+    asked = PolicySet((("question", parse_policy(question, "<question>")),))  # what it reads needs a type too
+    schema, inferred = schema_for(schema_path, [ps, asked], save_schema_path)
     q = _parse_question(question, schema)
     unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
     options = _options(schema, timeout, principal_type, action, resource_type, enumerate_n or 1, time_limit=time_limit)
     report = run_ask(schema, ps, q, options, by if enumerate_n else None)
-    emit_report(_assuming(_after_examples(report, schema, {"policies": ps}, save_examples, confirm), unvalidated),
-                fmt)
+    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
+    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
 
 
 class _progress:

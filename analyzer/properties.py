@@ -96,10 +96,15 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
     return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers))
 
 
-def _distinct_by(part: str):
-    """The next example has another principal (or resource)."""
+def _distinct_by(part: str, policies: list[Policy]):
+    """The next example has another principal (or resource) that differs in
+    what the policies and the question read of it: principals that differ
+    only in their id are one answer."""
+    from cedarscope.analyzer.observations import distinct_outcomes, observations
+
     def make(enc):
-        return lambda model: enc.different_from(model, (f"{part}-id",))
+        read = distinct_outcomes(enc, observations(policies, about=part))
+        return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
 
 
@@ -108,7 +113,8 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
     """Is any request the question describes allowed?  With `enumerate_by`
     ("principal" or "resource") and options.max_examples = N, up to N
     examples with distinct principals (resources) per environment."""
-    distinct = _distinct_by(enumerate_by) if enumerate_by else _distinct_by_request
+    policies = [i.policy for i in instantiate(ps)] + [question]
+    distinct = _distinct_by(enumerate_by, policies) if enumerate_by else _distinct_by_request
     answers = _answers(schema, ps, question, NEVER, options, distinct)
     findings = []
     for answer in answers:

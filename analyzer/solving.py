@@ -42,6 +42,7 @@ from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
 
 
@@ -67,6 +68,9 @@ class Options:
     jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
     scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
     assumptions: frozenset[str] = frozenset()
+    describe: bool = True  # diff, whatif: describe each change exactly in Cedar
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
+    matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
@@ -119,6 +123,7 @@ class Example:
 
     request: Request
     entities: Entities
+    unread: frozenset[str] = frozenset()  # values no policy reads (given a plain default)
 
     def fingerprint(self) -> str:
         """Equal for examples that read the same (request and entity data)."""
@@ -255,6 +260,7 @@ class EnvSolver:
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple = ()
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
 
     # The base assertions grow with what has been compiled -------------------
@@ -297,6 +303,11 @@ class EnvSolver:
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
                     self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                small = [self.local(c) for c in self.enc.small_numbers()]
+                if small:  # numbers a reader would pick, when the goal allows them
+                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                        return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
@@ -344,15 +355,17 @@ class EnvSolver:
         (the entities one policy names), the memberships in other named
         entities are left out when the example still replays without them."""
         if focus is not None:
-            request, entities = self.enc.decode(model.solved, focus, self.local)
+            unread: list[str] = []
+            request, entities = self.enc.decode(model.solved, unread, focus=focus, local=self.local)
             if replay(request, entities):
-                return Example(request, entities)
-        request, entities = self.enc.decode(model.solved, local=self.local)
+                return Example(request, entities, frozenset(unread))
+        unread = []
+        request, entities = self.enc.decode(model.solved, unread, local=self.local)
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities)
+        return Example(request, entities, frozenset(unread))
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:
@@ -384,7 +397,7 @@ class EnvSolver:
             if example.fingerprint() not in seen:  # decoded alike: not shown twice
                 seen.add(example.fingerprint())
                 answer.examples.append(example)
-            if distinct is None:
+            if distinct is None or len(answer.examples) >= max_examples:
                 break
             blocking.append(distinct(model.main))
         answer.queries = self.queries - queries

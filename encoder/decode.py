@@ -72,6 +72,10 @@ class Decoder:
         self._index: dict = {}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
         self._uids: dict[tuple[str, int], EntityUID] = {}
+        # Values that got a default because no formula reads them, as
+        # `User::"alice".department` or `context.mfa` (shown as unread).
+        self.unread: list[str] = []
+        self._defaulted: list[tuple[str, ...]] = []
 
     def eval(self, e: z3.ExprRef) -> z3.ExprRef:
         """The term's value in the model, read once per term (the entry
@@ -221,7 +225,11 @@ class Decoder:
         sym = self.sym
         p = self.value(sym.principal.ty, sym.principal.val)
         r = self.value(sym.resource.ty, sym.resource.val)
-        return Request(p, sym.env.action, r, self.value(sym.context_type, sym.context.val))
+        context = sym.context.val
+        # An attribute no formula read has no symbol yet (the record makes
+        # them on first read); decoding gives it a default.
+        self.unread += [f"context.{k}" for k, a in sym.context_type.attrs if a.required and k not in context]
+        return Request(p, sym.env.action, r, self.value(sym.context_type, context))
 
     # ------------------------------------------------------------------
     # The store
@@ -262,10 +270,10 @@ class Decoder:
         out = []
         for u in keep:
             etype, mid = observed[u]
-            out.append(Entity(u, self._attrs(etype, mid), frozenset(parents[u]),
+            out.append(Entity(u, self._attrs_of(u, etype, mid), frozenset(parents[u]),
                               self._tags(etype, mid, tag_keys.get(u, {}))))
         for u, ps in extra.items():
-            out.append(Entity(u, self._attrs(u.type, None), frozenset(ps)))
+            out.append(Entity(u, self._attrs_of(u, u.type, None), frozenset(ps)))
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
@@ -322,6 +330,13 @@ class Decoder:
                 extra.setdefault(child, set()).add(parent)
         return out
 
+    def _attrs_of(self, uid: EntityUID, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
+        """An entity's attributes, noting those given a default as unread."""
+        self._defaulted = []
+        attrs = self._attrs(etype, mid)
+        self.unread += [f"{uid}." + ".".join(path) for path in self._defaulted]
+        return attrs
+
     def _attrs(self, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
         d = self.sym.schema.entity_types.get(etype)
         if d is None:
@@ -343,6 +358,8 @@ class Decoder:
         if isinstance(ty, RecordType):
             return self._record(ty, kind, etype, path, args)
         raw = self._read(fn_name(kind, etype, path), args, raw=True)
+        if kind == "attr" and raw is None:
+            self._defaulted.append(path)
         return self.default(ty) if raw is None else self.value(ty, raw)
 
     def _read(self, fname: str, args, raw: bool = False):
@@ -401,16 +418,21 @@ def _numeral(ctx, ast) -> int | None:
 
 
 def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
-           focus: frozenset[EntityUID] | None = None, local: Callable[[Any], Any] | None = None
-           ) -> tuple[Request, Entities]:
-    """The model's request and store.  With `focus` (the entities one policy
-    names), the store leaves out the memberships in the other named entities:
-    an example about one policy then reads as such (a model may put the
-    principal in every group any policy names), and the example is checked
-    against that policy by replaying it, as every example is."""
+           unread: list[str] | None = None, focus: frozenset[EntityUID] | None = None,
+           local: Callable[[Any], Any] | None = None) -> tuple[Request, Entities]:
+    """The request and store of a model; `unread`, when given, receives the
+    values that got a default because no formula reads them.  With `focus`
+    (the entities one policy names), the store leaves out the memberships in
+    the other named entities: an example about one policy then reads as such
+    (a model may put the principal in every group any policy names), and the
+    example is checked against that policy by replaying it, as every example
+    is.  `local` carries the encoding's terms into the model's context."""
     d = Decoder(sym, model, naming, focus, local)
     request = d.request()
-    return request, d.entities()
+    entities = d.entities()
+    if unread is not None:
+        unread += d.unread
+    return request, entities
 
 
 def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:

@@ -43,7 +43,7 @@ from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.schema import LongType, RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
 
 
@@ -120,6 +120,11 @@ class Encoding:
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
 
+    def small_numbers(self) -> list[z3.BoolRef]:
+        """A stronger preference than `readable`: the Longs compiled so far
+        between 0 and 100, the numbers a reader would pick."""
+        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
+
     def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
         """The next model must differ from `model` in something the policies
         observe among `parts` (all by default): "principal" or "resource"
@@ -138,11 +143,13 @@ class Encoding:
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
 
-    def decode(self, model: z3.ModelRef, focus: frozenset[EntityUID] | None = None,
+    def decode(self, model: z3.ModelRef, unread: list[str] | None = None,
+               focus: frozenset[EntityUID] | None = None,
                local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> tuple[Request, Entities]:
-        """The model as a request and store (`focus`: see decode.decode).  A
-        model of another Z3 context is read there, its terms carried over
-        by `local`."""
+        """The model's request and store; `unread` (when given) receives the
+        values no formula reads, which got a plain default.  `focus`: see
+        decode.decode.  A model of another Z3 context is read there, its
+        terms carried over by `local`."""
         from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming, focus, local)
+        return decode(self.sym, model, self._naming, unread, focus, local)

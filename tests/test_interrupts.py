@@ -58,7 +58,7 @@ def assert_interrupted(code: int, out: str, err: str, seconds: float) -> None:
 
 
 @pytest.mark.parametrize("phase, target, delay", [
-    ("parsing", "cedarscope.analyzer.sources:load_policies", 0.05),
+    ("parsing", "cedarscope.analyzer.sources:load_policy_source", 0.05),
     ("validation", "cedarscope.lang.validator:validate", 0.05),
     ("encoding", "cedarscope.analyzer.audit:EnvSession.__init__", 0.005),
     ("rendering", "cedarscope.reports:render", 0.005),
