@@ -138,10 +138,13 @@ def validate(policies: PolicySet, schema: Schema) -> Validation:
     return Validation(len(policies.policies), tuple(strict(policies, schema)))
 
 
-def authorize(policies: PolicySet, entities: Entities, request: Request) -> AuthorizationResult:
+def authorize(policies: PolicySet, entities: Entities, request: Request, *,
+              explain: bool = False) -> AuthorizationResult:
     """Cedar's decision for one concrete request, with the policies that
-    determined it and those that errored."""
+    determined it and those that errored; with `explain`, every policy's
+    outcome (``result.explanation``, see `lang.explain`)."""
     from cedarscope.lang.authorizer import is_authorized
+    from cedarscope.lang.explain import explain as explain_request
     from cedarscope.lang.template import source_of
     from cedarscope.reports.findings import PolicyRef
 
@@ -153,7 +156,8 @@ def authorize(policies: PolicySet, entities: Entities, request: Request) -> Auth
     return AuthorizationResult(
         request=request, decision=response.decision, reasons=refs(response.reasons),
         errors=tuple(zip(refs([pid for pid, _ in response.errors]),
-                         (message for _, message in response.errors), strict=True)))
+                         (message for _, message in response.errors), strict=True)),
+        explanation=explain_request(request, entities, policies) if explain else None)
 
 
 # --------------------------------------------------------------------------

@@ -11,13 +11,16 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.authorizer import Decision
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv
 from cedarscope.version import VERSION
+
+if TYPE_CHECKING:
+    from cedarscope.lang.explain import Explanation
 
 TOOL = "cedarscope"
 __all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
@@ -185,6 +188,7 @@ class AuthorizationResult:
     decision: Decision
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
+    explanation: Explanation | None = None  # every policy's outcome (`authorize --explain`)
 
     def __post_init__(self):
         object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither

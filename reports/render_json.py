@@ -84,12 +84,16 @@ def policy_ref_json(ref: PolicyRef) -> dict:
 
 
 def authorization_json(result: AuthorizationResult) -> dict:
-    return {
+    out = {
         "decision": result.decision,
         "reasons": [policy_ref_json(r) for r in result.reasons],
         "errors": [{**policy_ref_json(r), "message": m} for r, m in result.errors],
         "request": request_to_json(result.request),
     }
+    if result.explanation is not None:
+        from cedarscope.reports.render_explain import explanation_json
+        out["explanation"] = explanation_json(result.explanation)
+    return out
 
 
 def render_authorization_json(result: AuthorizationResult) -> str:

@@ -176,6 +176,11 @@ def authorization_text(result: AuthorizationResult) -> Text:
         for ref, message in result.errors:
             text.append(f"  {ref_text(ref)}: ", style="yellow")
             text.append(f"{message}\n")
+    if result.explanation is not None:
+        from cedarscope.reports.render_explain import explanation_lines
+        text.append("policies:\n", style="bold")
+        for line, style in explanation_lines(result.explanation):
+            text.append(f"  {line}\n", style=style)
     return text
 
 
