@@ -166,9 +166,12 @@ def authorize(policies: PolicySet, entities: Entities, request: Request, *,
 
 def options(schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
             principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None) -> Options:
+            resource_type: str | None = None, assume: PolicySet | None = None) -> Options:
     """The query options; a narrowing that selects no request environment
-    of the schema is an error (a typo must not be "proved" vacuously)."""
+    of the schema is an error (a typo must not be "proved" vacuously).
+    `assume` holds ``@assume`` policies, facts about the user's world that
+    every answer then assumes (`analyzer.stated`); assumptions that would
+    make every answer vacuous raise CedarError."""
     from cedarscope.analyzer.solving import environments
 
     chosen = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
@@ -179,13 +182,26 @@ def options(schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_exa
         known = "; ".join(f"{env.principal_type}, {env.action}, {env.resource_type}"
                           for env in schema.environments())
         raise ValueError(f"{given} selects no request environment of the schema (it has: {known or 'none'})")
+    if assume is not None:
+        from cedarscope.analyzer.stated import apply
+
+        apply(schema, assume, chosen)
     return chosen
+
+
+def _assuming(report: Report, opts: Options) -> Report:
+    """The report, naming the stated assumptions its answers hold under."""
+    from dataclasses import replace
+
+    if not opts.stated_notes:
+        return report
+    return replace(report, assumptions=(*report.assumptions, *opts.stated_notes))
 
 
 def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("never-errors",), *,
           policy: str | None = None, must: PolicySet | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS,
           principal_type: str | None = None, action: str | None = None,
-          resource_type: str | None = None) -> Report:
+          resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """Prove properties of the set (always-allows, always-denies,
     never-errors), or of one policy or link with `policy` (never-errors,
     never-matches, always-matches); `must` holds @must("never"/"always")
@@ -194,7 +210,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
     from cedarscope.analyzer.properties import check_properties
 
     opts = options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                   resource_type=resource_type)
+                   resource_type=resource_type, assume=assume)
     allowed = POLICY_PROPERTIES if policy else SET_PROPERTIES
     wrong = [p for p in properties if p not in allowed]
     if wrong:
@@ -206,7 +222,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
                        else check_set(schema, policies, properties, opts))
     if must is not None:
         reports.append(check_properties(schema, policies, must, opts))
-    return merge("check", reports)
+    return _assuming(merge("check", reports), opts)
 
 
 def merge(command: str, reports: Sequence[Report]) -> Report:
@@ -219,81 +235,84 @@ def merge(command: str, reports: Sequence[Report]) -> Report:
 
 def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema, timeout: float,
               max_examples: int, principal_type: str | None, action: str | None,
-              resource_type: str | None) -> Report:
+              resource_type: str | None, assume: PolicySet | None) -> Report:
     from cedarscope.analyzer.checks import relation
 
-    return relation(command, schema, first, second,
-                    options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                            action=action, resource_type=resource_type))
+    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
+                   action=action, resource_type=resource_type, assume=assume)
+    return _assuming(relation(command, schema, first, second, opts), opts)
 
 
 def equivalent(first: PolicySet, second: PolicySet, schema: Schema, *,
                timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
                principal_type: str | None = None, action: str | None = None,
-               resource_type: str | None = None) -> Report:
+               resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """Do the two sets decide every request alike?"""
     return _relation("equivalent", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, assume)
 
 
 def implies(first: PolicySet, second: PolicySet, schema: Schema, *,
             timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
             principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None) -> Report:
+            resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """Does every request the first set allows, the second allow too?"""
     return _relation("implies", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, assume)
 
 
 def disjoint(first: PolicySet, second: PolicySet, schema: Schema, *,
              timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
              principal_type: str | None = None, action: str | None = None,
-             resource_type: str | None = None) -> Report:
+             resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """Is no request allowed by both sets?"""
     return _relation("disjoint", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type)
+                     resource_type, assume)
 
 
 def diff(old: PolicySet, new: PolicySet, schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
          max_examples: int = 1, principal_type: str | None = None, action: str | None = None,
-         resource_type: str | None = None) -> Report:
+         resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
     from cedarscope.analyzer.checks import diff_report
 
-    return diff_report(schema, old, new, options(schema, timeout=timeout, max_examples=max_examples,
-                                                 principal_type=principal_type, action=action,
-                                                 resource_type=resource_type))
+    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
+                   action=action, resource_type=resource_type, assume=assume)
+    return _assuming(diff_report(schema, old, new, opts), opts)
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
            timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
            principal_type: str | None = None, action: str | None = None,
-           resource_type: str | None = None) -> Report:
+           resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
     """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
     from cedarscope.analyzer.whatif import whatif as run
 
     if add is None and not remove:
         raise ValueError("whatif needs policies to add and/or ids to remove")
-    return run(schema, policies, add or PolicySet(()), remove,
-               options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                       action=action, resource_type=resource_type))
+    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
+                   action=action, resource_type=resource_type, assume=assume)
+    return _assuming(run(schema, policies, add or PolicySet(()), remove, opts), opts)
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
           timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-          action: str | None = None, resource_type: str | None = None) -> Report:
+          action: str | None = None, resource_type: str | None = None,
+          assume: PolicySet | None = None) -> Report:
     """Dead, redundant, shadowed and overridden policies, forbids that may
     error (and so fail open), over-permissive permits; with `must`, the
     @must properties too."""
     from cedarscope.analyzer.audit import audit as run
 
-    return run(schema, policies, options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                                         resource_type=resource_type), must)
+    opts = options(schema, timeout=timeout, principal_type=principal_type, action=action,
+                   resource_type=resource_type, assume=assume)
+    return _assuming(run(schema, policies, opts, must), opts)
 
 
 def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerate: int | None = None,
         by: str = "principal", timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-        action: str | None = None, resource_type: str | None = None) -> Report:
+        action: str | None = None, resource_type: str | None = None,
+        assume: PolicySet | None = None) -> Report:
     """Can any request the question (a Cedar policy: scope and conditions)
     describes be allowed?  "violated" means yes, with examples; with
     `enumerate`, up to that many distinct principals (or resources, `by`)."""
@@ -306,5 +325,5 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
     if by not in ("principal", "resource"):
         raise ValueError("by must be 'principal' or 'resource'")
     opts = options(schema, timeout=timeout, max_examples=enumerate or 1, principal_type=principal_type,
-                   action=action, resource_type=resource_type)
-    return run(schema, policies, question, opts, by if enumerate else None)
+                   action=action, resource_type=resource_type, assume=assume)
+    return _assuming(run(schema, policies, question, opts, by if enumerate else None), opts)

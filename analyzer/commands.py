@@ -50,6 +50,40 @@ def example_options(f):
     return f
 
 
+def assumption_option(f):
+    """--assume FILE (repeatable): facts about the user's world, written as
+    @assume policies (analyzer.stated).  The files are kept in the click
+    context, where `_options` reads them and `_after_examples` names them in
+    the report, so the answers and the report's assumptions cannot disagree."""
+    return click.option(
+        "--assume", type=existing_file, multiple=True, expose_value=False,
+        callback=lambda ctx, _param, paths: ctx.meta.__setitem__(_STATED_FILES, tuple(paths)),
+        help="A file of @assume policies (repeatable): `@assume permit (SCOPE) when { C };` states that "
+             "every request in SCOPE satisfies C; `@assume forbid (SCOPE) when { C };` that none does. "
+             "Every answer then holds for the requests and stores of that world.")(f)
+
+
+_STATED_FILES = "cedarscope.stated-files"
+_STATED_NOTES = "cedarscope.stated-notes"
+
+
+def _with_stated(schema, options: Options) -> Options:
+    """The options with the --assume files' assumptions, once they are
+    proved not to make every answer vacuous (else bad input, exit 2)."""
+    from cedarscope.analyzer import stated
+    from cedarscope.lang.ast import PolicySet
+
+    ctx = click.get_current_context()
+    files = ctx.meta.get(_STATED_FILES, ())
+    if not files:
+        return options
+    parsed = [_parse_policy_file(path) for path in files]
+    ps = PolicySet(tuple(x for p in parsed for x in p.policies), tuple(link for p in parsed for link in p.links))
+    stated.apply(schema, ps, options, {str(path): read_text(path) for path in files})
+    ctx.meta[_STATED_NOTES] = options.stated_notes
+    return options
+
+
 def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
@@ -66,7 +100,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
                           for env in schema.environments())
         raise click.UsageError(f"{given} selects no request environment of the schema "
                                f"(it has: {known or 'none'})")
-    return options
+    return _with_stated(schema, options)
 
 
 def links_option(f):
@@ -143,6 +177,7 @@ def _parse_question(text: str, schema):
 @click.option("--properties", "properties_path", type=existing_file,
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -214,6 +249,7 @@ def _relation_command(name: str, summary: str):
     @click.option("--links", "links_path", type=existing_file,
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
+    @assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -250,6 +286,7 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 @click.option("--links", "links_path", type=existing_file,
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -280,6 +317,7 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
               help="The id of a policy or template link to remove (repeatable).")
 @links_option
 @environment_options
+@assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -297,7 +335,7 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
     schema = load_schema_file(schema_path)
     current = _load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
-    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(l for ps in added for l in ps.links))
+    add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     options = _options(schema, timeout, principal_type, action, resource_type, max_examples)
     report = run_whatif(schema, current, add, remove_ids, options)
     sides = {"old": current, "new": changed(current, add, remove_ids)}
@@ -305,9 +343,15 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Write examples to disk, and confirm them with cedarpy, as asked."""
+    """Name the stated assumptions in force; write examples to disk, and
+    confirm them with cedarpy, as asked."""
+    from dataclasses import replace
+
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
+    stated = click.get_current_context().meta.get(_STATED_NOTES, ())
+    if stated:
+        report = replace(report, assumptions=(*report.assumptions, *stated))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -326,6 +370,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
               help='Also check the @must("never") / @must("always") properties in FILE.')
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -356,6 +401,7 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
               show_default=True)
 @links_option
 @environment_options
+@assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -408,3 +454,4 @@ class _progress:
         if self._progress is not None:
             self._progress.stop()
         return False
+

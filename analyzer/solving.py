@@ -7,7 +7,9 @@ incremental solver, and owns what every question needs:
 * the budget: a query's `timeout` covers every solver call it makes, and no
   call runs past the whole run's `deadline`;
 * the base assertions: the encoding's well-formedness assumptions, added (and
-  extended when later questions compile more) before each check;
+  extended when later questions compile more) before each check, and the
+  hypotheses of the assumptions the user stated (`analyzer.stated`), which
+  every example must also satisfy concretely;
 * "unknown" is never a proof: a timeout, an exhausted budget or Z3 giving up
   is `Status.UNKNOWN` with its reason; Z3 turns Ctrl-C during a check into
   "unknown", which is re-raised here as KeyboardInterrupt;
@@ -31,6 +33,7 @@ from typing import Any, TypeVar
 
 import z3
 
+from cedarscope.analyzer.stated import all_hold, hypotheses
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -59,6 +62,8 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
+    stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
 
 
 class Budget:
@@ -185,6 +190,11 @@ class EnvSolver:
         self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._models: list[Model] = []
+        # The user's stated assumptions hold in every check (compiled here, so
+        # a construct the encoder lacks is met where callers expect it).
+        self._hypotheses = hypotheses(enc, options.stated)
+        if self._hypotheses:
+            self.solver.add(*[self.local(h) for h in self._hypotheses])
 
     def local(self, formula: z3.ExprRef) -> z3.ExprRef:
         """The formula in the solver's context (translated once)."""
@@ -279,6 +289,10 @@ class EnvSolver:
         if not replay(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
+            return None
+        if not all_hold(self.options.stated, request, entities):
+            self.unknown_reasons.append("a counterexample does not satisfy the stated assumptions "
+                                        "under the concrete evaluator (encoder disagreement); not shown")
             return None
         return Example(request, entities)
 

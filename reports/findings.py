@@ -150,7 +150,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Report:
-    """The result of one analysis command."""
+    """The result of one analysis command.  `assumptions` says, one sentence
+    each, which requests and entity stores its answers cover: every
+    "holds" is proved for those and no others."""
 
     command: str
     result: Verdict
@@ -158,10 +160,12 @@ class Report:
     stats: Mapping[str, Any] = field(default_factory=dict)
     tool: str = TOOL
     version: str = VERSION
+    assumptions: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
         object.__setattr__(self, "stats", _frozen(self.stats))
 
     @property

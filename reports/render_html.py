@@ -76,6 +76,7 @@ def render_html(report: Report) -> str:
            f'<h1>{e(report.tool)} {e(report.command)}: '
            f'<span class="{e(report.result.value)}">{e(report.result.value)}</span></h1>',
            f"<p>{n} finding{'' if n == 1 else 's'}.</p>"]
+    out += [f'<p class="stats">assuming: {e(a)}</p>' for a in report.assumptions]
     if report.findings:
         out += _summary(report)
         for i, f in enumerate(report.findings, 1):

@@ -62,6 +62,7 @@ def report_json(report: Report) -> dict:
         "command": report.command,
         "result": report.result.value,
         "findings": [finding_json(f) for f in report.findings],
+        "assumptions": list(report.assumptions),
         "stats": dict(report.stats),
     }
 

@@ -71,6 +71,7 @@ def render_markdown(report: Report) -> str:
     n = len(report.findings)
     out = [f"## {report.tool} {report.command}: {report.result.value}", "",
            f"{n} finding{'' if n == 1 else 's'}.", ""]
+    out += [f"- assuming: {cell(a)}" for a in report.assumptions] + ([""] if report.assumptions else [])
     if report.findings:
         out += _summary(report) + [""]
         for i, f in enumerate(report.findings, 1):

@@ -85,7 +85,7 @@ def report_sarif(report: Report) -> dict:
                              "commandLine": f"{report.tool} {report.command}"}],
             "results": [sarif_result(f, rule_index) for f in report.findings],
             "properties": {"command": report.command, "result": report.result.value,
-                           "stats": dict(report.stats)},
+                           "assumptions": list(report.assumptions), "stats": dict(report.stats)},
         }],
     }
 

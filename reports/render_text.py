@@ -131,6 +131,8 @@ def report_text(report: Report) -> Text:
     text.append(report.result.value, style=VERDICT_STYLE[report.result])
     n = len(report.findings)
     text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
+    for a in report.assumptions:
+        text.append(f"assuming: {a}\n", style="dim")
     for i, f in enumerate(report.findings, 1):
         _finding(text, i, f)
     if report.stats:

@@ -73,7 +73,7 @@ def check_counterexample(cx: dict) -> None:
 
 
 def check_contract(report: dict, exit_code: int) -> None:
-    assert list(report) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert list(report) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
     assert report["tool"] == "cedarscope" and isinstance(report["version"], str)
     assert report["result"] in ("holds", "violated", "unknown")
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]

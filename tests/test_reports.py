@@ -58,7 +58,8 @@ def sample_report(message: str = "Admins can now delete plans without MFA") -> R
                    locations=(Location("policies/v2.cedar", 40, 1),))
     return Report("diff", Verdict.VIOLATED, (finding, dead),
                   {"environments": 3, "queries": 6, "solver_seconds": 0.41,
-                   "summary": [{"environment": "User, Action::\"delete\", Doc", "gained": 1, "lost": 0}]})
+                   "summary": [{"environment": "User, Action::\"delete\", Doc", "gained": 1, "lost": 0}]},
+                  assumptions=("stores Cedar accepts", "every entity exists"))
 
 
 # --------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def test_location_and_policy_ref_from_ast_spans():
 
 def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
-    assert list(out) == ["tool", "version", "command", "result", "findings", "stats"]
+    assert list(out) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
@@ -108,6 +109,7 @@ def test_json_has_the_contract_keys_in_order():
     assert out["findings"][1]["counterexample"] is None
     assert out["findings"][1]["environment"] is None
     assert out["stats"]["environments"] == 3
+    assert out["assumptions"] == ["stores Cedar accepts", "every entity exists"]
 
 
 def test_json_counterexample_is_cedar_request_and_entities_format():
@@ -149,7 +151,8 @@ def test_text_prints_the_counterexample_as_cedar():
     assert "new: allow, determined by permit policy2 at policies/v2.cedar:12" in out
     assert "old: deny, no permit applies" in out
     assert "at policies/v2.cedar:12:1" in out
-    assert out.splitlines()[0] == "cedarscope diff: violated (2 findings)"
+    assert out.splitlines()[:3] == ["cedarscope diff: violated (2 findings)",
+                                    "assuming: stores Cedar accepts", "assuming: every entity exists"]
 
 
 def test_text_request_lines_are_cedar_conditions():
