@@ -455,3 +455,6 @@ class _progress:
             self._progress.stop()
         return False
 
+
+# The "who can do what" commands (count) live in their own module.
+from cedarscope.analyzer import access_commands  # noqa: E402, F401  (registers them on `cli`)

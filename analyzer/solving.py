@@ -249,6 +249,28 @@ class EnvSolver:
         finally:
             self.solver.pop()
 
+    def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
+                  keep: Callable[[Model], bool]) -> Status:
+        """Models of ``base ∧ goal``, each handed to `keep` and then excluded
+        by ``block(model)``, until there are no more (UNSAT), `cap` were kept
+        (SAT), `keep` refuses one or the solver gives up (UNKNOWN).  One
+        push for the whole run: the blocking clauses accumulate in place."""
+        self._assume()
+        self.solver.push()
+        try:
+            self.solver.add(self.local(goal))
+            for _ in range(cap):
+                status = self._check(budget)
+                if status is not Status.SAT:
+                    return status
+                model = Model(self, self.solver.model())
+                if not keep(model):
+                    return Status.UNKNOWN
+                self.solver.add(self.local(block(model)))
+            return Status.SAT
+        finally:
+            self.solver.pop()
+
     def _keep(self, found: z3.ModelRef) -> Model:
         model = Model(self, found)
         self._models.insert(0, model)

@@ -88,6 +88,11 @@ class Encoding:
         has been compiled so far)."""
         return self.sym.pin(request, entities)
 
+    def pin_store(self, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing the entity store (what has been compiled so far
+        reads of it) to a concrete one; the request stays free."""
+        return self.sym.pin_store(entities)
+
     def pin_request(self, request: Request,
                     parts: tuple[str, ...] = ("principal", "resource", "context")) -> list[z3.BoolRef]:
         """Constraints fixing only the named parts of the request (the

@@ -430,6 +430,20 @@ class SymEnv:
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
         return out
 
+    def pin_store(self, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing every recorded store application to a concrete
+        store, leaving the request free.  An extension constructor applied
+        to a computed string would need the request's strings: Unsupported."""
+        by_type: dict[str, list] = {}
+        for ent in entities:
+            by_type.setdefault(ent.uid.type, []).append(ent)
+        out = []
+        for kind, info, args, e in list(self.apps.values()):
+            if kind in ("extok", "extval"):
+                raise Unsupported("an extension constructor applied to a computed string, over a fixed store")
+            out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
+        return out
+
     def _pin_app(self, kind, info, args, app, ents, entities) -> list[z3.BoolRef]:
         out = []
         ids = [self.ids.val(x.uid) for x in ents]
