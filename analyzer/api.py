@@ -230,7 +230,9 @@ def merge(command: str, reports: Sequence[Report]) -> Report:
     from cedarscope.analyzer.solving import merged_stats, overall
 
     findings = tuple(f for r in reports for f in r.findings)
-    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
+    assumptions = tuple(dict.fromkeys(a for r in reports for a in r.assumptions))
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]),
+                  assumptions=assumptions)
 
 
 def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema, timeout: float,

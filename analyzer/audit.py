@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 import z3
 
 from cedarscope.analyzer.checks import counterexample
-from cedarscope.analyzer.queries import policy_outcome, slice_in
+from cedarscope.analyzer.queries import policy_outcome
+from cedarscope.analyzer.slicing import may_match
 from cedarscope.analyzer.solving import (
     Budget,
     EnvSolver,
@@ -43,8 +44,10 @@ from cedarscope.analyzer.solving import (
     environments,
     one_environment,
 )
+from cedarscope.analyzer.templates import TemplateRule, template_rules
+from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
-from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
+from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -52,12 +55,25 @@ from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Finding, Location, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
-Rule = PolicyInstance  # one evaluable policy: a static policy or a template link
+Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
 
 
-def outcome(rule: Rule, request: Request, entities: Entities) -> str:
-    """"match", "no-match" or "error" for the rule under concrete inputs."""
+def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
+    """"match", "no-match" or "error" for the rule under concrete inputs (a
+    template analysed for every link: through the example's links)."""
+    if isinstance(rule, TemplateRule):
+        return rule.outcome(request, entities, links)
     return policy_outcome(rule.policy, request, entities)
+
+
+def _policies(rule: Rule, env: RequestEnv) -> tuple[Policy, ...]:
+    """The policies a rule stands for in an environment (a template: one
+    per typing of its slots)."""
+    return rule.policies_in(env) if isinstance(rule, TemplateRule) else (rule.policy,)
+
+
+def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
+    return z3.Or(list(terms)) if len(terms) != 1 else terms[0]
 
 
 # --------------------------------------------------------------------------
@@ -73,10 +89,11 @@ class EnvSession:
         self.options = options
         self.solver = EnvSolver(Encoding(schema, env), options)
         enc = self.solver.enc
-        self.sat = {r.id: enc.satisfied(r.policy) for r in self.rules}
-        self.err = {r.id: enc.errors(r.policy) for r in self.rules}
+        self.sat = {r.id: _any([enc.satisfied(p) for p in _policies(r, env)]) for r in self.rules}
+        self.err = {r.id: _any([enc.errors(p) for p in _policies(r, env)]) for r in self.rules}
         # the scope alone, for "are the conditions always true?"
-        self.scope = {r.id: enc.satisfied(_scope_only(r.policy)) for r in self.rules if r.policy.conditions}
+        self.scope = {r.id: _any([enc.satisfied(_scope_only(p)) for p in _policies(r, env)])
+                      for r in self.rules if r.policy.conditions}
 
     def permits(self, exclude: str | None = None) -> list[Rule]:
         return [r for r in self.rules if r.effect == "permit" and r.id != exclude]
@@ -201,14 +218,14 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
 def audit(schema: Schema, ps: PolicySet, options: Options,
           properties: PolicySet | None = None,
           progress: Callable[[int, int], None] | None = None) -> Report:
-    rules = instantiate(ps)
+    rules: list[Rule] = [*instantiate(ps), *template_rules(ps, schema)]
     envs = environments(schema, options)
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
     stats = Stats()
     examples: dict[tuple[str, str], Example | None] = {}
     for i, env in enumerate(envs):
-        env_rules = slice_in(rules, env, schema)
+        env_rules = [r for r in rules if _may_match(r, env, schema)]
         for r in env_rules:
             sliced[r.id].append(env)
         if env_rules:
@@ -237,7 +254,15 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
     verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
-    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)))
+    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)),
+                  assumptions=template_notes(ps))
+
+
+def _may_match(rule: Rule, env: RequestEnv, schema: Schema) -> bool:
+    """Can the rule match in `env` (a static slice; a template: some typing of its slots)?"""
+    if isinstance(rule, TemplateRule):
+        return bool(rule.policies_in(env))
+    return may_match(rule.policy, env, schema)
 
 
 def _may_show_witness(r: Rule, f: Facts) -> bool:
@@ -262,10 +287,10 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts],
         f = facts[r.id]
         if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
             examples[("witness", r.id)] = session.example(
-                f.witness, lambda q, e, r=r: outcome(r, q, e) == "match")
+                f.witness, lambda q, e, links=(), r=r: outcome(r, q, e, links) == "match")
         if f.errs == SAT and ("error", r.id) not in examples:
             examples[("error", r.id)] = session.example(
-                f.error_model, lambda q, e, r=r: outcome(r, q, e) == "error")
+                f.error_model, lambda q, e, links=(), r=r: outcome(r, q, e, links) == "error")
         f.witness = f.error_model = None
 
 
@@ -289,6 +314,9 @@ class _Judge:
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
+            if isinstance(r, TemplateRule):
+                return [Finding("dead", f"template {r.id} can never match, whatever it is linked to: {where} "
+                                        "satisfies any link of it", (r.id,), (), loc)]
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
             return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc),
@@ -321,7 +349,7 @@ class _Judge:
             return []
         # the forbids that defeat it on the example
         related = sorted(q.id for q in self.by_id.values() if q.effect == "forbid"
-                         and outcome(q, example.request, example.entities) == "match")
+                         and outcome(q, example.request, example.entities, example.links) == "match")
         return [Finding("overridden",
                         f"permit {r.id} never grants anything: a forbid always matches when it does",
                         (r.id,), tuple(related), loc, env, self.counterexample(example))]
@@ -350,8 +378,10 @@ class _Judge:
             shadows.append(q)
         if not shadows:
             return []
+        subject = (f"every link of template {r.id} ({r.effect}) is shadowed" if isinstance(r, TemplateRule)
+                   else f"{r.effect} {r.id} is shadowed")
         return [Finding("shadowed",
-                        f"{r.effect} {r.id} is shadowed by {', '.join(shadows)}: every request it matches, "
+                        f"{subject} by {', '.join(shadows)}: every request it matches, "
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 

@@ -47,12 +47,15 @@ def refs(policyset: PolicySet, ids: Iterable[str]) -> tuple[PolicyRef, ...]:
 
 def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexample:
     """An example with each side's decision and determining policies."""
+    from cedarscope.analyzer.templates import with_example_links
+
     decisions, determining = {}, {}
     for side, ps in sides.items():
-        response: Response = is_authorized(example.request, example.entities, ps)
+        linked = with_example_links(ps, example.links)
+        response: Response = is_authorized(example.request, example.entities, linked)
         decisions[side] = response.decision
-        determining[side] = refs(ps, response.reasons)
-    return Counterexample(example.request, example.entities, decisions, determining)
+        determining[side] = refs(linked, response.reasons)
+    return Counterexample(example.request, example.entities, decisions, determining, example.links)
 
 
 def describe_request(example: Example) -> str:

@@ -234,7 +234,9 @@ def _merge(command: str, reports):
     from cedarscope.reports.findings import Report
 
     findings = tuple(f for r in reports for f in r.findings)
-    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
+    assumptions = tuple(dict.fromkeys(a for r in reports for a in r.assumptions))
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]),
+                  assumptions=assumptions)
 
 
 # --------------------------------------------------------------------------

@@ -53,6 +53,15 @@ def slice_in(instances: Sequence[PolicyInstance], env: RequestEnv, schema: Schem
     return [i for i in instances if may_match(i.policy, env, schema)]
 
 
+def evaluable_in(ps: PolicySet, instances: Sequence[PolicyInstance], env: RequestEnv,
+                 schema: Schema) -> list[PolicyInstance]:
+    """The slice of `instances` (`instantiate(ps)`) in `env`, and the
+    templates of `ps` analysed for every link there (analyzer.templates)."""
+    from cedarscope.analyzer.templates import every_link_instances
+
+    return slice_in(instances, env, schema) + every_link_instances(ps, env, schema)
+
+
 def allows(enc: Encoding, instances: Sequence[PolicyInstance]) -> z3.BoolRef:
     """Cedar's decision over these policies: some permit and no forbid."""
     return enc.allows([i.policy for i in instances])

@@ -35,6 +35,7 @@ import z3
 
 from cedarscope.analyzer.stated import all_hold, hypotheses
 from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -103,17 +104,21 @@ def selected(env: RequestEnv, options: Options) -> bool:
 
 @dataclass(frozen=True)
 class Example:
-    """A concrete request and the entities it needs, replayed and confirmed."""
+    """A concrete request and the entities it needs, replayed and confirmed;
+    `links` are the template links it needs (templates analysed for every
+    link, analyzer.templates), in Cedar's link form."""
 
     request: Request
     entities: Entities
+    links: tuple[TemplateLink, ...] = ()
 
     def fingerprint(self) -> str:
-        """Equal for examples that read the same (request and entity data)."""
+        """Equal for examples that read the same (request, entity data, links)."""
         from cedarscope.lang.entities import entities_to_json
         from cedarscope.lang.request import request_to_json
 
-        return json.dumps([request_to_json(self.request), entities_to_json(self.entities)], sort_keys=True)
+        links = [[link.template_id, [[slot, str(uid)] for slot, uid in link.values]] for link in self.links]
+        return json.dumps([request_to_json(self.request), entities_to_json(self.entities), links], sort_keys=True)
 
 
 @dataclass
@@ -137,7 +142,9 @@ def overall(verdicts: Iterable[Verdict]) -> Verdict:
     return Verdict.HOLDS
 
 
-Replay = Callable[[Request, Entities], bool]
+# A replay checks an example under the concrete evaluator: it takes the
+# request and entities, and the example's template links when it has any.
+Replay = Callable[..., bool]
 T = TypeVar("T")
 
 
@@ -308,7 +315,9 @@ class EnvSolver:
         under the concrete evaluator (else None, and an unknown is noted:
         an encoder disagreement is never shown as a result)."""
         request, entities = self.enc.decode(model.main)
-        if not replay(request, entities):
+        # A template analysed for every link: the replay takes the links too.
+        links = self.enc.links(model.main)
+        if not (replay(request, entities, links) if links else replay(request, entities)):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None
@@ -316,7 +325,7 @@ class EnvSolver:
             self.unknown_reasons.append("a counterexample does not satisfy the stated assumptions "
                                         "under the concrete evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities)
+        return Example(request, entities, links)
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:

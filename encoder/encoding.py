@@ -37,7 +37,7 @@ import z3
 from cedarscope.encoder.compiler import Compiler
 from cedarscope.encoder.symenv import SymEnv, pin_record
 from cedarscope.encoder.terms import Term
-from cedarscope.lang.ast import Policy
+from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -131,6 +131,24 @@ class Encoding:
                 var = getattr(self.sym, part[:-len("-id")])
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
+
+    def links(self, model: z3.ModelRef) -> tuple[TemplateLink, ...]:
+        """The template links a model makes (templates analysed for every
+        link, lang.template.AnyEntity): those it says exist, their slots'
+        entities named as the decoder names them."""
+        from cedarscope.encoder.decode import Decoder
+
+        sym, out = self.sym, []
+        decoder = Decoder(sym, model, self._naming)
+        for (template_id, typing), exists in sorted(sym.links.items(), key=lambda kv: str(kv[0])):
+            if not z3.is_true(model.eval(exists, model_completion=True)):
+                continue
+            values = tuple((slot, decoder.uid(etype, model.eval(sym.slots[(template_id, slot, etype)],
+                                                               model_completion=True)))
+                           for slot, etype in typing)
+            link_id = template_id + "(" + ", ".join(f"{slot}={uid}" for slot, uid in values) + ")"
+            out.append(TemplateLink(template_id, link_id, values))
+        return tuple(out)
 
     def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
         from cedarscope.encoder.decode import decode  # networkx, only when decoding

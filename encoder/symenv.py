@@ -122,6 +122,10 @@ class SymEnv:
         self._distinct_done: set = set()
         self._element_keys: set = set()
         self.literal_ids: dict[str, set[str]] = {}  # entity ids the policies mention
+        # templates analysed for every link: (template, slot, type) -> its variable,
+        # (template, ((slot, type), ...)) -> whether that link exists
+        self.slots: dict[tuple[str, str, str], z3.ArithRef] = {}
+        self.links: dict[tuple[str, tuple], z3.BoolRef] = {}
         self.principal = Term(EntityType(env.principal_type), z3.Int("principal"), z3.BoolVal(False))
         self.resource = Term(EntityType(env.resource_type), z3.Int("resource"), z3.BoolVal(False))
         self.action = Term(EntityType(env.action.type), self.ids.val(env.action), z3.BoolVal(False))
@@ -147,6 +151,25 @@ class SymEnv:
 
     def fresh(self, name: str, ty: Any) -> Any:
         return self.leaf(name, ty)
+
+    def any_entity(self, slot: Any) -> Term:
+        """The unknown entity a template slot stands for (lang.template.AnyEntity):
+        one variable per template, slot and type, shared by every policy that
+        mentions it (two versions of a template are linked alike)."""
+        key = (slot.template_id, slot.slot, slot.entity_type)
+        if key not in self.slots:
+            v = z3.Int(symbol(f"{slot.template_id}{slot.slot}", len(self.slots)))
+            self.slots[key] = v
+            self.leaves.append((EntityType(slot.entity_type), v))
+        return Term(EntityType(slot.entity_type), self.slots[key], z3.BoolVal(False))
+
+    def linked(self, slots: tuple) -> z3.BoolRef:
+        """Whether the link these slot values make exists: a template may be
+        linked or not, once for each typing of its slots."""
+        key = (slots[0].template_id, tuple(sorted((s.slot, s.entity_type) for s in slots)))
+        if key not in self.links:
+            self.links[key] = self._bool(f"linked {key[0]}")
+        return self.links[key]
 
     def mention(self, uid: EntityUID) -> None:
         """Record an entity the policies name (decode keeps such ids)."""

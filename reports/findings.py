@@ -20,6 +20,7 @@ from cedarscope.lang.schema import RequestEnv
 from cedarscope.version import VERSION
 
 if TYPE_CHECKING:
+    from cedarscope.lang.ast import TemplateLink
     from cedarscope.lang.explain import Explanation
 
 TOOL = "cedarscope"
@@ -118,8 +119,10 @@ class Counterexample:
     entities: Entities
     decisions: Mapping[str, str] = field(default_factory=dict)
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
+    links: tuple[TemplateLink, ...] = ()  # the template links it needs (templates analysed for every link)
 
     def __post_init__(self):
+        object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
             self, "determining",

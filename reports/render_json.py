@@ -36,11 +36,15 @@ def environment_json(env: RequestEnv | None) -> dict | None:
 
 
 def counterexample_json(cx: Counterexample) -> dict:
-    return {
+    out = {
         "request": request_to_json(cx.request),
         "entities": entities_to_json(cx.entities),
         "decisions": dict(cx.decisions),
     }
+    if cx.links:  # templates analysed for every link: the links that realise it, in Cedar's format
+        from cedarscope.lang.links import links_to_json
+        out["links"] = links_to_json(cx.links)
+    return out
 
 
 def finding_json(f: Finding) -> dict:

@@ -67,6 +67,12 @@ def entities_as_cedar(entities: Entities) -> list[str]:
     return [entity_as_cedar(e) for e in sorted(entities, key=lambda e: e.uid)]
 
 
+def links_as_text(links) -> list[str]:
+    """One template link a line: ``t(?principal=User::"alice") links t with ?principal = User::"alice"``."""
+    return [f"{link.link_id} links {link.template_id} with "
+            + ", ".join(f"{slot} = {print_value(uid)}" for slot, uid in link.values) for link in links]
+
+
 def ref_text(ref: PolicyRef) -> str:
     """``permit policy2 at policies/v2.cedar:12``"""
     effect = f"{ref.effect} " if ref.effect else ""
@@ -117,6 +123,10 @@ def _counterexample(text: Text, cx: Counterexample) -> None:
     lines = entities_as_cedar(cx.entities)
     for line in lines or ["(none)"]:
         text.append(f"     {line}\n", style="cyan")
+    if cx.links:
+        text.append("   template links:\n", style="bold")
+        for line in links_as_text(cx.links):
+            text.append(f"     {line}\n", style="cyan")
     if cx.decisions:
         text.append("   decisions:\n", style="bold")
         for side, decision, why in decision_lines(cx):
