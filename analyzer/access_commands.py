@@ -61,7 +61,7 @@ def count(policies, schema_path, entities_path: Path | None, per_type: int | Non
     old = _load_sources([old_source], links_path) if old_source else None
     options = _options(schema, timeout, principal_type, action, resource_type)
     universe = (Universe.of_store(load_entities(entities_path, schema), str(entities_path))
-                if entities_path is not None else Universe.generic(per_type))
+                if entities_path is not None else Universe.generic(per_type or 0))
     report = run_count(schema, ps, universe, options, old, cap)
     report = replace(report, assumptions=tuple(options.stated_notes))
     click.echo(COUNT_FORMATS[fmt](report), nl=False)

@@ -25,6 +25,7 @@ not settle makes every verdict that depends on it absent (reported under
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,11 @@ from cedarscope.reports.findings import Finding, Location, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
+
+
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
+                links: Sequence[TemplateLink] = ()) -> bool:
+    return outcome(rule, request, entities, links) == wanted
 
 
 def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
@@ -110,10 +116,10 @@ class EnvSession:
         call.  Models are decoded only for the examples a finding shows."""
         return self.solver.check(goal, Budget(self.options), reuse=True)
 
-    def avoiding(self, base: z3.BoolRef, model: Model, avoid: Sequence[Rule]
+    def avoiding(self, base: z3.BoolRef, model: Model | None, avoid: Sequence[Rule]
                  ) -> tuple[Status, Model | None]:
         """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
-        satisfy base.  Rather than negating every rule at once, only the
+        satisfy base (a sat answer's model).  Rather than negating every rule at once, only the
         rules a model found so far satisfies are negated, growing that set
         until a model satisfies none of `avoid` (sat) or the negated subset
         is already unsat, which makes the whole question unsat."""
@@ -133,7 +139,9 @@ class EnvSession:
         """Is the rule satisfied in a model (without decoding it)?"""
         return model.holds(self.sat[rule_id])
 
-    def example(self, model: Model, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+        """The decoded example of a sat answer's model (see EnvSolver.example)."""
+        assert model is not None, "only sat answers have examples"
         return self.solver.example(model, replay)
 
 
@@ -197,7 +205,7 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
     where r holds and q does not proves q does not imply r, so every such
     model found is kept and tried on the next candidates first."""
     implied: set[str] = set()
-    witnesses = []
+    witnesses: list[z3.ModelRef] = []
     for q in alive:
         if q.id == r.id or q.effect != r.effect:
             continue
@@ -286,11 +294,9 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts],
     for r in session.rules:
         f = facts[r.id]
         if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
-            examples[("witness", r.id)] = session.example(
-                f.witness, lambda q, e, links=(), r=r: outcome(r, q, e, links) == "match")
+            examples[("witness", r.id)] = session.example(f.witness, functools.partial(_outcome_is, r, "match"))
         if f.errs == SAT and ("error", r.id) not in examples:
-            examples[("error", r.id)] = session.example(
-                f.error_model, lambda q, e, links=(), r=r: outcome(r, q, e, links) == "error")
+            examples[("error", r.id)] = session.example(f.error_model, functools.partial(_outcome_is, r, "error"))
         f.witness = f.error_model = None
 
 
@@ -309,8 +315,8 @@ class _Judge:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
         if any(f.alive == UNKNOWN for _, f in facts):
             return []  # nothing is claimed about a rule the solver did not settle
-        loc = Location.of(r.policy)
-        loc = (loc,) if loc else ()
+        at = Location.of(r.policy)
+        loc = (at,) if at else ()
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
@@ -369,7 +375,7 @@ class _Judge:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
                        for env, _ in alive)
 
-        shadows = []
+        shadows: list[str] = []
         for q in sorted(common, key=position):
             if equivalent(r.id, q) and position(q) > position(r.id):
                 continue  # equivalent rules: the earlier one stays, the later is reported

@@ -24,7 +24,6 @@ import importlib
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from typing import Any
 import click
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
-from cedarscope.lang.links import with_links
 from cedarscope.reports.findings import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -104,6 +102,8 @@ class CedarscopeGroup(click.Group):
             click.echo("cedarscope: error: input nested too deeply", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except Exception:  # a bug in cedarscope, not in the input
+            import traceback
+
             click.echo("cedarscope: internal error (please report this with the input):", err=True)
             click.echo(traceback.format_exc().rstrip(), err=True)
             ctx.exit(EXIT_INTERNAL_ERROR)
@@ -201,6 +201,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
+    from cedarscope.lang.links import with_links
     from cedarscope.lang.parser import load_policies
     policyset = load_policies(list(paths))
     if links_path is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,8 +27,10 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
-from cedarscope.analyzer.solving import Options
 from cedarscope.lang.links import with_links
+
+if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
+    from cedarscope.analyzer.solving import Options
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
@@ -88,7 +91,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
              max_examples: int = 1) -> Options:
     """The query options; a narrowing that selects no environment of the
     schema is a usage error (a typo must not be "proved" vacuously)."""
-    from cedarscope.analyzer.solving import environments
+    from cedarscope.analyzer.solving import Options, environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
                       resource_type=resource_type, max_examples=max_examples)
@@ -426,9 +429,9 @@ class _progress:
 
     def __init__(self, label: str):
         self.label = label
-        self._progress = None
-        self._task = None
-        self._started = None
+        self._progress: Any = None  # a rich Progress, made when first needed
+        self._task: Any = None
+        self._started = 0.0
 
     def __enter__(self):
         import time

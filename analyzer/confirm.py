@@ -38,6 +38,7 @@ def save_examples(report: Report, folder: Path) -> list[Path]:
             old.rmdir()
     for i, finding in enumerate(f for f in report.findings if f.counterexample):
         cx = finding.counterexample
+        assert cx is not None  # only findings with a counterexample are written
         target = folder / f"{i:03d}-{finding.kind}"
         target.mkdir()
         (target / "request.json").write_text(json.dumps(request_to_json(cx.request), indent=2) + "\n")

@@ -28,7 +28,17 @@ from dataclasses import dataclass, field
 import z3
 
 from cedarscope.analyzer.queries import allows, slice_in
-from cedarscope.analyzer.solving import Budget, EnvSolver, Model, Options, Stats, Status, environments, in_environment
+from cedarscope.analyzer.solving import (
+    Answer,
+    Budget,
+    EnvSolver,
+    Model,
+    Options,
+    Stats,
+    Status,
+    environments,
+    in_environment,
+)
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Decision, is_authorized
 from cedarscope.lang.entities import Entities
@@ -171,13 +181,17 @@ def count(schema: Schema, policies: PolicySet, universe: Universe, options: Opti
     loses."""
     new_rules = instantiate(policies)
     old_rules = instantiate(old) if old is not None else None
-    rows, stats = [], Stats()
+    rows: list[CountRow] = []
+    stats = Stats()
+
+    def counted(solver: EnvSolver) -> CountRow:
+        return _row(solver, schema, universe, policies, new_rules, old, old_rules, cap, stats)
+
     for env in environments(schema, options):
-        row = in_environment(schema, env, options,
-                             lambda solver, env=env: _row(solver, schema, universe, policies, new_rules, old,
-                                                          old_rules, cap, stats),
-                             unsupported=lambda unknown, env=env: _unknown_row(env, schema, universe, old, unknown))
-        rows.append(row)
+        def unsupported(unknown: Answer, env: RequestEnv = env) -> CountRow:
+            return _unknown_row(env, schema, universe, old, unknown)
+
+        rows.append(in_environment(schema, env, options, counted, unsupported))
     verdict = Verdict.UNKNOWN if any(t.outcome == UNKNOWN for row in rows for t in row.tallies) else Verdict.HOLDS
     return CountReport(universe.description, tuple(rows), verdict, cap,
                        stats.as_dict(environments=len(rows)))
@@ -216,7 +230,8 @@ def _row(solver: EnvSolver, schema: Schema, universe: Universe, policies: Policy
     return CountRow(env, *_sizes(env, schema, universe), tuple(tallies))
 
 
-def _unknown_row(env: RequestEnv, schema: Schema, universe: Universe, old: PolicySet | None, unknown) -> CountRow:
+def _unknown_row(env: RequestEnv, schema: Schema, universe: Universe, old: PolicySet | None,
+                 unknown: Answer) -> CountRow:
     kinds = (ALLOWED, GAINED, LOST) if old is not None else (ALLOWED,)
     return CountRow(env, *_sizes(env, schema, universe),
                     tuple(Tally(k, 0, outcome=UNKNOWN, reason=unknown.reason) for k in kinds))

@@ -175,10 +175,14 @@ def _relation(schema: Schema, a: PolicySet, b: PolicySet, options: Options,
         if trivial and same_policies(sa, sb):
             answers.append(Answer(Verdict.HOLDS, env))
             continue
-        answers.append(in_environment(schema, env, options, lambda solver, sa=sa, sb=sb: solver.examples(
-            goal(allows(solver.enc, sa), allows(solver.enc, sb)),
-            lambda r, e: concrete(decision(a, r, e), decision(b, r, e)),
-            options.max_examples, solver.enc.different_from)))
+
+        def compare(solver, sa=sa, sb=sb):
+            return solver.examples(
+                goal(allows(solver.enc, sa), allows(solver.enc, sb)),
+                lambda r, e: concrete(decision(a, r, e), decision(b, r, e)),
+                options.max_examples, solver.enc.different_from)
+
+        answers.append(in_environment(schema, env, options, compare))
     return answers
 
 

@@ -115,8 +115,8 @@ def prepare_cedarpy(case: Case) -> Callable[[], list[str]]:
     policyset = cedarpy.PolicySet.from_str(case.policies)
     if case.links:
         policyset = policyset.with_linked_batch(
-            [{"template_id": l["template_id"], "new_id": l["link_id"], "values": l["args"]}
-             for l in case.links])
+            [{"template_id": link["template_id"], "new_id": link["link_id"], "values": link["args"]}
+             for link in case.links])
     entities = cedarpy.Entities.from_json_str(case.entities, schema)
 
     def run() -> list[str]:

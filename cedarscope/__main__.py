@@ -1,5 +1,5 @@
 """`python -m cedarscope`: the cedarscope command line."""
 
-from cedarscope.analyzer.cli import main
+from cedarscope.analyzer.entry import main
 
 main()

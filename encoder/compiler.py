@@ -75,15 +75,15 @@ from cedarscope.lang.values import EntityUID
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
-def _or(*bs) -> z3.BoolRef:
-    bs = [b for b in bs if not z3.is_false(b)]
+def _or(*args) -> z3.BoolRef:
+    bs = [b for b in args if not z3.is_false(b)]
     if any(z3.is_true(b) for b in bs):
         return TRUE
     return FALSE if not bs else bs[0] if len(bs) == 1 else z3.Or(bs)
 
 
-def _and(*bs) -> z3.BoolRef:
-    bs = [b for b in bs if not z3.is_true(b)]
+def _and(*args) -> z3.BoolRef:
+    bs = [b for b in args if not z3.is_true(b)]
     if any(z3.is_false(b) for b in bs):
         return FALSE
     return TRUE if not bs else bs[0] if len(bs) == 1 else z3.And(bs)
@@ -337,7 +337,9 @@ class Compiler:
                 if x and y:
                     attrs[k] = Attribute(self.join(x.type, y.type), x.required and y.required)
                 else:
-                    attrs[k] = Attribute((x or y).type, False)
+                    present = x or y
+                    assert present is not None  # k is an attribute of one side at least
+                    attrs[k] = Attribute(present.type, False)
             return RecordType(tuple(attrs.items()))
         raise Unsupported(f"no common type for {a} and {b}")
 
@@ -501,6 +503,7 @@ class Compiler:
         if isinstance(s.ty, SetType):
             return {} if s.ty.elem == NEVER and s.lits == () else {s.ty.elem: s}
         groups: dict[Any, list] = {}
+        assert s.lits is not None  # a set of literals, its type not yet one SetType
         for ty, v in s.lits:
             groups.setdefault(ty, []).append(v)
         out = {}
@@ -520,7 +523,7 @@ class Compiler:
         if elem == NEVER:
             return FALSE
         if s.lits is not None:
-            return _or(*[self.eq_raw(ty, x, elem, l) for l in s.lits])
+            return _or(*[self.eq_raw(ty, x, elem, lit) for lit in s.lits])
         if ty != elem:
             try:
                 joined = self.join(ty, elem)
@@ -624,7 +627,9 @@ class Compiler:
         ta, tb = a.ty.name, b.ty.name
         ids = sym.ids
         if z3.is_int_value(a.val) and z3.is_int_value(b.val):
-            return z3.BoolVal(ta == tb and sym.action_in(EntityUID(ta, ids.id_of(ta, a.val)), EntityUID(tb, ids.id_of(tb, b.val))))
+            ida, idb = ids.id_of(ta, a.val), ids.id_of(tb, b.val)
+            return z3.BoolVal(ta == tb and ida is not None and idb is not None
+                              and sym.action_in(EntityUID(ta, ida), EntityUID(tb, idb)))
         cases = [self.eq(a, b) if ta == tb else FALSE]
         for x, groups in sorted(sym.action_ancestors.items()):
             targets = sorted(g for g in groups if g.type == tb)

@@ -169,7 +169,7 @@ class Decoder:
     def entities(self) -> Entities:
         sym = self.sym
         self._index = {}
-        for key, (kind, info, args, app) in sym.apps.items():
+        for key, (_kind, _info, args, app) in sym.apps.items():
             self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
         observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
         exists: dict[EntityUID, bool] = {}
@@ -218,9 +218,11 @@ class Decoder:
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
         """Direct parents giving u exactly the ancestors `anc` (plus fresh
         intermediates where the schema needs them)."""
-        direct_types = set(self.sym.schema.entity_types[u.type].member_of) if u.type in self.sym.schema.entity_types else set()
+        declared = self.sym.schema.entity_types.get(u.type)
+        direct_types = set(declared.member_of) if declared is not None else set()
         out = {a for a in anc if a.type in direct_types}
-        graph = nx.DiGraph([(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
+        graph: nx.DiGraph[str] = nx.DiGraph(
+            [(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
         for a in sorted(anc - out):
             path = nx.shortest_path(graph, u.type, a.type)
             chain = [self.unnamed(t) for t in path[1:-1]] + [a]
@@ -281,7 +283,8 @@ class Decoder:
         wanted = set()
         for a in {sym.env.action} | {a for a in named if a in sym.schema.actions}:
             wanted |= {a} | set(sym.action_ancestors.get(a, ()))
-        return [Entity(a, parents=frozenset(sym.schema.actions[a].member_of) if a in sym.schema.actions else frozenset())
+        actions = sym.schema.actions
+        return [Entity(a, parents=frozenset(actions[a].member_of) if a in actions else frozenset())
                 for a in sorted(wanted)]
 
 

@@ -111,7 +111,7 @@ class SymEnv:
             raise Unsupported(f"action {env.action} is not declared in the schema")
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
-        self._funcs: dict[tuple, z3.FuncDeclRef] = {}
+        self._funcs: dict[str, z3.FuncDeclRef] = {}
         # footprint: every application of a store function, in order
         self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
         self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
@@ -138,8 +138,15 @@ class SymEnv:
     def leaf(self, name: str, ty: Any) -> Any:
         """A fresh symbolic value of type `ty` (records: one per attribute)."""
         if isinstance(ty, RecordType):
-            return LazyRecord(lambda k: (self._bool(f"{name}.{k}?") if not ty.get(k).required else z3.BoolVal(True),
-                                         self.leaf(f"{name}.{k}", ty.get(k).type)))
+            record = ty
+
+            def field(k: str) -> tuple[Any, Any]:
+                attr = record.get(k)
+                assert attr is not None  # a record is read only at its declared attributes
+                present = self._bool(f"{name}.{k}?") if not attr.required else z3.BoolVal(True)
+                return present, self.leaf(f"{name}.{k}", attr.type)
+
+            return LazyRecord(field)
         self._fresh += 1  # names are for reading; the counter keeps them apart
         v = z3.Const(symbol(name, self._fresh), sort_of(ty))
         self.leaves.append((ty, v))
@@ -217,7 +224,8 @@ class SymEnv:
         if etype in self.action_types:
             if not z3.is_int_value(e):
                 raise Unsupported("a symbolic action entity")
-            return z3.BoolVal(EntityUID(etype, self.ids.id_of(etype, e)) in self.schema.actions)
+            action_id = self.ids.id_of(etype, e)
+            return z3.BoolVal(action_id is not None and EntityUID(etype, action_id) in self.schema.actions)
         d = self.schema.entity_types.get(etype)
         if d is None:
             return z3.BoolVal(False)
@@ -398,8 +406,8 @@ class SymEnv:
 
         def differs(ty, e):
             if isinstance(ty, EntityType):
-                return z3.Or([(e == self.ids.val(EntityUID(ty.name, i))) != value(e == self.ids.val(EntityUID(ty.name, i)))
-                              for i in sorted(self.literal_ids.get(ty.name, ()))] or [z3.BoolVal(False)])
+                named = [e == self.ids.val(EntityUID(ty.name, i)) for i in sorted(self.literal_ids.get(ty.name, ()))]
+                return z3.Or([is_named != value(is_named) for is_named in named] or [z3.BoolVal(False)])
             if isinstance(ty, SetType):
                 return z3.Or([z3.Select(e, to_sorted(ty.elem, x)) != value(z3.Select(e, to_sorted(ty.elem, x)))
                               for x in self.elements.get(ty.elem, [])] or [z3.BoolVal(False)])
@@ -447,7 +455,8 @@ class SymEnv:
         for kind, info, args, e in list(self.apps.values()):
             if kind in ("extok", "extval"):
                 if strings is None:
-                    strings = sorted(_strings([request.context] + [x for ent in entities for x in (ent.attrs, ent.tags)]))
+                    stored = [x for ent in entities for x in (ent.attrs, ent.tags)]
+                    strings = sorted(_strings([request.context, *stored]))
                 out += _pin_parse(kind, info, args[0], e, strings, self.ids)
                 continue
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)

@@ -69,7 +69,7 @@ class MixedSetType:
 BOOL, LONG, STRING = BoolType(), LongType(), StringType()
 DECIMAL, IPADDR = ExtensionType("decimal"), ExtensionType("ipaddr")
 DATETIME, DURATION = ExtensionType("datetime"), ExtensionType("duration")
-EMPTY_SET = SetType(NEVER)  # the type of `[]`: a set with no possible element
+EMPTY_SET = SetType(NEVER)  # type: ignore[arg-type]  # `[]`'s type: Never is the encoder's own bottom type
 
 BV64 = z3.BitVecSort(64)
 STR = z3.StringSort()

@@ -14,7 +14,6 @@ desugars (e.g. ``has a.b``), that is documented on the node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
 
 from cedarscope.lang.values import EntityUID
 
@@ -174,7 +173,7 @@ class Has:
 # A `like` pattern: literal text runs and wildcards.  Adjacent literal
 # characters are merged into one str, so the representation is canonical.
 WILDCARD = None  # a pattern element that is None stands for an unescaped `*`
-PatternElem = Optional[str]
+PatternElem = str | None
 
 
 @dataclass(frozen=True)
@@ -238,10 +237,10 @@ class ExtFun:
     span: Span | None = _span()
 
 
-Expr = Union[
-    Lit, EntityLit, Var, Slot, Not, Neg, BinaryOp, And, Or, If, GetAttr, Has,
-    Like, Is, SetLit, RecordLit, MethodCall, ExtFun,
-]
+Expr = (
+    Lit | EntityLit | Var | Slot | Not | Neg | BinaryOp | And | Or | If | GetAttr | Has
+    | Like | Is | SetLit | RecordLit | MethodCall | ExtFun
+)
 
 
 # --------------------------------------------------------------------------
@@ -290,7 +289,7 @@ class ActionInSet:
 
 # principal and resource take ScopeAny | ScopeEq | ScopeIn | ScopeIs;
 # action takes ScopeAny | ScopeEq | ScopeIn | ActionInSet (no slots).
-Scope = Union[ScopeAny, ScopeEq, ScopeIn, ScopeIs, ActionInSet]
+Scope = ScopeAny | ScopeEq | ScopeIn | ScopeIs | ActionInSet
 
 
 @dataclass(frozen=True)

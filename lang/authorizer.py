@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import enum
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.entities import Entities
@@ -65,7 +66,7 @@ def authorize_instances(request: Request, entities: Entities, instances: Sequenc
 # requests of one policy set, and instantiating is a fair share of the cost.
 # A weak reference, so a new policy set that reuses an old one's id is not
 # mistaken for it.
-_last_instantiated: tuple[weakref.ref, list] = (lambda: None, [])
+_last_instantiated: tuple[Callable[[], object], list[Any]] = (lambda: None, [])
 
 
 def _instances(policyset: PolicySet) -> list[PolicyInstance]:

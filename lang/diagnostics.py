@@ -72,3 +72,13 @@ def source_line(text: str, line: int) -> str | None:
     if 1 <= line <= len(lines):
         return lines[line - 1]
     return None
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """`data` as UTF-8 text; invalid bytes are an error located at their line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise CedarError(Diagnostic("input is not valid UTF-8", filename, line, column)) from None

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, source_line
+from cedarscope.lang.entity import Entity
+from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.schema import (
     BoolType,
     CedarType,
@@ -28,7 +27,6 @@ from cedarscope.lang.schema import (
     Schema,
     SetType,
     StringType,
-    _decode_utf8,
 )
 from cedarscope.lang.values import (
     EXTENSION_TYPES,
@@ -42,13 +40,8 @@ from cedarscope.lang.values import (
     type_name,
 )
 
-
-@dataclass(frozen=True)
-class Entity:
-    uid: EntityUID
-    attrs: CedarRecord = field(default_factory=CedarRecord)
-    parents: frozenset[EntityUID] = frozenset()
-    tags: CedarRecord = field(default_factory=CedarRecord)
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Entities:
@@ -74,7 +67,9 @@ class Entities:
 
     def graph(self) -> nx.DiGraph:
         """Edges child -> parent, for every parent edge in the store."""
-        g = nx.DiGraph()
+        import networkx as nx
+
+        g: nx.DiGraph[EntityUID] = nx.DiGraph()
         for e in self._by_uid.values():
             g.add_node(e.uid)
             for p in e.parents:
@@ -86,6 +81,8 @@ class Entities:
         Parents named by an entity but absent from the store count too, as in
         Cedar."""
         if self._ancestors is None:
+            import networkx as nx
+
             g = self.graph()
             self._ancestors = {n: frozenset(nx.descendants(g, n)) for n in g.nodes}
         return self._ancestors.get(uid, frozenset())
@@ -111,7 +108,7 @@ _EXTENSIONS_BY_FUNCTION = {cls.EXT_FUNCTION: cls for cls in EXTENSION_TYPES}
 _EXTENSIONS_BY_TYPE = {cls.CEDAR_TYPE: cls for cls in EXTENSION_TYPES}
 # Extension operations allowed in `__extn` besides the constructors (Cedar
 # accepts any extension function call whose result is an extension value).
-_EXTENSION_OPERATIONS = {
+_EXTENSION_OPERATIONS: dict[str, tuple[Callable[..., Any], tuple[type[ExtensionValue], ...]]] = {
     "offset": (Datetime.offset, (Datetime, Duration)),
     "durationSince": (Datetime.duration_since, (Datetime, Datetime)),
     "toDate": (Datetime.to_date, (Datetime,)),
@@ -125,7 +122,7 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
     the schema's action entities added."""
     if isinstance(data, (str, bytes)):
         data = _load_json(data, filename)
-    reader = _JsonReader(filename, schema)
+    reader = JsonReader(filename, schema)
     if not isinstance(data, list):
         raise reader.error("", f"expected a JSON array of entities, got {_json_type(data)}")
     found: dict[EntityUID, tuple[Entity, str]] = {}
@@ -149,8 +146,8 @@ def load_entities(path, schema: Schema | None = None) -> Entities:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path)))
-    return parse_entities(_decode_utf8(data, str(path)), str(path), schema)
+        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path))) from None
+    return parse_entities(decode_utf8(data, str(path)), str(path), schema)
 
 
 def entities_to_json(entities: Entities) -> list[dict]:
@@ -170,7 +167,7 @@ def value_from_json(obj: Any, expected_type: CedarType | None = None, path: str 
                     filename: str = "<json>", schema: Schema | None = None) -> Any:
     """A Cedar value from its JSON form; `expected_type` (a schema type)
     directs the implicit forms and is checked."""
-    return _JsonReader(filename, schema).value(obj, expected_type, path)
+    return JsonReader(filename, schema).value(obj, expected_type, path)
 
 
 def value_to_json(v: Any) -> Any:
@@ -196,12 +193,12 @@ def value_to_json(v: Any) -> Any:
 
 def _load_json(text: str | bytes, filename: str) -> Any:
     if isinstance(text, bytes):
-        text = _decode_utf8(text, filename)
+        text = decode_utf8(text, filename)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                                    source_line=source_line(text, e.lineno)))
+                                    source_line=source_line(text, e.lineno))) from None
 
 
 def _json_type(obj: Any) -> str:
@@ -225,8 +222,10 @@ def _json_type(obj: Any) -> str:
     return "Record"
 
 
-def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
+def _check_acyclic(store: Entities, paths: dict, reader: JsonReader) -> None:
     """Cedar rejects a parent relation with a cycle."""
+    import networkx as nx
+
     graph = store.graph()
     try:
         cycle = nx.find_cycle(graph)
@@ -236,7 +235,7 @@ def _check_acyclic(store: Entities, paths: dict, reader: _JsonReader) -> None:
     raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
 
 
-class _JsonReader:
+class JsonReader:
     """Reads entities and values, checking them against `schema` if given."""
 
     def __init__(self, filename: str, schema: Schema | None):
@@ -259,7 +258,8 @@ class _JsonReader:
                 raise self.error(path, f"missing field `{key}`")
         uid = self.uid(obj["uid"], _key(path, "uid"))
         if not isinstance(obj["parents"], list):
-            raise self.error(_key(path, "parents"), f"expected an array of entity references, got {_json_type(obj['parents'])}")
+            raise self.error(_key(path, "parents"),
+                             f"expected an array of entity references, got {_json_type(obj['parents'])}")
         parents = frozenset(self.uid(p, f"{path}.parents[{i}]") for i, p in enumerate(obj["parents"]))
         if self.schema is not None and self.is_action_type(uid.type):
             return self.action_entity(uid, obj, parents, path)
@@ -268,6 +268,7 @@ class _JsonReader:
         attrs = self.record(obj["attrs"], shape, _key(path, "attrs"), owner=uid)
         tags = self.tags(obj.get("tags", {}), definition, _key(path, "tags"), uid)
         if definition is not None:
+            assert self.schema is not None  # only a schema defines entity types
             allowed = self.schema.ancestor_types(uid.type)
             for parent in sorted(parents):
                 if parent.type not in allowed:
@@ -279,24 +280,31 @@ class _JsonReader:
         return Entity(uid, attrs, parents, tags)
 
     def is_action_type(self, type_name: str) -> bool:
+        assert self.schema is not None  # asked only when reading against a schema
         if type_name in self.schema.entity_types:
             return False
         return type_name == "Action" or type_name.endswith("::Action")
 
     def action_entity(self, uid: EntityUID, obj: dict, parents: frozenset, path: str) -> Entity:
         """An action written in the data must agree with the schema's."""
+        assert self.schema is not None  # asked only when reading against a schema
         if uid not in self.schema.actions:
-            raise self.error(_key(path, "uid"), f"found action entity `{uid}`, but it was not declared as an action in the schema")
+            raise self.error(_key(path, "uid"),
+                             f"found action entity `{uid}`, but it was not declared as an action in the schema")
         attrs = self.record(obj["attrs"], None, _key(path, "attrs"))
         tags = self.tags(obj.get("tags", {}), None, _key(path, "tags"), uid)
         if attrs or tags:
-            raise self.error(path, f"definition of action `{uid}` does not match its schema declaration: actions have no attributes or tags")
+            raise self.error(path, f"definition of action `{uid}` does not match its schema declaration: "
+                                   "actions have no attributes or tags")
         return Entity(uid, parents=parents)
 
     def check_actions(self, found: dict[EntityUID, tuple[Entity, str]]) -> None:
         """Cedar compares an action written in the data with the schema's
         after the transitive closure of the data's own parent edges: it must
         be in exactly the groups the schema puts it in."""
+        import networkx as nx
+
+        assert self.schema is not None  # asked only when reading against a schema
         graph = Entities(e for e, _ in found.values()).graph()
         for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:
@@ -408,7 +416,8 @@ class _JsonReader:
 
     def record(self, obj: Any, shape: RecordType | None, path: str, owner: EntityUID | None = None) -> CedarRecord:
         if not isinstance(obj, dict):
-            raise self.error(path, f"expected {shape if shape is not None else 'a record'} (a JSON object), got {_json_type(obj)}")
+            expected = shape if shape is not None else "a record"
+            raise self.error(path, f"expected {expected} (a JSON object), got {_json_type(obj)}")
         if shape is None:
             return CedarRecord({k: self.untyped_value(v, _key(path, k)) for k, v in obj.items()})
         where = f"entity `{owner}`" if owner else "the record"
@@ -417,10 +426,11 @@ class _JsonReader:
                 raise self.error(path, f"expected {where} to have attribute `{name}`, but it does not")
         fields = {}
         for name, v in obj.items():
-            attr = shape.get(name)
-            if attr is None:
-                raise self.error(_key(path, name), f"attribute `{name}` on {where} should not exist according to the schema")
-            fields[name] = self.value(v, attr.type, _key(path, name))
+            declared = shape.get(name)
+            if declared is None:
+                raise self.error(_key(path, name),
+                                 f"attribute `{name}` on {where} should not exist according to the schema")
+            fields[name] = self.value(v, declared.type, _key(path, name))
         return CedarRecord(fields)
 
     def entity_ref(self, obj: Any, expected: EntityType, path: str) -> EntityUID:
@@ -477,13 +487,13 @@ class _JsonReader:
         try:
             return operation(*values)
         except (ValueError, OverflowError) as e:
-            raise self.error(path, f"error while evaluating `{fn}`: {e}")
+            raise self.error(path, f"error while evaluating `{fn}`: {e}") from None
 
     def construct(self, cls, arg: str, path: str) -> Any:
         try:
             return cls.parse(arg)
         except ValueError as e:
-            raise self.error(path, str(e))
+            raise self.error(path, str(e)) from None
 
 
 def _key(path: str, key: str) -> str:

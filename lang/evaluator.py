@@ -18,6 +18,7 @@ from typing import Any
 
 from cedarscope.lang import ast
 from cedarscope.lang.entities import Entities
+from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import (
     LONG_MAX,
@@ -112,7 +113,7 @@ def _as_set(v: Any) -> CedarSet:
     return v
 
 
-def _as_extension(cls: type, v: Any) -> Any:
+def _as_extension(cls: type[ExtensionValue], v: Any) -> Any:
     if type(v) is not cls:
         if type(v) is str:
             raise EvalError(TYPE_ERROR, f"type error: expected {cls.CEDAR_TYPE}, got string "
@@ -457,7 +458,7 @@ _CORE_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
 # Extension functions and methods
 
 
-def _construct(cls: type) -> Callable[[Any], Any]:
+def _construct(cls: type[ExtensionValue]) -> Callable[[Any], Any]:
     def constructor(arg: Any) -> Any:
         text = _as_string(arg)
         try:
@@ -601,18 +602,17 @@ def _scope_target(target: Any) -> EntityUID:
 
 def scope_matches(scope: ast.Scope, uid: EntityUID, entities: Entities) -> bool:
     """Whether a request variable satisfies one scope constraint."""
-    t = type(scope)
-    if t is ast.ScopeAny:
+    if type(scope) is ast.ScopeAny:
         return True
-    if t is ast.ScopeEq:
+    if type(scope) is ast.ScopeEq:
         return uid == _scope_target(scope.target)
-    if t is ast.ScopeIn:
+    if type(scope) is ast.ScopeIn:
         return entity_in(uid, _scope_target(scope.target), entities)
-    if t is ast.ScopeIs:
+    if type(scope) is ast.ScopeIs:
         if uid.type != scope.entity_type:
             return False
         return scope.in_target is None or entity_in(uid, _scope_target(scope.in_target), entities)
-    if t is ast.ActionInSet:
+    if type(scope) is ast.ActionInSet:
         return any(entity_in(uid, target, entities) for target in scope.targets)
     raise TypeError(f"not a policy scope: {scope!r}")
 

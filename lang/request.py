@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.entities import JsonReader
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID, type_name
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ def parse_request(obj: dict, filename: str = "<request>", schema: Schema | None 
     """A request from its JSON form.  With a schema, the context is read as
     the action's declared context type (implicit entity and extension forms
     allowed) and must conform to it."""
-    from cedarscope.lang.entities import _JsonReader  # lang.entities imports the schema module
-
-    reader = _JsonReader(filename, schema)
+    reader = JsonReader(filename, schema)
     if not isinstance(obj, dict):
         raise reader.error("", "expected a request (a JSON object)")
     for key in obj:
@@ -67,7 +66,7 @@ def _uid_field(obj: dict, key: str, reader) -> EntityUID:
             return parse_entity_uid(value)
         except CedarError as e:
             message = e.diagnostics[0].message if e.diagnostics else "invalid entity literal"
-            raise reader.error(key, f"invalid entity literal {value!r}: {message}")
+            raise reader.error(key, f"invalid entity literal {value!r}: {message}") from None
     return reader.uid(value, key)
 
 
@@ -99,7 +98,8 @@ def validate_request(r: Request, schema: Schema, filename: str = "<request>") ->
         if uid.type not in allowed:
             found.append(problem(role, f"{role} type `{uid.type}` is not valid for `{r.action}`"))
         elif _bad_enum_id(uid, schema):
-            found.append(problem(role, f"entity `{uid}` is of an enumerated type, but `{uid.id}` is not one of its values"))
+            found.append(problem(
+                role, f"entity `{uid}` is of an enumerated type, but `{uid.id}` is not one of its values"))
     found += [problem(path, message) for path, message in conformance(r.context, action.context, "context", schema)]
     return found
 
@@ -138,11 +138,11 @@ def conformance(v: Any, t: CedarType, path: str, schema: Schema | None = None) -
             if attr.required and name not in v:
                 found.append((path, f"missing required attribute `{name}`"))
         for name, x in v.items():
-            attr = t.get(name)
-            if attr is None:
+            declared = t.get(name)
+            if declared is None:
                 found.append((f"{path}.{name}", f"attribute `{name}` is not declared"))
             else:
-                found += conformance(x, attr.type, f"{path}.{name}", schema)
+                found += conformance(x, declared.type, f"{path}.{name}", schema)
         return found
     raise TypeError(f"not a schema type: {t!r}")
 

@@ -166,7 +166,8 @@ def run_test(text: str, name: str, read: Reader) -> TestFileResult:
         entities = parse_entities(read(entities_path), entities_path, schema)
     except CedarError as e:
         return TestFileResult(name, should_validate=should_validate, problem=f"cannot read inputs: {e}")
-    validated, messages = None, ()
+    validated: bool | None = None
+    messages: tuple[str, ...] = ()
     if schema is not None and should_validate is not None:
         validated, messages = _validate(policyset, schema)
     results = tuple(
@@ -254,7 +255,7 @@ def _folder_reader(root: Path) -> Reader:
         try:
             return (root / relative).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise _unreadable(relative, e)
+            raise _unreadable(relative, e) from None
     return read
 
 
@@ -289,7 +290,7 @@ def run_tarball(path, limit: int | None = None) -> Iterator[TestFileResult]:
         for member in tar:
             if not member.isfile():
                 continue
-            data = tar.extractfile(member).read().decode("utf-8")
+            data = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]  # a file member
             contents[member.name] = data
             if member.name.endswith(".json") and not member.name.endswith(".entities.json"):
                 pending.append((member.name, data))
@@ -315,7 +316,8 @@ def _referenced(text: str) -> list[str]:
 
 
 def _split_ready(pending, contents):
-    ready, waiting = [], []
+    ready: list[tuple[str, str]] = []
+    waiting: list[tuple[str, str]] = []
     for name, text in pending:
         (ready if all(p in contents for p in _referenced(text)) else waiting).append((name, text))
     return ready, waiting

@@ -2,22 +2,27 @@
 
 `reports.findings` holds the result types (plain data); one module per
 output format renders them.  `render(report, fmt)` picks the renderer.
-Renderers are imported on use, so importing the result types stays cheap.
+Everything is imported on first use (the result types too), so importing
+the package is free and rendering JSON never loads the text renderer.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from cedarscope.reports.findings import (
-    AuthorizationResult,
-    Counterexample,
-    Finding,
-    Location,
-    PolicyRef,
-    Report,
-    Verdict,
-)
+from cedarscope.lang.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from cedarscope.reports.findings import (
+        AuthorizationResult,
+        Counterexample,
+        Finding,
+        Location,
+        PolicyRef,
+        Report,
+        Verdict,
+    )
 
 # format name -> (module, function) rendering a Report
 FORMATS = {
@@ -35,8 +40,12 @@ def render(report: Report, fmt: str = "text", color: bool = False) -> str:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
     module, function = FORMATS[fmt]
     renderer = getattr(importlib.import_module(module), function)
-    return renderer(report, color=color) if fmt == "text" else renderer(report)
+    text: str = renderer(report, color=color) if fmt == "text" else renderer(report)
+    return text
 
 
 __all__ = ["AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef",
            "Report", "Verdict", "FORMATS", "render"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(
+    ["AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict"],
+    ".findings"))

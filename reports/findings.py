@@ -14,14 +14,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from cedarscope.lang.authorizer import Decision
-from cedarscope.lang.entities import Entities
-from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv
 from cedarscope.version import VERSION
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only, so that the command line starts without them
     from cedarscope.lang.ast import TemplateLink
+    from cedarscope.lang.entities import Entities
     from cedarscope.lang.explain import Explanation
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.schema import RequestEnv
 
 TOOL = "cedarscope"
 __all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
@@ -121,7 +121,7 @@ class Counterexample:
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
     links: tuple[TemplateLink, ...] = ()  # the template links it needs (templates analysed for every link)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
@@ -143,7 +143,7 @@ class Finding:
     environment: RequestEnv | None = None
     counterexample: Counterexample | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
@@ -165,7 +165,7 @@ class Report:
     version: str = VERSION
     assumptions: tuple[str, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
@@ -197,7 +197,7 @@ class AuthorizationResult:
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
     explanation: Explanation | None = None  # every policy's outcome (`authorize --explain`)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "errors", tuple(tuple(e) for e in self.errors))

@@ -24,19 +24,19 @@ from cedarscope.reports.findings import (
 )
 
 
-def location_json(loc: Location) -> dict:
+def location_json(loc: Location) -> dict[str, Any]:
     return {"file": loc.file, "line": loc.line, "column": loc.column}
 
 
-def environment_json(env: RequestEnv | None) -> dict | None:
+def environment_json(env: RequestEnv | None) -> dict[str, Any] | None:
     if env is None:
         return None
     return {"principal_type": env.principal_type, "action": str(env.action),
             "resource_type": env.resource_type}
 
 
-def counterexample_json(cx: Counterexample) -> dict:
-    out = {
+def counterexample_json(cx: Counterexample) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "request": request_to_json(cx.request),
         "entities": entities_to_json(cx.entities),
         "decisions": dict(cx.decisions),
@@ -47,7 +47,7 @@ def counterexample_json(cx: Counterexample) -> dict:
     return out
 
 
-def finding_json(f: Finding) -> dict:
+def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "kind": f.kind,
         "policies": list(f.policies),
@@ -59,7 +59,7 @@ def finding_json(f: Finding) -> dict:
     }
 
 
-def report_json(report: Report) -> dict:
+def report_json(report: Report) -> dict[str, Any]:
     return {
         "tool": report.tool,
         "version": report.version,
@@ -79,7 +79,7 @@ def render_json(report: Report) -> str:
 # The `authorize` command's answer (not an analysis report)
 
 
-def policy_ref_json(ref: PolicyRef) -> dict:
+def policy_ref_json(ref: PolicyRef) -> dict[str, Any]:
     out: dict[str, Any] = {"policy": ref.id}
     if ref.effect:
         out["effect"] = ref.effect
@@ -88,8 +88,8 @@ def policy_ref_json(ref: PolicyRef) -> dict:
     return out
 
 
-def authorization_json(result: AuthorizationResult) -> dict:
-    out = {
+def authorization_json(result: AuthorizationResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "decision": result.decision,
         "reasons": [policy_ref_json(r) for r in result.reasons],
         "errors": [{**policy_ref_json(r), "message": m} for r, m in result.errors],

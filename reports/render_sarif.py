@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import PurePath
+from typing import Any
 
 from cedarscope.reports.findings import FINDING_KINDS, Finding, Location, Report
 from cedarscope.reports.render_json import counterexample_json, dumps, environment_json
@@ -33,7 +34,7 @@ def artifact_uri(file: str) -> str:
     return path.as_uri() if path.is_absolute() else path.as_posix()
 
 
-def sarif_location(loc: Location) -> dict:
+def sarif_location(loc: Location) -> dict[str, Any]:
     return {"physicalLocation": {
         "artifactLocation": {"uri": artifact_uri(loc.file)},
         "region": {"startLine": loc.line, "startColumn": loc.column},
@@ -49,7 +50,7 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def sarif_result(f: Finding, rule_index: dict[str, int]) -> dict:
+def sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     properties = {"policies": list(f.policies), "related": list(f.related),
                   "environment": environment_json(f.environment)}
     if f.counterexample is not None:
@@ -65,14 +66,14 @@ def sarif_result(f: Finding, rule_index: dict[str, int]) -> dict:
     }
 
 
-def sarif_rules(report: Report) -> list[dict]:
+def sarif_rules(report: Report) -> list[dict[str, Any]]:
     used = {f.kind for f in report.findings}
     return [{"id": kind, "name": title, "shortDescription": {"text": title},
              "defaultConfiguration": {"level": level(kind)}}
             for kind, title in FINDING_KINDS.items() if kind in used]
 
 
-def report_sarif(report: Report) -> dict:
+def report_sarif(report: Report) -> dict[str, Any]:
     rules = sarif_rules(report)
     rule_index = {r["id"]: i for i, r in enumerate(rules)}
     return {

@@ -13,12 +13,16 @@ be read (and pasted into a policy) as it is:
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
+from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.authorizer import ALLOW, DENY
-from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
@@ -33,7 +37,7 @@ from cedarscope.reports.findings import (
 
 VERDICT_STYLE = {Verdict.HOLDS: "bold green", Verdict.VIOLATED: "bold red",
                  Verdict.UNKNOWN: "bold yellow"}
-DECISION_STYLE = {ALLOW: "bold green", DENY: "bold red"}
+DECISION_STYLE: dict[str, str] = {ALLOW: "bold green", DENY: "bold red"}
 
 
 # --------------------------------------------------------------------------
@@ -67,7 +71,7 @@ def entities_as_cedar(entities: Entities) -> list[str]:
     return [entity_as_cedar(e) for e in sorted(entities, key=lambda e: e.uid)]
 
 
-def links_as_text(links) -> list[str]:
+def links_as_text(links: Sequence[TemplateLink]) -> list[str]:
     """One template link a line: ``t(?principal=User::"alice") links t with ?principal = User::"alice"``."""
     return [f"{link.link_id} links {link.template_id} with "
             + ", ".join(f"{slot} = {print_value(uid)}" for slot, uid in link.values) for link in links]
@@ -152,7 +156,7 @@ def report_text(report: Report) -> Text:
     return text
 
 
-def _stat(v) -> str:
+def _stat(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.2f}"
     if isinstance(v, dict):
@@ -160,7 +164,7 @@ def _stat(v) -> str:
     return str(v)
 
 
-def stats_lines(stats) -> list[str]:
+def stats_lines(stats: Mapping[str, Any]) -> list[str]:
     """Scalar figures on one ``stats:`` line; each list-valued figure (a
     per-environment summary, the reasons for unknowns) as its own block."""
     scalars = [f"{k} {_stat(v)}" for k, v in stats.items() if not isinstance(v, (list, tuple))]

@@ -39,7 +39,8 @@ def cedar_strings() -> st.SearchStrategy[str]:
     non-ASCII text (no surrogates: Cedar strings are Unicode scalar values)."""
     tricky = st.sampled_from(['"', "\\", "*", "\\*", "\n", "\t", "\0", "\x7f", "é", "🐈", "\u2028", "'", "a b"])
     arbitrary = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
-    return st.one_of(arbitrary, st.lists(tricky, max_size=4).map("".join), st.sampled_from(["", "alice", "vacation.jpg"]))
+    return st.one_of(arbitrary, st.lists(tricky, max_size=4).map("".join),
+                     st.sampled_from(["", "alice", "vacation.jpg"]))
 
 
 @cache

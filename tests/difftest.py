@@ -638,7 +638,7 @@ def compare(case: Case, checks: tuple[str, ...] = CHECKS,
 
 def with_policies(case: Case, policies: tuple) -> Case:
     ids = {pid for pid, _ in policies}
-    links = tuple(l for l in case.policies.model.links if l.template_id in ids)
+    links = tuple(link for link in case.policies.model.links if link.template_id in ids)
     ps = A.PolicySet(policies, links)
     # keep the generated ids: the text is rendered with explicit positions below
     gp = GenPolicies(ps, render_policyset(ps), [j for j in case.policies.links_json if j["template_id"] in ids])
@@ -649,7 +649,8 @@ def renumber(case: Case) -> Case:
     """Policy ids back to the positional policy0, policy1, ... that the text implies."""
     mapping = {pid: f"policy{i}" for i, (pid, _) in enumerate(case.policies.model.policies)}
     policies = tuple((mapping[pid], p) for pid, p in case.policies.model.policies)
-    links = tuple(dataclasses.replace(l, template_id=mapping[l.template_id]) for l in case.policies.model.links)
+    links = tuple(dataclasses.replace(link, template_id=mapping[link.template_id])
+                  for link in case.policies.model.links)
     links_json = [dict(j, template_id=mapping[j["template_id"]]) for j in case.policies.links_json]
     ps = A.PolicySet(policies, links)
     return dataclasses.replace(case, policies=GenPolicies(ps, render_policyset(ps), links_json))

@@ -1065,8 +1065,8 @@ def gen_policyset(ch: Chooser, gs: GenSchema, ge: GenEntities) -> GenPolicies:
                            for slot in p.slots)
             links.append(A.TemplateLink(pid, f"{pid}_link{k}", values))
     ps = A.PolicySet(tuple(policies), tuple(links))
-    links_json = [{"template_id": l.template_id, "new_id": l.link_id,
-                   "values": {s: u.to_json() for s, u in l.values}} for l in links]
+    links_json = [{"template_id": link.template_id, "new_id": link.link_id,
+                   "values": {s: u.to_json() for s, u in link.values}} for link in links]
     return GenPolicies(ps, render_policyset(ps), links_json)
 
 
@@ -1295,7 +1295,8 @@ def render_cedar_schema(ch: Chooser, gs: GenSchema) -> str:
         if d.member_of:
             text += " in [" + ", ".join(json_name(t, ns, ch) for t in d.member_of) + "]"
         if d.shape.attrs or ch.chance(0.3):
-            text += (" = " if ch.chance(0.5) else " ") + render_schema_type(d.shape, ns, ch, {t: n for t, n in gs.common.items() if t != d.shape})
+            others = {t: n for t, n in gs.common.items() if t != d.shape}
+            text += (" = " if ch.chance(0.5) else " ") + render_schema_type(d.shape, ns, ch, others)
         if d.tags is not None:
             text += f" tags {render_schema_type(d.tags, ns, ch, gs.common)}"
         lines.append(text + ";")
@@ -1312,7 +1313,7 @@ def render_cedar_schema(ch: Chooser, gs: GenSchema) -> str:
         lines.append(text + ";")
     if not ns:
         return "\n".join(lines) + "\n"
-    return f"namespace {ns} {{\n" + "".join(f"  {l}\n" for l in lines) + "}\n"
+    return f"namespace {ns} {{\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
 
 
 # --------------------------------------------------------------------------
@@ -1387,7 +1388,9 @@ def probe(ch: Chooser) -> A.Expr:
         m = ch.choice(["", "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual", "=="])
         if not m:
             return ext("decimal")
-        return A.BinaryOp("==", ext("decimal"), ext("decimal")) if m == "==" else call(ext("decimal"), m, ext("decimal"))
+        if m == "==":
+            return A.BinaryOp("==", ext("decimal"), ext("decimal"))
+        return call(ext("decimal"), m, ext("decimal"))
     if kind == "ip":
         m = ch.choice(["", "isIpv4", "isIpv6", "isLoopback", "isMulticast", "isInRange", "=="])
         if not m:
@@ -1419,7 +1422,10 @@ def probe(ch: Chooser) -> A.Expr:
         e = lit()
         for _ in range(ch.integer(1, 3)):
             op = ch.choice(["+", "-", "*", "neg"])
-            e = A.Neg(e) if op == "neg" and not isinstance(e, A.Lit) else A.BinaryOp(op if op != "neg" else "-", e, lit())
+            if op == "neg" and not isinstance(e, A.Lit):
+                e = A.Neg(e)
+            else:
+                e = A.BinaryOp(op if op != "neg" else "-", e, lit())
         return e
     if kind == "like":
         s = "".join(ch.choice(LIKE_ALPHABET[:3] + LIKE_ALPHABET[3:]) for _ in range(ch.integer(0, 5)))
@@ -1430,8 +1436,9 @@ def probe(ch: Chooser) -> A.Expr:
     a = ch.choice([A.SetLit((A.Lit(1), A.Lit(1))), A.SetLit((A.Lit(True), A.Lit(1))),
                    A.SetLit((ext("decimal"), ext("decimal"))), A.RecordLit((("a", A.Lit(1)), ("b", A.Lit(2)))),
                    A.Lit(1), A.Lit(True), A.Lit("1"), ext("ip"), A.SetLit(())])
-    b = ch.choice([A.SetLit((A.Lit(1),)), A.SetLit((A.Lit(1), A.Lit(True))), A.RecordLit((("b", A.Lit(2)), ("a", A.Lit(1)))),
-                   A.Lit(1), A.Lit(True), ext("decimal"), ext("ip"), A.SetLit(()), A.RecordLit(())])
+    b = ch.choice([A.SetLit((A.Lit(1),)), A.SetLit((A.Lit(1), A.Lit(True))),
+                   A.RecordLit((("b", A.Lit(2)), ("a", A.Lit(1)))), A.Lit(1), A.Lit(True),
+                   ext("decimal"), ext("ip"), A.SetLit(()), A.RecordLit(())])
     if ch.chance(0.3):
         return A.MethodCall(a if isinstance(a, A.SetLit) else A.SetLit((a,)), "contains", (b,))
     return A.BinaryOp("==", a, b)
@@ -1819,7 +1826,7 @@ def mutate_cedar_schema(ch: Chooser, gs: GenSchema, text: str) -> tuple[str, str
     ns = gs.namespace
     lines = text.splitlines()
     # declarations sit on their own lines (indented inside a namespace)
-    decl = [i for i, l in enumerate(lines) if l.strip().startswith(("entity ", "action ", "type "))]
+    decl = [i for i, line in enumerate(lines) if line.strip().startswith(("entity ", "action ", "type "))]
     i = ch.choice(decl)
     indent = "  " if ns else ""
     name = ch.choice([n.rsplit("::", 1)[-1] for n in gs.model.entity_types])

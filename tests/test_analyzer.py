@@ -16,9 +16,9 @@ from cedarscope.analyzer.solving import Options, overall
 from cedarscope.lang.authorizer import is_authorized
 from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.parser import parse_policies
-from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import parse_schema
 from cedarscope.reports.findings import Verdict
+from tests.support.engine import replay_with_cedarpy
 
 
 def queries_overall(answers):
@@ -46,9 +46,7 @@ def opts(**kw) -> Options:
 
 
 def cedarpy_decision(text, ex):
-    cedarpy = pytest.importorskip("cedarpy")
-    r = cedarpy.is_authorized(request_to_json(ex.request), text, json.dumps(entities_to_json(ex.entities)))
-    return "allow" if r.decision == cedarpy.Decision.Allow else "deny"
+    return replay_with_cedarpy(ex.request, ex.entities, text)
 
 
 def test_always_denies_holds_for_empty_set(schema):

@@ -3,18 +3,16 @@ finding's example replays under our evaluator and under cedarpy."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from cedarscope.analyzer.audit import audit
 from cedarscope.analyzer.solving import Options
-from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.parser import load_policies
 from cedarscope.lang.printer import print_policyset
-from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import load_schema
+from tests.support.engine import replay_with_cedarpy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
 
@@ -85,7 +83,7 @@ def test_property_violations(planted):
 
 
 def test_examples_replay_under_cedarpy(planted):
-    cedarpy = pytest.importorskip("cedarpy")
+    pytest.importorskip("cedarpy")
     ps, report = planted
     text = print_policyset(ps)
     checked = 0
@@ -93,9 +91,7 @@ def test_examples_replay_under_cedarpy(planted):
         cx = f.counterexample
         if cx is None:
             continue
-        result = cedarpy.is_authorized(request_to_json(cx.request), text,
-                                       json.dumps(entities_to_json(cx.entities)))
-        decision = "allow" if result.decision == cedarpy.Decision.Allow else "deny"
+        decision = replay_with_cedarpy(cx.request, cx.entities, text)
         assert decision == cx.decisions["policies"], f.message
         checked += 1
     assert checked >= 6

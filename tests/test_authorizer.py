@@ -15,11 +15,11 @@ from cedarscope.lang.authorizer import Response, authorize_instances, instantiat
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import EntityUID
+from tests.support.corpus import CORPUS
 from tests.test_evaluator import ENTITIES, ENTITIES_JSON, REQUEST, json_value, policies_via_cedar
 
 cedarpy = pytest.importorskip("cedarpy")
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 INTEGRATION = CORPUS / "integration-tests"
 
 

@@ -14,21 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cedarscope.analyzer.cli import cli
+from tests.support.cli import run
+from tests.support.corpus import CORPUS
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SCHEMA = EXAMPLES / "schema.cedarschema"
 POLICIES = EXAMPLES / "policies.cedar"
 POLICIES_V2 = EXAMPLES / "policies_v2.cedar"
 ENTITIES = EXAMPLES / "entities.json"
 REQUEST = EXAMPLES / "request.json"
-
-
-def run(*args: object):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output + result.stderr, result.output + result.stderr
-    return result
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cedarscope.analyzer.cli import cli
+from tests.support.cli import run
+from tests.support.cli import run_json as support_run_json
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cli"
 SCHEMA = FIXTURES / "schema.cedarschema"
@@ -31,19 +31,11 @@ KINDS = {"gained", "lost", "always-allows", "always-denies", "may-error", "dead"
          "property-violated", "reachable"}
 
 
-def run(*args):
-    """Invoke cedarscope; never a traceback, whatever the input."""
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    assert result.exit_code != 4, result.output
-    return result
-
-
 def run_json(*args) -> tuple[int, dict]:
-    result = run(*args, "--format", "json")
-    report = json.loads(result.stdout)
-    check_contract(report, result.exit_code)
-    return result.exit_code, report
+    """The JSON report of an analysis command, checked against the contract."""
+    code, report = support_run_json(*args)
+    check_contract(report, code)
+    return code, report
 
 
 # --------------------------------------------------------------------------
@@ -286,7 +278,8 @@ def test_git_paths_are_relative_to_the_current_folder(git_repo, monkeypatch):
     monkeypatch.chdir(git_repo / "policies")
     for spec in ("git:HEAD~2:.", "git:HEAD~2:main.cedar", "git:HEAD~2:../policies"):
         code, report = run_json("diff", spec, "main.cedar", "-s", "../schema.cedarschema")
-        assert {(f["kind"], f["environment"]["action"]) for f in report["findings"]} == {("gained", 'Action::"edit"')}, spec
+        found = {(f["kind"], f["environment"]["action"]) for f in report["findings"]}
+        assert found == {("gained", 'Action::"edit"')}, spec
     _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema")
     _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema")
     assert [f["policies"] for f in from_git["findings"]] == [f["policies"] for f in from_tree["findings"]]

@@ -101,7 +101,7 @@ def cedarpy_counts(schema, store, policies, old=None):
                                  "resource": f'Doc::"{d}"', "context": ctx})
                 keys.append((u, d))
 
-        def decisions(text):
+        def decisions(text, requests=requests):
             results = cedarpy.is_authorized_batch(requests, text, json.dumps(store), schema_json)
             return [r.decision == cedarpy.Decision.Allow for r in results]
 

@@ -279,7 +279,8 @@ def test_store_holds_only_observed_entities_with_required_attributes():
     assert {"age", "langs", "addr", "ip", "score", "born", "wait"} <= set(alice.attrs)
     assert "manager" not in alice.attrs
     assert not any(e.uid.type == "Doc" for e in entities)
-    assert {e.uid for e in entities if e.uid.type == "Action"} == {EntityUID("Action", "view"), EntityUID("Action", "read")}
+    actions = {e.uid for e in entities if e.uid.type == "Action"}
+    assert actions == {EntityUID("Action", "view"), EntityUID("Action", "read")}
 
 
 def test_transitive_membership_gets_intermediate_entities():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
@@ -46,8 +45,8 @@ from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import load_schema
 from cedarscope.reports.findings import Verdict
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
+from tests.support.engine import cedarpy_decision
 
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"../shared/corpus not present: {CORPUS}")
 cedarpy = pytest.importorskip("cedarpy")
@@ -126,7 +125,7 @@ def mutants(ps: PolicySet):
             if not isinstance(getattr(p, var), ScopeAny):
                 yield f"{pid}: widen {var}", _replace_policy(ps, i, dataclasses.replace(p, **{var: ScopeAny()}))
         for c, cond in enumerate(p.conditions):
-            def with_condition(new_cond, c=c, p=p):
+            def with_condition(new_cond, c=c, p=p, i=i):
                 return _replace_policy(ps, i, dataclasses.replace(
                     p, conditions=p.conditions[:c] + (new_cond,) + p.conditions[c + 1:]))
 
@@ -180,9 +179,7 @@ def _schema_text(name):
 
 
 def _cedarpy_decision(text, request, entities_json, schema=None):
-    """With the schema, cedarpy adds the action entities and their groups."""
-    r = cedarpy.is_authorized(request, text, entities_json, schema)
-    return "allow" if r.decision == cedarpy.Decision.Allow else "deny"
+    return cedarpy_decision(request, text, entities_json, schema)
 
 
 MAX_MUTANTS = 24

@@ -178,7 +178,8 @@ def test_regression_enum_parent_with_undeclared_id_is_rejected():
 
 
 @pytest.mark.parametrize("entities", [
-    [{"uid": {"type": "User", "id": "u"}, "attrs": {"c": {"__entity": {"type": "Color", "id": "blue"}}}, "parents": []}],
+    [{"uid": {"type": "User", "id": "u"}, "attrs": {"c": {"__entity": {"type": "Color", "id": "blue"}}},
+      "parents": []}],
     [{"uid": {"type": "Color", "id": "blue"}, "attrs": {}, "parents": []}],
     [{"uid": {"type": "User", "id": "u"}, "attrs": {}, "parents": [{"type": "Color", "id": "red"}]}],
 ])

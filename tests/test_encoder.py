@@ -185,7 +185,8 @@ EXPRS = [
     "ip(\"not an ip\").isIpv4()", "context.i.isInRange(ip(\"192.168.0.0/16\"))",
     # datetime and duration
     "context.t > principal.born", "context.t.offset(context.dur) > context.t",
-    "context.t.durationSince(principal.born) > duration(\"1d\")", "User::\"bob\".born.toDate() == datetime(\"1969-12-31\")",
+    "context.t.durationSince(principal.born) > duration(\"1d\")",
+    "User::\"bob\".born.toDate() == datetime(\"1969-12-31\")",
     "User::\"bob\".born.toTime() == duration(\"23h59m59s999ms\")", "principal.wait.toMinutes() == 90",
     "User::\"bob\".wait.toSeconds() == 0", "context.dur.toDays() == 2", "context.dur.toHours() == 48",
     "context.dur.toMilliseconds() == 172800000", "principal.wait < context.dur", "context.t < context.dur",
@@ -262,7 +263,8 @@ UNSAT = [
     "context.xs.containsAny(context.ys) && context.xs.isEmpty()",
     "!context.xs.containsAny(context.ys) && context.xs.contains(4) && context.ys.contains(4)",
     "[1, 2].containsAll(context.xs) && context.xs.contains(3)",
-    "principal in Group::\"a\" && Group::\"a\" in Group::\"b\" && principal in Group::\"c\" && !(principal in Group::\"b\")",
+    "principal in Group::\"a\" && Group::\"a\" in Group::\"b\" && principal in Group::\"c\""
+    " && !(principal in Group::\"b\")",
     "Group::\"a\" in Group::\"b\" && Group::\"b\" in Group::\"a\"",
     "principal in resource.groups && resource.groups.isEmpty()",
     "principal.age + 1 < principal.age",
@@ -359,7 +361,8 @@ def test_records_in_sets_compare_by_cedar_equality():
     env = RequestEnv("U", EntityUID("Action", "a"), "U")
     for expr, expected in [
         ("context.recs.contains({}) && !context.recs.contains(context.r) && !(context.r has a)", False),
-        ("context.recs.contains(context.r) && context.r has a && context.r.a == 3 && !context.recs.contains({a: 3})", False),
+        ("context.recs.contains(context.r) && context.r has a && context.r.a == 3"
+         " && !context.recs.contains({a: 3})", False),
         ("!context.recs.isEmpty() && !context.recs.contains({})", True),
     ]:
         assert solve(expr, env, schema)[0] == expected, expr

@@ -5,7 +5,6 @@ round trip; checked against cedarpy on the corpus."""
 import functools
 import json
 import tarfile
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,7 @@ from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.entities import entities_to_json, parse_entities, value_from_json, value_to_json
 from cedarscope.lang.schema import EntityType, ExtensionType, LongType, SetType, parse_schema
 from cedarscope.lang.values import CedarRecord, CedarSet, Datetime, Decimal, Duration, EntityUID, IPAddr
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 SCHEMA = parse_schema("""
     entity Group;
@@ -149,7 +147,8 @@ def test_schema_adds_the_action_entities():
 
 def test_action_entities_in_the_data_must_match_the_schema():
     write = {"uid": uid("Action", "write"), "attrs": {}, "parents": [uid("Action", "read")]}
-    assert parse_entities([write], schema=SCHEMA).get(EntityUID("Action", "write")).parents == {EntityUID("Action", "read")}
+    parsed = parse_entities([write], schema=SCHEMA).get(EntityUID("Action", "write"))
+    assert parsed.parents == {EntityUID("Action", "read")}
     assert "does not match its schema declaration" in error_of([{**write, "parents": []}])
     assert "not declared as an action" in error_of([{"uid": uid("Action", "nope"), "attrs": {}, "parents": []}])
 
@@ -163,16 +162,19 @@ def test_parent_may_have_any_transitive_ancestor_type():
     ([user(attrs={"age": "3"})], "[0].attrs.age", "expected Long, got String"),
     ([user(attrs={})], "[0].attrs", 'expected entity `User::"alice"` to have attribute `age`'),
     ([user(attrs={"age": 1, "zzz": 1})], "[0].attrs.zzz", "should not exist according to the schema"),
-    ([user(attrs={"age": 1, "boss": uid("Group", "g")})], "[0].attrs.boss", "expected entity of type User, got entity of type Group"),
+    ([user(attrs={"age": 1, "boss": uid("Group", "g")})], "[0].attrs.boss",
+     "expected entity of type User, got entity of type Group"),
     ([user(attrs={"age": 1, "score": 1})], "[0].attrs.score", "expected decimal, got Long"),
-    ([user(attrs={"age": 1, "score": {"__extn": {"fn": "ip", "arg": "1.1.1.1"}}})], "[0].attrs.score", "expected decimal, got ipaddr"),
+    ([user(attrs={"age": 1, "score": {"__extn": {"fn": "ip", "arg": "1.1.1.1"}}})], "[0].attrs.score",
+     "expected decimal, got ipaddr"),
     ([user(attrs={"age": 1, "ips": "1.1.1.1"})], "[0].attrs.ips", "expected Set<ipaddr>, got String"),
     ([user(attrs={"age": 1, "info": {}})], "[0].attrs.info", "to have attribute `when`"),
     ([user(parents=[uid("Doc", "d")])], "[0].parents", "not allowed to have an ancestor of type `Doc`"),
     ([{"uid": uid("Nope", "x"), "attrs": {}, "parents": []}], "[0].uid", "entity type `Nope` is not declared"),
     ([{"uid": uid("Color", "blue"), "attrs": {}, "parents": []}], "[0].uid", "is of an enumerated type"),
     ([{"uid": uid("Group", "g"), "attrs": {}, "parents": [], "tags": {"a": 1}}], "[0].tags", "declares none"),
-    ([{"uid": uid("Doc", "d"), "attrs": {}, "parents": [], "tags": {"a": "x"}}], "[0].tags.a", "expected Long, got String"),
+    ([{"uid": uid("Doc", "d"), "attrs": {}, "parents": [], "tags": {"a": "x"}}], "[0].tags.a",
+     "expected Long, got String"),
 ])
 def test_conformance_errors_name_the_file_and_json_path(data, path, message):
     err = error_of(data)
@@ -331,7 +333,8 @@ def _never_crashes(count: int) -> int:
         request = {"principal": {"type": "a", "id": ""}, "action": {"type": "Action", "id": "action"},
                    "resource": {"type": "a", "id": ""}, "context": {"k": [1, {"n": "x"}]}}
         target = rnd.choice([entities, request])
-        mutated = _replace(copy.deepcopy(target), rnd.choice(list(_json_paths(target))), copy.deepcopy(rnd.choice(JUNK)))
+        path = rnd.choice(list(_json_paths(target)))
+        mutated = _replace(copy.deepcopy(target), path, copy.deepcopy(rnd.choice(JUNK)))
         try:
             if target is entities:
                 parse_entities(json.dumps(mutated), name, schema)

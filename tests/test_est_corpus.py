@@ -23,8 +23,8 @@ import pytest
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.est import expr_to_est, policy_to_est
 from cedarscope.lang.parser import parse_policies
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_TESTS_TAR = CORPUS / "integration-tests" / "corpus-tests.tar.gz"
 
 cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")

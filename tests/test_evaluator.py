@@ -146,8 +146,9 @@ def policies_via_cedar(text: str) -> ast.PolicySet:
     found = {**est["staticPolicies"], **est["templates"]}
     ids = sorted(found, key=lambda pid: int(pid.removeprefix("policy")))
     links = tuple(
-        ast.TemplateLink(l["templateId"], l["newId"], tuple(sorted((k, _uid(v)) for k, v in l["values"].items())))
-        for l in est.get("templateLinks", []))
+        ast.TemplateLink(link["templateId"], link["newId"],
+                         tuple(sorted((k, _uid(v)) for k, v in link["values"].items())))
+        for link in est.get("templateLinks", []))
     return ast.PolicySet(tuple((pid, est_policy(found[pid])) for pid in ids), links)
 
 
@@ -514,9 +515,11 @@ DIFFERENTIAL_EXPRESSIONS = [
     'duration("1d2h3m4s5ms").toMilliseconds() == 93784005', 'duration("90s").toMinutes() == 1',
     'datetime("1970-01-01").offset(duration("9223372036854775807ms")).offset(duration("1ms")) == context.when',
     'datetime("1970-01-01").offset(duration("-9223372036854775808ms")).toDate() == context.when',
-    'datetime("1970-01-01").offset(duration("9223372036854775807ms")).durationSince(datetime("1969-12-31")) == duration("1ms")',
+    'datetime("1970-01-01").offset(duration("9223372036854775807ms")).durationSince(datetime("1969-12-31"))'
+    ' == duration("1ms")',
     'datetime("1970-01-01").offset(duration("-9223372036854775808ms")).toTime() == duration("0ms")',
-    'datetime("2024-01-01").offset(1) == context.when', 'datetime("2024-01-01").durationSince(duration("1d")) == duration("1d")',
+    'datetime("2024-01-01").offset(1) == context.when',
+    'datetime("2024-01-01").durationSince(duration("1d")) == duration("1d")',
     'duration("1d").toDate() == context.when', 'datetime("2024-01-01").toDays() == 1',
     'datetime("2024-02-30") == context.when', 'duration("1d1d") == duration("2d")',
     # extension calls with computed arguments

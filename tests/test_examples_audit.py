@@ -33,8 +33,8 @@ from cedarscope.lang.authorizer import instantiate
 from cedarscope.lang.links import with_links
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import load_schema
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 AUDIT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 EXAMPLES = "cedar-examples"
 # Further applications with a schema, beyond the benchmark's: (policies,
@@ -159,7 +159,8 @@ def test_audit_findings_replay_under_cedarpy(app):
     ps = load(policies, links)
     assert report["result"] in ("holds", "violated"), report["stats"]
     assert code == (1 if report["findings"] else 0)
-    lines = [f"{app}{' (with links)' if links else ''}: {report['result']}, {len(report['findings'])} findings, stats {report['stats']}"]
+    title = f"{app}{' (with links)' if links else ''}"
+    lines = [f"{title}: {report['result']}, {len(report['findings'])} findings, stats {report['stats']}"]
     for f in report["findings"]:
         cx = f["counterexample"]
         lines.append(f"  {f['kind']:<17} {', '.join(f['policies'])}"

@@ -29,7 +29,8 @@ CEDARPY_FLOOR = 4086
 
 # The CLI sample-data snapshot of sample7 was recorded by an older formatter
 # (`{city:"DC"}`); the formatter now writes `{ city: "DC" }`, as cedarpy does.
-STALE = {"cedar_policy_formatter__pprint__fmt__tests__cli_sample_data_format@tiny_sandboxes__sample7__policy.cedar.snap"}
+STALE = {"cedar_policy_formatter__pprint__fmt__tests__cli_sample_data_format"
+         "@tiny_sandboxes__sample7__policy.cedar.snap"}
 
 
 def snapshot_cases() -> list[tuple[str, str, str]]:

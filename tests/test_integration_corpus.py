@@ -21,8 +21,8 @@ from cedarscope.lang.testsuite import (
     run_test,
     run_test_file,
 )
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 INTEGRATION = CORPUS / "integration-tests"
 EXAMPLES = CORPUS / "cedar-examples"
 

@@ -424,7 +424,8 @@ def test_parse_policy_wants_exactly_one():
 
 
 def test_spans():
-    text = '@id("p")\npermit(\n  principal == User::"a",\n  action,\n  resource\n) when {\n  principal.age + 1 >= -5\n};\n'
+    text = ('@id("p")\npermit(\n  principal == User::"a",\n  action,\n  resource\n)'
+            ' when {\n  principal.age + 1 >= -5\n};\n')
     p = parse_policy(text, "f.cedar")
     assert p.span == A.Span("f.cedar", 1, 1, 8, 3, 0, len(text) - 1)
     assert p.annotations[0].span == A.Span("f.cedar", 1, 1, 1, 9, 0, 8)
@@ -507,7 +508,8 @@ def test_every_error_in_the_file_is_reported():
 
 def test_diagnostic_carries_the_source_line():
     with pytest.raises(CedarError) as info:
-        parse_policies("permit(principal, action, resource);\npermit(principal, action, resource) when { ) };", "x.cedar")
+        parse_policies("permit(principal, action, resource);\n"
+                       "permit(principal, action, resource) when { ) };", "x.cedar")
     d = info.value.diagnostics[0]
     assert d.source_line == "permit(principal, action, resource) when { ) };"
     assert info.value.format().splitlines()[-1] == "  " + " " * 43 + "^"
@@ -564,7 +566,8 @@ def test_many_policies():
 
 def test_load_policies_folders_and_files(tmp_path):
     (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "z.cedar").write_text("permit(principal, action, resource);\nforbid(principal, action, resource);")
+    (tmp_path / "b" / "z.cedar").write_text("permit(principal, action, resource);\n"
+                                            "forbid(principal, action, resource);")
     (tmp_path / "a.cedar").write_text('@id("first") permit(principal, action, resource);')
     (tmp_path / "c.cedar").write_text("permit(principal == ?principal, action, resource);")
     (tmp_path / "notes.txt").write_text("not cedar")
@@ -582,7 +585,8 @@ def test_load_policies_folders_and_files(tmp_path):
 
 def test_load_policies_errors(tmp_path):
     (tmp_path / "x.cedar").write_text('@id("dup") permit(principal, action, resource);')
-    (tmp_path / "y.cedar").write_text('@id("dup") permit(principal, action, resource);\nforbid(principal, action, resource) when { ) };')
+    (tmp_path / "y.cedar").write_text('@id("dup") permit(principal, action, resource);\n'
+                                      'forbid(principal, action, resource) when { ) };')
     with pytest.raises(CedarError) as info:
         load_policies([tmp_path])
     assert [d.one_line() for d in info.value.diagnostics] == [

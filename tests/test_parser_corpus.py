@@ -14,17 +14,16 @@ from __future__ import annotations
 import functools
 import json
 import tarfile
-from pathlib import Path
 
 import pytest
 
 from cedarscope.lang import ast as A
 from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.parser import parse_policies
+from tests.support.corpus import CORPUS
 
 cedarpy = pytest.importorskip("cedarpy", reason="cedarpy (the official Cedar engine) is not installed")
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TARBALL = CORPUS / "integration-tests" / "corpus-tests.tar.gz"
 
 

@@ -413,7 +413,7 @@ def test_format_source_keeps_each_literal_as_written():
 def test_comments_fall_back_to_the_lines_above_their_policy():
     """The safety net when the AST's spans cannot be lined up with the text:
     no comment is lost."""
-    from cedarscope.lang.printer import _format_hoisting_comments
+    from cedarscope.lang.printer.formatting import _format_hoisting_comments
 
     src = "// a\npermit(principal, // b\n action, resource); // c\n// d\n"
     policies = [p for _, p in parse_policies(src).policies]
@@ -434,7 +434,7 @@ def test_format_source_reports_bad_input():
 def _with_comments(text: str, choices: list) -> tuple[str, int]:
     """`text` with a `// cN` comment after some tokens: on the token's line
     (choice 1) or on a line of its own (choice 2)."""
-    from cedarscope.lang.printer import _source_tokens
+    from cedarscope.lang.printer.source import _source_tokens
 
     out, prev, n = [], 0, 0
     for (_, end, _), choice in zip(_source_tokens(text), choices, strict=False):

@@ -48,10 +48,13 @@ def test_context_is_read_as_the_actions_context_type():
 
 
 @pytest.mark.parametrize("obj, message", [
-    ({"principal": "User::alice", "action": 'Action::"v"', "resource": 'U::"b"'}, "principal: error: invalid entity literal"),
+    ({"principal": "User::alice", "action": 'Action::"v"', "resource": 'U::"b"'},
+     "principal: error: invalid entity literal"),
     ({"action": 'Action::"v"', "resource": 'U::"b"'}, "missing field `principal`"),
-    ({"principal": 'U::"a"', "action": {"type": "Action"}, "resource": 'U::"b"'}, "action: error: expected an entity reference"),
-    ({"principal": 'U::"a"', "action": 'Action::"v"', "resource": 'U::"b"', "context": []}, "context: error: expected the context"),
+    ({"principal": 'U::"a"', "action": {"type": "Action"}, "resource": 'U::"b"'},
+     "action: error: expected an entity reference"),
+    ({"principal": 'U::"a"', "action": 'Action::"v"', "resource": 'U::"b"', "context": []},
+     "context: error: expected the context"),
     ({"principal": 'U::"a"', "action": 'Action::"v"', "resource": 'U::"b"', "bogus": 1}, "unknown field `bogus`"),
 ])
 def test_bad_requests_are_located_errors(obj, message):
@@ -80,14 +83,17 @@ def test_a_valid_request_has_no_diagnostics():
 
 
 @pytest.mark.parametrize("r, expected", [
-    (request(action='App::Action::"edit"'), 'req.json: action: error: request\'s action `App::Action::"edit"` is not declared in the schema'),
+    (request(action='App::Action::"edit"'),
+     'req.json: action: error: request\'s action `App::Action::"edit"` is not declared in the schema'),
     (request(principal='App::Doc::"x"', ip={"__extn": {"fn": "ip", "arg": "::1"}}),
      'req.json: principal: error: principal type `App::Doc` is not valid for `App::Action::"view"`'),
     (request(resource='App::Level::"mid"', ip={"__extn": {"fn": "ip", "arg": "::1"}}),
-     'req.json: resource: error: entity `App::Level::"mid"` is of an enumerated type, but `mid` is not one of its values'),
+     'req.json: resource: error: entity `App::Level::"mid"` is of an enumerated type,'
+     ' but `mid` is not one of its values'),
     (request(), "req.json: context: error: missing required attribute `ip`"),
     (request(ip="::1"), "req.json: context.ip: error: expected ipaddr, got String"),
-    (request(ip={"__extn": {"fn": "ip", "arg": "::1"}}, extra=1), "req.json: context.extra: error: attribute `extra` is not declared"),
+    (request(ip={"__extn": {"fn": "ip", "arg": "::1"}}, extra=1),
+     "req.json: context.extra: error: attribute `extra` is not declared"),
 ])
 def test_validation_problems(r, expected):
     assert messages(r) == [expected]
@@ -109,7 +115,8 @@ def test_request_to_json_reads_back():
 REQUEST_JUNK = [None, 1.5, [], {}, "x", "", 2**63, -1, 0, True, {"__extn": {"fn": "decimal", "arg": "1.0"}},
                 {"__extn": {"fn": "ip", "arg": "1.2.3.4"}}, "1.0", "1.2.3.4", "2024-01-01", "1h",
                 {"__entity": {"type": "a", "id": ""}}, {"type": "a", "id": ""}, {"type": "Action", "id": "action"},
-                [1], ["x"], {"a": 1}, {"fn": "decimal", "arg": "1.0"}, {"type": "a", "id": "x"}, {"type": "Q", "id": ""}]
+                [1], ["x"], {"a": 1}, {"fn": "decimal", "arg": "1.0"}, {"type": "a", "id": "x"},
+                {"type": "Q", "id": ""}]
 
 
 def _is_uid(v) -> bool:
@@ -136,7 +143,8 @@ def _agrees_with_cedar_on_mutants(count: int, seed: int) -> int:
         original = {k: rnd.choice(test["requests"])[k] for k in ("principal", "action", "resource", "context")}
         at = rnd.choice([p for p in _json_paths(original) if p])
         mutated = _replace(copy.deepcopy(original), at, copy.deepcopy(rnd.choice(REQUEST_JUNK)))
-        if not isinstance(mutated["context"], dict) or not all(_is_uid(mutated[k]) for k in ("principal", "action", "resource")):
+        scope_uids = all(_is_uid(mutated[k]) for k in ("principal", "action", "resource"))
+        if not isinstance(mutated["context"], dict) or not scope_uids:
             continue  # not a request Cedar's API takes at all
         response = cedarpy.is_authorized(mutated, "permit(principal, action, resource);", [], schema_text)
         theirs = next((e for e in response.diagnostics.errors if "failed to build request" in e), None)

@@ -25,8 +25,7 @@ from cedarscope.lang.schema import (
     schema_to_json,
 )
 from cedarscope.lang.values import EntityUID
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 
 def corpus_or_skip() -> Path:
@@ -163,7 +162,8 @@ def test_action_entity_type_can_be_an_attribute_type():
 
 
 def test_common_types_resolve_through_each_other():
-    s = parse_schema("type A = Set<B>; type B = { x: Long }; entity U = { a: A }; action v appliesTo { principal: U, resource: U, context: B };")
+    s = parse_schema("type A = Set<B>; type B = { x: Long }; entity U = { a: A };"
+                     " action v appliesTo { principal: U, resource: U, context: B };")
     assert attrs(s, "U")["a"].type == SetType(record_type({"x": Attribute(LongType())}))
     assert s.actions[EntityUID("Action", "v")].context == record_type({"x": Attribute(LongType())})
 
@@ -260,18 +260,23 @@ def test_json_plain_type_name_is_a_common_type_not_an_entity_type():
 
 @pytest.mark.parametrize("body, message", [
     ({"": {"entityTypes": {}}}, "missing field `actions`"),
-    ({"": {"entityTypes": {"U": {"shape": {"type": "Record", "attributes": {"a": {"type": "Long", "bogus": 1}}}}}, "actions": {}}},
+    ({"": {"entityTypes": {"U": {"shape": {"type": "Record", "attributes": {"a": {"type": "Long", "bogus": 1}}}}},
+           "actions": {}}},
      "unknown field `bogus`"),
-    ({"": {"entityTypes": {"U": {}}, "actions": {"a": {"appliesTo": {"principalTypes": ["U"]}}}}}, "missing field `resourceTypes`"),
+    ({"": {"entityTypes": {"U": {}}, "actions": {"a": {"appliesTo": {"principalTypes": ["U"]}}}}},
+     "missing field `resourceTypes`"),
     ({"": {"entityTypes": {"U": {"memberOfTypes": "G"}}, "actions": {}}}, "expected entity type names"),
     ({"": {"entityTypes": {"A::B": {}}, "actions": {}}}, "invalid id `A::B`"),
     ({"A:B": {"entityTypes": {}, "actions": {}}}, "invalid namespace `A:B`"),
     ({"": {"entityTypes": {"U": {"memberOfTypes": ["B::"]}}, "actions": {}}}, "invalid name `B::`"),
     ({"": {"entityTypes": {"U": {"shape": {"type": "Record"}}}, "actions": {}}}, "missing field `attributes`"),
     ({"": {"entityTypes": {"U": {"shape": {"type": "Long"}}}, "actions": {}}}, "must be a record"),
-    ({"": {"entityTypes": {"U": {"shape": {"type": "Record", "attributes": {}, "additionalAttributes": True}}}, "actions": {}}},
+    ({"": {"entityTypes": {"U": {"shape": {"type": "Record", "attributes": {}, "additionalAttributes": True}}},
+           "actions": {}}},
      "additional attributes are not supported"),
-    ({"": {"entityTypes": {"U": {"shape": {"type": "Record", "attributes": {"a": {"type": "Extension", "name": "money"}}}}}, "actions": {}}},
+    ({"": {"entityTypes": {"U": {"shape": {"type": "Record",
+                                           "attributes": {"a": {"type": "Extension", "name": "money"}}}}},
+           "actions": {}}},
      "unknown extension type `money`"),
     ({"": {"entityTypes": {"U": {"enum": []}}, "actions": {}}}, "at least one value"),
 ])
@@ -363,7 +368,8 @@ def test_schema_to_json_reads_back_to_the_same_schema():
 
 def test_schema_to_json_is_accepted_by_cedar():
     cedarpy = pytest.importorskip("cedarpy")
-    s = parse_schema("namespace A { entity U = { x?: ipaddr }; action v appliesTo { principal: U, resource: U, context: { n: Long } }; }")
+    s = parse_schema("namespace A { entity U = { x?: ipaddr };"
+                     " action v appliesTo { principal: U, resource: U, context: { n: Long } }; }")
     rendered = str(cedarpy.Schema.from_json_str(json.dumps(schema_to_json(s))))
     assert parse_schema(rendered) == s
 

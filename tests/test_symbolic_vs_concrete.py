@@ -34,8 +34,7 @@ from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, parse_schema
 from cedarscope.lang.template import instantiate
 from cedarscope.lang.values import EntityUID
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.support.corpus import CORPUS
 
 
 def corpus_or_skip() -> Path:
@@ -136,9 +135,9 @@ def check_case(case: Case, stats: Stats) -> None:
         ps = parse_policies(case.policies)
         if case.links:
             ps = PolicySet(ps.policies, tuple(
-                TemplateLink(l["template_id"], l["link_id"],
-                             tuple(sorted((k, _uid(v)) for k, v in l["args"].items())))
-                for l in case.links))
+                TemplateLink(link["template_id"], link["link_id"],
+                             tuple(sorted((k, _uid(v)) for k, v in link["args"].items())))
+                for link in case.links))
         entities = parse_entities(case.entities, schema=schema)
     except CedarError:
         stats.nonconforming += len(case.requests)

@@ -26,8 +26,8 @@ from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.printer import print_policyset
 from cedarscope.lang.schema import load_schema
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DATA = CORPUS / "cedar" / "cedar-policy-symcc" / "tests" / "data"
 SET_PROPERTIES = ("always-allows", "always-denies", "never-errors")
 

@@ -107,7 +107,8 @@ CASES = {
     "hierarchy": ('permit(principal in Group::"g", action == Action::"edit", resource in Group::"x");', set()),
     "tags guarded": (when('principal.hasTag("k") && principal.getTag("k") like "a*"'), set()),
     "tags on tagless type": (when('resource.hasTag("k") && resource.getTag("k") == "x"'), set()),
-    "extension methods": (when('resource.addr.isInRange(ip("10.0.0.0/8")) && resource.price.lessThan(decimal("1.5"))'), set()),
+    "extension methods": (
+        when('resource.addr.isInRange(ip("10.0.0.0/8")) && resource.price.lessThan(decimal("1.5"))'), set()),
     "datetime comparison": (when('resource has taken && resource.taken < datetime("2024-01-01")'), set()),
     "duration comparison": (when('context.ttl <= duration("1h")'), set()),
     "literal equality": (when('1 == "a"'), set()),

@@ -24,8 +24,8 @@ from cedarscope.lang.diagnostics import CedarError
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import parse_schema
 from cedarscope.lang.validator import validate
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TESTS = CORPUS / "integration-tests"
 TARBALL = TESTS / "corpus-tests.tar.gz"
 SAMPLE_STRIDE = 4

@@ -1,0 +1,156 @@
+"""A schema's declarations (entity types and actions) and the queries the
+validator and the encoder ask of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cedarscope.lang.entity import Entity
+from cedarscope.lang.schema.types import CedarType, RecordType
+from cedarscope.lang.values import EntityUID
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+@dataclass(frozen=True)
+class EntityTypeDef:
+    name: str
+    member_of: tuple[str, ...] = ()  # entity types its parents may have
+    shape: RecordType = RecordType()
+    tags: CedarType | None = None
+    enum: tuple[str, ...] | None = None  # the only ids an enum type allows
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    uid: EntityUID
+    member_of: tuple[EntityUID, ...] = ()  # action groups it is directly in
+    principal_types: tuple[str, ...] = ()
+    resource_types: tuple[str, ...] = ()
+    context: RecordType = RecordType()
+
+
+@dataclass(frozen=True)
+class RequestEnv:
+    """One request environment: the principal type, the action and the
+    resource type of a request the schema allows."""
+
+    principal_type: str
+    action: EntityUID
+    resource_type: str
+
+    def __str__(self) -> str:
+        return f"{self.principal_type}, {self.action}, {self.resource_type}"
+
+
+@dataclass
+class Schema:
+    entity_types: dict[str, EntityTypeDef] = field(default_factory=dict)
+    actions: dict[EntityUID, ActionDef] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------
+    # Queries over the schema
+
+    def environments(self) -> list[RequestEnv]:
+        """Every (principal type, action, resource type) the schema allows,
+        ordered by action, then principal type, then resource type."""
+        envs = []
+        for uid in sorted(self.actions):
+            action = self.actions[uid]
+            for p in sorted(action.principal_types):
+                for r in sorted(action.resource_types):
+                    envs.append(RequestEnv(p, uid, r))
+        return envs
+
+    def action_ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
+        """The action groups `uid` is transitively in (not itself)."""
+        def closure():
+            import networkx as nx
+
+            graph = self.action_graph()
+            return {n: frozenset(nx.descendants(graph, n)) for n in graph.nodes}
+
+        return self._cached("_action_closure", self.actions, closure).get(uid, frozenset())
+
+    def _cached(self, key: str, source: dict, compute):
+        """`compute()`, remembered until an entry of `source` (a dict of
+        frozen declarations) is added, removed or replaced."""
+        snapshot = tuple(source.items())
+        hit = self.__dict__.get(key)
+        if hit is not None and len(hit[0]) == len(snapshot) and all(
+            a is c and b is d for (a, b), (c, d) in zip(hit[0], snapshot, strict=False)
+        ):
+            return hit[1]
+        value = compute()
+        self.__dict__[key] = (snapshot, value)
+        return value
+
+    def action_entities(self) -> list[Entity]:
+        """The schema's actions as entities (no attributes, their direct
+        groups as parents), as Cedar adds them to an entity store."""
+        return [
+            Entity(uid, parents=frozenset(self.actions[uid].member_of))
+            for uid in sorted(self.actions)
+        ]
+
+    def action_graph(self) -> nx.DiGraph:
+        """Action group edges, action -> group it is directly in."""
+        import networkx as nx
+
+        g: nx.DiGraph[EntityUID] = nx.DiGraph()
+        for uid, action in self.actions.items():
+            g.add_node(uid)
+            for group in action.member_of:
+                g.add_edge(uid, group)
+        return g
+
+    def type_graph(self) -> nx.DiGraph:
+        """The memberOf relation on entity types, child type -> parent type."""
+        import networkx as nx
+
+        g: nx.DiGraph[str] = nx.DiGraph()
+        for name, et in self.entity_types.items():
+            g.add_node(name)
+            for parent in et.member_of:
+                g.add_edge(name, parent)
+        return g
+
+    def descendant_types(self, name: str) -> frozenset[str]:
+        """Entity types whose entities may be transitively `in` an entity of
+        type `name` through at least one memberOf step (`name` itself only
+        when the memberOf relation has a cycle through it)."""
+        return self._type_closure("_descendant_types", True).get(name, frozenset())
+
+    def ancestor_types(self, name: str) -> frozenset[str]:
+        """Entity types an entity of type `name` may be transitively `in`
+        through at least one memberOf step.  Cedar lets an entity's direct
+        parent have any of these types."""
+        return self._type_closure("_ancestor_types", False).get(name, frozenset())
+
+    def _type_closure(self, key: str, reverse: bool) -> dict[str, frozenset[str]]:
+        def closure():
+            graph = self.type_graph()
+            if reverse:
+                graph = graph.reverse(copy=False)
+            return {n: _reach(graph, n) for n in graph.nodes}
+
+        return self._cached(key, self.entity_types, closure)
+
+    def is_enum(self, name: str) -> bool:
+        et = self.entity_types.get(name)
+        return et is not None and et.enum is not None
+
+
+def _reach(graph: nx.DiGraph, start: str) -> frozenset[str]:
+    """Nodes reachable from `start` by one or more edges."""
+    import networkx as nx
+
+    if start not in graph:
+        return frozenset()
+    found: set[str] = set()
+    for succ in graph.successors(start):
+        found.add(succ)
+        found |= nx.descendants(graph, succ)
+    return frozenset(found)
