@@ -12,7 +12,6 @@ have values.  Measure with:  python -m pytest tests/test_explain.py -q -s
 from __future__ import annotations
 
 import json
-import os
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,14 +27,16 @@ from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.request import parse_request, validate_request
 from cedarscope.lang.schema import parse_schema
 from cedarscope.lang.template import instantiate
+from tests.support.corpus import CORPUS
 
-CORPUS = Path(os.environ.get("CEDARSCOPE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
 INTEGRATION = CORPUS / "integration-tests"
 
 
 def need(path: Path) -> Path:
+    from tests.support.corpus import missing_reason
+
     if not path.exists():
-        pytest.skip(f"../shared/corpus not present: {path}")
+        pytest.skip(missing_reason(path))
     return path
 
 
