@@ -13,6 +13,7 @@ import click
 
 from cedarscope.analyzer.cli import cli, existing_file, format_option, load_schema_file, timeout_option
 from cedarscope.analyzer.commands import (
+    _assumed,
     _load_sources,
     _options,
     assumption_option,
@@ -20,6 +21,7 @@ from cedarscope.analyzer.commands import (
     links_option,
     policy_sources_argument,
     schema_option,
+    stated_assumption_option,
 )
 
 
@@ -39,6 +41,7 @@ from cedarscope.analyzer.commands import (
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @format_option("text", "json", "markdown")
 @timeout_option()
 def count(policies, schema_path, entities_path: Path | None, per_type: int | None, old_source, cap, links_path,
@@ -63,6 +66,8 @@ def count(policies, schema_path, entities_path: Path | None, per_type: int | Non
     universe = (Universe.of_store(load_entities(entities_path, schema), str(entities_path))
                 if entities_path is not None else Universe.generic(per_type or 0))
     report = run_count(schema, ps, universe, options, old, cap)
-    report = replace(report, assumptions=tuple(options.stated_notes))
+    from cedarscope.encoder.assumptions import describe
+
+    report = replace(report, assumptions=(*describe(_assumed()), *options.stated_notes))
     click.echo(COUNT_FORMATS[fmt](report), nl=False)
     click.get_current_context().exit(report.exit_code)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from cedarscope.analyzer.solving import DEFAULT_TIMEOUT_SECONDS, Options
 from cedarscope.lang.ast import Policy, PolicySet
@@ -164,44 +164,63 @@ def authorize(policies: PolicySet, entities: Entities, request: Request, *,
 # Analyses
 
 
-def options(schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
-            principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None, assume: PolicySet | None = None) -> Options:
+class AnalysisOptions(TypedDict, total=False):
+    """The keyword options of every analysis, with the command line's defaults."""
+
+    timeout: float  # seconds per query (default DEFAULT_TIMEOUT_SECONDS)
+    max_examples: int  # examples per environment (default 1)
+    principal_type: str | None  # ask in these environments only
+    action: str | None
+    resource_type: str | None
+    entities_exist: str | None  # "request" or "all": a stronger assumption (encoder.assumptions)
+    assume: PolicySet | None  # @assume policies: facts about the user's world (analyzer.stated)
+
+
+EXISTENCE = {"request": "request-entities-exist", "all": "entities-exist"}
+
+
+def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
     """The query options; a narrowing that selects no request environment
-    of the schema is an error (a typo must not be "proved" vacuously).
-    `assume` holds ``@assume`` policies, facts about the user's world that
-    every answer then assumes (`analyzer.stated`); assumptions that would
-    make every answer vacuous raise CedarError."""
+    of the schema is an error (a typo must not be "proved" vacuously)."""
     from cedarscope.analyzer.solving import environments
 
-    chosen = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                     resource_type=resource_type, max_examples=max_examples)
+    principal_type, action, resource_type = (given.get("principal_type"), given.get("action"),
+                                             given.get("resource_type"))
+    existence = given.get("entities_exist")
+    if existence is not None and existence not in EXISTENCE:
+        raise ValueError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}")
+    chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS),
+                     principal_type=principal_type, action=action, resource_type=resource_type,
+                     max_examples=given.get("max_examples", 1),
+                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset())
     if (principal_type or action or resource_type) and not environments(schema, chosen):
-        given = ", ".join(f"{name} {value}" for name, value in (
+        named = ", ".join(f"{name} {value}" for name, value in (
             ("principal type", principal_type), ("action", action), ("resource type", resource_type)) if value)
         known = "; ".join(f"{env.principal_type}, {env.action}, {env.resource_type}"
                           for env in schema.environments())
-        raise ValueError(f"{given} selects no request environment of the schema (it has: {known or 'none'})")
-    if assume is not None:
+        raise ValueError(f"{named} selects no request environment of the schema (it has: {known or 'none'})")
+    assume = given.get("assume")
+    if assume is not None:  # proved not to make every answer vacuous, or CedarError
         from cedarscope.analyzer.stated import apply
 
         apply(schema, assume, chosen)
     return chosen
 
 
-def _assuming(report: Report, opts: Options) -> Report:
-    """The report, naming the stated assumptions its answers hold under."""
+def answered(report: Report, opts: Options) -> Report:
+    """The report, naming the assumptions its answers hold under: the
+    stores covered, what the analysis says it did (templates), and the
+    facts the user stated."""
     from dataclasses import replace
 
-    if not opts.stated_notes:
-        return report
-    return replace(report, assumptions=(*report.assumptions, *opts.stated_notes))
+    from cedarscope.encoder.assumptions import describe
+
+    named = (*describe(opts.assumptions), *report.assumptions, *opts.stated_notes)
+    return replace(report, assumptions=tuple(dict.fromkeys(named)))
 
 
 def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("never-errors",), *,
-          policy: str | None = None, must: PolicySet | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-          principal_type: str | None = None, action: str | None = None,
-          resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+          policy: str | None = None, must: PolicySet | None = None, **given: Unpack[AnalysisOptions]) -> Report:
     """Prove properties of the set (always-allows, always-denies,
     never-errors), or of one policy or link with `policy` (never-errors,
     never-matches, always-matches); `must` holds @must("never"/"always")
@@ -209,8 +228,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
     from cedarscope.analyzer.checks import check_policy, check_set
     from cedarscope.analyzer.properties import check_properties
 
-    opts = options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                   resource_type=resource_type, assume=assume)
+    opts = options(schema, **given)
     allowed = POLICY_PROPERTIES if policy else SET_PROPERTIES
     wrong = [p for p in properties if p not in allowed]
     if wrong:
@@ -222,7 +240,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
                        else check_set(schema, policies, properties, opts))
     if must is not None:
         reports.append(check_properties(schema, policies, must, opts))
-    return _assuming(merge("check", reports), opts)
+    return answered(merge("check", reports), opts)
 
 
 def merge(command: str, reports: Sequence[Report]) -> Report:
@@ -235,86 +253,61 @@ def merge(command: str, reports: Sequence[Report]) -> Report:
                   assumptions=assumptions)
 
 
-def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema, timeout: float,
-              max_examples: int, principal_type: str | None, action: str | None,
-              resource_type: str | None, assume: PolicySet | None) -> Report:
+def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema,
+              given: AnalysisOptions) -> Report:
     from cedarscope.analyzer.checks import relation
 
-    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                   action=action, resource_type=resource_type, assume=assume)
-    return _assuming(relation(command, schema, first, second, opts), opts)
+    opts = options(schema, **given)
+    return answered(relation(command, schema, first, second, opts), opts)
 
 
-def equivalent(first: PolicySet, second: PolicySet, schema: Schema, *,
-               timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
-               principal_type: str | None = None, action: str | None = None,
-               resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+def equivalent(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
     """Do the two sets decide every request alike?"""
-    return _relation("equivalent", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type, assume)
+    return _relation("equivalent", first, second, schema, given)
 
 
-def implies(first: PolicySet, second: PolicySet, schema: Schema, *,
-            timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
-            principal_type: str | None = None, action: str | None = None,
-            resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+def implies(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
     """Does every request the first set allows, the second allow too?"""
-    return _relation("implies", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type, assume)
+    return _relation("implies", first, second, schema, given)
 
 
-def disjoint(first: PolicySet, second: PolicySet, schema: Schema, *,
-             timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
-             principal_type: str | None = None, action: str | None = None,
-             resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+def disjoint(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
     """Is no request allowed by both sets?"""
-    return _relation("disjoint", first, second, schema, timeout, max_examples, principal_type, action,
-                     resource_type, assume)
+    return _relation("disjoint", first, second, schema, given)
 
 
-def diff(old: PolicySet, new: PolicySet, schema: Schema, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-         max_examples: int = 1, principal_type: str | None = None, action: str | None = None,
-         resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+def diff(old: PolicySet, new: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
     """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
     from cedarscope.analyzer.checks import diff_report
 
-    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                   action=action, resource_type=resource_type, assume=assume)
-    return _assuming(diff_report(schema, old, new, opts), opts)
+    opts = options(schema, **given)
+    return answered(diff_report(schema, old, new, opts), opts)
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
-           timeout: float = DEFAULT_TIMEOUT_SECONDS, max_examples: int = 1,
-           principal_type: str | None = None, action: str | None = None,
-           resource_type: str | None = None, assume: PolicySet | None = None) -> Report:
+           **given: Unpack[AnalysisOptions]) -> Report:
     """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
     from cedarscope.analyzer.whatif import whatif as run
 
     if add is None and not remove:
         raise ValueError("whatif needs policies to add and/or ids to remove")
-    opts = options(schema, timeout=timeout, max_examples=max_examples, principal_type=principal_type,
-                   action=action, resource_type=resource_type, assume=assume)
-    return _assuming(run(schema, policies, add or PolicySet(()), remove, opts), opts)
+    opts = options(schema, **given)
+    return answered(run(schema, policies, add or PolicySet(()), remove, opts), opts)
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
-          timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-          action: str | None = None, resource_type: str | None = None,
-          assume: PolicySet | None = None) -> Report:
+          **given: Unpack[AnalysisOptions]) -> Report:
     """Dead, redundant, shadowed and overridden policies, forbids that may
     error (and so fail open), over-permissive permits; with `must`, the
     @must properties too."""
     from cedarscope.analyzer.audit import audit as run
 
-    opts = options(schema, timeout=timeout, principal_type=principal_type, action=action,
-                   resource_type=resource_type, assume=assume)
-    return _assuming(run(schema, policies, opts, must), opts)
+    opts = options(schema, **given)
+    return answered(run(schema, policies, opts, must), opts)
 
 
 def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerate: int | None = None,
-        by: str = "principal", timeout: float = DEFAULT_TIMEOUT_SECONDS, principal_type: str | None = None,
-        action: str | None = None, resource_type: str | None = None,
-        assume: PolicySet | None = None) -> Report:
+        by: str = "principal", **given: Unpack[AnalysisOptions]) -> Report:
     """Can any request the question (a Cedar policy: scope and conditions)
     describes be allowed?  "violated" means yes, with examples; with
     `enumerate`, up to that many distinct principals (or resources, `by`)."""
@@ -326,6 +319,6 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
         question = parse_policy(question, "<question>")
     if by not in ("principal", "resource"):
         raise ValueError("by must be 'principal' or 'resource'")
-    opts = options(schema, timeout=timeout, max_examples=enumerate or 1, principal_type=principal_type,
-                   action=action, resource_type=resource_type, assume=assume)
-    return _assuming(run(schema, policies, question, opts, by if enumerate else None), opts)
+    given["max_examples"] = enumerate or 1
+    opts = options(schema, **given)
+    return answered(run(schema, policies, question, opts, by if enumerate else None), opts)

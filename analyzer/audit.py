@@ -93,7 +93,7 @@ class EnvSession:
         self.env = env
         self.rules = list(rules)
         self.options = options
-        self.solver = EnvSolver(Encoding(schema, env), options)
+        self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
         enc = self.solver.enc
         self.sat = {r.id: _any([enc.satisfied(p) for p in _policies(r, env)]) for r in self.rules}
         self.err = {r.id: _any([enc.errors(p) for p in _policies(r, env)]) for r in self.rules}

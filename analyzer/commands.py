@@ -27,6 +27,7 @@ from cedarscope.analyzer.cli import (
     schema_option,
     timeout_option,
 )
+from cedarscope.encoder import assumptions
 from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
@@ -54,6 +55,28 @@ def example_options(f):
 
 
 def assumption_option(f):
+    """--entities-exist request|all: an assumption stronger than Cedar's own
+    (encoder.assumptions).  It is kept in the click context, where `_options`
+    and `_after_examples` read it, so the answers and the report's list of
+    assumptions cannot disagree."""
+    return click.option(
+        "--entities-exist", type=click.Choice(list(_EXISTENCE)), expose_value=False,
+        callback=lambda ctx, _param, which: ctx.meta.__setitem__(
+            _ASSUMED, frozenset([_EXISTENCE[which]]) if which else frozenset()),
+        help="Assume these entities are in every entity store: 'request' (the principal and the "
+             "resource), 'all' (every entity the policies read, as Cedar's symbolic compiler "
+             "assumes). Default: only what Cedar enforces (any entity may be missing).")(f)
+
+
+_EXISTENCE = {"request": assumptions.REQUEST_ENTITIES_EXIST, "all": assumptions.ENTITIES_EXIST}
+_ASSUMED = "cedarscope.assumptions"
+
+
+def _assumed() -> frozenset[str]:
+    return click.get_current_context().meta.get(_ASSUMED, frozenset())
+
+
+def stated_assumption_option(f):
     """--assume FILE (repeatable): facts about the user's world, written as
     @assume policies (analyzer.stated).  The files are kept in the click
     context, where `_options` reads them and `_after_examples` names them in
@@ -94,7 +117,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
     from cedarscope.analyzer.solving import Options, environments
 
     options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples)
+                      resource_type=resource_type, max_examples=max_examples, assumptions=_assumed())
     if (principal_type or action or resource_type) and not environments(schema, options):
         given = ", ".join(f"{flag} {value}" for flag, value in (
             ("--principal-type", principal_type), ("--action", action),
@@ -181,6 +204,7 @@ def _parse_question(text: str, schema):
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -255,6 +279,7 @@ def _relation_command(name: str, summary: str):
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
     @assumption_option
+    @stated_assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -292,6 +317,7 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
 @assumption_option
+@stated_assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -323,6 +349,7 @@ def diff(old, new, schema_path, links_path, principal_type, action, resource_typ
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Distinct examples per environment and direction.")
 @example_options
@@ -348,15 +375,15 @@ def whatif(policies, schema_path, add_paths, remove_ids, links_path, principal_t
 
 
 def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Name the stated assumptions in force; write examples to disk, and
-    confirm them with cedarpy, as asked."""
+    """Name the assumptions in force; write examples to disk, and confirm
+    them with cedarpy, as asked."""
     from dataclasses import replace
 
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
     stated = click.get_current_context().meta.get(_STATED_NOTES, ())
-    if stated:
-        report = replace(report, assumptions=(*report.assumptions, *stated))
+    named = (*assumptions.describe(_assumed()), *report.assumptions, *stated)
+    report = replace(report, assumptions=tuple(dict.fromkeys(named)))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -376,6 +403,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @format_option()
 @timeout_option()
@@ -407,6 +435,7 @@ def audit(policies, schema_path, properties_path, links_path, principal_type, ac
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @format_option()
 @timeout_option()

@@ -55,7 +55,8 @@ class Status(enum.StrEnum):
 
 @dataclass
 class Options:
-    """How questions are asked: the solver's budget and the environments."""
+    """How questions are asked: the solver's budget, the environments, and
+    the assumptions beyond Cedar's own (names in encoder.assumptions)."""
 
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     principal_type: str | None = None
@@ -63,6 +64,7 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    assumptions: frozenset[str] = frozenset()  # stronger assumptions by name (encoder.assumptions)
     stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
     stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
 
@@ -386,7 +388,7 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     Answer into what `ask` returns, when that is not an Answer)."""
     with one_environment():
         try:
-            return ask(EnvSolver(Encoding(schema, env), options))
+            return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
         except Unsupported as exc:
             unknown = Answer(Verdict.UNKNOWN, env, reason=f"unsupported: {exc}")
             return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]

@@ -60,7 +60,13 @@ def _builds(ps, mutant, reordered):
     """The four queries, each as a goal-and-replay builder for one encoding."""
     import z3
 
-    from cedarscope.analyzer.queries import allows_in, decision, response, rules_in
+    from cedarscope.analyzer.queries import allows, decision, response, slice_in
+    from cedarscope.lang.template import instantiate
+
+    linked = {id(x): instantiate(x) for x in (ps, mutant, reordered)}
+
+    def allows_in(enc, x):
+        return allows(enc, slice_in(linked[id(x)], enc.env, enc.schema))
 
     return {
         "equivalent (reordered)": lambda enc: (
@@ -69,7 +75,7 @@ def _builds(ps, mutant, reordered):
         "always-denies": lambda enc: (
             allows_in(enc, ps), lambda r, e: decision(ps, r, e) == "allow"),
         "never-errors": lambda enc: (
-            z3.Or([enc.errors(p, sl) for _, p, sl in rules_in(ps, enc.env, enc.schema)]
+            z3.Or([enc.errors(i.policy) for i in slice_in(linked[id(ps)], enc.env, enc.schema)]
                   or [z3.BoolVal(False)]),
             lambda r, e: bool(response(ps, r, e).errors)),
         "diff vs mutant": lambda enc: (
@@ -84,8 +90,10 @@ def _timed_queries(schema, ps, mutant, reordered, repeats: int) -> tuple[list[fl
     per policy)."""
     import time
 
-    from cedarscope.analyzer.queries import Options, rules_in, solve
+    from cedarscope.analyzer.queries import slice_in
+    from cedarscope.analyzer.solving import EnvSolver, Options
     from cedarscope.encoder import Encoding
+    from cedarscope.lang.template import instantiate
 
     options = Options(timeout_seconds=30.0)
     builds = _builds(ps, mutant, reordered)
@@ -97,19 +105,20 @@ def _timed_queries(schema, ps, mutant, reordered, repeats: int) -> tuple[list[fl
                 started = time.perf_counter()
                 enc = Encoding(schema, env)
                 goal, replay = build(enc)
-                solve(enc, goal, replay, options, env)
+                EnvSolver(enc, options).examples(goal, replay)
                 times.append(time.perf_counter() - started)
         return times
 
     run_all()  # cold: imports, z3 context, caches
     warm = [t for _ in range(repeats) for t in run_all()]
     compile_times = []
+    instances = instantiate(ps)
     for env in schema.environments():
         enc = Encoding(schema, env)
-        for _, p, slots in rules_in(ps, env, schema):
+        for instance in slice_in(instances, env, schema):
             started = time.perf_counter()
-            enc.satisfied(p, slots)
-            enc.errors(p, slots)
+            enc.satisfied(instance.policy)
+            enc.errors(instance.policy)
             compile_times.append(time.perf_counter() - started)
     return warm, compile_times
 

@@ -42,7 +42,7 @@ CASES = {
 
 def smt_seconds(new_text: str) -> tuple[float, bool]:
     from cedarscope.analyzer.checks import diff_report
-    from cedarscope.analyzer.queries import Options
+    from cedarscope.analyzer.solving import Options
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.schema import parse_schema
 

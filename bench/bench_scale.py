@@ -35,7 +35,7 @@ def _child(job: str, n: int, seed: int = 0) -> dict:
     from bench.storegen import generate, mutate
     from cedarscope.analyzer.audit import audit
     from cedarscope.analyzer.checks import diff_report
-    from cedarscope.analyzer.queries import Options
+    from cedarscope.analyzer.solving import Options
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.schema import parse_schema
 

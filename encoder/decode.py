@@ -9,10 +9,12 @@ names: ``alice``, ``bob``, ... for the principal's type, ``photo1``,
 ``photo2``, ... (the type's name) for the others.
 
 The store holds only what the policies can observe: the entities whose
-existence, attributes or tags the formulas read (and that exist in the
-model), and those with ancestors.  Attributes are the ones read, plus the
-schema's required ones (with a valid default when unread, so the store
-conforms); tags are the ones the model says are present.  Parents are the
+existence, attributes, tags or ancestors the formulas read and that the
+model puts in the store (one the model leaves out is absent, as Cedar
+allows: parents, attribute and tag values may name it all the same).
+Attributes are the ones read, plus the schema's required ones (with a valid
+default when unread, so the store conforms); tags are the ones the model
+says are present.  Parents are the
 ancestors the model gives; an ancestor whose type the schema does not allow
 as a direct parent is reached through fresh intermediate entities along a
 memberOf path.  Sets are read as in compiler.py: the elements the formulas
@@ -192,7 +194,7 @@ class Decoder:
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
-        keep = [u for u in observed if exists.get(u) or ancestors.get(u)]
+        keep = [u for u in observed if exists.get(u)]  # a missing entity has no ancestors either
         parents: dict[EntityUID, set[EntityUID]] = {}
         extra: dict[EntityUID, set[EntityUID]] = {}
         for u in keep:

@@ -12,13 +12,16 @@
 (lang.template): the encoder never sees a slot.  Compiled terms are cached
 per policy.
 
-What `well_formed()` assumes (as Cedar's own symbolic compiler does): every
-entity the formulas read (the request's principal and resource, entities
-named in the policies, entities reached through attributes and tags) exists
-and conforms to the schema (enum ids, valid ip values), and the hierarchy is
-acyclic and transitive.  Without `well_formed()` the formulas are exact for
-any store: a missing entity's attributes error, `has` and `hasTag` on it are
-false, and it has no ancestors; `pin()` relies on this.
+What `well_formed()` states is what Cedar guarantees of every request and
+store it accepts under the schema (encoder.assumptions): entities conform
+(enum ids, valid ip values), a missing entity has no ancestors, and the
+hierarchy is acyclic and transitive.  No entity is assumed to exist: the
+request's principal and resource, entities named in the policies and those
+reached through attributes and tags may be missing, and then their
+attributes error and `has` and `hasTag` on them are false.  Stronger
+assumptions (`assumptions=`, names in encoder.assumptions) are added by
+`well_formed()` only.  The formulas themselves are exact for any store;
+`pin()` relies on this.
 
 One over-approximation: an extension constructor applied to a string the
 policies do not spell out (`decimal(context.s)`, which Cedar's validator
@@ -44,9 +47,9 @@ from cedarscope.lang.schema import RequestEnv, Schema
 
 
 class Encoding:
-    def __init__(self, schema: Schema, env: RequestEnv):
+    def __init__(self, schema: Schema, env: RequestEnv, assumptions: frozenset[str] = frozenset()):
         self.schema, self.env = schema, env
-        self.sym = SymEnv(schema, env)
+        self.sym = SymEnv(schema, env, assumptions)
         self.compiler = Compiler(self.sym)
         self._cache: dict[Policy, Term] = {}
         self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
@@ -80,7 +83,8 @@ class Encoding:
                 sum(len(v) for v in sym.elements.values()))
 
     def well_formed(self) -> list[z3.BoolRef]:
-        """Assumptions every query adds (after compiling what it uses)."""
+        """What every query adds (after compiling what it uses): the facts
+        of every store Cedar accepts, and the stronger assumptions asked."""
         return self.sym.well_formed()
 
     def pin(self, request: Request, entities: Entities) -> list[z3.BoolRef]:
@@ -109,8 +113,8 @@ class Encoding:
 
     def readable(self) -> list[z3.BoolRef]:
         """Preferences, not assumptions, for models that read well: the
-        symbolic inputs compiled so far take small numbers, short printable
-        strings and dates near now.  A query adds them under an assumption
+        entities read are in the store, and the symbolic inputs compiled so
+        far take small numbers, short printable strings and dates near now.  A query adds them under an assumption
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
 

@@ -10,20 +10,23 @@ The entity store is a family of uninterpreted functions over entity ids, one
 per entity type T (never quantified over; every application is recorded, and
 the recorded applications are the *footprint*):
 
-- ``exists_T(e)``: e is in the store (attribute access on a missing entity
-  errors; `has` and `hasTag` on it are false);
+- ``exists_T(e)``: e is in the store.  Cedar requires no entity to be there
+  (see encoder.assumptions), so this is an unknown like any other: attribute
+  access on a missing entity errors, `has` and `hasTag` on it are false, and
+  it has no ancestors;
 - ``attr_T_a(e)`` and, for optional attributes, ``has_T_a(e)``; record-typed
   attributes are flattened into one function per nested attribute;
 - ``anc_T_U(e)``: the set of e's ancestors of type U, for every U that the
   schema's memberOf relation makes (transitively) possible;
 - ``hastag_T(e, k)``, ``tag_T(e, k)`` when T declares tags.
 
-Action entities are not symbolic: their hierarchy comes from the schema.
-`well_formed()` states the assumptions (entities referred to exist and
-conform, enum ids, the hierarchy is irreflexive and transitive over the
-footprint, and the set witnesses of compiler.py) as quantifier-free
-constraints over the footprint; `pin()` fixes every recorded application to a
-concrete store.
+Action entities are not symbolic: Cedar takes them, with their hierarchy,
+from the schema.  `well_formed()` states, as quantifier-free constraints over
+the footprint, what holds in every store Cedar accepts (enum ids, valid ip
+values, a missing entity has no ancestors, the hierarchy is irreflexive and
+transitive, and the set witnesses of compiler.py), plus the stronger
+assumptions the encoding was asked to make; `pin()` fixes every recorded
+application to a concrete store.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 
 import z3
 
+from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
 from cedarscope.encoder.terms import (
     ID,
     IP,
@@ -102,8 +106,11 @@ class LazyRecord(dict):
 
 
 class SymEnv:
-    def __init__(self, schema: Schema, env: RequestEnv):
+    def __init__(self, schema: Schema, env: RequestEnv, assumptions: frozenset[str] = frozenset()):
+        """`assumptions`: the stronger assumptions (encoder.assumptions) that
+        `well_formed()` adds to what Cedar guarantees."""
         self.schema, self.env = schema, env
+        self.assumptions = checked(assumptions)
         self.ancestor_types = _transitive({n: d.member_of for n, d in schema.entity_types.items()})
         self.action_ancestors = _transitive({a: d.member_of for a, d in schema.actions.items()})
         adef = schema.actions.get(env.action)
@@ -219,8 +226,10 @@ class SymEnv:
         return etype in self.schema.entity_types
 
     def exists(self, etype: str, e: z3.ExprRef) -> z3.BoolRef:
-        """e is an entity of the store (false for undeclared types, actions
-        other than the schema's, and enum ids the type does not list)."""
+        """e is an entity of the store: an unknown, except for actions (the
+        schema's), undeclared types (none) and enum ids (those listed; their
+        existence is never observed, as enum entities have no attributes,
+        tags or parents)."""
         if etype in self.action_types:
             if not z3.is_int_value(e):
                 raise Unsupported("a symbolic action entity")
@@ -321,15 +330,33 @@ class SymEnv:
                     self.witnessed.append(z3.Implies(xs[i] != xs[j], z3.Select(xs[i], wz) != z3.Select(xs[j], wz)))
 
     def well_formed(self) -> list[z3.BoolRef]:
+        """What holds in every store Cedar accepts, over the footprint, and
+        the stronger assumptions asked for."""
         self._distinct_sets()
-        out: list[z3.BoolRef] = []
-        for kind, _info, _args, e in list(self.apps.values()):
-            if kind == "exists":
-                out.append(e)
+        hierarchy = self._hierarchy_wf()  # may add ancestor applications ...
+        missing = self._missing_have_no_ancestors()  # ... which this covers
+        out = hierarchy + missing + self._assumed_existence()
         for ty, v in self.leaves:
             out += self._leaf_wf(ty, v)
-        out += self._hierarchy_wf()
         out += self.witnessed
+        return out
+
+    def _missing_have_no_ancestors(self) -> list[z3.BoolRef]:
+        """An entity missing from the store has no ancestors (`in` is then
+        `==`), as in Cedar."""
+        out = []
+        for kind, info, args, app in list(self.apps.values()):
+            if kind == "anc":
+                out.append(z3.Implies(z3.Not(self.exists(info[0], args[0])), app == z3.K(ID, z3.BoolVal(False))))
+        return out
+
+    def _assumed_existence(self) -> list[z3.BoolRef]:
+        """The stronger assumptions about which entities are in the store."""
+        if not self.assumptions & {ENTITIES_EXIST, REQUEST_ENTITIES_EXIST}:
+            return []
+        out = [self.exists(v.ty.name, v.val) for v in (self.principal, self.resource)]
+        if ENTITIES_EXIST in self.assumptions:
+            out += [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
         return out
 
     def _leaf_wf(self, ty: Any, v: Any) -> list[z3.BoolRef]:
@@ -382,7 +409,10 @@ class SymEnv:
     # Readable models and enumeration
 
     def readable(self) -> list[z3.BoolRef]:
-        out = []
+        """Entities that exist (a store holding the entities the policies
+        read reads best), small numbers, short printable strings, dates in
+        this century."""
+        out = [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
         printable = z3.Star(z3.Range(" ", "~"))
         for ty, v in self.leaves:
             if ty == LongType():
@@ -425,14 +455,13 @@ class SymEnv:
             if part == "context":
                 diffs += [differs(ty, v) for ty, v in self.leaves
                           if z3.is_const(v) and v.decl().name().startswith("context")]
-            elif part == "store":  # what the policies read of any entity
-                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
-                          if kind != "exists"]
+            elif part == "store":  # what the policies read of any entity, its existence included
+                diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())]
             else:
                 var = getattr(self, part)
                 diffs.append(differs(var.ty, var.val))
                 diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
-                          if kind != "exists" and args[0].eq(var.val)]
+                          if args[0].eq(var.val)]
         return z3.Or(diffs) if diffs else z3.BoolVal(False)
 
     # ------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from cedarscope.analyzer import queries
 from cedarscope.analyzer.checks import diff_report, relation
 from cedarscope.analyzer.solving import Options, overall
+from cedarscope.encoder.assumptions import REQUEST_ENTITIES_EXIST
 from cedarscope.lang.authorizer import is_authorized
 from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.parser import parse_policies
@@ -39,6 +40,9 @@ def schema():
 
 def ps(text: str):
     return parse_policies(text, "t.cedar")
+
+
+PRINCIPAL_EXISTS = frozenset({REQUEST_ENTITIES_EXIST})
 
 
 def opts(**kw) -> Options:
@@ -89,7 +93,8 @@ def test_never_errors_finds_missing_optional_attribute(schema):
 
 def test_overflow_is_an_error(schema):
     text = "permit(principal, action, resource) when { principal.level + 1 > 0 };"
-    answers = queries.never_errors(schema, ps(text), opts())
+    # with the principal in the store, the only error left is the overflow
+    answers = queries.never_errors(schema, ps(text), opts(assumptions=PRINCIPAL_EXISTS))
     assert queries_overall(answers) == Verdict.VIOLATED
     assert answers[0].examples[0].entities.get(answers[0].examples[0].request.principal).attrs["level"] \
         == 2**63 - 1
@@ -100,7 +105,13 @@ def test_never_matches_and_always_matches(schema):
     policy = dead.policies[0][1]
     assert queries_overall(queries.never_matches(schema, policy, opts())) == Verdict.HOLDS
     live = ps("permit(principal, action, resource) when { principal.level > 5 || principal.level <= 5 };")
-    assert queries_overall(queries.always_matches(schema, live.policies[0][1], opts())) == Verdict.HOLDS
+    assert queries_overall(queries.always_matches(schema, live.policies[0][1],
+                                                  opts(assumptions=PRINCIPAL_EXISTS))) == Verdict.HOLDS
+    # ... but not when the principal may be missing from the store: then it errors
+    answers = queries.always_matches(schema, live.policies[0][1], opts())
+    assert queries_overall(answers) == Verdict.VIOLATED
+    ex = answers[0].examples[0]
+    assert ex.request.principal not in ex.entities
 
 
 def test_equivalent_refactorings(schema):

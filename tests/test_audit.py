@@ -9,6 +9,7 @@ import pytest
 
 from cedarscope.analyzer.audit import audit
 from cedarscope.analyzer.solving import Options
+from cedarscope.encoder.assumptions import REQUEST_ENTITIES_EXIST
 from cedarscope.lang.parser import load_policies
 from cedarscope.lang.printer import print_policyset
 from cedarscope.lang.schema import load_schema
@@ -38,6 +39,17 @@ EXPECTED = {
     ("over-permissive-tautology", "over-permissive"),
 }
 
+# Without the assumption that the request's entities are in the store (the
+# default: Cedar does not require it), two answers change, both rightly: a
+# forbid reading `resource.classification` errors, and so fails open, on a
+# resource missing from the store; and a principal missing from the store
+# but named as a document's owner is granted share by
+# redundant-share-own-internal alone (the two permits that otherwise cover
+# it read `principal.level`, which then errors).
+EXPECTED_EXACT = (EXPECTED - {("redundant-share-own-internal", "redundant")}) | {
+    ("ok-forbid-secret-without-mfa", "forbid-may-error")}
+PRINCIPAL_AND_RESOURCE_EXIST = frozenset({REQUEST_ENTITIES_EXIST})
+
 RELATED = {
     "shadowed-owner-view-public": {"ok-owner-view"},
     "shadowed-eng-edit-late": {"ok-eng-edit"},
@@ -55,7 +67,7 @@ def schema():
 def planted(schema):
     ps = load_policies([FIXTURES / "planted.cedar"])
     props = load_policies([FIXTURES / "properties.cedar"])
-    return ps, audit(schema, ps, Options(timeout_seconds=30.0), props)
+    return ps, audit(schema, ps, Options(timeout_seconds=30.0, assumptions=PRINCIPAL_AND_RESOURCE_EXIST), props)
 
 
 def test_every_planted_problem_is_found_and_nothing_else(planted):
@@ -64,6 +76,16 @@ def test_every_planted_problem_is_found_and_nothing_else(planted):
     assert found == EXPECTED
     assert report.result.value == "violated"
     assert "unknown" not in report.stats
+
+
+def test_planted_problems_where_entities_may_be_missing(schema):
+    ps = load_policies([FIXTURES / "planted.cedar"])
+    report = audit(schema, ps, Options(timeout_seconds=30.0))
+    found = {(f.policies[0], f.kind) for f in report.findings}
+    assert found == EXPECTED_EXACT
+    [fails_open] = [f for f in report.findings if f.policies[0] == "ok-forbid-secret-without-mfa"]
+    cx = fails_open.counterexample
+    assert cx.request.resource not in cx.entities
 
 
 def test_findings_name_the_policies_that_explain_them(planted):
@@ -99,9 +121,15 @@ def test_examples_replay_under_cedarpy(planted):
 
 def test_clean_store_has_no_findings(schema):
     ps = load_policies([FIXTURES / "clean.cedar"])
-    report = audit(schema, ps, Options(timeout_seconds=30.0))
+    report = audit(schema, ps, Options(timeout_seconds=30.0, assumptions=PRINCIPAL_AND_RESOURCE_EXIST))
     assert [f.message for f in report.findings] == []
     assert report.result.value == "holds"
+    # where the resource may be missing from the store, the forbid that reads
+    # its classification fails open on it
+    report = audit(schema, ps, Options(timeout_seconds=30.0))
+    assert [(f.kind, f.policies) for f in report.findings] == [("forbid-may-error", ("no-secret-without-mfa",))]
+    cx = report.findings[0].counterexample
+    assert cx.request.resource not in cx.entities
 
 
 def test_generated_store_planted_problems_are_found():

@@ -26,6 +26,8 @@ V1 = FIXTURES / "policies.cedar"
 V2 = FIXTURES / "policies_v2.cedar"
 AUDIT = Path(__file__).resolve().parent / "fixtures" / "audit"
 
+ASSUME_REQUEST_ENTITIES = ("--entities-exist", "request")
+
 KINDS = {"gained", "lost", "always-allows", "always-denies", "may-error", "dead", "always-matches",
          "redundant", "shadowed", "overridden", "forbid-may-error", "over-permissive",
          "property-violated", "reachable"}
@@ -66,6 +68,7 @@ def check_counterexample(cx: dict) -> None:
 
 def check_contract(report: dict, exit_code: int) -> None:
     assert list(report) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
+    assert report["assumptions"] and all(isinstance(a, str) and a for a in report["assumptions"])
     assert report["tool"] == "cedarscope" and isinstance(report["version"], str)
     assert report["result"] in ("holds", "violated", "unknown")
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]
@@ -92,9 +95,12 @@ def check_contract(report: dict, exit_code: int) -> None:
 
 
 def test_check_holds_exits_0():
-    code, report = run_json("check", V1, "--schema", SCHEMA)
+    # the policies read the resource's attributes: they error where it is missing from the store
+    code, report = run_json("check", V1, "--schema", SCHEMA, *ASSUME_REQUEST_ENTITIES)
     assert (code, report["result"], report["findings"]) == (0, "holds", [])
     assert report["command"] == "check" and report["stats"]["environments"] == 2
+    code, report = run_json("check", V1, "--schema", SCHEMA)
+    assert code == 1 and {f["kind"] for f in report["findings"]} == {"may-error"}
 
 
 def test_check_violated_exits_1_with_a_counterexample_per_environment():
@@ -108,7 +114,8 @@ def test_check_one_policy():
     code, report = run_json("check", V1, "-s", SCHEMA, "--policy", "owner", "-P", "never-matches")
     assert code == 1 and {f["policies"][0] for f in report["findings"]} == {"owner"}
     assert report["findings"][0]["locations"][0]["line"] == 1  # the policy starts at its @id
-    code, _ = run_json("check", V1, "-s", SCHEMA, "--policy", "no-secret-edit", "-P", "never-errors")
+    code, _ = run_json("check", V1, "-s", SCHEMA, "--policy", "no-secret-edit", "-P", "never-errors",
+                       *ASSUME_REQUEST_ENTITIES)
     assert code == 0
     code, report = run_json("check", V1, "-s", SCHEMA, "--policy", "team-view", "-P", "always-matches")
     assert code == 1  # not every user is in Team::"eng"
@@ -305,7 +312,8 @@ def test_narrowing_to_one_environment():
     assert {f["environment"]["action"] for f in report["findings"]} == {'Action::"view"'}
     code, report = run_json("diff", V1, V2, "-s", SCHEMA, "--action", 'Action::"view"')
     assert (code, report["stats"]["environments"]) == (0, 1)
-    code, report = run_json("check", V1, "-s", SCHEMA, "--principal-type", "User", "--resource-type", "Doc")
+    code, report = run_json("check", V1, "-s", SCHEMA, "--principal-type", "User", "--resource-type", "Doc",
+                            *ASSUME_REQUEST_ENTITIES)
     assert (code, report["stats"]["environments"]) == (0, 2)
 
 
@@ -363,7 +371,8 @@ def test_ask_enumerates_distinct_principals():
 
 
 def test_audit_clean_store_and_properties():
-    code, report = run_json("audit", AUDIT / "clean.cedar", "-s", AUDIT / "schema.cedarschema")
+    code, report = run_json("audit", AUDIT / "clean.cedar", "-s", AUDIT / "schema.cedarschema",
+                            *ASSUME_REQUEST_ENTITIES)
     assert (code, report["findings"]) == (0, [])
     code, report = run_json("audit", V1, "-s", SCHEMA, "--properties", FIXTURES / "properties.cedar")
     assert code == 1

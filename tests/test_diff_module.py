@@ -8,6 +8,7 @@ import pytest
 
 from cedarscope.analyzer.diff import diff
 from cedarscope.analyzer.solving import Options
+from cedarscope.encoder.assumptions import REQUEST_ENTITIES_EXIST
 from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.schema import parse_schema
@@ -85,13 +86,19 @@ permit(principal, action == Action::"edit", resource) when { principal.level > 5
 
 def test_examples_differ_only_in_what_the_policies_read():
     """Here the policies read nothing but `resource.public`, which must be
-    false for every gained request: one example is all there is."""
+    false for every gained request when the resource is in the store: one
+    example is all there is.  A resource missing from the store (then
+    `resource.public` errors and the old permit does not apply) is the one
+    other case the policies can tell apart."""
     new = parse_policies("""
 permit(principal, action == Action::"view", resource);
 permit(principal, action == Action::"edit", resource) when { principal.level > 5 };
 """)
+    present = opts(max_examples=3, assumptions=frozenset({REQUEST_ENTITIES_EXIST}))
+    assert len(by_action(diff(SCHEMA, OLD, new, present))["view"].gained.examples) == 1
     examples = by_action(diff(SCHEMA, OLD, new, opts(max_examples=3)))["view"].gained.examples
-    assert len(examples) == 1
+    assert len(examples) == 2
+    assert sorted(e.request.resource in e.entities for e in examples) == [False, True]
 
 
 @pytest.mark.parametrize("narrowing, actions", [

@@ -47,8 +47,8 @@ permit(principal, action, resource) when { principal in Org::"acme" };
 """
 
 CREATE_HAS_REQUEST = """
-@assume("create requests carry a request")
-permit(principal, action == Action::"create", resource) when { resource has request };
+@assume("create requests carry a request, which is in the store")
+permit(principal, action == Action::"create", resource) when { resource has request && resource.request has approved };
 """
 
 
@@ -92,7 +92,8 @@ def test_a_property_that_fails_without_the_assumption_holds_with_it(files):
 
 def test_a_scoped_assumption_constrains_only_its_scope(files):
     d = files.dir
-    base = ("check", d / "policies.cedar", "-s", d / "schema.cedarschema")
+    # (the request's own entities exist: owner-deletes reads the resource's owner)
+    base = ("check", d / "policies.cedar", "-s", d / "schema.cedarschema", "--entities-exist", "request")
     code, report = run_json(*base)  # approved-create reads resource.request, which may be absent
     assert code == 1 and {f["policies"][0] for f in report["findings"]} == {"approved-create"}
     code, report = run_json(*base, "--assume", d / "create.cedar")
