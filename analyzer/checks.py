@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from cedarscope.analyzer import queries
 from cedarscope.analyzer.diff import GAINED, LOST, DiffResult, diff
 from cedarscope.analyzer.solving import Answer, Example, Options, overall, stats_of
+from cedarscope.analyzer.templates import notes as template_notes
+from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Response, is_authorized
 from cedarscope.lang.schema import Schema
@@ -47,8 +49,6 @@ def refs(policyset: PolicySet, ids: Iterable[str]) -> tuple[PolicyRef, ...]:
 
 def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexample:
     """An example with each side's decision and determining policies."""
-    from cedarscope.analyzer.templates import with_example_links
-
     decisions, determining = {}, {}
     for side, ps in sides.items():
         linked = with_example_links(ps, example.links)
@@ -79,17 +79,18 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
         answers.extend(result)
         for answer in result:
             for ex in answer.examples:
-                response = is_authorized(ex.request, ex.entities, ps)
+                linked = with_example_links(ps, ex.links)
+                response = is_authorized(ex.request, ex.entities, linked)
                 subjects = [pid for pid, _ in response.errors] if kind == "may-error" else []
                 findings.append(Finding(
                     kind=kind,
                     message=f"{name}: {describe_request(ex)} {says}",
                     policies=tuple(subjects),
-                    locations=_locations(ps, subjects),
+                    locations=_locations(linked, subjects),
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers), tuple(findings), stats_of(answers))
+    return Report("check", _verdict(answers), tuple(findings), stats_of(answers), assumptions=template_notes(ps))
 
 
 def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequence[str],

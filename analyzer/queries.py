@@ -32,6 +32,7 @@ from cedarscope.analyzer.solving import (
     in_environment,
     per_environment,
 )
+from cedarscope.analyzer.templates import every_link_instances, with_example_links
 from cedarscope.encoder import Encoding
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Decision, Response, is_authorized
@@ -57,8 +58,6 @@ def evaluable_in(ps: PolicySet, instances: Sequence[PolicyInstance], env: Reques
                  schema: Schema) -> list[PolicyInstance]:
     """The slice of `instances` (`instantiate(ps)`) in `env`, and the
     templates of `ps` analysed for every link there (analyzer.templates)."""
-    from cedarscope.analyzer.templates import every_link_instances
-
     return slice_in(instances, env, schema) + every_link_instances(ps, env, schema)
 
 
@@ -109,18 +108,23 @@ def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
 # Policy-set queries
 
 
+# Templates without links are analysed for every possible link
+# (analyzer.templates): an example then carries the links it needs, and its
+# replay takes them.
+
+
 def always_allows(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """Every request of the selected environments is allowed."""
     instances = instantiate(ps)
-    return ask(schema, options, lambda enc: z3.Not(allows(enc, slice_in(instances, enc.env, schema))),
-               lambda r, e: decision(ps, r, e) == DENY)
+    return ask(schema, options, lambda enc: z3.Not(allows(enc, evaluable_in(ps, instances, enc.env, schema))),
+               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == DENY)
 
 
 def always_denies(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No request of the selected environments is allowed."""
     instances = instantiate(ps)
-    return ask(schema, options, lambda enc: allows(enc, slice_in(instances, enc.env, schema)),
-               lambda r, e: decision(ps, r, e) == ALLOW)
+    return ask(schema, options, lambda enc: allows(enc, evaluable_in(ps, instances, enc.env, schema)),
+               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == ALLOW)
 
 
 def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
@@ -128,10 +132,11 @@ def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer
     instances = instantiate(ps)
 
     def goal(enc: Encoding) -> z3.BoolRef:
-        errors = [enc.errors(i.policy) for i in slice_in(instances, enc.env, schema)]
+        errors = [enc.errors(i.policy) for i in evaluable_in(ps, instances, enc.env, schema)]
         return z3.Or(errors) if errors else z3.BoolVal(False)
 
-    return ask(schema, options, goal, lambda r, e: bool(response(ps, r, e).errors))
+    return ask(schema, options, goal,
+               lambda r, e, links=(): bool(response(with_example_links(ps, links), r, e).errors))
 
 
 # --------------------------------------------------------------------------

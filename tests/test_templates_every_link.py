@@ -132,3 +132,16 @@ def test_audit_says_which_templates_the_links_leave_out(tmp_path):
                             "--links", tmp_path / "links.json")
     assert any("not analysed: delegate-delete, never-linked-usefully" in a for a in report["assumptions"])
     assert {f["policies"][0] for f in report["findings"] if f["kind"] == "shadowed"} == {"l1"}
+
+
+def test_check_never_errors_covers_every_link(paths):
+    # delegate-delete reads principal.level: a link matching a principal missing from the store
+    # errors; no static policy can error (the forbid that could is left out)
+    (paths / "only-template.cedar").write_text(POLICIES.split('@id("no-secret-deletes")')[0])
+    code, report = run_json("check", paths / "only-template.cedar", "-s", paths / "schema.cedarschema",
+                            "-P", "never-errors", "--confirm")
+    assert code == 1
+    via_link = [f for f in report["findings"] if f["counterexample"].get("links")]
+    assert via_link and via_link[0]["policies"] == [via_link[0]["counterexample"]["links"][0]["link_id"]]
+    assert via_link[0]["locations"][0]["line"] == 5  # the template's text
+    assert "confirm_disagreements" not in report["stats"]
