@@ -45,7 +45,7 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
-from cedarscope.lang.values import EntityUID
+from cedarscope.lang.values import CedarRecord, EntityUID
 from cedarscope.reports.counts import CAPPED, EXACT, UNKNOWN, CountReport, CountRow, Tally
 from cedarscope.reports.findings import Verdict
 
@@ -91,21 +91,30 @@ class _Found:
     resources: set[EntityUID] = field(default_factory=set)
 
 
-def _count(solver: EnvSolver, goal: z3.BoolRef, universe: Universe, cap: int,
+def _within(solver: EnvSolver, universe: Universe) -> list[z3.BoolRef] | None:
+    """The universe as constraints of the environment: its principals and
+    resources, and (for a store) the store fixed for everything compiled so
+    far; None when it has no request in the environment."""
+    enc, schema = solver.enc, solver.enc.schema
+    sym = enc.sym
+    ps = universe.members(solver.env.principal_type, schema)
+    rs = universe.members(solver.env.resource_type, schema)
+    if not ps or not rs:
+        return None
+    within = [z3.Or([sym.principal.val == sym.ids.val(u) for u in ps]),
+              z3.Or([sym.resource.val == sym.ids.val(u) for u in rs])]
+    if universe.store is not None:
+        within += _pinned_store(enc, universe.store)
+    return within
+
+
+def _count(solver: EnvSolver, goal: z3.BoolRef, within: list[z3.BoolRef], universe: Universe, cap: int,
            replay: Callable[[Request, Entities], bool]) -> tuple[_Found, Status]:
     """Enumerate the universe's requests satisfying `goal` (see the module
     docstring); the status is UNSAT when the count is exact."""
-    enc, schema = solver.enc, solver.enc.schema
-    sym = enc.sym
+    sym = solver.enc.sym
     principal, resource = sym.principal.val, sym.resource.val
-    ps = universe.members(solver.env.principal_type, schema)
-    rs = universe.members(solver.env.resource_type, schema)
     found = _Found()
-    if not ps or not rs:
-        return found, Status.UNSAT
-    within = [z3.Or([principal == sym.ids.val(u) for u in ps]), z3.Or([resource == sym.ids.val(u) for u in rs])]
-    if universe.store is not None:
-        within += _pinned_store(enc, universe.store)
 
     def keep(model: Model) -> bool:
         p, r = (model.main.eval(v, model_completion=True) for v in (principal, resource))
@@ -149,9 +158,10 @@ def _replays(solver: EnvSolver, model: Model, universe: Universe, p: z3.ExprRef,
     if universe.store is None:
         return solver.example(model, replay) is not None
     enc, env = solver.enc, solver.env
-    decoded, _ = enc.decode(model.main)
+    # the context, from the model (decoding it is most of a step's cost: only when there is one)
+    context = enc.decode(model.main)[0].context if enc.sym.context_type.attrs else CedarRecord()
     request = Request(_uid(enc.sym, env.principal_type, p), env.action, _uid(enc.sym, env.resource_type, r),
-                      decoded.context)
+                      context)
     if replay(request, universe.store):
         return True
     solver.unknown_reasons.append(f"a counted request ({request.principal}, {request.resource}) failed to "
@@ -221,10 +231,14 @@ def _row(solver: EnvSolver, schema: Schema, universe: Universe, policies: Policy
 
         goals += [(GAINED, z3.And(allowed_new, z3.Not(allowed_old)), changed(True)),
                   (LOST, z3.And(allowed_old, z3.Not(allowed_new)), changed(False))]
+    within = _within(solver, universe)  # after every goal is compiled: the store is fixed once for all
     tallies = []
     for kind, goal, replay in goals:
+        if within is None:
+            tallies.append(_tally(kind, _Found(), Status.UNSAT, []))
+            continue
         noted = len(solver.unknown_reasons)
-        found, status = _count(solver, goal, universe, cap, replay)
+        found, status = _count(solver, goal, within, universe, cap, replay)
         tallies.append(_tally(kind, found, status, solver.unknown_reasons[noted:] or ["the solver gave up"]))
     stats.add_solver(solver)
     return CountRow(env, *_sizes(env, schema, universe), tuple(tallies))
