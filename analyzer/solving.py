@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import z3
 
 from cedarscope.analyzer.stated import all_hold, hypotheses
-from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -188,7 +188,8 @@ class EnvSolver:
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
         self.ctx = z3.Context()
-        self.solver = z3.Solver(ctx=self.ctx)
+        # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
+        self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
         self.seconds = 0.0
         self.unknown_reasons: list[str] = []

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cedarscope.encoder.encoding import Encoding
+    from cedarscope.encoder.solver import Solver, solver_for
     from cedarscope.encoder.terms import Unsupported
 
-_EXPORTS = {"Encoding": "cedarscope.encoder.encoding", "Unsupported": "cedarscope.encoder.terms"}
+_EXPORTS = {"Encoding": "cedarscope.encoder.encoding", "Unsupported": "cedarscope.encoder.terms",
+            "Solver": "cedarscope.encoder.solver", "solver_for": "cedarscope.encoder.solver"}
 
-__all__ = ["Encoding", "Unsupported"]
+__all__ = ["Encoding", "Solver", "Unsupported", "solver_for"]
 
 
 def __getattr__(name: str) -> Any:

@@ -35,104 +35,43 @@ element terms, and tests on them unfold into disjunctions and conjunctions.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import z3
 
+from cedarscope.encoder import ext, strings
 from cedarscope.encoder.symenv import SymEnv
 from cedarscope.encoder.terms import (
     BOOL,
     DATETIME,
-    DECIMAL,
     DURATION,
     EMPTY_SET,
-    IP,
-    IPADDR,
+    FALSE,
     LONG,
     LONG_MIN,
-    MS_PER_DAY,
     NEVER,
     STRING,
+    TRUE,
     MixedSetType,
     Term,
     Unsupported,
+    conjunction,
     default_raw,
-    ext_raw,
-    ip_val,
+    disjunction,
+    negation,
     sort_of,
     string_of,
     string_val,
     to_sorted,
 )
+from cedarscope.encoder.unions import coerce, join, lifted, union_of
 from cedarscope.lang import ast
 from cedarscope.lang.schema import Attribute, EntityType, RecordType, SetType, StringType
 from cedarscope.lang.template import AnyEntity
 from cedarscope.lang.values import EntityUID
 
-TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
-
-
-def _or(*args) -> z3.BoolRef:
-    bs = [b for b in args if not z3.is_false(b)]
-    if any(z3.is_true(b) for b in bs):
-        return TRUE
-    return FALSE if not bs else bs[0] if len(bs) == 1 else z3.Or(bs)
-
-
-def _and(*args) -> z3.BoolRef:
-    bs = [b for b in args if not z3.is_true(b)]
-    if any(z3.is_false(b) for b in bs):
-        return FALSE
-    return TRUE if not bs else bs[0] if len(bs) == 1 else z3.And(bs)
-
-
-def _not(b) -> z3.BoolRef:
-    return FALSE if z3.is_true(b) else TRUE if z3.is_false(b) else z3.Not(b)
-
-
-def _ite(c, a, b):
-    if z3.is_true(c):
-        return a
-    if z3.is_false(c):
-        return b
-    return z3.If(c, a, b)
-
-
-@dataclass(frozen=True)
-class UnionType:
-    """The type of `if c then x else y` when x and y have unrelated types.
-    Its raw value is a list of (guard, Term) alternatives: exactly one guard
-    holds, and the alternatives carry no error of their own."""
-
-    alts: tuple
-
-    def __str__(self) -> str:
-        return " | ".join(map(str, self.alts))
-
-
-def lifted(fn):
-    """Apply a term-level operation to each alternative of union-typed
-    arguments and join the results.  Each alternative inherits the error of
-    its union, so short-circuiting operations still see it in the right
-    place."""
-
-    @functools.wraps(fn)
-    def wrapper(self, *args):
-        if not any(isinstance(a, Term) and isinstance(a.ty, UnionType) for a in args):
-            return fn(self, *args)
-        combos = [((), TRUE)]
-        for a in args:
-            if isinstance(a, Term) and isinstance(a.ty, UnionType):
-                alts = [(g, Term(t.ty, t.val, a.err, t.lits)) for g, t in a.val]
-            else:
-                alts = [(TRUE, a)]
-            combos = [(xs + (x,), _and(g, h)) for xs, g in combos for h, x in alts]
-        return self.union_of([(g, fn(self, *xs)) for xs, g in combos])
-
-    return wrapper
+_and, _or, _not = conjunction, disjunction, negation
 
 
 def bad(ty: Any) -> Term:
@@ -153,6 +92,7 @@ def is_entity(t: Term) -> bool:
 class Compiler:
     def __init__(self, sym: SymEnv):
         self.sym = sym
+        self.likes: dict[int, strings.LikeAtom] = {}  # every `like` compiled, by formula id
         self._dispatch: dict[type, Callable[[Any], Term]] = {
             ast.Lit: self.lit, ast.EntityLit: self.entity_lit, ast.Var: self.var,
             ast.Slot: self.slot, ast.Not: self.not_, ast.Neg: self.neg,
@@ -277,94 +217,8 @@ class Compiler:
         """Only the branch taken is evaluated."""
         if c.ty != BOOL:
             return bad(NEVER)
-        return self.union_of([(c.val, Term(t.ty, t.val, _or(c.err, t.err), t.lits)),
+        return union_of([(c.val, Term(t.ty, t.val, _or(c.err, t.err), t.lits)),
                               (_not(c.val), Term(f.ty, f.val, _or(c.err, f.err), f.lits))])
-
-    def union_of(self, results: list[tuple[z3.BoolRef, Term]]) -> Term:
-        """The term that is results[i] when its guard holds (the guards are
-        exhaustive and exclusive): one type where the types join, else a
-        union."""
-        err = _or(*[_and(g, r.err) for g, r in results])
-        alts, never = [], []
-        for g, r in results:
-            if z3.is_false(g):
-                continue
-            for h, t in (r.val if isinstance(r.ty, UnionType) else [(TRUE, r)]):
-                gh = _and(g, h)
-                if z3.is_false(gh):
-                    continue
-                if t.ty == NEVER:
-                    never.append(gh)  # erroring cases: kept so the guards stay exhaustive
-                else:
-                    alts.append((gh, Term(t.ty, t.val, FALSE, t.lits)))
-        if not alts:
-            return Term(NEVER, None, err)
-        if len(alts) == 1:
-            return Term(alts[0][1].ty, alts[0][1].val, err, alts[0][1].lits)
-        try:
-            if any(isinstance(t.ty, MixedSetType) for _, t in alts):
-                raise Unsupported("mixed sets are kept as literals")
-            ty = alts[0][1].ty
-            for _, t in alts[1:]:
-                ty = self.join(ty, t.ty)
-        except Unsupported:
-            groups: dict[Any, list] = {}
-            for g, t in alts:
-                groups.setdefault(t.ty, []).append((g, t))
-            merged = [(_or(*[g for g, _ in grp]), self.union_of(grp)) for grp in groups.values()]
-            if never:
-                merged.append((_or(*never), Term(NEVER, None, FALSE)))
-            return Term(UnionType(tuple(sorted(groups, key=str))), merged, err)
-        val = self.coerce(alts[-1][1], ty)
-        for g, t in reversed(alts[:-1]):
-            val = self.merge_raw(g, ty, self.coerce(t, ty), val)
-        return Term(ty, val, err)
-
-    def join(self, a: Any, b: Any) -> Any:
-        """The least type holding values of both types (records join
-        attribute-wise, an attribute missing on one side becoming optional)."""
-        if a == b:
-            return a
-        if isinstance(a, SetType) and isinstance(b, SetType):
-            if a.elem == NEVER:
-                return b
-            if b.elem == NEVER:
-                return a
-        if isinstance(a, RecordType) and isinstance(b, RecordType):
-            attrs = {}
-            for k in sorted({k for k, _ in a.attrs} | {k for k, _ in b.attrs}):
-                x, y = a.get(k), b.get(k)
-                if x and y:
-                    attrs[k] = Attribute(self.join(x.type, y.type), x.required and y.required)
-                else:
-                    present = x or y
-                    assert present is not None  # k is an attribute of one side at least
-                    attrs[k] = Attribute(present.type, False)
-            return RecordType(tuple(attrs.items()))
-        raise Unsupported(f"no common type for {a} and {b}")
-
-    def coerce(self, t: Term, ty: Any) -> Any:
-        """t's raw value seen at the (joined) type ty."""
-        if t.ty == ty:
-            return t.val
-        if isinstance(ty, SetType):
-            return default_raw(ty)  # t is `[]`
-        if isinstance(ty, RecordType):
-            out = {}
-            for k, a in ty.attrs:
-                if t.ty.get(k) is not None:
-                    present, v = t.val[k]
-                    out[k] = (present, self.coerce(Term(t.ty.get(k).type, v, FALSE), a.type))
-                else:
-                    out[k] = (FALSE, default_raw(a.type))
-            return out
-        raise Unsupported(f"value of type {t.ty} at type {ty}")
-
-    def merge_raw(self, c, ty, a, b):
-        if isinstance(ty, RecordType):
-            return {k: (_ite(c, a[k][0], b[k][0]), self.merge_raw(c, at.type, a[k][1], b[k][1]))
-                    for k, at in ty.attrs}
-        return _ite(c, a, b)
 
     # Arithmetic and comparison ------------------------------------------
 
@@ -486,11 +340,11 @@ class Compiler:
         try:
             ty = tys.pop()
             while tys:
-                ty = self.join(ty, tys.pop())
+                ty = join(ty, tys.pop())
         except Unsupported:
             kinds = tuple(sorted({x.ty for x in elems}, key=str))
             return Term(MixedSetType(kinds), None, err, tuple((x.ty, x.val) for x in elems))
-        vals = tuple(self.coerce(x, ty) for x in elems)
+        vals = tuple(coerce(x, ty) for x in elems)
         arr = z3.K(sort_of(ty), FALSE)
         for v in vals:
             self.sym.element(ty, v)  # a set equal to this one has these members
@@ -523,17 +377,17 @@ class Compiler:
         if elem == NEVER:
             return FALSE
         if s.lits is not None:
-            return _or(*[self.eq_raw(ty, x, elem, lit) for lit in s.lits])
+            return _or(*[self.eq_raw(ty, x, elem, v) for v in s.lits])
         if ty != elem:
             try:
-                joined = self.join(ty, elem)
+                joined = join(ty, elem)
             except Unsupported:
                 if isinstance(ty, SetType) and isinstance(elem, SetType):
                     raise Unsupported(f"membership of a {ty} in a set of {elem}") from None
                 return FALSE  # values of unrelated types are never equal
             if joined != elem:
                 raise Unsupported(f"membership of a {ty} in a set of {elem}")
-            x, ty = self.coerce(Term(ty, x, FALSE), elem), elem
+            x, ty = coerce(Term(ty, x, FALSE), elem), elem
         self.sym.element(ty, x)
         return z3.Select(s.val, to_sorted(ty, x))
 
@@ -702,14 +556,11 @@ class Compiler:
     def like_term(self, x: Term, pattern: tuple) -> Term:
         if x.ty != STRING:
             return bad(BOOL)
-        parts = []
-        for p in pattern:
-            parts.append(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))) if p is None else z3.Re(string_val(p)))
-        if not parts:
-            regex = z3.Re(z3.StringVal(""))
-        else:
-            regex = parts[0] if len(parts) == 1 else z3.Concat(*parts)
-        return Term(BOOL, z3.InRe(x.val, regex), x.err)
+        atom = strings.like_atom(x.val, pattern)
+        if atom is None:
+            return Term(BOOL, z3.simplify(strings.like(x.val, pattern)), x.err)
+        self.likes.setdefault(atom.formula.get_id(), atom)
+        return Term(BOOL, atom.formula, x.err)
 
     def is_(self, e: ast.Is) -> Term:
         x = self.expr(e.expr)
@@ -748,13 +599,16 @@ class Compiler:
     @lifted
     def call(self, name: str, recv: Term, *args: Term) -> Term:
         err = _or(recv.err, *[a.err for a in args])
-        f = _METHODS.get(name)
-        if f is None:
+        if name in _METHODS:
+            arity, recv_ok, method = _METHODS[name]
+            fn = getattr(self, method)
+        elif name in ext.METHODS:
+            arity, recv_ok, fn = ext.METHODS[name]
+        else:
             raise Unsupported(f"method {name}")
-        arity, recv_ok, fn = f
         if len(args) != arity or not recv_ok(recv.ty):
             return bad(NEVER)
-        ty, val, extra_err = fn(self, recv, *args)
+        ty, val, extra_err = fn(recv, *args)
         if val is None:
             return bad(ty)
         return Term(ty, val, _or(err, extra_err))
@@ -795,9 +649,9 @@ class Compiler:
 
     def ext_fun(self, e: ast.ExtFun) -> Term:
         args = [self.expr(a) for a in e.args]
-        if e.name in _CONSTRUCTORS:
+        if e.name in ext.CONSTRUCTORS:
             return self.construct(e.name, *args)
-        if e.name in _METHODS and args:
+        if (e.name in _METHODS or e.name in ext.METHODS) and args:
             return self.call(e.name, *args)
         raise Unsupported(f"extension function {e.name}")
 
@@ -806,7 +660,7 @@ class Compiler:
         """decimal("..."), ip("..."), datetime("..."), duration("...")."""
         import cedarscope.lang.values as lv
 
-        ty, cls = _CONSTRUCTORS[name]
+        ty, cls = ext.CONSTRUCTORS[name]
         err = _or(*[a.err for a in args])
         if len(args) != 1 or args[0].ty != STRING:
             return bad(ty)
@@ -818,118 +672,27 @@ class Compiler:
             v = getattr(lv, cls).parse(string_of(s))
         except ValueError:
             return bad(ty)
-        return Term(ty, ext_raw(v), err)
+        return Term(ty, ext.ext_raw(v), err)
 
 
 # -------------------------------------------------------------------------
-# Extension semantics on raw values
+# Methods: Cedar's name -> (arity, receiver check, Compiler method name);
+# the extension types' methods are in encoder.ext.
 
 
-def _ip_mask(v4: bool, prefix: z3.BitVecRef) -> z3.BitVecRef:
-    p = z3.ZeroExt(120, prefix)
-    if v4:
-        ones = z3.BitVecVal(2**32 - 1, 128)
-        return (ones << (32 - p)) & ones
-    return z3.BitVecVal(2**128 - 1, 128) << (128 - p)
-
-
-def ip_in_range(a, b) -> z3.BoolRef:
-    """Every address of a's range lies in b's range (same version)."""
-    def within(v4):
-        m = _ip_mask(v4, IP.prefix(b))
-        return z3.And(z3.ULE(IP.prefix(b), IP.prefix(a)), IP.addr(a) & m == IP.addr(b) & m)
-    return z3.And(IP.is_v4(a) == IP.is_v4(b), z3.If(IP.is_v4(a), within(True), within(False)))
-
-
-def _in_net(a, v4_net, v6_net) -> z3.BoolRef:
-    return z3.If(IP.is_v4(a), ip_in_range(a, ip_val(True, *v4_net)), ip_in_range(a, ip_val(False, *v6_net)))
-
-
-def _sub_checked(x, y):
-    return x - y, z3.Not(z3.And(z3.BVSubNoOverflow(x, y), z3.BVSubNoUnderflow(x, y, True)))
-
-
-def _add_checked(x, y):
-    return x + y, z3.Not(z3.And(z3.BVAddNoOverflow(x, y, True), z3.BVAddNoUnderflow(x, y)))
-
-
-def _typed(ty):
-    return lambda t: t == ty
-
-
-def _decimal_cmp(op):
-    def f(c, a, b):
-        if b.ty != DECIMAL:
-            return BOOL, None, TRUE
-        return BOOL, op(a.val, b.val), FALSE
-    return f
-
-
-def _ip_pred(pred):
-    return lambda c, a: (BOOL, pred(a.val), FALSE)
-
-
-def _duration_to(unit):
-    return lambda c, a: (LONG, a.val / unit if unit != 1 else a.val, FALSE)
-
-
-def _offset(c, a, d):
-    if d.ty != DURATION:
-        return DATETIME, None, TRUE
-    v, err = _add_checked(a.val, d.val)
-    return DATETIME, v, err
-
-
-def _duration_since(c, a, b):
-    if b.ty != DATETIME:
-        return DURATION, None, TRUE
-    v, err = _sub_checked(a.val, b.val)
-    return DURATION, v, err
-
-
-def _to_date(c, a):
-    v, err = _sub_checked(a.val, a.val % MS_PER_DAY)
-    return DATETIME, v, err
-
-
-def _to_time(c, a):
-    return DURATION, a.val % MS_PER_DAY, FALSE
-
-
-def _is_set(t):
+def _is_set(t) -> bool:
     return isinstance(t, (SetType, MixedSetType))
 
 
-_METHODS = {
-    # name: (arity, receiver type check, implementation)
-    "contains": (1, _is_set, Compiler.contains),
-    "containsAll": (1, _is_set, Compiler.contains_all),
-    "containsAny": (1, _is_set, Compiler.contains_any),
-    "isEmpty": (0, _is_set, Compiler.is_empty_m),
-    "hasTag": (1, lambda t: isinstance(t, EntityType), Compiler.has_tag),
-    "getTag": (1, lambda t: isinstance(t, EntityType), Compiler.get_tag),
-    "lessThan": (1, _typed(DECIMAL), _decimal_cmp(lambda x, y: x < y)),
-    "lessThanOrEqual": (1, _typed(DECIMAL), _decimal_cmp(lambda x, y: x <= y)),
-    "greaterThan": (1, _typed(DECIMAL), _decimal_cmp(lambda x, y: x > y)),
-    "greaterThanOrEqual": (1, _typed(DECIMAL), _decimal_cmp(lambda x, y: x >= y)),
-    "isIpv4": (0, _typed(IPADDR), _ip_pred(lambda a: IP.is_v4(a))),
-    "isIpv6": (0, _typed(IPADDR), _ip_pred(lambda a: z3.Not(IP.is_v4(a)))),
-    "isLoopback": (0, _typed(IPADDR), _ip_pred(lambda a: _in_net(a, (0x7F000000, 8), (1, 128)))),
-    "isMulticast": (0, _typed(IPADDR), _ip_pred(lambda a: _in_net(a, (0xE0000000, 4), (0xFF << 120, 8)))),
-    "isInRange": (1, _typed(IPADDR), lambda c, a, b: (BOOL, ip_in_range(a.val, b.val), FALSE)
-                  if b.ty == IPADDR else (BOOL, None, TRUE)),
-    "offset": (1, _typed(DATETIME), _offset),
-    "durationSince": (1, _typed(DATETIME), _duration_since),
-    "toDate": (0, _typed(DATETIME), _to_date),
-    "toTime": (0, _typed(DATETIME), _to_time),
-    "toMilliseconds": (0, _typed(DURATION), _duration_to(1)),
-    "toSeconds": (0, _typed(DURATION), _duration_to(1000)),
-    "toMinutes": (0, _typed(DURATION), _duration_to(60_000)),
-    "toHours": (0, _typed(DURATION), _duration_to(3_600_000)),
-    "toDays": (0, _typed(DURATION), _duration_to(86_400_000)),
-}
+def _is_entity_type(t) -> bool:
+    return isinstance(t, EntityType)
 
-_CONSTRUCTORS = {
-    "decimal": (DECIMAL, "Decimal"), "ip": (IPADDR, "IPAddr"),
-    "datetime": (DATETIME, "Datetime"), "duration": (DURATION, "Duration"),
+
+_METHODS = {
+    "contains": (1, _is_set, "contains"),
+    "containsAll": (1, _is_set, "contains_all"),
+    "containsAny": (1, _is_set, "contains_any"),
+    "isEmpty": (0, _is_set, "is_empty_m"),
+    "hasTag": (1, _is_entity_type, "has_tag"),
+    "getTag": (1, _is_entity_type, "get_tag"),
 }

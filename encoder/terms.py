@@ -23,12 +23,13 @@ representation of each type:
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import z3
 
+from cedarscope.encoder.ext import IP, MS_PER_DAY, ext_raw, ext_value, ip_val  # noqa: F401  (re-exported)
+from cedarscope.encoder.strings import string_of, string_val  # noqa: F401  (re-exported)
 from cedarscope.lang.schema import (
     BoolType,
     EntityType,
@@ -76,9 +77,6 @@ STR = z3.StringSort()
 ID = z3.IntSort()  # entity ids, numbered by `Ids`
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
-_ip = z3.Datatype("IPAddr")
-_ip.declare("ip", ("is_v4", z3.BoolSort()), ("addr", z3.BitVecSort(128)), ("prefix", z3.BitVecSort(8)))
-IP = _ip.create()
 
 
 @dataclass
@@ -91,6 +89,44 @@ class Term:
     val: Any
     err: z3.BoolRef
     lits: tuple | None = None
+
+
+# --------------------------------------------------------------------------
+# Formulas
+
+
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
+
+def disjunction(*args) -> z3.BoolRef:
+    """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
+    bs = [b for b in args if not z3.is_false(b)]
+    if any(z3.is_true(b) for b in bs):
+        return TRUE
+    return FALSE if not bs else bs[0] if len(bs) == 1 else z3.Or(bs)
+
+
+def conjunction(*args) -> z3.BoolRef:
+    """z3.And, folding constants."""
+    bs = [b for b in args if not z3.is_true(b)]
+    if any(z3.is_false(b) for b in bs):
+        return FALSE
+    return TRUE if not bs else bs[0] if len(bs) == 1 else z3.And(bs)
+
+
+def negation(b) -> z3.BoolRef:
+    """z3.Not, folding constants."""
+    return FALSE if z3.is_true(b) else TRUE if z3.is_false(b) else z3.Not(b)
+
+
+def ite(c, a, b):
+    """z3.If, folding a constant condition."""
+    if z3.is_true(c):
+        return a
+    if z3.is_false(c):
+        return b
+    return z3.If(c, a, b)
+
 
 
 # --------------------------------------------------------------------------
@@ -188,72 +224,6 @@ class Ids:
 
     def named(self, etype: str) -> set[str]:
         return {u.id for u in self._uids if u.type == etype}
-
-
-# --------------------------------------------------------------------------
-# Strings
-
-
-def string_val(s: str) -> z3.SeqRef:
-    """A Z3 string literal for `s`.  Z3's alphabet ends at U+2FFFF, so a
-    character above it is written as a UTF-16 surrogate pair (surrogates never
-    occur in Cedar strings, so this is injective and `like` patterns, encoded
-    the same way, match exactly as before).  Everything outside printable
-    ASCII is escaped so that Z3 reads no escapes we did not mean."""
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if o > 0x2FFFF:
-            o -= 0x10000
-            out.append(f"\\u{{{0xD800 + (o >> 10):x}}}\\u{{{0xDC00 + (o & 0x3FF):x}}}")
-        else:
-            out.append(ch if 32 <= o < 127 and ch != "\\" else f"\\u{{{o:x}}}")
-    return z3.StringVal("".join(out))
-
-
-_ESC = re.compile(r"\\u\{([0-9a-fA-F]+)\}")
-_PAIR = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
-
-
-def string_of(z: z3.ExprRef) -> str:
-    """The Python string of a Z3 string value (undoing Z3's escapes and our
-    surrogate pairs)."""
-    s = _ESC.sub(lambda m: chr(int(m.group(1), 16)), z.as_string())
-    return _PAIR.sub(lambda m: chr(0x10000 + ((ord(m.group(1)) - 0xD800) << 10) + ord(m.group(2)) - 0xDC00), s)
-
-
-# --------------------------------------------------------------------------
-# Extension values (lang.values.Decimal, IPAddr, Datetime, Duration)
-
-
-MS_PER_DAY = 86_400_000
-
-
-def ip_val(v4: bool, addr: int, prefix: int) -> z3.ExprRef:
-    return IP.ip(z3.BoolVal(v4), z3.BitVecVal(addr, 128), z3.BitVecVal(prefix, 8))
-
-
-def ext_raw(v: Any) -> z3.ExprRef:
-    """The raw Z3 constant of a concrete extension value."""
-    kind = v.CEDAR_TYPE
-    if kind == "decimal":
-        return z3.BitVecVal(v.value, 64)
-    if kind in ("datetime", "duration"):
-        return z3.BitVecVal(v.ms, 64)
-    if kind == "ipaddr":
-        return ip_val(v.version == 4, v.addr, v.prefix)
-    raise Unsupported(f"extension type {kind}")
-
-
-def ext_value(name: str, z: z3.ExprRef) -> Any:
-    """The concrete lang value of a raw extension constant from a model."""
-    import cedarscope.lang.values as lv
-
-    if name == "ipaddr":
-        v4 = z3.is_true(z3.simplify(IP.is_v4(z)))
-        return lv.IPAddr(4 if v4 else 6, z3.simplify(IP.addr(z)).as_long(), z3.simplify(IP.prefix(z)).as_long())
-    i = z3.simplify(z).as_signed_long()
-    return {"decimal": lv.Decimal, "datetime": lv.Datetime, "duration": lv.Duration}[name](i)
 
 
 # --------------------------------------------------------------------------

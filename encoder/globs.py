@@ -1,0 +1,185 @@
+"""`like` patterns as automata: which strings match a set of patterns and
+avoid another.
+
+This is the string half of the lazy `like` procedure in `encoder.solver`:
+given, for one string, the patterns it must match and the patterns it must
+not, either find such a string or prove there is none and name a small set
+of the patterns that already conflict.  It works on Cedar strings (Python
+`str`, one character per code point) and is exact:
+
+- A pattern is a deterministic automaton whose state is the set of pattern
+  positions matched so far (a bit mask); `*` keeps its position and lets the
+  next one start.
+- The strings that matter are built from the characters the patterns spell
+  plus one character none of them spells: every other character moves every
+  automaton the same way, so if a string exists, one over this alphabet does.
+- The search is breadth-first over the product of the automata, so a
+  witness is a shortest one, and exhausting the product proves emptiness.
+  The product of hundreds of patterns is too big to walk, so `realize` walks
+  the product of the required patterns and only those avoided patterns that
+  matched a candidate so far, adding one each round.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cedarscope.lang.ast import WILDCARD
+
+
+class Glob:
+    """One pattern's automaton."""
+
+    def __init__(self, pattern: tuple):
+        tokens: list = []
+        for elem in pattern:
+            if elem is WILDCARD:
+                if not tokens or tokens[-1] is not WILDCARD:
+                    tokens.append(WILDCARD)
+            else:
+                tokens.extend(elem)
+        self.pattern = pattern
+        n = len(tokens)
+        self._stars = sum(1 << i for i, t in enumerate(tokens) if t is WILDCARD)
+        self._at: dict[str, int] = {}  # character -> positions that expect it
+        for i, t in enumerate(tokens):
+            if t is not WILDCARD:
+                self._at[t] = self._at.get(t, 0) | (1 << i)
+        self._final = 1 << n
+        # once the trailing `*` is reached, every continuation matches
+        self._sticky = 1 << (n - 1) if n and tokens[-1] is WILDCARD else 0
+        self.start = self._close(1)
+        self.chars = frozenset(self._at)
+
+    def _close(self, state: int) -> int:
+        while True:
+            more = state | ((state & self._stars) << 1)
+            if more == state:
+                return state
+            state = more
+
+    def step(self, state: int, ch: str) -> int:
+        return self._close((state & self._stars) | ((state & self._at.get(ch, 0)) << 1))
+
+    def accepts(self, state: int) -> bool:
+        return bool(state & self._final)
+
+    def always(self, state: int) -> bool:
+        """Every continuation from here matches."""
+        return bool(state & self._sticky)
+
+    def matches(self, s: str) -> bool:
+        state = self.start
+        for ch in s:
+            state = self.step(state, ch)
+            if not state:
+                return False
+        return self.accepts(state)
+
+
+@functools.lru_cache(maxsize=4096)
+def glob(pattern: tuple) -> Glob:
+    """The automaton of a pattern (patterns recur across queries)."""
+    return Glob(pattern)
+
+
+_FRESH_CANDIDATES = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:;=+ /"
+
+
+def fresh_char(used: Iterable[str]) -> str:
+    """A character none of the patterns spells, printable where possible."""
+    used = set(used)
+    for ch in _FRESH_CANDIDATES:
+        if ch not in used:
+            return ch
+    for o in range(0x21, 0x110000):
+        if not 0xD800 <= o <= 0xDFFF and chr(o) not in used:
+            return chr(o)
+    raise ValueError("no character left")  # unreachable: patterns are finite
+
+
+EMPTY = "empty"  # `search` proved there is no such string
+
+
+def search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> str | None:
+    """A shortest string every required automaton accepts and no avoided one
+    does; EMPTY if there is none; None if `budget` product states were not
+    enough to tell."""
+    autos = list(required) + list(avoided)
+    k = len(required)
+    used = set().union(*(a.chars for a in autos)) if autos else set()
+    alphabet = [fresh_char(used)] + sorted(used)
+
+    def alive(state: tuple) -> bool:
+        return all(state[:k]) and not any(a.always(s) for a, s in zip(avoided, state[k:], strict=True))
+
+    def done(state: tuple) -> bool:
+        return (all(a.accepts(s) for a, s in zip(required, state[:k], strict=True))
+                and not any(a.accepts(s) for a, s in zip(avoided, state[k:], strict=True)))
+
+    start = tuple(a.start for a in autos)
+    if not alive(start):
+        return EMPTY
+    seen = {start: ""}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        text = seen[state]
+        if done(state):
+            return text
+        for ch in alphabet:
+            nxt = tuple(a.step(s, ch) for a, s in zip(autos, state, strict=True))
+            if nxt in seen or not alive(nxt):
+                continue
+            if len(seen) >= budget:
+                return None
+            seen[nxt] = text + ch
+            queue.append(nxt)
+    return EMPTY
+
+
+@dataclass
+class Realized:
+    """The outcome of `realize`: a witness string, or a conflict (the indexes
+    of required and avoided patterns no string satisfies together), or
+    neither when the budget ran out."""
+
+    witness: str | None = None
+    conflict: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+
+def realize(required: Sequence[Glob], avoided: Sequence[Glob], budget: int = 20_000) -> Realized:
+    """A string matching every `required` pattern and no `avoided` one, or a
+    small conflicting subset.  Avoided patterns join the search only once a
+    candidate matches them (most never do)."""
+    relevant: list[int] = []
+    while True:
+        found = search(required, [avoided[j] for j in relevant], budget)
+        if found is None:
+            return Realized()
+        if found == EMPTY:
+            return Realized(conflict=_minimal(required, avoided, relevant, budget))
+        hit = next((j for j, a in enumerate(avoided) if j not in relevant and a.matches(found)), None)
+        if hit is None:
+            return Realized(witness=found)
+        relevant.append(hit)
+
+
+def _minimal(required, avoided, relevant, budget) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Drop every pattern the conflict does not need (one pass: the result
+    conflicts, and removing any one pattern of it would not)."""
+    req, avo = list(range(len(required))), list(relevant)
+
+    def empty(rs, avs) -> bool:
+        return search([required[i] for i in rs], [avoided[j] for j in avs], budget) == EMPTY
+
+    for j in list(avo):
+        if empty(req, [x for x in avo if x != j]):
+            avo.remove(j)
+    for i in list(req):
+        if len(req) > 1 and empty([x for x in req if x != i], avo):
+            req.remove(i)
+    return tuple(req), tuple(sorted(avo))
