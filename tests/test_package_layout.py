@@ -27,7 +27,7 @@ MAX_LINES = 700
 # Files still over the limit, each waiting for its owner's split.  A file
 # listed here that shrinks below the limit fails the test, so the list only
 # ever gets shorter.
-OVER_THE_LIMIT = {"encoder/compiler.py"}
+OVER_THE_LIMIT: set[str] = set()
 
 
 def _module_files(folders=("lang", "reports", "encoder", "analyzer")):
