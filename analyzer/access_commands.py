@@ -16,12 +16,14 @@ from cedarscope.analyzer.commands import (
     _assumed,
     _load_sources,
     _options,
+    _require_valid,
     assumption_option,
     environment_options,
     links_option,
     policy_sources_argument,
     schema_option,
     stated_assumption_option,
+    validation_option,
 )
 
 
@@ -42,10 +44,11 @@ from cedarscope.analyzer.commands import (
 @environment_options
 @assumption_option
 @stated_assumption_option
+@validation_option
 @format_option("text", "json", "markdown")
 @timeout_option()
 def count(policies, schema_path, entities_path: Path | None, per_type: int | None, old_source, cap, links_path,
-          principal_type, action, resource_type, fmt, timeout):
+          principal_type, action, resource_type, no_validate, fmt, timeout, time_limit):
     """How many requests of a bounded universe POLICIES allow (and, with
     --old, gain and lose), per environment: exact, or "at least" when the
     cap or the time budget is reached.  Give the universe as --entities
@@ -62,12 +65,14 @@ def count(policies, schema_path, entities_path: Path | None, per_type: int | Non
     schema = load_schema_file(schema_path)
     ps = _load_sources(policies, links_path)
     old = _load_sources([old_source], links_path) if old_source else None
-    options = _options(schema, timeout, principal_type, action, resource_type)
+    sides = {"policies": ps, **({"old": old} if old is not None else {})}
+    unvalidated = _require_valid(schema, sides, no_validate)
+    options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
     universe = (Universe.of_store(load_entities(entities_path, schema), str(entities_path))
                 if entities_path is not None else Universe.generic(per_type or 0))
     report = run_count(schema, ps, universe, options, old, cap)
     from cedarscope.encoder.assumptions import describe
 
-    report = replace(report, assumptions=(*describe(_assumed()), *options.stated_notes))
+    report = replace(report, assumptions=(*describe(_assumed()), *options.stated_notes, *unvalidated))
     click.echo(COUNT_FORMATS[fmt](report), nl=False)
     click.get_current_context().exit(report.exit_code)

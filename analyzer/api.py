@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from cedarscope.analyzer.solving import DEFAULT_TIMEOUT_SECONDS, Options
+from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Options
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.entities import Entities
@@ -173,6 +173,8 @@ class AnalysisOptions(TypedDict, total=False):
     action: str | None
     resource_type: str | None
     entities_exist: str | None  # "request" or "all": a stronger assumption (encoder.assumptions)
+    jobs: int | None  # worker processes for the environments (default: this machine's cores)
+    scheduler: str | None  # a Dask scheduler's address: the environments run on that cluster
     assume: PolicySet | None  # @assume policies: facts about the user's world (analyzer.stated)
 
 
@@ -189,10 +191,14 @@ def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
     existence = given.get("entities_exist")
     if existence is not None and existence not in EXISTENCE:
         raise ValueError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}")
+    jobs = given.get("jobs")
+    if jobs is not None and jobs < 1:
+        raise ValueError("jobs must be at least 1")
     chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS),
                      principal_type=principal_type, action=action, resource_type=resource_type,
                      max_examples=given.get("max_examples", 1),
-                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset())
+                     assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset(),
+                     jobs=jobs, scheduler=given.get("scheduler"))
     if (principal_type or action or resource_type) and not environments(schema, chosen):
         named = ", ".join(f"{name} {value}" for name, value in (
             ("principal type", principal_type), ("action", action), ("resource type", resource_type)) if value)
@@ -276,23 +282,38 @@ def disjoint(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpac
     return _relation("disjoint", first, second, schema, given)
 
 
-def diff(old: PolicySet, new: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
-    """The requests `new` allows that `old` denied (gained), and the reverse (lost)."""
+def _plan(schema: Schema, given: AnalysisOptions, describe_budget: float, matrix: bool) -> Options:
+    from dataclasses import replace
+
+    return replace(options(schema, **given), describe_seconds=describe_budget, matrix=matrix)
+
+
+def diff(old: PolicySet, new: PolicySet, schema: Schema, *, fail_on: Sequence[str] | None = None,
+         describe_budget: float = DEFAULT_DESCRIBE_SECONDS, matrix: bool = False,
+         **given: Unpack[AnalysisOptions]) -> Report:
+    """The change plan: one finding per change (gained or lost, per request
+    environment) with the policies whose edit caused it, its exact
+    description in Cedar and examples.  `fail_on` narrows the finding kinds
+    that make `exit_code` 1; `describe_budget` is the seconds each
+    description's search may take; `matrix` adds the before/after access
+    matrix (the command line computes it for --format html)."""
     from cedarscope.analyzer.checks import diff_report
 
-    opts = options(schema, **given)
-    return answered(diff_report(schema, old, new, opts), opts)
+    opts = _plan(schema, given, describe_budget, matrix)
+    return answered(diff_report(schema, old, new, opts, fail_on=fail_on), opts)
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
-           **given: Unpack[AnalysisOptions]) -> Report:
-    """The diff that adding `add`'s policies and removing the ids in `remove` would cause."""
+           fail_on: Sequence[str] | None = None, describe_budget: float = DEFAULT_DESCRIBE_SECONDS,
+           matrix: bool = False, **given: Unpack[AnalysisOptions]) -> Report:
+    """The change plan that adding `add`'s policies and removing the ids in
+    `remove` would cause (as `diff`)."""
     from cedarscope.analyzer.whatif import whatif as run
 
     if add is None and not remove:
         raise ValueError("whatif needs policies to add and/or ids to remove")
-    opts = options(schema, **given)
-    return answered(run(schema, policies, add or PolicySet(()), remove, opts), opts)
+    opts = _plan(schema, given, describe_budget, matrix)
+    return answered(run(schema, policies, add or PolicySet(()), remove, opts, fail_on=fail_on), opts)
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,

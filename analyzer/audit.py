@@ -26,15 +26,16 @@ not settle makes every verdict that depends on it absent (reported under
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import z3
 
-from cedarscope.analyzer.checks import counterexample
+from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
 from cedarscope.analyzer.queries import policy_outcome
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
+    TIME_LIMIT_REACHED,
     Budget,
     EnvSolver,
     Example,
@@ -44,16 +45,19 @@ from cedarscope.analyzer.solving import (
     Status,
     environments,
     one_environment,
+    out_of_time,
 )
+from cedarscope.analyzer.spread import spread
 from cedarscope.analyzer.templates import TemplateRule, template_rules
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
+from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
-from cedarscope.lang.template import PolicyInstance, instantiate
-from cedarscope.reports.findings import Finding, Location, Report, Verdict
+from cedarscope.lang.template import PolicyInstance, instantiate, link
+from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
@@ -62,6 +66,12 @@ Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a t
 def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
                 links: Sequence[TemplateLink] = ()) -> bool:
     return outcome(rule, request, entities, links) == wanted
+
+
+def _in(part: str, i: int) -> Callable[[Profile], bool]:
+    """Does a model's profile list rule i among `part` (satisfied, errors,
+    scope_only)?  What a model found for a goal about rule i must show."""
+    return lambda profile: i in getattr(profile, part)
 
 
 def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
@@ -87,62 +97,161 @@ def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
 
 
 class EnvSession:
-    """All the audit's questions about one environment, on one solver."""
+    """All the audit's questions about one environment, on one solver.
+
+    Rules are numbered by their position in the environment's slice.  Every
+    model the solver finds is profiled once (`analyzer.matching`): the rules
+    it satisfies, those whose scope holds but conditions do not, the forbids
+    it makes error.  The profiles are kept as bit sets over the models found
+    (bit j: the j-th model), so a question that some earlier model answers
+    (a witness, a counter-model to "p is implied by q") costs no solver
+    call.  Only the models an example may be decoded from are kept."""
 
     def __init__(self, schema: Schema, env: RequestEnv, rules: Sequence[Rule], options: Options):
         self.env = env
         self.rules = list(rules)
         self.options = options
         self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
-        enc = self.solver.enc
-        self.sat = {r.id: _any([enc.satisfied(p) for p in _policies(r, env)]) for r in self.rules}
-        self.err = {r.id: _any([enc.errors(p) for p in _policies(r, env)]) for r in self.rules}
+        enc, local = self.solver.enc, self.solver.local
+        # A template for every link is one rule: satisfied when some typing
+        # of its slots is (its slots' scopes are unknown to the scope index
+        # and to the implication read off the text, `analyzer.matching`).
+        policies = [_policies(r, env) for r in self.rules]
+        self.sat = [local(_any([enc.satisfied(p) for p in ps])) for ps in policies]
+        self.err = [local(_any([enc.errors(p) for p in ps])) if r.effect == "forbid" else None
+                    for r, ps in zip(self.rules, policies, strict=True)]
         # the scope alone, for "are the conditions always true?"
-        self.scope = {r.id: _any([enc.satisfied(_scope_only(p)) for p in _policies(r, env)])
-                      for r in self.rules if r.policy.conditions}
+        self.scope = [local(_any([enc.satisfied(_scope_only(p)) for p in ps])) if r.policy.conditions else None
+                      for r, ps in zip(self.rules, policies, strict=True)]
+        self.matcher = PolicyMatcher(enc, [r.policy for r in self.rules], self.sat, self.err, self.scope,
+                                     local)
+        self.implication = Implication([r.policy for r in self.rules])
+        self.scopes = ConcreteScopes(self.rules)
+        self.forbids = [i for i, r in enumerate(self.rules) if r.effect == "forbid"]
+        self.permits = [i for i, r in enumerate(self.rules) if r.effect == "permit"]
+        n = len(self.rules)
+        self.models_sat = [0] * n  # bit j: the j-th model satisfies rule i
+        self.models_scope_only = [0] * n
+        self.models_err = [0] * n
+        self.models_undetermined = [0] * n  # bit j: Z3 could not evaluate rule i in the j-th model
+        self.models_forbidden = 0  # bit j: some forbid holds in the j-th model
+        self.found = 0  # models found so far
+        self.first_sat: dict[int, int] = {}  # rule -> the first model satisfying it
+        self.first_err: dict[int, int] = {}
+        self.kept: dict[int, Model] = {}  # the models a witness or error example may come from
+        self.profiles: list[Profile] = []
+        self.not_dead: set[int] = set()  # set once every rule's witness was looked for
+        self.not_dead_forbids: set[int] = set()
 
-    def permits(self, exclude: str | None = None) -> list[Rule]:
-        return [r for r in self.rules if r.effect == "permit" and r.id != exclude]
+    # Solving ----------------------------------------------------------------
 
-    def forbids(self, exclude: str | None = None) -> list[Rule]:
-        return [r for r in self.rules if r.effect == "forbid" and r.id != exclude]
+    def solve(self, goal: z3.BoolRef, expect: Callable[[Profile], bool] | None = None
+              ) -> tuple[Status, int | None]:
+        """sat with the number of its (profiled) model, unsat, or unknown,
+        within one query's budget.  `goal` is in the solver's context;
+        `expect` checks the model's profile against the goal (an index that
+        missed a rule would otherwise go unnoticed)."""
+        status, model = self.solver.check(goal, Budget(self.options), translated=True)
+        if status is not SAT:
+            return status, None
+        assert model is not None
+        j, profile = self._record(model)
+        if expect is not None and not expect(profile):
+            if not profile.undetermined:
+                raise AssertionError(f"{self.env}: a model's profile contradicts the goal it was found for")
+            # Z3's evaluator left a policy's value open in this model
+            self.solver.unknown_reasons.append("a model could not be evaluated on every policy")
+            return UNKNOWN, None
+        return SAT, j
 
-    def any_sat(self, rules: Sequence[Rule]) -> z3.BoolRef:
-        return z3.Or([self.sat[r.id] for r in rules]) if rules else z3.BoolVal(False)
+    def _record(self, model: Model) -> tuple[int, Profile]:
+        j, bit = self.found, 1 << self.found
+        self.found += 1
+        profile = self.matcher.profile(model)
+        for i in profile.satisfied:
+            self.models_sat[i] |= bit
+            if i not in self.first_sat:
+                self.first_sat[i] = j
+                self.kept[j] = model
+            if self.rules[i].effect == "forbid":
+                self.models_forbidden |= bit
+        for i in profile.undetermined:  # may hold: never a witness, never a counter-model
+            self.models_undetermined[i] |= bit
+            if self.rules[i].effect == "forbid":
+                self.models_forbidden |= bit
+        for i in profile.scope_only:
+            self.models_scope_only[i] |= bit
+        for i in profile.errors:
+            self.models_err[i] |= bit
+            if i not in self.first_err:
+                self.first_err[i] = j
+                self.kept[j] = model
+        self.profiles.append(profile)
+        return j, profile
 
-    def solve(self, goal: z3.BoolRef) -> tuple[Status, Model | None]:
-        """sat with its model, unsat, or unknown, within one query's budget;
-        a model found earlier that satisfies the goal answers without a
-        call.  Models are decoded only for the examples a finding shows."""
-        return self.solver.check(goal, Budget(self.options), reuse=True)
+    def refuted(self, i: int, q: int) -> bool:
+        """Does some model found so far satisfy rule i and not rule q (so q
+        does not hold wherever i does)?"""
+        return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def avoiding(self, base: z3.BoolRef, model: Model | None, avoid: Sequence[Rule]
-                 ) -> tuple[Status, Model | None]:
-        """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `model` must
-        satisfy base (a sat answer's model).  Rather than negating every rule at once, only the
-        rules a model found so far satisfies are negated, growing that set
-        until a model satisfies none of `avoid` (sat) or the negated subset
-        is already unsat, which makes the whole question unsat."""
-        negated: list[Rule] = []
-        found: Model | None = model
-        while True:
-            assert found is not None
-            hit = [q for q in avoid if q not in negated and self.holds_in(found, q.id)]
-            if not hit:
-                return SAT, found
-            negated += hit
-            status, found = self.solve(z3.And(base, z3.Not(self.any_sat(negated))))
-            if status is not SAT:
-                return status, None
-
-    def holds_in(self, model: Model, rule_id: str) -> bool:
-        """Is the rule satisfied in a model (without decoding it)?"""
-        return model.holds(self.sat[rule_id])
-
-    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[..., bool]) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
         return self.solver.example(model, replay)
+
+    def any_sat(self, rules: Sequence[int]) -> z3.BoolRef:
+        ctx = self.solver.ctx
+        return z3.Or([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
+
+    def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = (),
+                 skip: int | None = None) -> tuple[Status, int | None, list[int]]:
+        """Is ``base ∧ no rule of `avoid` is satisfied`` sat?  `models` are
+        the models found so far that satisfy base (at least one); `implied`
+        are rules known to hold wherever base does.  Rather than negating
+        every rule at once, only the rules some model found so far satisfies
+        are negated, growing that set until a model satisfies none of `avoid`
+        (sat, with that model) or the negated subset is unsat (or holds an
+        implied rule), which makes the whole question unsat.  Returns the
+        negated rules too: with unsat, base implies that one of them holds,
+        and every rule of `avoid` not among them is false in some model of
+        base."""
+        negated: list[int] = []
+        done: set[int] = set()
+        free = models
+        if free:
+            j = _lowest(free)
+        else:  # (only when a model's value of the base's rule was left open)
+            status, found = self.solve(base)
+            if status is not SAT:
+                return status, None, negated
+            assert found is not None
+            j = found
+        while True:
+            profile = self.profiles[j]
+            hits = [q for q in (*profile.satisfied, *profile.undetermined)
+                    if q in avoid and q not in done and q != skip]  # `skip`: a rule of avoid left out
+            if not hits:
+                return SAT, j, negated
+            negated += hits
+            done.update(hits)
+            if done.intersection(implied):
+                return UNSAT, None, negated
+            for q in hits:
+                free &= ~(self.models_sat[q] | self.models_undetermined[q])
+            if free:
+                j = _lowest(free)
+                continue
+            status, found = self.solve(z3.And(base, z3.Not(self.any_sat(negated))),
+                                       lambda p: not done.intersection(p.satisfied))
+            if status is not SAT:
+                return status, None, negated
+            assert found is not None
+            j = found
+
+
+def _lowest(bits: int) -> int:
+    """The number of the first model in a bit set (which must not be empty)."""
+    return (bits & -bits).bit_length() - 1
 
 
 def _scope_only(policy: Policy) -> Policy:
@@ -169,54 +278,126 @@ class Facts:
 
 
 def _gather(session: EnvSession) -> dict[str, Facts]:
-    facts = {r.id: Facts() for r in session.rules}
-    for r in session.rules:
-        f = facts[r.id]
-        f.alive, f.witness = session.solve(session.sat[r.id])
-        if r.effect == "forbid":
-            f.errs, f.error_model = session.solve(session.err[r.id])
-    alive = [r for r in session.rules if facts[r.id].alive == SAT]
-    for r in alive:
-        facts[r.id].implied_by = _implied_by(session, r, alive)
-    later = {r.id: i for i, r in enumerate(session.rules)}
-    no_forbid = z3.Not(session.any_sat(session.forbids()))
-    for r in alive:
-        f = facts[r.id]
-        if r.effect == "permit":
-            status, free = session.avoiding(session.sat[r.id], f.witness, session.forbids())
-            f.overridden = {UNSAT: SAT, SAT: UNSAT}.get(status, UNKNOWN)
-            # Of equivalent permits the first is kept: its redundancy is judged
-            # without the later ones, which are reported as shadowed by it.
-            equivalents = {q for q in f.implied_by
-                           if r.id in facts[q].implied_by and later[q] > later[r.id]}
-            covering = f.implied_by - equivalents
-            if f.overridden == UNSAT and covering:
-                f.needed = UNSAT  # another permit matches whenever r does
-            elif f.overridden == UNSAT:
-                others = [q for q in session.permits(r.id) if q.id not in equivalents]
-                f.needed, _ = session.avoiding(z3.And(session.sat[r.id], no_forbid), free, others)
-        if r.policy.conditions:
-            f.always_true, _ = session.solve(z3.And(session.scope[r.id], z3.Not(session.sat[r.id])))
-    return facts
+    """The facts of every rule of the environment.  The order of the
+    questions is fixed, and so is every answer and model: the same
+    environment gives the same facts however the work is spread."""
+    s = session
+    facts = [Facts() for _ in s.rules]
+    _alive(s, facts)
+    alive = [i for i, f in enumerate(facts) if f.alive == SAT]
+    for i in s.forbids:
+        if facts[i].alive != UNSAT:
+            facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], _in("errors", i))[0]
+    for i in alive:
+        if s.rules[i].effect == "permit" and s.scope[i] is not None:
+            facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
+                z3.And(s.scope[i], z3.Not(s.sat[i])), _in("scope_only", i))[0]
+    s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
+    s.not_dead_forbids = {q for q in s.not_dead if s.rules[q].effect == "forbid"}
+    sole = {i: _sole(s, i, facts) for i in alive}
+    for i in alive:
+        facts[i].implied_by = _implied_by(s, i, alive, sole[i])
+    later = {s.rules[i].id: i for i in range(len(s.rules))}
+    by_id = {r.id: i for i, r in enumerate(s.rules)}
+    for i in alive:
+        if s.rules[i].effect == "permit":
+            _overridden_and_needed(s, i, facts, sole[i], later, by_id)
+    for i, f in enumerate(facts):
+        if i in s.first_sat:
+            f.witness = s.kept[s.first_sat[i]]
+        if f.errs == SAT:
+            f.error_model = s.kept[s.first_err[i]]
+    return {r.id: f for r, f in zip(s.rules, facts, strict=True)}
 
 
-def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]:
-    """The same-effect rules q with r ⇒ q in this environment.  A model
-    where r holds and q does not proves q does not imply r, so every such
-    model found is kept and tried on the next candidates first."""
-    implied: set[str] = set()
-    witnesses: list[z3.ModelRef] = []
-    for q in alive:
-        if q.id == r.id or q.effect != r.effect:
-            continue
-        if not all(session.holds_in(m, q.id) for m in witnesses):
-            continue
-        status, model = session.solve(z3.And(session.sat[r.id], z3.Not(session.sat[q.id])))
-        if status == UNSAT:
-            implied.add(q.id)
-        elif status == SAT:
-            witnesses.append(model)
+def _alive(s: EnvSession, facts: list[Facts]) -> None:
+    """A witness for every rule that has one: each model found also
+    witnesses every other rule it satisfies."""
+    status = {}
+    for i in range(len(s.rules)):
+        if not s.models_sat[i]:
+            status[i], _ = s.solve(s.sat[i], _in("satisfied", i))
+    for i, f in enumerate(facts):
+        f.alive = SAT if s.models_sat[i] else status[i]
+
+
+def _sole(s: EnvSession, i: int, facts: list[Facts]) -> tuple[Status, list[int]]:
+    """Can rule i match with no other rule of its effect matching (and, for a
+    permit, no forbid)?  With sat, nothing implies i and no forbid overrides
+    it; with unsat, the negated rules returned are the only candidates."""
+    avoid = s.not_dead if s.rules[i].effect == "permit" else s.not_dead_forbids
+    status, _, negated = s.avoiding(s.sat[i], s.models_sat[i], avoid, s.implication.implied_by(i), skip=i)
+    return status, negated
+
+
+def _implied_by(s: EnvSession, i: int, alive: Sequence[int], sole: tuple[Status, list[int]]) -> set[str]:
+    """The same-effect rules q with i ⇒ q in this environment.  A model where
+    i holds and q does not proves q does not imply i; the models found so far
+    rule out most candidates, and `_sole` the rest unless it was unsat."""
+    status, negated = sole
+    if status is SAT:
+        return set()
+    effect = s.rules[i].effect
+    candidates = negated if status is UNSAT else alive
+    alive_set = set(alive)
+    by_text = s.implication.implied_by(i)
+    implied = {s.rules[q].id for q in candidates if q in by_text and q in alive_set and s.rules[q].effect == effect}
+    # the rest that no model found so far rules out, first all at once
+    rest = [q for q in sorted(candidates) if q != i and q in alive_set and s.rules[q].effect == effect
+            and q not in by_text and not s.refuted(i, q)]
+    if not rest:
+        return implied
+    status, _, negated = s.avoiding(s.sat[i], s.models_sat[i], set(rest))
+    if status is SAT:
+        return implied
+    # Then the other way round: is every candidate left implied?  A model
+    # where i holds and some candidate does not rules out every candidate
+    # false in it; unsat proves all that are left.
+    left = [q for q in (sorted(negated) if status is UNSAT else rest) if not s.refuted(i, q)]
+    while left:
+        found, _ = s.solve(z3.And(s.sat[i], z3.Not(z3.And([s.sat[q] for q in left]))),
+                           _in("satisfied", i))
+        if found == UNSAT:
+            implied.update(s.rules[q].id for q in left)
+        if found != SAT:
+            break
+        before, left = len(left), [q for q in left if not s.refuted(i, q)]
+        if len(left) == before:  # the model's values were left open: claim nothing more
+            break
     return implied
+
+
+def _overridden_and_needed(s: EnvSession, i: int, facts: list[Facts], sole: tuple[Status, list[int]],
+                           later: dict[str, int], by_id: dict[str, int]) -> None:
+    """overridden: does a forbid match whenever permit i does?  needed: is
+    there a request i alone allows (no other permit, no forbid)?"""
+    f, r = facts[i], s.rules[i]
+    status, negated = sole
+    if status is SAT:
+        f.overridden, f.needed = UNSAT, SAT
+        return
+    unforbidden = s.models_sat[i] & ~s.models_forbidden
+    if unforbidden:
+        f.overridden = UNSAT
+    else:
+        found, _, _ = s.avoiding(s.sat[i], s.models_sat[i], s.not_dead_forbids, s.implication.implied_by(i))
+        f.overridden = {UNSAT: SAT, SAT: UNSAT}.get(found, UNKNOWN)
+    if f.overridden != UNSAT:
+        return
+    # Of equivalent permits the first is kept: its redundancy is judged
+    # without the later ones, which are reported as shadowed by it.
+    equivalents = {q for q in f.implied_by if r.id in facts[by_id[q]].implied_by and later[q] > later[r.id]}
+    if f.implied_by - equivalents:
+        f.needed = UNSAT  # another permit matches whenever r does
+        return
+    eq_rules = {by_id[q] for q in equivalents}
+    if status is UNSAT and not eq_rules.intersection(negated):
+        f.needed = UNSAT  # i implies one of the negated forbids or permits, none an equivalent
+        return
+    others = {q for q in s.permits if q != i and q not in eq_rules and facts[q].alive != UNSAT}
+    no_forbid = z3.Not(s.any_sat(s.forbids))
+    f.needed, _, _ = s.avoiding(z3.And(s.sat[i], no_forbid), s.models_sat[i] & ~s.models_forbidden, others,
+                                s.implication.implied_by(i))
 
 
 # --------------------------------------------------------------------------
@@ -225,31 +406,40 @@ def _implied_by(session: EnvSession, r: Rule, alive: Sequence[Rule]) -> set[str]
 
 def audit(schema: Schema, ps: PolicySet, options: Options,
           properties: PolicySet | None = None,
-          progress: Callable[[int, int], None] | None = None) -> Report:
-    rules: list[Rule] = [*instantiate(ps), *template_rules(ps, schema)]
+          progress: Callable[[int, int], None] | None = None, strict: bool = False) -> Report:
+    """Every finding about the policies (see the module docstring); with
+    `properties`, their @must properties too; with `strict`, permits that
+    grant every resource of a type are also over-permissive."""
+    instances, templates = instantiate(ps), template_rules(ps, schema)
+    rules: list[Rule] = [*instances, *templates]
     envs = environments(schema, options)
-    per_env: dict[RequestEnv, dict[str, Facts]] = {}
+    index = PolicyIndex(instances, schema)
+    # a template for every link is in an environment's slice when some typing of its slots may match there
+    tasks: list[tuple[RequestEnv, list[Rule]]] = [
+        (env, [*index.slice(env), *(t for t in templates if t.policies_in(env))]) for env in envs]
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
-    stats = Stats()
-    examples: dict[tuple[str, str], Example | None] = {}
-    for i, env in enumerate(envs):
-        env_rules = [r for r in rules if _may_match(r, env, schema)]
+    for env, env_rules in tasks:
         for r in env_rules:
             sliced[r.id].append(env)
-        if env_rules:
-            with one_environment():
-                try:
-                    session = EnvSession(schema, env, env_rules, options)
-                except Unsupported as exc:
-                    stats.unknown.append(f"{env}: unsupported: {exc}")
-                    per_env[env] = {r.id: Facts(alive=UNKNOWN) for r in env_rules}
-                else:
-                    per_env[env] = _gather(session)
-                    _decode_examples(session, per_env[env], examples)
-                    stats.add_solver(session.solver)
-                    del session  # its encoding and models: memory stays one environment's worth
+    stats = Stats()
+    per_env: dict[RequestEnv, dict[str, Facts]] = {}
+    examples: dict[tuple[str, str], Shown | None] = {}
+    weights = [len(env_rules) for _, env_rules in tasks]
+    done = 0
+    # Merged in the environments' order, so the first environment where a
+    # rule matches gives its example however the work was spread.
+    for result in spread(_audit_environment, (schema, options), tasks, options, weights):
+        done += 1
+        if result is not None:
+            per_env[result.env] = result.facts
+            for key, shown in result.examples.items():
+                examples.setdefault(key, shown)
+            stats.environments.add(result.env)
+            stats.queries += result.queries
+            stats.solver_seconds += result.solver_seconds
+            stats.unknown += result.unknown
         if progress:
-            progress(i + 1, len(envs))
+            progress(done, len(envs))
     property_findings: list[Finding] = []
     if properties is not None:
         from cedarscope.analyzer.properties import check_properties
@@ -259,45 +449,130 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
         stats.absorb(prop.stats)
 
     judge = _Judge(ps, {r.id: r for r in rules}, per_env, examples)
+    judge.strict = strict
+    if properties is not None:
+        from cedarscope.analyzer.permissive import exceeding
+
+        judge.exceeds, answers = exceeding(schema, ps, properties, options)
+        for answer in answers:
+            stats.add(answer)
     findings = [f for r in rules for f in judge.findings_for(r, sliced[r.id])]
     findings.extend(property_findings)
-    verdict = Verdict.VIOLATED if findings else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
+    failing = any(f.severity == "error" for f in findings)  # a strict audit's notes do not fail it
+    verdict = Verdict.VIOLATED if failing else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
     return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)),
                   assumptions=template_notes(ps))
 
 
-def _may_match(rule: Rule, env: RequestEnv, schema: Schema) -> bool:
-    """Can the rule match in `env` (a static slice; a template: some typing of its slots)?"""
-    if isinstance(rule, TemplateRule):
-        return bool(rule.policies_in(env))
-    return may_match(rule.policy, env, schema)
+@dataclass
+class Shown:
+    """An example a finding may show, replayed in its environment: the
+    decision over the environment's slice (the other policies cannot match
+    there) and the policies that determined it."""
+
+    example: Example
+    decision: str
+    reasons: tuple[str, ...]
+
+    @property
+    def overriders(self) -> tuple[str, ...]:
+        """The forbids that match the example (a deny's reasons are exactly
+        the satisfied forbids; a link of a template, by the template)."""
+        if self.decision != "deny":
+            return ()
+        templates = {x.link_id: x.template_id for x in self.example.links}
+        return tuple(sorted({templates.get(pid, pid) for pid in self.reasons}))
+
+
+@dataclass
+class EnvAudit:
+    """One environment's part of an audit, as plain data (it may come from
+    another process)."""
+
+    env: RequestEnv
+    facts: dict[str, Facts]
+    examples: dict[tuple[str, str], Shown | None]
+    queries: int = 0
+    solver_seconds: float = 0.0
+    unknown: list[str] = field(default_factory=list)
+
+
+def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, list[Rule]]) -> EnvAudit | None:
+    """Gather one environment's facts and decode the examples its findings
+    may show.  Depends on nothing but the environment and its slice."""
+    schema, options = shared
+    env, env_rules = task
+    if not env_rules:
+        return None
+    if out_of_time(options):
+        return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
+                        unknown=[f"{env}: {TIME_LIMIT_REACHED}"])
+    with one_environment():
+        try:
+            session = EnvSession(schema, env, env_rules, options)
+        except Unsupported as exc:
+            return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
+                            unknown=[f"{env}: unsupported: {exc}"])
+        facts = _gather(session)
+        examples = _decode_examples(session, facts)
+        solver = session.solver
+        return EnvAudit(env, facts, examples, solver.queries, solver.seconds,
+                        [f"{env}: {why}" for why in solver.unknown_reasons])
 
 
 def _may_show_witness(r: Rule, f: Facts) -> bool:
     """Could a finding about permit r show its witness?  (overridden, or
-    over-permissive for an unconstrained principal or resource.)"""
+    over-permissive for a principal or resource that neither its scope nor
+    its conditions constrain: the judge's own conditions.)"""
+    from cedarscope.analyzer.properties import mentions_var
+
     if r.effect != "permit":
         return False
     if f.overridden == SAT:
         return True
-    return any(isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None)
-               for s in (r.policy.principal, r.policy.resource))
+    return any((isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None))
+               and not any(mentions_var(c.body, var) for c in r.policy.conditions)
+               for var, s in (("principal", r.policy.principal), ("resource", r.policy.resource)))
 
 
-def _decode_examples(session: EnvSession, facts: dict[str, Facts],
-                     examples: dict[tuple[str, str], Example | None]) -> None:
+def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple[str, str], Shown | None]:
     """Decode and replay, while this environment's encoding exists, the
-    examples a finding may show: a rule's first witness (from the first
-    environment where it matches) and a forbid's first erroring request.
-    The models are dropped afterwards, so an audit holds one environment's
-    encoding at a time.  A None entry is an example that did not replay."""
+    examples a finding may show: a rule's witness and a forbid's erroring
+    request, each authorized against the environment's slice.  The models
+    are dropped afterwards, so an audit holds one environment's encoding at
+    a time.  A None entry is an example that did not replay."""
+    out: dict[tuple[str, str], Shown | None] = {}
     for r in session.rules:
         f = facts[r.id]
-        if f.alive == SAT and ("witness", r.id) not in examples and _may_show_witness(r, f):
-            examples[("witness", r.id)] = session.example(f.witness, functools.partial(_outcome_is, r, "match"))
-        if f.errs == SAT and ("error", r.id) not in examples:
-            examples[("error", r.id)] = session.example(f.error_model, functools.partial(_outcome_is, r, "error"))
+        if f.alive == SAT and _may_show_witness(r, f):
+            out[("witness", r.id)] = _shown(session, session.example(
+                f.witness, functools.partial(_outcome_is, r, "match")))
+        if f.errs == SAT:
+            out[("error", r.id)] = _shown(session, session.example(
+                f.error_model, functools.partial(_outcome_is, r, "error")))
         f.witness = f.error_model = None
+    return out
+
+
+def _shown(session: EnvSession, example: Example | None) -> Shown | None:
+    if example is None:
+        return None
+    instances = _linked(session.scopes.matching(example), example.links)
+    response = authorize_instances(example.request, example.entities, instances)
+    return Shown(example, response.decision.value, response.reasons)
+
+
+def _linked(rules: Sequence[Rule], links: Sequence[TemplateLink]) -> list[PolicyInstance]:
+    """The rules as evaluable policies for an example: a template for every
+    link stands for the example's links of it (none: it cannot match)."""
+    out: list[PolicyInstance] = []
+    for r in rules:
+        if isinstance(r, TemplateRule):
+            out.extend(PolicyInstance(x.link_id, link(r.policy, dict(x.values)), r.id, x.values)
+                       for x in links if x.template_id == r.id)
+        else:
+            out.append(r)
+    return out
 
 
 class _Judge:
@@ -307,9 +582,18 @@ class _Judge:
 
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
+        self.order = {pid: i for i, pid in enumerate(ps.ids)}
+        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.strict = False
 
-    def counterexample(self, example: Example | None):
-        return counterexample(example, {"policies": self.ps}) if example else None
+    def counterexample(self, shown: Shown | None) -> Counterexample | None:
+        if shown is None:
+            return None
+        templates = {x.link_id: x.template_id for x in shown.example.links}  # a link is written where its template is
+        refs = tuple(PolicyRef.of(pid, self.by_id[templates.get(pid, pid)].policy) for pid in shown.reasons)
+        return Counterexample(shown.example.request, shown.example.entities,
+                              {"policies": shown.decision}, {"policies": refs}, shown.example.unread,
+                              links=shown.example.links)
 
     def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
@@ -325,8 +609,7 @@ class _Judge:
                                         "satisfies any link of it", (r.id,), (), loc)]
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
-            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc),
-                    *self.over_permissive(r, alive, loc)]
+            return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc)]
         overridden = self.overridden(r, alive, loc)
         if overridden:
             return overridden
@@ -353,12 +636,9 @@ class _Judge:
         example = self.examples.get(("witness", r.id))
         if example is None:
             return []
-        # the forbids that defeat it on the example
-        related = sorted(q.id for q in self.by_id.values() if q.effect == "forbid"
-                         and outcome(q, example.request, example.entities, example.links) == "match")
-        return [Finding("overridden",
+        return [Finding("overridden",  # related: the forbids that defeat it on the example
                         f"permit {r.id} never grants anything: a forbid always matches when it does",
-                        (r.id,), tuple(related), loc, env, self.counterexample(example))]
+                        (r.id,), example.overriders, loc, env, self.counterexample(example))]
 
     def shadowed(self, r: Rule, alive, loc) -> list[Finding]:
         """r is implied by one same-effect rule in every environment where it
@@ -368,7 +648,7 @@ class _Judge:
             common = set(f.implied_by) if common is None else common & f.implied_by
         if not common:
             return []
-        order = {pid: i for i, pid in enumerate(self.ps.ids)}
+        order = self.order
         def position(pid):
             return order.get(pid, len(order))
         def equivalent(a: str, b: str) -> bool:
@@ -403,29 +683,14 @@ class _Judge:
                         (r.id,), tuple(covering), loc)]
 
     def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
-        from cedarscope.analyzer.properties import mentions_var
+        """One finding naming every way permit r is over-permissive
+        (`analyzer.permissive`).  Granting every principal (or, strict,
+        every resource) is shown with a replayed witness, and withheld
+        when none replayed."""
+        from cedarscope.analyzer.permissive import over_permissive
 
-        out = []
-        if r.policy.conditions and all(f.always_true == UNSAT for _, f in alive):
-            out.append(Finding("over-permissive",
-                               f"{r.id}'s conditions are always true: it applies to every request "
-                               "its scope matches", (r.id,), (), loc))
-        if r.effect != "permit":
-            return out
-        for var in ("principal", "resource"):
-            scope = getattr(r.policy, var)
-            unconstrained = isinstance(scope, ScopeAny) or (isinstance(scope, ScopeIs)
-                                                            and scope.in_target is None)
-            if not unconstrained or any(mentions_var(c.body, var) for c in r.policy.conditions):
-                continue
-            env, f = alive[0]
-            example = self.examples.get(("witness", r.id))
-            if example is None:
-                continue
-            typ = env.principal_type if var == "principal" else env.resource_type
-            who = "to every principal" if var == "principal" else "on every resource"
-            out.append(Finding("over-permissive",
-                               f"permit {r.id} grants {env.action} {who} of type {typ} "
-                               f"(its {var} is unconstrained)",
-                               (r.id,), (), loc, env, self.counterexample(example)))
-        return out
+        example = self.counterexample(self.examples.get(("witness", r.id)))
+        always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
+        finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
+                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+        return [finding] if finding is not None else []

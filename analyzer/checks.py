@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from cedarscope.analyzer import queries
+from cedarscope.analyzer.changes import Versions
 from cedarscope.analyzer.diff import GAINED, LOST, DiffResult, diff
+from cedarscope.analyzer.plan import Change
 from cedarscope.analyzer.solving import Answer, Example, Options, overall, stats_of
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.analyzer.templates import with_example_links
@@ -20,7 +22,7 @@ from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Response, is_authorized
 from cedarscope.lang.schema import Schema
 from cedarscope.lang.template import instantiate, source_of
-from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
+from cedarscope.reports.findings import AccessCell, Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 # The set-level properties `check` knows, with the query that decides each,
 # the finding kind a violation is reported as, and how to say it.
@@ -55,7 +57,8 @@ def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexam
         response: Response = is_authorized(example.request, example.entities, linked)
         decisions[side] = response.decision
         determining[side] = refs(linked, response.reasons)
-    return Counterexample(example.request, example.entities, decisions, determining, example.links)
+    return Counterexample(example.request, example.entities, decisions, determining, example.unread,
+                          links=example.links)
 
 
 def describe_request(example: Example) -> str:
@@ -154,40 +157,88 @@ def relation(command: str, schema: Schema, a: PolicySet, b: PolicySet, options: 
 
 
 # --------------------------------------------------------------------------
-# diff
+# diff: one finding per change
 
 
 def diff_report(schema: Schema, old: PolicySet, new: PolicySet, options: Options,
-                command: str = "diff") -> Report:
+                command: str = "diff", fail_on: Iterable[str] | None = None) -> Report:
+    """The change plan as a report: one finding per change; `summary`
+    counts the changes of each changed (or unsettled) environment."""
     result: DiffResult = diff(schema, old, new, options)
-    findings, answers, table = [], [], []
-    for env_diff in result.envs:
-        answers.extend([env_diff.gained, env_diff.lost])
-        table.append({
-            "environment": str(env_diff.env),
-            "gained": _count(env_diff.gained),
-            "lost": _count(env_diff.lost),
-        })
-        for direction, answer in ((GAINED, env_diff.gained), (LOST, env_diff.lost)):
-            for ex in answer.examples:
-                cx = counterexample(ex, {"old": old, "new": new})
-                deciding = cx.determining["new" if direction == GAINED else "old"]
-                verb = "now allowed" if direction == GAINED else "no longer allowed"
-                why = ", ".join(str(r) for r in deciding) or "default deny"
-                findings.append(Finding(
-                    kind=direction,
-                    message=f"{describe_request(ex)} is {verb} (decided by {why})",
-                    policies=tuple(r.id for r in deciding),
-                    related=tuple(r.id for r in cx.determining["old" if direction == GAINED else "new"]),
-                    locations=tuple(r.location for r in deciding if r.location),
-                    environment=env_diff.env,
-                    counterexample=cx,
-                ))
-    return Report(command, result.verdict, tuple(findings), stats_of(answers, summary=table))
+    findings, table = [], []
+    for env_plan in result.envs:
+        findings += [change_finding(change, result.versions) for change in env_plan.changes]
+        counts = {d: _count(a) for d, a in ((GAINED, env_plan.gained), (LOST, env_plan.lost))}
+        if any(c != 0 for c in counts.values()):
+            table.append({"environment": str(env_plan.env), **counts})
+    unchanged = len(result.envs) - len(table)
+    matrix = tuple(AccessCell(p.env, *p.access, changes=len(p.changes)) for p in result.envs
+                   if p.access is not None)
+    described = [c.description for p in result.envs for c in p.changes if c.description is not None]
+    extra = {"changes": len(findings), "unchanged_environments": unchanged, "summary": table}
+    if described:
+        extra["description_checks"] = sum(d.checks for d in described)
+        extra["description_seconds"] = round(sum(d.seconds for d in described), 4)
+        cut = sum(1 for d in described if not d.complete)
+        if cut:  # exact, but the search for redundant parts ran out of budget
+            extra["descriptions_cut_by_budget"] = cut
+    return Report(command, result.verdict, tuple(findings), stats_of(result.answers, **extra),
+                  fail_on=frozenset(fail_on) if fail_on is not None else None, matrix=matrix)
+
+
+def change_finding(change: Change, versions: Versions) -> Finding:
+    sides = {"old": versions.old_set, "new": versions.new_set}
+    examples = tuple(counterexample(ex, sides) for ex in change.examples)
+    ids: list[str] = []
+    edits: dict[str, str] = {}
+    for s in change.subjects:
+        for pid, status in ((s.template, s.template_status), (s.id, s.status)):
+            if pid is not None and status is not None and pid not in ids:
+                ids.append(pid)
+                edits[pid] = status
+    found = [Location.of(versions.source(pid)) for pid in ids]
+    locations = [loc for loc in found if loc is not None]  # one per subject, when each has one
+    related = []
+    for cx in examples:
+        for refs_ in cx.determining.values():
+            related += [r.id for r in refs_ if r.id not in ids and r.id not in related]
+    d = change.description
+    causes = ", ".join(f"{pid} ({edits[pid]})" for pid in ids) or "no single policy"
+    verb = "gained" if change.direction == GAINED else "lost"
+    message = f"access {verb} in {change.env}, caused by {causes}"
+    if d is not None and d.one_line:
+        message += f"; exactly the requests of: {d.one_line}"
+    return Finding(
+        kind=change.direction,
+        message=message,
+        policies=tuple(ids),
+        related=tuple(related),
+        locations=tuple(locations),
+        environment=change.env,
+        description=d.text if d is not None else None,
+        description_form=d.form if d is not None else None,
+        examples=examples,
+        edits=edits,
+        texts=_texts(ids, versions),
+    )
+
+
+def _texts(ids: Iterable[str], versions: Versions) -> dict[str, str]:
+    """Each subject's text in each version that has it (a link shows its
+    template)."""
+    from cedarscope.lang.printer import print_policy
+
+    out = {}
+    for pid in ids:
+        for side, ps in (("old", versions.old_set), ("new", versions.new_set)):
+            policy = source_of(ps, pid)
+            if policy is not None:
+                out[f"{pid} ({side})"] = print_policy(policy)
+    return out
 
 
 def _count(answer: Answer):
-    """Examples found in one direction, or 'unknown'."""
+    """1 when the direction is a change, 0 when not, or 'unknown'."""
     if answer.verdict is Verdict.UNKNOWN:
         return "unknown"
-    return len(answer.examples)
+    return 1 if answer.examples else 0

@@ -15,21 +15,23 @@ Layout:
      options of section 2 and ending in `emit_report(report, fmt)`.
 
 Exit codes (README): 0 ok / holds, 1 findings / violated / failing,
-2 bad input or usage, 3 unknown (the solver gave up), 4 internal error.
+2 bad input or usage, 3 unknown (the solver gave up), 4 internal error,
+130 interrupted (Ctrl-C: nothing was proved).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cedarscope.analyzer import interrupts
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.reports.findings import (
     EXIT_BAD_INPUT,
@@ -62,6 +64,7 @@ class CedarscopeGroup(click.Group):
         if not self._analysis_loaded:
             self._analysis_loaded = True
             importlib.import_module(ANALYSIS_COMMANDS_MODULE)
+            interrupts.solver_imported()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
@@ -77,15 +80,64 @@ class CedarscopeGroup(click.Group):
             click.echo(f"cedarscope: warning: analysis commands unavailable: {err}", err=True)
         return super().list_commands(ctx)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        global _run_started
+        _run_started = time.monotonic()
+        with interrupts.ctrl_c_stops_everything():
+            try:
+                return super().main(*args, **kwargs)
+            except SystemExit as stop:
+                # click's own answer to a Ctrl-C outside a command ("Aborted!", exit 1)
+                if interrupts.interrupted() and stop.code == EXIT_FINDINGS:
+                    raise SystemExit(interrupts.EXIT_INTERRUPTED) from None
+                raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            result = super().invoke(ctx)
+        except click.exceptions.Exit:
+            if interrupts.interrupted():
+                self._stop_interrupted(ctx)
             raise
-        except CedarError as err:
-            click.echo(err.format(), err=True)
+        except click.Abort:
+            raise
+        except click.ClickException as err:
+            from cedarscope.lang.diagnostics import elide
+
+            # it may quote a huge option value (click's stubs call `message` final; it is a plain attribute)
+            object.__setattr__(err, "message", elide(err.message, MAX_MESSAGE_CHARS))
+            raise
+        except KeyboardInterrupt:
+            self._stop_interrupted(ctx)
+        except BaseException as err:
+            if interrupts.interrupted():  # an error on the way out of Ctrl-C (a canceled solver call)
+                self._stop_interrupted(ctx)
+            self._fail(ctx, err)
+        if interrupts.interrupted():
+            self._stop_interrupted(ctx)
+        return result
+
+    def _stop_interrupted(self, ctx: click.Context) -> None:
+        """Exit 130: nothing proved; output already begun is marked incomplete."""
+        interrupts.acknowledge()
+        if interrupts.output_started():
+            _echo_quietly("\n[interrupted: the output above is incomplete]")
+        _echo_quietly("cedarscope: interrupted; nothing was proved", err=True)
+        if interrupts.exit_process_on_interrupt:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(interrupts.EXIT_INTERRUPTED)
+        ctx.exit(interrupts.EXIT_INTERRUPTED)
+
+    def _fail(self, ctx: click.Context, err: BaseException) -> None:
+        """Bad input is its diagnostics and exit 2; anything else is a bug."""
+        if isinstance(err, CedarError):
+            click.echo(bounded_errors(err), err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except BrokenPipeError:
+        if isinstance(err, BrokenPipeError):
             # The reader went away (`| head`): stop quietly, as Python's
             # documentation recommends, with stdout pointed at devnull so
             # the interpreter's final flush does not complain.
@@ -94,30 +146,93 @@ class CedarscopeGroup(click.Group):
             except (OSError, ValueError):  # stdout is not a file (e.g. under a test runner)
                 pass
             ctx.exit(EXIT_FINDINGS)
-        except OSError as err:
-            where = err.filename if err.filename is not None else "cedarscope"
-            click.echo(f"{where}: error: {err.strerror or err}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
-        except RecursionError:
-            click.echo("cedarscope: error: input nested too deeply", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
-        except Exception:  # a bug in cedarscope, not in the input
-            import traceback
+        if isinstance(err, OSError):
+            from cedarscope.lang.diagnostics import elide
 
-            click.echo("cedarscope: internal error (please report this with the input):", err=True)
-            click.echo(traceback.format_exc().rstrip(), err=True)
-            ctx.exit(EXIT_INTERNAL_ERROR)
+            where = elide(str(err.filename), MAX_SOURCE_CHARS) if err.filename is not None else "cedarscope"
+            click.echo(f"{where}: error: {elide(str(err.strerror or err), MAX_MESSAGE_CHARS)}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        if isinstance(err, RecursionError):
+            click.echo("cedarscope: error: input nested too deeply (no file named it; please report "
+                       "which input did)", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        if not isinstance(err, Exception):  # SystemExit, GeneratorExit: not ours to judge
+            raise err
+        import traceback
+
+        click.echo("cedarscope: internal error (please report this with the input):", err=True)
+        click.echo("".join(traceback.format_exception(err)).rstrip(), err=True)
+        ctx.exit(EXIT_INTERNAL_ERROR)
 
 
 @click.group("cedarscope", cls=CedarscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, "--version", prog_name="cedarscope", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Answer questions about Cedar authorization policies.
 
-    POLICIES are .cedar files or folders of them (searched recursively).
+    POLICIES are .cedar files or folders of them (searched recursively), or
+    .json files in Cedar's JSON policy format.  Settings come from
+    [tool.cedarscope] in pyproject.toml or a cedarscope.toml found upward
+    (`cedarscope config` shows them); options given here win.
     Exit codes: 0 ok/holds, 1 findings/violated, 2 bad input, 3 unknown,
     4 internal error.
     """
+    from cedarscope.analyzer.config import find_config
+
+    config = find_config()
+    ctx.obj = config
+    ctx.default_map = config.default_map()
+
+
+_run_started: float | None = None
+
+
+def run_started() -> float:
+    """When this run of the command line started (`time.monotonic()`): the
+    whole-run time limit counts from here."""
+    return _run_started if _run_started is not None else time.monotonic()
+
+
+def _echo_quietly(message: str, err: bool = False) -> None:
+    """Echo, ignoring a reader that went away (we are stopping anyway)."""
+    try:
+        click.echo(message, err=err)
+    except (OSError, ValueError):
+        pass
+
+
+# How much of one error a user sees: a message or source line longer than
+# this (a 700 KB JSON value echoed back) is cut, keeping the part that the
+# column points at.
+MAX_MESSAGE_CHARS = 400
+MAX_SOURCE_CHARS = 160
+
+
+def bounded_errors(err: CedarError) -> str:
+    """The diagnostics as printed: with their source line and caret where a
+    line and column are known, every part bounded in length."""
+    texts: dict[str, str | None] = {}
+    return "\n".join(bounded(with_source_line(d, texts)).format() for d in err.diagnostics)
+
+
+def bounded(d: Diagnostic) -> Diagnostic:
+    """The diagnostic as printed: one line of bounded length, and a window
+    of its source line around the column."""
+    from dataclasses import replace
+
+    from cedarscope.lang.diagnostics import elide
+
+    source, column = d.source_line, d.column
+    if source is not None and len(source) > MAX_SOURCE_CHARS:
+        col = column or 1
+        start = max(0, min(col - 1 - MAX_SOURCE_CHARS // 2, len(source) - MAX_SOURCE_CHARS))
+        prefix = "…" if start else ""
+        suffix = "…" if start + MAX_SOURCE_CHARS < len(source) else ""
+        source = prefix + source[start:start + MAX_SOURCE_CHARS] + suffix
+        column = col - start + len(prefix) if column is not None else None
+    return replace(d, message=elide(d.message, MAX_MESSAGE_CHARS), source_line=source, column=column,
+                   file=elide(d.file, MAX_SOURCE_CHARS), path=d.path and elide(d.path, MAX_SOURCE_CHARS))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -158,37 +273,80 @@ def format_option(*formats: str) -> Callable:
                         show_default=True, help="Output format.")
 
 
+# The largest budgets accepted, in seconds: z3 keeps a timeout as a 32-bit
+# count of milliseconds (about 49 days), and a run longer than a week is
+# surely a typo.
+MAX_TIMEOUT_SECONDS = 86_400.0
+MAX_TIME_LIMIT_SECONDS = 604_800.0
+
+
+class Seconds(click.ParamType):
+    """A finite, positive number of seconds up to `maximum`; `inf`, `nan`,
+    `1e308`, zero and negatives are usage errors."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float):
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        if isinstance(value, float):
+            seconds = value
+        else:
+            try:
+                seconds = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{str(value)[:40]!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not 0 < seconds <= self.maximum:
+            self.fail(f"{str(value)[:40]!r} is not a number of seconds greater than 0 and at most "
+                      f"{self.maximum:g}", param, ctx)
+        return seconds
+
+
 def timeout_option() -> Callable:
-    return click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-                        show_default=True, help="Solver time budget per query, in seconds.")
+    """--timeout (per solver query), --time-limit (the whole run), --jobs
+    and --scheduler."""
+    def decorate(f: Callable) -> Callable:
+        f = click.option("--time-limit", "time_limit", type=Seconds(MAX_TIME_LIMIT_SECONDS), default=None,
+                         help=f"Budget for the whole run, in seconds (at most {MAX_TIME_LIMIT_SECONDS:g}); "
+                              "what is not settled when it runs out is reported unknown.")(f)
+        f = click.option("--timeout", type=Seconds(MAX_TIMEOUT_SECONDS), default=30.0, show_default=True,
+                         help=f"Solver time budget per query, in seconds (at most "
+                              f"{MAX_TIMEOUT_SECONDS:g}).")(f)
+        return parallel_options()(f)
+    return decorate
+
+
+def parallel_options() -> Callable:
+    """--jobs and --scheduler, kept in the click context's `meta` (read by
+    commands._options), so the commands' signatures do not change."""
+    def keep(ctx: click.Context, param: click.Parameter, value):
+        ctx.meta[f"cedarscope.{param.name}"] = value
+        return value
+
+    jobs = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, expose_value=False,
+                        callback=keep, help="Worker processes for the request environments "
+                        "[default: this machine's cores]; the report is the same for any number.")
+    scheduler = click.option("--scheduler", metavar="ADDRESS", default=None, expose_value=False,
+                             callback=keep, help="Run the environments on this Dask distributed "
+                             "scheduler (pip install 'cedarscope[distributed]').")
+    return lambda f: jobs(scheduler(f))
 
 
 def read_text(path: Path) -> str:
-    """A file's text; bytes that are not UTF-8 are a located input error."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line_start = data.rfind(b"\n", 0, err.start) + 1
-        line_end = data.find(b"\n", err.start)
-        before = data[line_start:err.start].decode("utf-8", "replace")
-        raise CedarError(Diagnostic(
-            f"not valid UTF-8 (byte 0x{data[err.start]:02x})", file=str(path),
-            line=data[:err.start].count(b"\n") + 1, column=len(before) + 1,
-            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
-        )) from None
+    """A file's text: a regular file, size-capped, UTF-8 (see lang.files)."""
+    from cedarscope.lang.files import read_text as read_input
+
+    return read_input(path)
 
 
 def read_json(path: Path) -> Any:
     """A JSON file, with syntax errors located by line and column."""
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        from cedarscope.lang.diagnostics import source_line
-        raise CedarError(Diagnostic(f"invalid JSON: {err.msg}", file=str(path), line=err.lineno,
-                                    column=err.colno, source_line=source_line(text, err.lineno))
-                         ) from None
+    from cedarscope.lang.files import load_json
+
+    return load_json(read_text(path), str(path))
 
 
 def cedar_files(paths: Sequence[Path]) -> list[Path]:
@@ -202,8 +360,8 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
 
 def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     from cedarscope.lang.links import with_links
-    from cedarscope.lang.parser import load_policies
-    policyset = load_policies(list(paths))
+    from cedarscope.lang.policy_files import load_policy_files
+    policyset = load_policy_files(list(paths))
     if links_path is not None:
         policyset = with_links(policyset, read_json(links_path), str(links_path))
     return policyset
@@ -222,9 +380,14 @@ def use_color() -> bool:
 
 
 def emit_report(report: Report, fmt: str) -> None:
-    """Print an analysis report and exit with its verdict's code."""
+    """Print an analysis report and exit with its verdict's code.  The report
+    is rendered whole before a byte is written, and a Ctrl-C during the
+    write lets a finished answer finish (see `interrupts`)."""
     from cedarscope.reports import render
-    click.echo(render(report, fmt, color=use_color() if fmt == "text" else False), nl=False)
+    text = render(report, fmt, color=use_color() if fmt == "text" else False)
+    interrupts.raise_if_interrupted()
+    with interrupts.committing_output():
+        click.echo(text, nl=False)
     click.get_current_context().exit(report.exit_code)
 
 
@@ -257,11 +420,10 @@ def parse(paths: tuple[Path, ...]) -> None:
 @click.option("--write", is_flag=True, help="Rewrite files in place.")
 def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
     """Lay policies out like Cedar's formatter (to stdout by default)."""
-    from cedarscope.lang.printer import format_source
     if check and write:
         raise click.UsageError("--check and --write cannot be combined")
     files = cedar_files(paths)
-    formatted = {f: (text, format_source(text, str(f))) for f in files for text in [read_text(f)]}
+    formatted = {f: (text, _formatted(text, f)) for f in files for text in [read_text(f)]}
     changed = [f for f, (old, new) in formatted.items() if old != new]
     if check:
         for f in changed:
@@ -276,6 +438,14 @@ def format_command(paths: tuple[Path, ...], check: bool, write: bool) -> None:
         return
     for f in files:
         click.echo(formatted[f][1], nl=False)
+
+
+def _formatted(text: str, path: Path) -> str:
+    from cedarscope.lang.printer import format_source
+    try:
+        return format_source(text, str(path))
+    except RecursionError:
+        raise CedarError(Diagnostic("nested too deeply to lay out", file=str(path))) from None
 
 
 @cli.command()
@@ -294,8 +464,9 @@ def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
         click.echo(dumps({"valid": not diagnostics, "policies": n,
                           "diagnostics": [diagnostic_json(d) for d in diagnostics]}), nl=False)
     else:
+        texts: dict[str, str | None] = {}
         for d in diagnostics:
-            click.echo(with_source_line(d).format())
+            click.echo(bounded(with_source_line(d, texts)).format())
         if diagnostics:
             click.echo(f"{len(diagnostics)} validation error{'s' if len(diagnostics) != 1 else ''}")
         else:
@@ -303,18 +474,23 @@ def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
     click.get_current_context().exit(EXIT_FINDINGS if diagnostics else EXIT_OK)
 
 
-def with_source_line(d: Diagnostic) -> Diagnostic:
+def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) -> Diagnostic:
     """The diagnostic with its source line, for the caret display, when the
-    producer located it by line and column only."""
+    producer located it by line and column only.  `texts` caches the files
+    read, for many diagnostics in one file."""
     from dataclasses import replace
 
     from cedarscope.lang.diagnostics import source_line
     if d.source_line is not None or d.line is None or d.column is None:
         return d
-    try:
-        return replace(d, source_line=source_line(read_text(Path(d.file)), d.line))
-    except (OSError, CedarError):
-        return d
+    texts = {} if texts is None else texts
+    if d.file not in texts:
+        try:
+            texts[d.file] = read_text(Path(d.file))
+        except (OSError, CedarError):
+            texts[d.file] = None
+    text = texts[d.file]
+    return d if text is None else replace(d, source_line=source_line(text, d.line))
 
 
 def diagnostic_json(d: Diagnostic) -> dict:
@@ -395,7 +571,7 @@ def test(files: tuple[Path, ...], root: Path | None) -> None:
 
 
 def test_results(paths: Sequence[Path], root: Path | None):
-    from cedarscope.lang.testsuite import find_test_files, run_tarball, run_test_file
+    from cedarscope.analyzer.conformance import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
             for test_file in find_test_files(path):

@@ -26,7 +26,8 @@ EXAMPLE_FILES = frozenset({"request.json", "entities.json", "links.json"})
 
 
 def save_examples(report: Report, folder: Path) -> list[Path]:
-    """Each counterexample as ``NNN-kind/request.json`` + ``entities.json``.
+    """Each example (every example of every finding) as
+    ``NNN-kind/request.json`` + ``entities.json``.
     Examples an earlier run wrote there are removed first, so the folder
     holds exactly this report's examples; nothing else is touched."""
     written = []
@@ -36,9 +37,8 @@ def save_examples(report: Report, folder: Path) -> list[Path]:
             for f in old.iterdir():
                 f.unlink()
             old.rmdir()
-    for i, finding in enumerate(f for f in report.findings if f.counterexample):
-        cx = finding.counterexample
-        assert cx is not None  # only findings with a counterexample are written
+    shown = [(finding, cx) for finding in report.findings for cx in finding.examples]
+    for i, (finding, cx) in enumerate(shown):
         target = folder / f"{i:03d}-{finding.kind}"
         target.mkdir()
         (target / "request.json").write_text(json.dumps(request_to_json(cx.request), indent=2) + "\n")
@@ -91,17 +91,24 @@ def confirm_report(report: Report, schema, sides: Mapping[str, PolicySet]) -> Re
         return dataclasses.replace(report, stats=stats)
     confirmed, disagreements = 0, []
     for i, finding in enumerate(report.findings):
-        cx = finding.counterexample
-        if cx is None:
-            continue
-        for side, decision in cx.decisions.items():
-            if side not in sides:
-                continue
-            theirs = cedarpy_decision(with_example_links(sides[side], cx.links), cx.request, cx.entities, schema)
-            if theirs == decision:
-                confirmed += 1
-            else:
-                disagreements.append(f"finding {i} ({side}): cedarscope {decision}, cedarpy {theirs}")
+        for cx in finding.examples:
+            for side, decision in cx.decisions.items():
+                if side not in sides:
+                    continue
+                theirs = cedarpy_decision(with_example_links(sides[side], cx.links), cx.request, cx.entities, schema)
+                if theirs == decision:
+                    confirmed += 1
+                else:
+                    disagreements.append(f"finding {i} ({side}): cedarscope {decision}, cedarpy {theirs}")
+            if finding.description is not None:  # a change's description allows each of its examples
+                from cedarscope.lang.parser import parse_policies
+
+                described = parse_policies(finding.description, "<description>")
+                theirs = cedarpy_decision(described, cx.request, cx.entities, schema)
+                if theirs == ALLOW:
+                    confirmed += 1
+                else:
+                    disagreements.append(f"finding {i} (description): cedarpy {theirs} on its example")
     stats = dict(report.stats, confirmed=f"{confirmed} decisions confirmed by cedarpy"
                  + (" (request and entities checked against the schema)" if schema is not None else ""))
     if disagreements:

@@ -8,92 +8,87 @@ For every request environment two goals are solved:
 Only the policies whose scope can match the environment are encoded
 (`analyzer.slicing`), and an environment where both versions have the same
 such policies is settled without the solver: its two formulas are one.
-
-Up to `max_examples` distinct examples are drawn per environment and direction;
-each later example must differ from the earlier ones in its principal, its
-resource or its context, so the same request is never shown twice.  Every
-example is replayed through `lang.authorizer` on both versions before it is
-kept, and carries the determining policies of each side.
+Each direction that is satisfiable is one change (`analyzer.plan`): the
+policies whose edit caused it, its exact description in Cedar, and
+examples, each replayed through `lang.authorizer` on both versions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import z3
-
-from cedarscope.analyzer.queries import allows, same_policies, slice_in
-from cedarscope.analyzer.solving import (
-    Answer,
-    EnvSolver,
-    Options,
-    Replay,
-    environments,
-    in_environment,
-    overall,
-)
+from cedarscope.analyzer.changes import Versions
+from cedarscope.analyzer.plan import GAINED, LOST, EnvPlan, plan_environment, unchanged_access
+from cedarscope.analyzer.queries import same_policies
+from cedarscope.analyzer.slicing import PolicyIndex
+from cedarscope.analyzer.solving import Answer, EnvSolver, Options, environments, in_environment, overall
+from cedarscope.analyzer.spread import spread
 from cedarscope.lang.ast import PolicySet
-from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.schema import RequestEnv, Schema
-from cedarscope.lang.template import PolicyInstance, instantiate
+from cedarscope.lang.template import PolicyInstance
 from cedarscope.reports.findings import Verdict
 
-GAINED, LOST = "gained", "lost"
-
-
-@dataclass
-class EnvDiff:
-    env: RequestEnv
-    gained: Answer
-    lost: Answer
+__all__ = ["GAINED", "LOST", "DiffResult", "EnvPlan", "diff"]
 
 
 @dataclass
 class DiffResult:
-    envs: list[EnvDiff] = field(default_factory=list)
+    versions: Versions
+    envs: list[EnvPlan] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:
         """holds = the versions are equivalent (proved), violated = a
         difference exists, unknown = some environment was not settled."""
-        return overall(a.verdict for d in self.envs for a in (d.gained, d.lost))
+        return overall(a.verdict for a in self.answers)
 
     @property
     def answers(self) -> list[Answer]:
         return [a for d in self.envs for a in (d.gained, d.lost)]
 
 
-def _replay(after: PolicySet, before: PolicySet) -> Replay:
-    """Concretely: `after` allows and `before` denies."""
-    def replay(request, entities) -> bool:
-        return (is_authorized(request, entities, after).decision == ALLOW
-                and is_authorized(request, entities, before).decision == DENY)
-    return replay
-
-
-def _env_diff(schema: Schema, env: RequestEnv, old: PolicySet, new: PolicySet,
-              old_slice: list[PolicyInstance], new_slice: list[PolicyInstance], options: Options) -> EnvDiff:
-    def both_directions(solver: EnvSolver) -> EnvDiff:
-        allows_old, allows_new = allows(solver.enc, old_slice), allows(solver.enc, new_slice)
-        return EnvDiff(env,
-                       solver.examples(z3.And(allows_new, z3.Not(allows_old)), _replay(new, old),
-                                       options.max_examples, solver.enc.different_from),
-                       solver.examples(z3.And(allows_old, z3.Not(allows_new)), _replay(old, new),
-                                       options.max_examples, solver.enc.different_from))
-
-    return in_environment(schema, env, options, both_directions, lambda unknown: EnvDiff(env, unknown, unknown))
-
-
 def diff(schema: Schema, old: PolicySet, new: PolicySet, options: Options) -> DiffResult:
     """Both directions in every selected environment, on one encoding each.
     An environment where both versions have the same slice is settled
-    without the solver: the two decisions are one formula."""
-    old_instances, new_instances = instantiate(old), instantiate(new)
-    result = DiffResult()
-    for env in environments(schema, options):
-        old_slice, new_slice = slice_in(old_instances, env, schema), slice_in(new_instances, env, schema)
-        if same_policies(old_slice, new_slice):
-            result.envs.append(EnvDiff(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env)))
-        else:
-            result.envs.append(_env_diff(schema, env, old, new, old_slice, new_slice, options))
+    without the solver: the two decisions are one formula.  The others
+    (and, for the access matrix, every environment) are spread over
+    `options.jobs` processes (analyzer.spread), and merged in the
+    environments' order."""
+    versions = Versions.of(old, new)
+    old_index, new_index = PolicyIndex(versions.old, schema), PolicyIndex(versions.new, schema)
+    tasks = [(env, old_index.slice(env), new_index.slice(env)) for env in environments(schema, options)]
+    asked = [t for t in tasks if options.matrix or not same_policies(t[1], t[2])]
+    solved = spread(_plan_task, (schema, versions, options), asked, options, [len(o) + len(n) for _, o, n in asked])
+    by_env = {plan.env: plan for plan in solved}
+    result = DiffResult(versions)
+    for env, _, _ in tasks:
+        result.envs.append(by_env.get(env) or EnvPlan(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env)))
     return result
+
+
+def _plan_task(shared: tuple[Schema, Versions, Options],
+               task: tuple[RequestEnv, list[PolicyInstance], list[PolicyInstance]]) -> EnvPlan:
+    """One environment: its changes, or (same slices, for the matrix only)
+    its access level, which is the same on both sides."""
+    schema, versions, options = shared
+    env, old_slice, new_slice = task
+    if same_policies(old_slice, new_slice):
+        plan = EnvPlan(env, Answer(Verdict.HOLDS, env), Answer(Verdict.HOLDS, env))
+
+        def level_of(solver: EnvSolver) -> str:
+            return unchanged_access(solver, old_slice, options)
+
+        def unsettled(unknown: Answer) -> str:
+            return "unknown"
+
+        level = in_environment(schema, env, options, level_of, unsettled)
+        plan.access = (level, level)
+        return plan
+
+    def ask(solver: EnvSolver) -> EnvPlan:
+        return plan_environment(solver, schema, versions, old_slice, new_slice, options)
+
+    def unsupported(unknown: Answer) -> EnvPlan:
+        return EnvPlan(unknown.env, unknown, unknown, access=("unknown", "unknown"))
+
+    return in_environment(schema, env, options, ask, unsupported)

@@ -18,7 +18,7 @@ import z3
 from cedarscope.analyzer.checks import counterexample, describe_request
 from cedarscope.analyzer.queries import allows, evaluable_in, policy_outcome
 from cedarscope.analyzer.queries import ask as ask_query
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import Answer, Options, overall, stats_of
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.analyzer.templates import with_example_links
@@ -66,11 +66,11 @@ def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options
     """Is a request the question describes allowed (mode never) or denied
     (mode always)?  Asked in the environments the question's scope can
     match (a static slice, see analyzer.slicing)."""
-    instances = instantiate(ps)
+    index = PolicyIndex(instantiate(ps), schema)
     wanted = ALLOW if mode == NEVER else DENY
 
     def goal(enc):
-        allowed = allows(enc, evaluable_in(ps, instances, enc.env, schema))
+        allowed = allows(enc, evaluable_in(ps, index, enc.env))
         return z3.And(enc.satisfied(question), allowed if mode == NEVER else z3.Not(allowed))
 
     def replay(request, entities, links=()) -> bool:
@@ -100,10 +100,15 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                   assumptions=template_notes(ps))
 
 
-def _distinct_by(part: str):
-    """The next example has another principal (or resource)."""
+def _distinct_by(part: str, policies: list[Policy]):
+    """The next example has another principal (or resource) that differs in
+    what the policies and the question read of it: principals that differ
+    only in their id are one answer."""
+    from cedarscope.analyzer.observations import distinct_outcomes, observations
+
     def make(enc):
-        return lambda model: enc.different_from(model, (f"{part}-id",))
+        read = distinct_outcomes(enc, observations(policies, about=part))
+        return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
 
 
@@ -112,7 +117,8 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
     """Is any request the question describes allowed?  With `enumerate_by`
     ("principal" or "resource") and options.max_examples = N, up to N
     examples with distinct principals (resources) per environment."""
-    distinct = _distinct_by(enumerate_by) if enumerate_by else _distinct_by_request
+    policies = [i.policy for i in instantiate(ps)] + [question]
+    distinct = _distinct_by(enumerate_by, policies) if enumerate_by else _distinct_by_request
     answers = _answers(schema, ps, question, NEVER, options, distinct)
     findings = []
     for answer in answers:

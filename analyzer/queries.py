@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import z3
 
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import (
     Answer,
     EnvSolver,
@@ -32,6 +32,7 @@ from cedarscope.analyzer.solving import (
     in_environment,
     per_environment,
 )
+from cedarscope.analyzer.spread import spread
 from cedarscope.analyzer.templates import every_link_instances, with_example_links
 from cedarscope.encoder import Encoding
 from cedarscope.lang.ast import Policy, PolicySet
@@ -54,11 +55,10 @@ def slice_in(instances: Sequence[PolicyInstance], env: RequestEnv, schema: Schem
     return [i for i in instances if may_match(i.policy, env, schema)]
 
 
-def evaluable_in(ps: PolicySet, instances: Sequence[PolicyInstance], env: RequestEnv,
-                 schema: Schema) -> list[PolicyInstance]:
-    """The slice of `instances` (`instantiate(ps)`) in `env`, and the
+def evaluable_in(ps: PolicySet, index: PolicyIndex, env: RequestEnv) -> list[PolicyInstance]:
+    """The slice in `env` of `index` (over `instantiate(ps)`), and the
     templates of `ps` analysed for every link there (analyzer.templates)."""
-    return slice_in(instances, env, schema) + every_link_instances(ps, env, schema)
+    return index.slice(env) + every_link_instances(ps, env, index.schema)
 
 
 def allows(enc: Encoding, instances: Sequence[PolicyInstance]) -> z3.BoolRef:
@@ -115,24 +115,24 @@ def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
 
 def always_allows(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """Every request of the selected environments is allowed."""
-    instances = instantiate(ps)
-    return ask(schema, options, lambda enc: z3.Not(allows(enc, evaluable_in(ps, instances, enc.env, schema))),
+    index = PolicyIndex(instantiate(ps), schema)
+    return ask(schema, options, lambda enc: z3.Not(allows(enc, evaluable_in(ps, index, enc.env))),
                lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == DENY)
 
 
 def always_denies(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No request of the selected environments is allowed."""
-    instances = instantiate(ps)
-    return ask(schema, options, lambda enc: allows(enc, evaluable_in(ps, instances, enc.env, schema)),
+    index = PolicyIndex(instantiate(ps), schema)
+    return ask(schema, options, lambda enc: allows(enc, evaluable_in(ps, index, enc.env)),
                lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == ALLOW)
 
 
 def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No policy of the set errors on any request."""
-    instances = instantiate(ps)
+    index = PolicyIndex(instantiate(ps), schema)
 
     def goal(enc: Encoding) -> z3.BoolRef:
-        errors = [enc.errors(i.policy) for i in evaluable_in(ps, instances, enc.env, schema)]
+        errors = [enc.errors(i.policy) for i in evaluable_in(ps, index, enc.env)]
         return z3.Or(errors) if errors else z3.BoolVal(False)
 
     return ask(schema, options, goal,
@@ -171,24 +171,28 @@ def _relation(schema: Schema, a: PolicySet, b: PolicySet, options: Options,
     slices are the same policies, both decisions are one formula x, and when
     `goal(x, x)` is false outright the environment is settled without
     encoding it."""
-    first, second = instantiate(a), instantiate(b)
+    first, second = PolicyIndex(instantiate(a), schema), PolicyIndex(instantiate(b), schema)
     x = z3.Bool("cedarscope.same")
     trivial = z3.is_false(z3.simplify(goal(x, x)))
-    answers = []
-    for env in environments(schema, options):
-        sa, sb = slice_in(first, env, schema), slice_in(second, env, schema)
-        if trivial and same_policies(sa, sb):
-            answers.append(Answer(Verdict.HOLDS, env))
-            continue
+    envs = environments(schema, options)
+    asked = []
+    for env in envs:
+        sa, sb = first.slice(env), second.slice(env)
+        if not (trivial and same_policies(sa, sb)):
+            asked.append((env, sa, sb))
+    solved = spread(_relation_task, (schema, a, b, options, goal, concrete), asked, options,
+                    [len(sa) + len(sb) for _, sa, sb in asked])
+    by_env = {answer.env: answer for answer in solved}
+    return [by_env.get(env) or Answer(Verdict.HOLDS, env) for env in envs]
 
-        def compare(solver, sa=sa, sb=sb):
-            return solver.examples(
-                goal(allows(solver.enc, sa), allows(solver.enc, sb)),
-                lambda r, e: concrete(decision(a, r, e), decision(b, r, e)),
-                options.max_examples, solver.enc.different_from)
 
-        answers.append(in_environment(schema, env, options, compare))
-    return answers
+def _relation_task(shared, task: tuple[RequestEnv, list[PolicyInstance], list[PolicyInstance]]) -> Answer:
+    schema, a, b, options, goal, concrete = shared
+    env, sa, sb = task
+    return in_environment(schema, env, options, lambda solver: solver.examples(
+        goal(allows(solver.enc, sa), allows(solver.enc, sb)),
+        lambda r, e: concrete(decision(a, r, e), decision(b, r, e)),
+        options.max_examples, solver.enc.different_from))
 
 
 def same_policies(a: Sequence[PolicyInstance], b: Sequence[PolicyInstance]) -> bool:

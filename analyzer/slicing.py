@@ -10,8 +10,11 @@ that could match: it is a sound filter, not an answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cedarscope.lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.template import PolicyInstance
 from cedarscope.lang.values import EntityUID
 
 
@@ -66,3 +69,36 @@ def may_match(policy: Policy, env: RequestEnv, schema: Schema) -> bool:
         and _entity_scope_may_match(policy.principal, env.principal_type, schema)
         and _entity_scope_may_match(policy.resource, env.resource_type, schema)
     )
+
+
+class PolicyIndex:
+    """Policies indexed by action, then filtered by principal and resource
+    type, so that an environment's slice is a lookup rather than a scan of
+    every policy: the policies a given action may match are found once per
+    action, and a scope's verdict on a type is found once per (scope, type).
+    `slice(env)` is exactly the policies `may_match` keeps, in order."""
+
+    def __init__(self, instances: Sequence[PolicyInstance], schema: Schema):
+        self.instances, self.schema = list(instances), schema
+        self._by_action: dict[EntityUID, list[int]] = {}
+        self._entity: dict[tuple[Scope, str], bool] = {}
+
+    def positions(self, env: RequestEnv) -> list[int]:
+        """The positions (in `instances`) of the policies that may match in env."""
+        if env.action not in self._by_action:
+            self._by_action[env.action] = [
+                i for i, inst in enumerate(self.instances)
+                if _action_scope_may_match(inst.policy.action, env.action, self.schema)]
+        return [i for i in self._by_action[env.action]
+                if self._may_match(self.instances[i].policy.principal, env.principal_type)
+                and self._may_match(self.instances[i].policy.resource, env.resource_type)]
+
+    def slice(self, env: RequestEnv) -> list[PolicyInstance]:
+        return [self.instances[i] for i in self.positions(env)]
+
+    def _may_match(self, scope: Scope, var_type: str) -> bool:
+        key = (scope, var_type)
+        found = self._entity.get(key)
+        if found is None:
+            found = self._entity[key] = _entity_scope_may_match(scope, var_type, self.schema)
+        return found

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import z3
 
+from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.ast import TemplateLink
@@ -42,6 +43,7 @@ from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
 
 
@@ -64,9 +66,14 @@ class Options:
     resource_type: str | None = None
     max_examples: int = 1
     deadline: float | None = None  # time.monotonic() when the whole run must stop
+    jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
+    scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
     assumptions: frozenset[str] = frozenset()  # stronger assumptions by name (encoder.assumptions)
     stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
     stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
+    describe: bool = True  # diff, whatif: describe each change exactly in Cedar
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
+    matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
@@ -81,6 +88,15 @@ class Budget:
 
     def remaining_ms(self) -> int:
         return int((self.ends - time.monotonic()) * 1000)
+
+
+TIME_LIMIT_REACHED = "the run's time limit was reached before this environment was asked"
+
+
+def out_of_time(options: Options) -> bool:
+    """Has the whole run's deadline passed?  Then an environment is not even
+    encoded: what is left is reported unknown at once."""
+    return options.deadline is not None and time.monotonic() >= options.deadline
 
 
 # --------------------------------------------------------------------------
@@ -112,6 +128,7 @@ class Example:
 
     request: Request
     entities: Entities
+    unread: frozenset[str] = frozenset()  # values no policy reads (given a plain default)
     links: tuple[TemplateLink, ...] = ()
 
     def fingerprint(self) -> str:
@@ -166,6 +183,11 @@ class Model:
     def holds(self, formula: z3.BoolRef) -> bool:
         return z3.is_true(self._model.eval(self._solver.local(formula), model_completion=True))
 
+    def eval_local(self, term: z3.ExprRef) -> z3.ExprRef:
+        """The value of a term already in the solver's context (see
+        `EnvSolver.local`)."""
+        return self._model.eval(term, model_completion=True)
+
     @property
     def main(self) -> z3.ModelRef:
         if self._main is None:
@@ -188,6 +210,7 @@ class EnvSolver:
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
         self.ctx = z3.Context()
+        interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
         # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
@@ -199,6 +222,7 @@ class EnvSolver:
         self._footprint: tuple = ()
         self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
+        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
@@ -231,19 +255,21 @@ class EnvSolver:
     # Checks ----------------------------------------------------------------
 
     def check(self, goal: z3.BoolRef, budget: Budget, readable: bool = False,
-              reuse: bool = False) -> tuple[Status, Model | None]:
+              reuse: bool = False, translated: bool = False) -> tuple[Status, Model | None]:
         """Is ``base ∧ goal`` satisfiable?  With `readable`, a model that reads
         well is preferred when one can be had in the remaining budget.  With
         `reuse`, a recent model that satisfies the goal answers without a call
-        (every model satisfies the base, so it is a model of base ∧ goal)."""
+        (every model satisfies the base, so it is a model of base ∧ goal).
+        A `translated` goal is already in the solver's context."""
         self._assume()
+        local_goal = goal if translated else self.local(goal)
         if reuse:
             for model in self._models:
-                if model.holds(goal):
+                if z3.is_true(model.eval_local(local_goal)):
                     return Status.SAT, model
         self.solver.push()
         try:
-            self.solver.add(self.local(goal))
+            self.solver.add(local_goal)
             status = self._check(budget)
             if status is Status.SAT and readable:
                 # Preferences, added only for this check: string constraints
@@ -252,6 +278,11 @@ class EnvSolver:
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
                     self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                small = [self.local(c) for c in self.enc.small_numbers()]
+                if small:  # numbers a reader would pick, when the goal allows them
+                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                        return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
@@ -317,7 +348,8 @@ class EnvSolver:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
         an encoder disagreement is never shown as a result)."""
-        request, entities = self.enc.decode(model.main)
+        unread: list[str] = []
+        request, entities = self.enc.decode(model.main, unread)
         # A template analysed for every link: the replay takes the links too.
         links = self.enc.links(model.main)
         if not (replay(request, entities, links) if links else replay(request, entities)):
@@ -328,7 +360,7 @@ class EnvSolver:
             self.unknown_reasons.append("a counterexample does not satisfy the stated assumptions "
                                         "under the concrete evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities, links)
+        return Example(request, entities, frozenset(unread), links)
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:
@@ -360,7 +392,7 @@ class EnvSolver:
             if example.fingerprint() not in seen:  # decoded alike: not shown twice
                 seen.add(example.fingerprint())
                 answer.examples.append(example)
-            if distinct is None:
+            if distinct is None or len(answer.examples) >= max_examples:
                 break
             blocking.append(distinct(model.main))
         answer.queries = self.queries - queries
@@ -373,13 +405,21 @@ class EnvSolver:
 def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], Answer],
                     where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
     """`ask` in every selected environment (those `where` keeps), each on a
-    fresh encoding; a construct the encoder does not support makes that
-    environment's answer unknown."""
-    answers = []
-    for env in environments(schema, options):
-        if where is None or where(env):
-            answers.append(in_environment(schema, env, options, ask))
-    return answers
+    fresh encoding, spread over `options.jobs` processes (analyzer.spread);
+    a construct the encoder does not support makes that environment's
+    answer unknown."""
+    from cedarscope.analyzer.spread import spread
+
+    envs = [env for env in environments(schema, options) if where is None or where(env)]
+    return list(spread(_ask_in, (schema, options, ask), envs, options, [ENV_WEIGHT] * len(envs)))
+
+
+ENV_WEIGHT = 10  # an environment's cost for `spread` when its slice is not known
+
+
+def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], Answer]], env: RequestEnv) -> Answer:
+    schema, options, ask = shared
+    return in_environment(schema, env, options, ask)
 
 
 def in_environment(schema: Schema, env: RequestEnv, options: Options,
@@ -387,6 +427,9 @@ def in_environment(schema: Schema, env: RequestEnv, options: Options,
     """`ask` on a fresh encoding of `env`.  When the encoder does not support
     a construct it needs, the answer is unknown (`unsupported` turns that
     Answer into what `ask` returns, when that is not an Answer)."""
+    if out_of_time(options):
+        unknown = Answer(Verdict.UNKNOWN, env, reason=TIME_LIMIT_REACHED)
+        return unsupported(unknown) if unsupported else unknown  # type: ignore[return-value]
     with one_environment():
         try:
             return ask(EnvSolver(Encoding(schema, env, options.assumptions), options))
@@ -401,8 +444,13 @@ def one_environment() -> Iterator[None]:
     garbage collector runs.  Z3 recycles the ids of freed terms and its
     search depends on ids, so a collection in the middle of a query (whose
     timing depends on everything the process did before) could change the
-    model found, and with it the example shown.  Collect before, not during."""
-    gc.collect()
+    model found, and with it the example shown.  Collect before, not during:
+    only the young generations, which hold what the previous environment
+    made (the collector is off while an environment runs, so nothing it
+    made was promoted); a full collection would walk every object of the
+    process, parsed policies included (a quarter second at 10,000 policies),
+    once per environment."""
+    gc.collect(1)
     enabled = gc.isenabled()
     gc.disable()
     try:

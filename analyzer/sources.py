@@ -1,5 +1,7 @@
 """Where policies come from: files, folders, or a folder at a git revision.
 
+Files and folders are read by `lang.policy_files` (``.cedar`` text, or a
+``.json`` file in Cedar's JSON policy format named directly).
 ``git:REV:path`` reads `path` (a file or a folder of ``.cedar`` files) as it
 was at revision REV of the git repository that contains the current
 directory, because the common use of `diff` is reviewing a change.
@@ -14,7 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
-from cedarscope.lang.parser import load_policies, parse_policies
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.policy_files import is_json_policy_file, load_policy_files
 
 GIT_PREFIX = "git:"
 
@@ -26,7 +29,7 @@ def load_policy_source(specs: Sequence[str]) -> PolicySet:
         missing = [s for s in specs if not Path(s).exists()]
         if missing:
             raise CedarError(Diagnostic(f"no such file or folder: {missing[0]}", file=missing[0]))
-        return load_policies(list(specs))
+        return load_policy_files(list(specs))
     if len(specs) != 1:
         raise CedarError(Diagnostic("a git:REV:path source must be given alone", file=git_specs[0]))
     return _load_git(git_specs[0])
@@ -59,6 +62,9 @@ def _load_git(spec: str) -> PolicySet:
         raise CedarError(Diagnostic("expected git:REV:path", file=spec)) from None
     if not rev:
         raise CedarError(Diagnostic("expected git:REV:path (REV is empty)", file=spec))
+    if rev.startswith("-"):
+        # git would read it as an option (`--output=...`), not a revision
+        raise CedarError(Diagnostic(f"a git revision cannot start with '-': {rev[:40]!r}", file="git"))
     top, target = _repository_path(spec, path)
     # Run from the top folder, so ls-tree lists and `show REV:name` reads
     # paths from the repository's root whatever the current directory.
@@ -72,20 +78,36 @@ def _load_git(spec: str) -> PolicySet:
     policies: list = []
     seen: set[str] = set()
     errors: list[Diagnostic] = []
+    links: list = []
+    positional = 0
     for name in files:
         source = f"git:{rev}:{name}"
         try:
-            parsed = parse_policies(_git("show", f"{rev}:{name}", cwd=top), source)
+            parsed = _parse_revision_file(_git("show", f"{rev}:{name}", cwd=top), source)
         except CedarError as err:
             errors.extend(err.diagnostics)
             continue
         for pid, policy in parsed.policies:
-            if policy.annotation("id") is None:  # positional ids continue across files
-                pid = f"policy{len(policies)}"
+            if is_json_policy_file(name):
+                pass  # a JSON policy set names its policies
+            elif policy.annotation("id") is None:  # positional ids continue across text files
+                pid = f"policy{positional}"
+            positional += not is_json_policy_file(name)
             if pid in seen:
                 errors.append(Diagnostic(f"duplicate policy id {pid!r}", file=source))
             seen.add(pid)
             policies.append((pid, policy))
+        links += parsed.links
     if errors:
         raise CedarError(errors)
-    return PolicySet(tuple(policies))
+    return PolicySet(tuple(policies), tuple(links))
+
+
+def _parse_revision_file(text: str, source: str) -> PolicySet:
+    """A file's text at a revision: Cedar's JSON policy format for a
+    ``.json`` file, else Cedar text."""
+    if is_json_policy_file(source):
+        from cedarscope.lang.json_policies import parse_policy_json
+
+        return parse_policy_json(text, source)
+    return parse_policies(text, source)

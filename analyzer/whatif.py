@@ -6,7 +6,7 @@ result is exactly `diff(current, changed)`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from cedarscope.analyzer.checks import diff_report
 from cedarscope.analyzer.solving import Options
@@ -42,5 +42,5 @@ def changed(current: PolicySet, add: PolicySet, remove: Sequence[str]) -> Policy
 
 
 def whatif(schema: Schema, current: PolicySet, add: PolicySet, remove: Sequence[str],
-           options: Options) -> Report:
-    return diff_report(schema, current, changed(current, add, remove), options, command="whatif")
+           options: Options, fail_on: Iterable[str] | None = None) -> Report:
+    return diff_report(schema, current, changed(current, add, remove), options, command="whatif", fail_on=fail_on)

@@ -39,6 +39,7 @@ def benchmark_names() -> list[str]:
 def machine() -> dict:
     return {
         "nproc": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # 1, 5, 15 minutes, when measured
         "cpu": _cpu_model(),
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -107,8 +108,11 @@ def _fmt(v) -> str:
 def markdown(report: dict) -> str:
     """The figures of a results.json as a Markdown table, with when and where."""
     m = report["machine"]
+    load = m.get("load_average")
     lines = [f"Measured {report['date'][:10]} on {m['nproc']} cores ({m['cpu']}), Python {m['python']}, "
-             f"z3 {m['z3']}, cedarpy {m['cedarpy']}{' (--quick)' if report.get('quick') else ''}.",
+             f"z3 {m['z3']}, cedarpy {m['cedarpy']}{' (--quick)' if report.get('quick') else ''}"
+             + (f"; load average {load[0]} (1 min) when the run ended; each benchmark's load before and "
+                "after it is in bench/results.json." if load else "."),
              "", "| benchmark | figure | cedarscope | baseline | unit |", "|---|---|---:|---:|---|"]
     for name, figures in report["benchmarks"].items():
         for row in figures.get("rows", []):
@@ -150,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in selected:
         console.print(f"running bench_{name} ...", style="dim")
+        load = os.getloadavg()[0]
         results[name] = run(name, args.quick)
         results[name]["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        results[name]["load"] = [round(load, 2), round(os.getloadavg()[0], 2)]  # before, after
+        results[name]["nproc"] = os.cpu_count()
     console.print(table(results))
     if args.only:
         results = {**_earlier(args.quick), **results}  # --only refreshes one benchmark's figures

@@ -158,8 +158,9 @@ def _planted(rng: random.Random, kind: str, index: int, earlier: list[str]) -> s
                 f'permit(principal == {u}, action == Action::"wipe", resource is Device)\n'
                 "when { resource.trusted };")
     if kind == "forbid-may-error":
+        # valid under the schema, and errors (Long overflow) for most priorities
         return (f'forbid(principal in Group::"g{rng.randrange(60)}", action == Action::"close", resource)\n'
-                "when { resource.assignee.level < 2 };")
+                "when { resource.priority * 4611686018427387904 < 2 };")
     if kind == "over-permissive":
         return f'permit(principal, action == Action::"{rng.choice(ACTIONS["Repo"])}", resource);'
     raise ValueError(kind)

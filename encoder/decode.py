@@ -23,6 +23,9 @@ mention that the model puts in the set.
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -43,6 +46,10 @@ from cedarscope.lang.schema import (
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
+# Per encoding (its SymEnv): the terms that may denote an entity of each
+# type, with their numbers; every decode of the encoding reads them.
+_ENTITY_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
 
@@ -52,15 +59,47 @@ class Decoder:
         encoding, so examples decoded one after another name different model
         ids differently (distinct principals read as alice, bob, ...)."""
         self.sym, self.model = sym, model
-        self._names: dict[tuple[str, str], str]
+        self._names: dict[tuple[str, int | str], str]
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
         self._index: dict = {}
         self._in_model = {d.name() for d in model.decls()}
+        self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
+        self._uids: dict[tuple[str, int], tuple[z3.ExprRef, EntityUID]] = {}
+        # Values that got a default because no formula reads them, as
+        # `User::"alice".department` or `context.mfa` (shown as unread).
+        self.unread: list[str] = []
+        self._defaulted: list[tuple[str, ...]] = []
 
     def eval(self, e: z3.ExprRef) -> z3.ExprRef:
-        return self.model.eval(e, model_completion=True)
+        """The term's value in the model, read once per term (the entry
+        keeps the term alive, so its id is not reused for another)."""
+        key = e.get_id()
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = (e, self.model.eval(e, model_completion=True))
+        return found[1]
+
+    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]) -> list:
+        """The elements (terms, with their number when they are constants)
+        the model puts in the set s: its value is read once, as stores over
+        a constant array, and each element looked up there (evaluated one by
+        one when the value has another form)."""
+        value = array_members(self.eval(s))
+        if value is None:
+            return [y for y, _ in elements if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
+        default, exceptions = value
+        out = []
+        for y, n in elements:
+            if n is None:
+                n = _number(self.eval(y))
+            if n is None:
+                if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
+                    out.append(y)
+            elif exceptions.get(n, default):
+                out.append(y)
+        return out
 
     # ------------------------------------------------------------------
     # Ids
@@ -68,22 +107,32 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        number = z3.is_expr(z) and z3.is_int_value(z)
-        named = self.sym.ids.id_of(etype, z) if number else None
+        if not z3.is_expr(z):
+            return self._uid(etype, z)
+        key = (etype, z.get_id())
+        cached = self._uids.get(key)
+        if cached is None:
+            cached = self._uids[key] = (z, self._uid(etype, z))  # keeps z alive: its id stays its own
+        return cached[1]
+
+    def _uid(self, etype: str, z: Any) -> EntityUID:
+        n = _number(z) if z3.is_expr(z) else None
+        named = self.sym.ids.id_of(etype, z) if n is not None else None
         if named is not None:
             return EntityUID(etype, named)
-        key = (etype, z.as_long() if number else str(z))
+        key = (etype, n if n is not None else str(z))
         if key not in self._names:
             self._names[key] = self._fresh_name(etype)
         return EntityUID(etype, self._names[key])
 
     def _fresh_name(self, etype: str) -> str:
         taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
+        pool: Iterator[str]
         if etype == self.sym.env.principal_type:
-            pool = list(PEOPLE) + [f"user{i}" for i in range(1, 10_000)]
+            pool = itertools.chain(PEOPLE, (f"user{i}" for i in itertools.count(1)))
         else:
             base = "".join(c for c in etype.split("::")[-1].lower() if c.isalnum()) or "entity"
-            pool = [f"{base}{i}" for i in range(1, 10_000)]
+            pool = (f"{base}{i}" for i in itertools.count(1))
         name = next(n for n in pool if n not in taken)
         self._used[etype].add(name)
         return name
@@ -163,7 +212,11 @@ class Decoder:
         sym = self.sym
         p = self.value(sym.principal.ty, sym.principal.val)
         r = self.value(sym.resource.ty, sym.resource.val)
-        return Request(p, sym.env.action, r, self.value(sym.context_type, sym.context.val))
+        context = sym.context.val
+        # An attribute no formula read has no symbol yet (the record makes
+        # them on first read); decoding gives it a default.
+        self.unread += [f"context.{k}" for k, a in sym.context_type.attrs if a.required and k not in context]
+        return Request(p, sym.env.action, r, self.value(sym.context_type, context))
 
     # ------------------------------------------------------------------
     # The store
@@ -177,6 +230,7 @@ class Decoder:
         exists: dict[EntityUID, bool] = {}
         ancestors: dict[EntityUID, set[EntityUID]] = {}
         tag_keys: dict[EntityUID, dict[str, z3.ExprRef]] = {}
+        terms: dict[str, list] = {}  # ancestor type -> the terms that may denote one
         for kind, info, args, app in sym.apps.values():
             if kind in ("extok", "extval"):
                 continue  # not about an entity
@@ -188,9 +242,10 @@ class Decoder:
                 exists[uid] = z3.is_true(self.eval(app))
             elif kind == "anc":
                 anc = ancestors.setdefault(uid, set())
-                for y in self._entity_terms(info[1]):
-                    if z3.is_true(self.eval(z3.Select(app, y))):
-                        anc.add(self.uid(info[1], self.eval(y)))
+                if info[1] not in terms:
+                    terms[info[1]] = self._entity_terms(info[1])
+                for y in self.members(app, terms[info[1]]):
+                    anc.add(self.uid(info[1], self.eval(y)))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -202,20 +257,28 @@ class Decoder:
         out = []
         for u in keep:
             etype, mid = observed[u]
-            out.append(Entity(u, self._attrs(etype, mid), frozenset(parents[u]),
+            out.append(Entity(u, self._attrs_of(u, etype, mid), frozenset(parents[u]),
                               self._tags(etype, mid, tag_keys.get(u, {}))))
         for u, ps in extra.items():
-            out.append(Entity(u, self._attrs(u.type, None), frozenset(ps)))
+            out.append(Entity(u, self._attrs_of(u, u.type, None), frozenset(ps)))
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
-    def _entity_terms(self, etype: str) -> list:
-        terms = []
-        for kind, info, args, _app in self.sym.apps.values():
-            if kind == "anc" and info[0] == etype:
-                terms.append(args[0])
-        terms += self.sym.elements.get(EntityType(etype), [])
-        return terms
+    def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
+        """The terms that may denote an entity of etype (those with ancestor
+        sets, and set elements), with the number of each constant among them;
+        found once per encoding and footprint (see `_ENTITY_TERMS`)."""
+        sym = self.sym
+        cached = _ENTITY_TERMS.get(sym)
+        footprint = (len(sym.apps), sum(len(v) for v in sym.elements.values()))
+        if cached is None or cached[0] != footprint:
+            cached = _ENTITY_TERMS[sym] = (footprint, {})
+        by_type: dict[str, list[tuple[z3.ExprRef, int | None]]] = cached[1]
+        if etype not in by_type:
+            terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
+            terms += sym.elements.get(EntityType(etype), [])
+            by_type[etype] = [(y, _number(y)) for y in terms]
+        return by_type[etype]
 
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
         """Direct parents giving u exactly the ancestors `anc` (plus fresh
@@ -232,6 +295,13 @@ class Decoder:
             for child, parent in zip(chain, chain[1:], strict=False):
                 extra.setdefault(child, set()).add(parent)
         return out
+
+    def _attrs_of(self, uid: EntityUID, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
+        """An entity's attributes, noting those given a default as unread."""
+        self._defaulted = []
+        attrs = self._attrs(etype, mid)
+        self.unread += [f"{uid}." + ".".join(path) for path in self._defaulted]
+        return attrs
 
     def _attrs(self, etype: str, mid: z3.ExprRef | None) -> CedarRecord:
         d = self.sym.schema.entity_types.get(etype)
@@ -254,6 +324,8 @@ class Decoder:
         if isinstance(ty, RecordType):
             return self._record(ty, kind, etype, path, args)
         raw = self._read(fn_name(kind, etype, path), args, raw=True)
+        if kind == "attr" and raw is None:
+            self._defaulted.append(path)
         return self.default(ty) if raw is None else self.value(ty, raw)
 
     def _read(self, fname: str, args, raw: bool = False):
@@ -292,11 +364,46 @@ class Decoder:
 
 def _key(z: z3.ExprRef):
     """A hashable form of a model value (an entity number or a tag key)."""
-    return z.as_long() if z3.is_int_value(z) else string_of(z)
+    n = _number(z)
+    return n if n is not None else string_of(z)
 
 
-def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None
-           ) -> tuple[Request, Entities]:
+def _number(z: z3.ExprRef) -> int | None:
+    """The value of an integer numeral, else None (read with three calls
+    into Z3 rather than z3py's dozen: the decoder reads thousands)."""
+    ctx, ast = z.ctx_ref(), z.as_ast()
+    if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_NUMERAL_AST:
+        return None
+    if z3.Z3_get_sort_kind(ctx, z3.Z3_get_sort(ctx, ast)) != z3.Z3_INT_SORT:
+        return None
+    return int(z3.Z3_get_numeral_string(ctx, ast))
+
+
+def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+           unread: list[str] | None = None) -> tuple[Request, Entities]:
+    """The request and store of a model; `unread`, when given, receives the
+    values that got a default because no formula reads them."""
     d = Decoder(sym, model, naming)
     request = d.request()
-    return request, d.entities()
+    entities = d.entities()
+    if unread is not None:
+        unread += d.unread
+    return request, entities
+
+
+def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
+    """A model's value of a set of entity ids (an array Int -> Bool) as
+    (default, {id: member}), or None when it is not a chain of stores over
+    a constant array."""
+    exceptions: dict[int, bool] = {}
+    while z3.is_store(value):
+        inner, index, member = value.children()
+        if not z3.is_int_value(index) or not (z3.is_true(member) or z3.is_false(member)):
+            return None
+        exceptions.setdefault(index.as_long(), z3.is_true(member))  # the outermost store wins
+        value = inner
+    if z3.is_const_array(value):
+        default = value.arg(0)
+        if z3.is_true(default) or z3.is_false(default):
+            return z3.is_true(default), exceptions
+    return None

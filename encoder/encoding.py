@@ -43,7 +43,7 @@ from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
-from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.schema import LongType, RequestEnv, Schema
 
 
 class Encoding:
@@ -118,6 +118,11 @@ class Encoding:
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
 
+    def small_numbers(self) -> list[z3.BoolRef]:
+        """A stronger preference than `readable`: the Longs compiled so far
+        between 0 and 100, the numbers a reader would pick."""
+        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
+
     def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
         """The next model must differ from `model` in something the policies
         observe among `parts` (all by default): "principal" or "resource"
@@ -154,8 +159,10 @@ class Encoding:
             out.append(TemplateLink(template_id, link_id, values))
         return tuple(out)
 
-    def decode(self, model: z3.ModelRef) -> tuple[Request, Entities]:
+    def decode(self, model: z3.ModelRef, unread: list[str] | None = None) -> tuple[Request, Entities]:
+        """The model's request and store; `unread` (when given) receives the
+        values no formula reads, which got a plain default."""
         from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming)
+        return decode(self.sym, model, self._naming, unread)
 

@@ -66,6 +66,23 @@ class CedarError(Exception):
         return "\n".join(d.format() for d in self.diagnostics)
 
 
+# Characters that break a line (as str.splitlines sees them), written as
+# escapes inside a message so that every message stays one line.
+_LINE_BREAKS = {c: f"\\u{{{c:x}}}" for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+MAX_MESSAGE_CHARS = 300
+
+
+def elide(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` as one line of at most about `limit` characters: a message that
+    quotes an input value (a 700 KB string, a key with a newline) keeps its
+    beginning and end, with the middle left out."""
+    text = text.translate(_LINE_BREAKS)
+    if len(text) <= limit:
+        return text
+    keep = limit // 2 - 10
+    return f"{text[:keep]}…({len(text) - 2 * keep} characters)…{text[-keep:]}"
+
+
 def source_line(text: str, line: int) -> str | None:
     """The 1-based `line` of `text`, or None when out of range."""
     lines = text.splitlines()
@@ -75,10 +92,16 @@ def source_line(text: str, line: int) -> str | None:
 
 
 def decode_utf8(data: bytes, filename: str) -> str:
-    """`data` as UTF-8 text; invalid bytes are an error located at their line and column."""
+    """`data` as UTF-8 text; invalid bytes are an error located at their
+    line and column, with the line shown."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise CedarError(Diagnostic("input is not valid UTF-8", filename, line, column)) from None
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line_end = data.find(b"\n", e.start)
+        before = data[line_start:e.start].decode("utf-8", "replace")
+        raise CedarError(Diagnostic(
+            f"invalid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})", file=filename,
+            line=data.count(b"\n", 0, e.start) + 1, column=len(before) + 1,
+            source_line=data[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace"),
+        )) from None

@@ -1,8 +1,12 @@
 """Entity data: the store a request is evaluated against.
 
 `Entities` keeps each entity's attributes, direct parents and tags, and
-answers `in` with the transitive closure of the parent relation (computed
-once with networkx; a cycle is an input error).
+answers `in` with the transitive closure of the parent relation.  The
+closure is never materialized for the whole store (for a parent chain n
+deep that alone is n²/2 pairs): an entity's ancestors are found by one
+breadth-first walk up its parents, linear in the store, the first time they
+are asked for, and kept.  A cycle is an input error, found by one
+depth-first walk over the store.
 """
 
 from __future__ import annotations
@@ -10,10 +14,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, decode_utf8, source_line
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.ext import ExtensionValue
 from cedarscope.lang.schema import (
@@ -29,6 +32,7 @@ from cedarscope.lang.schema import (
     StringType,
 )
 from cedarscope.lang.values import (
+    EMPTY_RECORD,
     EXTENSION_TYPES,
     LONG_MAX,
     LONG_MIN,
@@ -47,11 +51,15 @@ if TYPE_CHECKING:
 class Entities:
     """An entity store.  `ancestors(uid)` is the transitive closure of parents."""
 
+    # How many entities' ancestor sets are kept (each is as large as the
+    # entity's reach): enough for every entity a batch of requests names.
+    ANCESTOR_CACHE = 4096
+
     def __init__(self, entities: Iterable[Entity] = ()):
         self._by_uid: dict[EntityUID, Entity] = {}
         for e in entities:
             self._by_uid[e.uid] = e
-        self._ancestors: dict[EntityUID, frozenset[EntityUID]] | None = None
+        self._ancestors: dict[EntityUID, frozenset[EntityUID]] = {}
 
     def __contains__(self, uid: EntityUID) -> bool:
         return uid in self._by_uid
@@ -80,12 +88,69 @@ class Entities:
         """Every entity `uid` is transitively in (not including itself).
         Parents named by an entity but absent from the store count too, as in
         Cedar."""
-        if self._ancestors is None:
-            import networkx as nx
+        found = self._ancestors.get(uid)
+        if found is None:
+            found = frozenset(self._walk_up(uid))
+            if len(self._ancestors) >= self.ANCESTOR_CACHE:
+                self._ancestors.clear()
+            self._ancestors[uid] = found
+        return found
 
-            g = self.graph()
-            self._ancestors = {n: frozenset(nx.descendants(g, n)) for n in g.nodes}
-        return self._ancestors.get(uid, frozenset())
+    def _walk_up(self, uid: EntityUID) -> set[EntityUID]:
+        """The ancestors of `uid`, by one breadth-first walk up the parents."""
+        seen: set[EntityUID] = set()
+        entity = self._by_uid.get(uid)
+        frontier = list(entity.parents) if entity is not None else []
+        while frontier:
+            parent = frontier.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            above = self._by_uid.get(parent)
+            if above is not None:
+                frontier.extend(p for p in above.parents if p not in seen)
+        return seen
+
+    def find_cycle(self) -> EntityUID | None:
+        """An entity that is its own ancestor (the least such in a cycle
+        found), or None when the parent relation is acyclic.  One iterative
+        depth-first walk: linear in entities and parent edges.  (Only when
+        there is a cycle is it walked again in sorted order, so the entity
+        named does not depend on the order of hashing.)"""
+        if self._walk_for_cycle(sorted_parents=False) is None:
+            return None
+        return self._walk_for_cycle(sorted_parents=True)
+
+    def _walk_for_cycle(self, sorted_parents: bool) -> EntityUID | None:
+        parents_of = self._sorted_parents if sorted_parents else self._parents_of
+        state: dict[EntityUID, int] = {}  # 1: on the walk's path, 2: done
+        for root in self._by_uid:
+            if root in state:
+                continue
+            path: list[EntityUID] = [root]
+            pending: list[list[EntityUID]] = [parents_of(root)]
+            state[root] = 1
+            while pending:
+                if not pending[-1]:
+                    state[path.pop()] = 2
+                    pending.pop()
+                    continue
+                parent = pending[-1].pop()
+                mark = state.get(parent)
+                if mark == 1:
+                    return min(path[path.index(parent):])
+                if mark is None:
+                    state[parent] = 1
+                    path.append(parent)
+                    pending.append(parents_of(parent))
+        return None
+
+    def _parents_of(self, uid: EntityUID) -> list[EntityUID]:
+        entity = self._by_uid.get(uid)
+        return list(entity.parents) if entity is not None else []
+
+    def _sorted_parents(self, uid: EntityUID) -> list[EntityUID]:
+        return sorted(self._parents_of(uid))
 
     def with_entities(self, extra: Iterable[Entity]) -> Entities:
         """A new store with `extra` added (replacing same-uid entities)."""
@@ -103,7 +168,7 @@ class Entities:
 # expected type also lets an entity be written as a bare UID object and an
 # extension value as its string, and the data must conform to the schema.
 
-_NAME_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(::[_a-zA-Z][_a-zA-Z0-9]*)*\Z")
+_NAME_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(?:::[_a-zA-Z][_a-zA-Z0-9]*)*+\Z")
 _EXTENSIONS_BY_FUNCTION = {cls.EXT_FUNCTION: cls for cls in EXTENSION_TYPES}
 _EXTENSIONS_BY_TYPE = {cls.CEDAR_TYPE: cls for cls in EXTENSION_TYPES}
 # Extension operations allowed in `__extn` besides the constructors (Cedar
@@ -120,13 +185,24 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
     """An entity store from Cedar's entities JSON (text or already-decoded
     list).  With a schema: schema-directed values, conformance checks, and
     the schema's action entities added."""
+    from cedarscope.lang.files import no_cycle_collection
+
+    with no_cycle_collection():
+        return _parse_entities(data, filename, schema)
+
+
+def _parse_entities(data: str | list, filename: str, schema: Schema | None) -> Entities:
+    owned = False  # JSON decoded here is released entity by entity
     if isinstance(data, (str, bytes)):
-        data = _load_json(data, filename)
+        data, owned = _load_json(data, filename), True
     reader = JsonReader(filename, schema)
     if not isinstance(data, list):
         raise reader.error("", f"expected a JSON array of entities, got {_json_type(data)}")
     found: dict[EntityUID, tuple[Entity, str]] = {}
-    for i, obj in enumerate(data):
+    for i in range(len(data)):
+        obj = data[i]
+        if owned:
+            data[i] = None  # the JSON we decoded ourselves goes as the entities are built
         path = f"[{i}]"
         entity = reader.entity(obj, path)
         if entity.uid in found and found[entity.uid][0] != entity:
@@ -142,12 +218,9 @@ def parse_entities(data: str | list, filename: str = "<entities>", schema: Schem
 
 
 def load_entities(path, schema: Schema | None = None) -> Entities:
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CedarError(Diagnostic(f"cannot read entities: {e.strerror}", str(path))) from None
-    return parse_entities(decode_utf8(data, str(path)), str(path), schema)
+    from cedarscope.lang.files import read_text
+
+    return parse_entities(read_text(path, "entities file"), str(path), schema)
 
 
 def entities_to_json(entities: Entities) -> list[dict]:
@@ -192,13 +265,9 @@ def value_to_json(v: Any) -> Any:
 
 
 def _load_json(text: str | bytes, filename: str) -> Any:
-    if isinstance(text, bytes):
-        text = decode_utf8(text, filename)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CedarError(Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                                    source_line=source_line(text, e.lineno))) from None
+    from cedarscope.lang.files import load_json
+
+    return load_json(text, filename)
 
 
 def _json_type(obj: Any) -> str:
@@ -224,15 +293,9 @@ def _json_type(obj: Any) -> str:
 
 def _check_acyclic(store: Entities, paths: dict, reader: JsonReader) -> None:
     """Cedar rejects a parent relation with a cycle."""
-    import networkx as nx
-
-    graph = store.graph()
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    uid = min(edge[0] for edge in cycle)
-    raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
+    uid = store.find_cycle()
+    if uid is not None:
+        raise reader.error(paths.get(uid, ""), f"entity `{uid}` is its own ancestor (a cycle in `parents`)")
 
 
 class JsonReader:
@@ -241,9 +304,10 @@ class JsonReader:
     def __init__(self, filename: str, schema: Schema | None):
         self.filename = filename
         self.schema = schema
+        self._uids: dict[EntityUID, EntityUID] = {}  # one object per uid: parents share them
 
     def error(self, path: str, message: str) -> CedarError:
-        return CedarError(Diagnostic(message, self.filename, path=path or "(top level)"))
+        return CedarError(Diagnostic(elide(message), self.filename, path=elide(path or "(top level)", 160)))
 
     # Entities
 
@@ -302,15 +366,13 @@ class JsonReader:
         """Cedar compares an action written in the data with the schema's
         after the transitive closure of the data's own parent edges: it must
         be in exactly the groups the schema puts it in."""
-        import networkx as nx
-
         assert self.schema is not None  # asked only when reading against a schema
-        graph = Entities(e for e, _ in found.values()).graph()
+        data = Entities(e for e, _ in found.values())
         for uid, (_entity, path) in found.items():
             if uid not in self.schema.actions:
                 continue
             declared = self.schema.action_ancestors(uid)
-            if frozenset(nx.descendants(graph, uid)) != declared:
+            if data.ancestors(uid) != declared:
                 raise self.error(
                     _key(path, "parents"),
                     f"definition of action `{uid}` does not match its schema declaration: "
@@ -340,6 +402,8 @@ class JsonReader:
             raise self.error(path, f"expected an object of tags, got {_json_type(obj)}")
         if definition is not None and definition.tags is None and obj:
             raise self.error(path, f"entity `{uid}` has tags, but its type `{uid.type}` declares none")
+        if not obj:
+            return EMPTY_RECORD
         tag_type = definition.tags if definition is not None else None
         return CedarRecord({k: self.value(v, tag_type, _key(path, k)) for k, v in obj.items()})
 
@@ -354,7 +418,8 @@ class JsonReader:
             raise self.error(_key(path, "type"), f"invalid entity type name {json.dumps(type_)}")
         if not isinstance(id_, str):
             raise self.error(_key(path, "id"), f"expected the entity id to be a string, got {_json_type(id_)}")
-        return EntityUID(type_, id_)
+        uid = EntityUID(type_, id_)
+        return self._uids.setdefault(uid, uid)
 
     # Values
 
@@ -419,6 +484,8 @@ class JsonReader:
             expected = shape if shape is not None else "a record"
             raise self.error(path, f"expected {expected} (a JSON object), got {_json_type(obj)}")
         if shape is None:
+            if not obj:
+                return EMPTY_RECORD
             return CedarRecord({k: self.untyped_value(v, _key(path, k)) for k, v in obj.items()})
         where = f"entity `{owner}`" if owner else "the record"
         for name, attr in shape.attrs:
@@ -496,9 +563,18 @@ class JsonReader:
             raise self.error(path, str(e)) from None
 
 
+_PATH_PARTS: dict[str, str] = {}  # key -> how a JSON path writes it (keys repeat: "uid", "attrs", ...)
+
+
 def _key(path: str, key: str) -> str:
-    plain = key.replace("_", "a").isalnum() and not key[:1].isdigit()
-    part = key if plain else json.dumps(key)
+    part = _PATH_PARTS.get(key)
+    if part is None:
+        plain = key.replace("_", "a").isalnum() and not key[:1].isdigit()
+        part = key if plain else json.dumps(key)
+        if len(part) > 40:
+            part = part[:39] + "…"
+        elif len(_PATH_PARTS) < 4096:
+            _PATH_PARTS[key] = part
     return f"{path}.{part}" if path else part
 
 

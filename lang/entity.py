@@ -7,14 +7,14 @@ store's JSON reader (which itself reads against a schema).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from cedarscope.lang.values import CedarRecord, EntityUID
+from cedarscope.lang.values import EMPTY_RECORD, CedarRecord, EntityUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity:
     uid: EntityUID
-    attrs: CedarRecord = field(default_factory=CedarRecord)
+    attrs: CedarRecord = EMPTY_RECORD  # shared: records are immutable, and most entities have none
     parents: frozenset[EntityUID] = frozenset()
-    tags: CedarRecord = field(default_factory=CedarRecord)
+    tags: CedarRecord = EMPTY_RECORD

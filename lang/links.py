@@ -10,7 +10,6 @@ naming the file and the JSON path of the offending link.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from cedarscope.lang.ast import PolicySet, TemplateLink
@@ -20,11 +19,9 @@ from cedarscope.lang.values import EntityUID
 
 def parse_links(text: str, filename: str = "<links>") -> tuple[TemplateLink, ...]:
     """Links from the text of a links file."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CedarError(Diagnostic(f"invalid JSON: {err.msg}", filename, err.lineno, err.colno)) from None
-    return links_from_json(data, filename)
+    from cedarscope.lang.files import load_json
+
+    return links_from_json(load_json(text, filename), filename)
 
 
 def links_from_json(data: Any, filename: str = "<links>") -> tuple[TemplateLink, ...]:
@@ -78,10 +75,17 @@ def with_links(policyset: PolicySet, data: Any, filename: str = "<links>") -> Po
 
 
 def _entity_uid(obj: Any, filename: str, path: str) -> EntityUID:
+    """An argument: Cedar text ``Type::"id"``, ``{"type", "id"}``, or that
+    object under ``__entity``."""
+    expected = 'expected an entity uid: "Type::\\"id\\"" or {"type": .., "id": ..}'
+    if isinstance(obj, dict) and "__entity" in obj:
+        obj, path = obj["__entity"], f"{path}.__entity"
+        if not isinstance(obj, dict):
+            raise CedarError(Diagnostic('expected {"type": .., "id": ..} under __entity', file=filename, path=path))
     if isinstance(obj, dict):
-        obj = obj.get("__entity", obj)
         if isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str):
             return EntityUID(obj["type"], obj["id"])
+        raise CedarError(Diagnostic(expected, file=filename, path=path))
     if isinstance(obj, str):
         from cedarscope.lang.parser import parse_entity_uid
 
@@ -91,5 +95,4 @@ def _entity_uid(obj: Any, filename: str, path: str) -> EntityUID:
             message = err.diagnostics[0].message if err.diagnostics else "bad entity uid"
             raise CedarError(Diagnostic(f"not an entity uid: {message}", file=filename,
                                         path=path)) from None
-    raise CedarError(Diagnostic('expected an entity uid: "Type::\\"id\\"" or {"type": .., "id": ..}',
-                                file=filename, path=path))
+    raise CedarError(Diagnostic(expected, file=filename, path=path))

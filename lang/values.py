@@ -13,7 +13,7 @@ go through `value_key`, which tags every value with its Cedar type.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Long's bounds and the extension types live in their own modules; they are
@@ -48,12 +48,20 @@ def escape_string(s: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class EntityUID:
     """An entity reference: its type (``NS::Type``) and its id."""
 
     type: str
     id: str
+    # hashed once: uids are the keys of every entity store and hierarchy walk
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.type, self.id)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f'{self.type}::"{escape_string(self.id)}"'
@@ -63,21 +71,31 @@ class EntityUID:
 
 
 def value_key(v: Any) -> Any:
-    """A hashable key that is equal for two values iff Cedar calls them equal."""
-    if isinstance(v, bool):
+    """A hashable key that is equal for two values iff Cedar calls them equal.
+
+    Strings, Longs and entity uids are their own keys (none of them equals a
+    value of another of these kinds, so a set of them stores no extra key
+    objects); a Bool is tagged, or Python's ``True == 1`` would leak in; sets,
+    records and extension values are tagged tuples."""
+    t = type(v)
+    if t is str or t is EntityUID:
+        return v
+    if t is bool:
         return ("B", v)
-    if isinstance(v, int):
-        return ("L", v)
-    if isinstance(v, str):
-        return ("S", v)
-    if isinstance(v, EntityUID):
-        return ("E", v.type, v.id)
-    if isinstance(v, CedarSet):
+    if t is int:
+        return v
+    if t is CedarSet:
         return ("Set", v._keys)
-    if isinstance(v, CedarRecord):
-        return ("Rec", v._key)
+    if t is CedarRecord:
+        return ("Rec", v.key())
     if hasattr(v, "cedar_key"):
         return ("X", type(v).__name__, v.cedar_key())
+    if isinstance(v, bool):  # subclasses of the built-in types (a parser's token, say)
+        return ("B", bool(v))
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, str):
+        return str(v)
     raise TypeError(f"not a Cedar value: {v!r}")
 
 
@@ -86,18 +104,38 @@ def value_eq(a: Any, b: Any) -> bool:
     return value_key(a) == value_key(b)
 
 
+def _order(item: tuple[Any, Any]) -> tuple:
+    """Where a (key, value) pair goes in a set's iteration order: strings,
+    then Longs, then entities, each in their natural order; then the rest by
+    their key's text.  (No key is copied to be compared, however long.)"""
+    key = item[0]
+    t = type(key)
+    if t is str:
+        return (0, key)
+    if t is int:
+        return (1, key)
+    if t is EntityUID:
+        return (2, key.type, key.id)
+    return (3, repr(key))
+
+
 class CedarSet:
-    """An immutable Cedar set.  Iteration order is deterministic (by key)."""
+    """An immutable Cedar set.  Iteration order is deterministic (see `_order`).
+
+    Stored as a tuple of the elements and a frozenset of their keys (for
+    membership); for strings, Longs and entities the keys are the elements
+    themselves, so a set holds no copies."""
 
     __slots__ = ("_items", "_keys")
 
     def __init__(self, elems: Iterable[Any] = ()):
-        items = {value_key(e): e for e in elems}
-        self._items = dict(sorted(items.items(), key=lambda kv: repr(kv[0])))
-        self._keys = frozenset(self._items)
+        by_key = {value_key(e): e for e in elems}
+        self._keys = frozenset(by_key)
+        self._items = tuple(v for _, v in sorted(by_key.items(), key=_order)) if len(by_key) > 1 \
+            else tuple(by_key.values())
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._items.values())
+        return iter(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -112,7 +150,7 @@ class CedarSet:
         return hash(("Set", self._keys))
 
     def __repr__(self) -> str:
-        return f"CedarSet({list(self._items.values())!r})"
+        return f"CedarSet({list(self._items)!r})"
 
     def issubset(self, other: CedarSet) -> bool:
         return self._keys <= other._keys
@@ -122,16 +160,30 @@ class CedarSet:
 
 
 class CedarRecord(Mapping[str, Any]):
-    """An immutable Cedar record (attribute name to value)."""
+    """An immutable Cedar record (attribute name to value).  Its key for
+    equality and hashing is computed on first use: most records (entity
+    attributes) are never compared whole."""
 
     __slots__ = ("_attrs", "_key")
 
     def __init__(self, attrs: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()):
         self._attrs = dict(attrs)
-        self._key = tuple(sorted((k, value_key(v)) for k, v in self._attrs.items()))
+        self._key: tuple | None = None
+
+    def key(self) -> tuple:
+        """(attribute, value key) pairs, sorted: equal iff the records are."""
+        if self._key is None:
+            self._key = tuple(sorted((k, value_key(v)) for k, v in self._attrs.items()))
+        return self._key
 
     def __getitem__(self, k: str) -> Any:
         return self._attrs[k]
+
+    def __contains__(self, k: object) -> bool:
+        return k in self._attrs
+
+    def get(self, k: str, default: Any = None) -> Any:
+        return self._attrs.get(k, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._attrs)
@@ -140,13 +192,16 @@ class CedarRecord(Mapping[str, Any]):
         return len(self._attrs)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CedarRecord) and self._key == other._key
+        return isinstance(other, CedarRecord) and self.key() == other.key()
 
     def __hash__(self) -> int:
-        return hash(("Rec", self._key))
+        return hash(("Rec", self.key()))
 
     def __repr__(self) -> str:
         return f"CedarRecord({self._attrs!r})"
+
+
+EMPTY_RECORD = CedarRecord()
 
 
 def type_name(v: Any) -> str:

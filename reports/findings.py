@@ -25,7 +25,13 @@ if TYPE_CHECKING:  # annotations only, so that the command line starts without t
 
 TOOL = "cedarscope"
 __all__ = ["TOOL", "VERSION", "Verdict", "Location", "PolicyRef", "Counterexample", "Finding", "Report",
-           "AuthorizationResult", "FINDING_KINDS"]
+           "AuthorizationResult", "AccessCell", "FINDING_KINDS", "CHANGE_KINDS", "ACCESS_LEVELS"]
+
+# The finding kinds that are changes (diff, whatif): each one is a
+# (direction, environment) with an exact description and examples.
+CHANGE_KINDS = ("gained", "lost")
+# How much of an environment a policy set allows.
+ACCESS_LEVELS = ("always", "sometimes", "never", "unknown")
 
 
 class Verdict(enum.StrEnum):
@@ -46,6 +52,9 @@ EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN = 3
 EXIT_INTERNAL_ERROR = 4
+
+# How much a finding matters: only errors fail a run (exit code 1).
+SEVERITIES = ("error", "warning", "note")
 
 # Every finding kind of the JSON contract, with the title a reader sees in
 # SARIF rules and report headings.
@@ -119,9 +128,13 @@ class Counterexample:
     entities: Entities
     decisions: Mapping[str, str] = field(default_factory=dict)
     determining: Mapping[str, tuple[PolicyRef, ...]] = field(default_factory=dict)
+    # Values no policy reads, given a plain default so the store conforms
+    # to the schema: `User::"alice".department`, `context.mfa`.
+    unread: frozenset[str] = frozenset()
     links: tuple[TemplateLink, ...] = ()  # the template links it needs (templates analysed for every link)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "unread", frozenset(self.unread))
         object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
@@ -133,7 +146,14 @@ class Counterexample:
 class Finding:
     """One thing an analysis found.  `policies` are its subjects, `related`
     the policies that explain it (the shadowing permit, the overriding
-    forbid), `locations` where the subjects are written."""
+    forbid), `locations` where the subjects are written.
+
+    A change (kind gained or lost) names as `policies` the added, removed or
+    edited policies, templates and links that caused it (`edits` says which
+    of the three each is), carries its exact `description` (one Cedar
+    policy, of `description_form` "readable" or "structural"; None when no
+    exact one was found) and its `examples`; `counterexample` is the
+    first example."""
 
     kind: str
     message: str
@@ -142,13 +162,53 @@ class Finding:
     locations: tuple[Location, ...] = ()
     environment: RequestEnv | None = None
     counterexample: Counterexample | None = None
+    description: str | None = None
+    description_form: str | None = None
+    examples: tuple[Counterexample, ...] = ()
+    edits: Mapping[str, str] = field(default_factory=dict)
+    # The Cedar text of the subjects, by label ("p (old)", "p (new)"), for
+    # renderers that show the edit (HTML); not part of the JSON contract.
+    texts: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # "error" (the default: it fails the run), "warning" or "note" (reported,
+    # not failing): set by the settings' per-kind severities, or "note" for
+    # what only a strict audit reports.
+    severity: str = "error"
 
     def __post_init__(self) -> None:
         if self.kind not in FINDING_KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
         object.__setattr__(self, "policies", tuple(self.policies))
         object.__setattr__(self, "related", tuple(self.related))
         object.__setattr__(self, "locations", tuple(self.locations))
+        object.__setattr__(self, "edits", _frozen(self.edits))
+        object.__setattr__(self, "texts", _frozen(self.texts))
+        examples = tuple(self.examples)
+        if self.counterexample is not None and (not examples or examples[0] != self.counterexample):
+            examples = (self.counterexample,) + examples[1:]  # `counterexample` given is the first example
+        object.__setattr__(self, "examples", examples)
+        if self.counterexample is None and examples:
+            object.__setattr__(self, "counterexample", examples[0])
+
+    @property
+    def is_change(self) -> bool:
+        return self.kind in CHANGE_KINDS
+
+
+@dataclass(frozen=True)
+class AccessCell:
+    """How much of one environment each version allows (`ACCESS_LEVELS`),
+    for the before/after access matrix."""
+
+    environment: RequestEnv
+    old: str
+    new: str
+    changes: int = 0  # the changes (gained, lost) found in the environment
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new or self.changes > 0
 
 
 @dataclass(frozen=True)
@@ -164,12 +224,22 @@ class Report:
     tool: str = TOOL
     version: str = VERSION
     assumptions: tuple[str, ...] = ()
+    # The finding kinds that make the exit code 1 (None: any finding).
+    fail_on: frozenset[str] | None = None
+    # The before/after access matrix, when it was asked for (diff, whatif).
+    matrix: tuple[AccessCell, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
         object.__setattr__(self, "stats", _frozen(self.stats))
+        object.__setattr__(self, "matrix", tuple(self.matrix))
+        if self.fail_on is not None:
+            unknown = set(self.fail_on) - set(FINDING_KINDS)
+            if unknown:
+                raise ValueError(f"unknown finding kind {sorted(unknown)[0]!r}")
+            object.__setattr__(self, "fail_on", frozenset(self.fail_on))
 
     @property
     def verdict(self) -> Verdict:
@@ -178,7 +248,17 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return self.result.exit_code
+        """1 when a finding of a failing kind was found (any kind, unless
+        `fail_on` narrows them), else 3 for unknown, else 0."""
+        if self.fail_on is None:
+            return self.result.exit_code
+        if any(f.kind in self.fail_on for f in self.findings):
+            return EXIT_FINDINGS
+        return EXIT_UNKNOWN if self.result is Verdict.UNKNOWN else EXIT_OK
+
+    @property
+    def changes(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_change)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the object `--format json` prints for this report."""

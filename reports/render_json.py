@@ -15,6 +15,7 @@ from cedarscope.lang.entities import entities_to_json
 from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import RequestEnv
 from cedarscope.reports.findings import (
+    AccessCell,
     AuthorizationResult,
     Counterexample,
     Finding,
@@ -33,6 +34,12 @@ def environment_json(env: RequestEnv | None) -> dict[str, Any] | None:
         return None
     return {"principal_type": env.principal_type, "action": str(env.action),
             "resource_type": env.resource_type}
+
+
+# Changes whenever a field's meaning does.  2: findings carry `description`
+# and `examples` (a diff's gained/lost finding is one change), `edits`; the
+# diff `summary` lists only changed environments.
+SCHEMA_VERSION = 2
 
 
 def counterexample_json(cx: Counterexample) -> dict[str, Any]:
@@ -55,20 +62,34 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "locations": [location_json(loc) for loc in f.locations],
         "environment": environment_json(f.environment),
         "message": f.message,
+        "edits": dict(f.edits),
+        "description": f.description,
+        "description_form": f.description_form,
+        "examples": [counterexample_json(cx) for cx in f.examples],
+        "severity": f.severity,
         "counterexample": counterexample_json(f.counterexample) if f.counterexample else None,
     }
 
 
+def access_json(cell: AccessCell) -> dict[str, Any]:
+    return {"environment": environment_json(cell.environment), "old": cell.old, "new": cell.new,
+            "changed": cell.changed}
+
+
 def report_json(report: Report) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "tool": report.tool,
         "version": report.version,
+        "schema_version": SCHEMA_VERSION,
         "command": report.command,
         "result": report.result.value,
         "findings": [finding_json(f) for f in report.findings],
         "assumptions": list(report.assumptions),
         "stats": dict(report.stats),
     }
+    if report.matrix:
+        out["access_matrix"] = [access_json(c) for c in report.matrix]
+    return out
 
 
 def render_json(report: Report) -> str:

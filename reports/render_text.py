@@ -26,6 +26,7 @@ from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
+from cedarscope.reports.docs import finding_doc_link
 from cedarscope.reports.findings import (
     AuthorizationResult,
     Counterexample,
@@ -44,31 +45,56 @@ DECISION_STYLE: dict[str, str] = {ALLOW: "bold green", DENY: "bold red"}
 # Cedar syntax for requests and entities (shared by Markdown and HTML)
 
 
-def request_as_cedar(request: Request) -> list[str]:
+def request_as_cedar(request: Request, unread: frozenset[str] = frozenset()) -> list[str]:
     """The request as the scope and context conditions that pin it down."""
     return [
         f"principal == {print_value(request.principal)}, "
         f"action == {print_value(request.action)}, "
         f"resource == {print_value(request.resource)}",
-        f"context == {print_value(request.context)}",
+        f"context == {print_value(request.context)}" + unread_note(unread, "context."),
     ]
 
 
-def entity_as_cedar(entity: Entity) -> str:
-    """One entity: its uid, then its parents, attributes and tags when any."""
-    parts = [print_value(entity.uid)]
+def entity_as_cedar(entity: Entity, unread: frozenset[str] = frozenset()) -> str:
+    """One entity: its uid, then its parents, attributes and tags when any;
+    attributes no policy reads (given a plain default) are named after it."""
+    uid = print_value(entity.uid)
+    parts = [uid]
     if entity.parents:
         parts.append(f"in {print_value(CedarSet(entity.parents))}")
     if entity.attrs:
         parts.append(f"attrs {print_value(CedarRecord(entity.attrs))}")
     if entity.tags:
         parts.append(f"tags {print_value(CedarRecord(entity.tags))}")
-    return " ".join(parts)
+    return " ".join(parts) + unread_note(unread, f"{uid}.")
 
 
-def entities_as_cedar(entities: Entities) -> list[str]:
+def unread_note(unread: frozenset[str], prefix: str) -> str:
+    names = sorted(u[len(prefix):] for u in unread if u.startswith(prefix))
+    return f"  // unread: {', '.join(names)}" if names else ""
+
+
+def entities_as_cedar(entities: Entities, unread: frozenset[str] = frozenset()) -> list[str]:
     """Every entity, one a line, in uid order (deterministic output)."""
-    return [entity_as_cedar(e) for e in sorted(entities, key=lambda e: e.uid)]
+    return [entity_as_cedar(e, unread) for e in sorted(entities, key=lambda e: e.uid)]
+
+
+def one_line(text: str) -> str:
+    """A printed policy on one line (the printer breaks lines between
+    tokens, never inside a string literal)."""
+    out = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not out:
+            out = line
+        elif (out.endswith("(") or line.startswith((")", ".", "["))
+              or (line.startswith("(") and (out[-1].isalnum() or out[-1] == "_"))):
+            out += line  # a member access or call the printer broke across lines
+        else:
+            out += " " + line
+    return out
 
 
 def links_as_text(links: Sequence[TemplateLink]) -> list[str]:
@@ -105,7 +131,7 @@ def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
 
 def _finding(text: Text, index: int, f: Finding) -> None:
     text.append(f"\n{index}. ", style="bold")
-    text.append(f"[{f.kind}]", style="bold magenta")
+    text.append(f"[{f.kind}]" if f.severity == "error" else f"[{f.kind}, {f.severity}]", style="bold magenta")
     if f.policies:
         text.append(f" {', '.join(f.policies)}", style="bold")
     text.append(f": {f.message}\n")
@@ -115,16 +141,17 @@ def _finding(text: Text, index: int, f: Finding) -> None:
         text.append(f"   environment: {f.environment}\n")
     if f.related:
         text.append(f"   related: {', '.join(f.related)}\n")
+    text.append(f"   see {finding_doc_link(f.kind)}\n", style="dim")
     if f.counterexample is not None:
         _counterexample(text, f.counterexample)
 
 
 def _counterexample(text: Text, cx: Counterexample) -> None:
     text.append("   example request:\n", style="bold")
-    for line in request_as_cedar(cx.request):
+    for line in request_as_cedar(cx.request, cx.unread):
         text.append(f"     {line}\n", style="cyan")
     text.append("   entities:\n", style="bold")
-    lines = entities_as_cedar(cx.entities)
+    lines = entities_as_cedar(cx.entities, cx.unread)
     for line in lines or ["(none)"]:
         text.append(f"     {line}\n", style="cyan")
     if cx.links:
@@ -140,9 +167,11 @@ def _counterexample(text: Text, cx: Counterexample) -> None:
 
 
 def report_text(report: Report) -> Text:
+    if report.command in PLAN_COMMANDS:
+        return plan_text(report)
     text = Text()
     text.append(f"{report.tool} {report.command}: ", style="bold")
-    text.append(report.result.value, style=VERDICT_STYLE[report.result])
+    text.append(answer_words(report), style=VERDICT_STYLE[report.result])
     n = len(report.findings)
     text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
     for a in report.assumptions:
@@ -154,6 +183,99 @@ def report_text(report: Report) -> Text:
         for line in stats_lines(report.stats):
             text.append(f"{line}\n", style="dim")
     return text
+
+
+# --------------------------------------------------------------------------
+# The change plan (diff, whatif): one line per change, then the details
+
+PLAN_COMMANDS = ("diff", "whatif")
+SIGN = {"gained": ("+", "bold red"), "lost": ("-", "bold yellow")}
+
+
+def answer_words(report: Report) -> str:
+    """The answer in the command's own words (the text output only: JSON,
+    the API and exit codes keep holds / violated / unknown)."""
+    if report.command == "ask":
+        return {Verdict.HOLDS: "no, never", Verdict.VIOLATED: "yes, reachable",
+                Verdict.UNKNOWN: "unknown"}[report.result]
+    if report.command in PLAN_COMMANDS:
+        n = len(report.changes)
+        found = "no change" if n == 0 else f"{n} change{'' if n == 1 else 's'}"
+        return found if report.result is not Verdict.UNKNOWN else f"unknown ({found} found)"
+    return report.result.value
+
+
+def causes(f: Finding) -> str:
+    """The policies that caused a change, with where each is written."""
+    pairs = zip(f.policies, f.locations, strict=True) if len(f.locations) == len(f.policies) else (
+        (p, None) for p in f.policies)
+    out = []
+    for pid, loc in pairs:
+        out.append(f"{pid} ({loc.file}:{loc.line})" if loc else pid)
+    return ", ".join(out) or "(no single policy)"
+
+
+def plan_line(text: Text, f: Finding) -> None:
+    sign, style = SIGN[f.kind]
+    text.append(f"{sign} {f.kind:<6}  ", style=style)
+    text.append(f"{f.environment}  ", style="bold")
+    text.append(f"{causes(f)}\n")
+    if f.description:
+        text.append(f"    {one_line(f.description)}\n", style="cyan")
+    else:
+        text.append("    (no exact description found; see the examples)\n", style="dim")
+
+
+def plan_text(report: Report) -> Text:
+    text = Text()
+    text.append(f"{report.tool} {report.command}: ", style="bold")
+    text.append(answer_words(report), style=VERDICT_STYLE[report.result])
+    text.append("\n")
+    for a in report.assumptions:
+        text.append(f"assuming: {a}\n", style="dim")
+    text.append("\n")
+    changes = report.changes
+    for f in changes:
+        plan_line(text, f)
+    unchanged = report.stats.get("unchanged_environments")
+    if unchanged is not None:
+        text.append(f"{'  ' if changes else ''}{unchanged} environment{'' if unchanged == 1 else 's'} "
+                    f"unchanged\n", style="dim")
+    if changes:
+        text.append("\nDetails\n", style="bold")
+    for i, f in enumerate(changes, 1):
+        _change(text, i, f)
+    others = [f for f in report.findings if not f.is_change]
+    for i, f in enumerate(others, len(changes) + 1):
+        _finding(text, i, f)
+    if report.stats:
+        text.append("\n")
+        for line in stats_lines({k: v for k, v in report.stats.items() if k != "summary"}):
+            text.append(f"{line}\n", style="dim")
+    return text
+
+
+def _change(text: Text, index: int, f: Finding) -> None:
+    sign, style = SIGN[f.kind]
+    text.append(f"\n{index}. ", style="bold")
+    text.append(f"{sign} {f.kind}", style=style)
+    text.append(f"  {f.environment}\n", style="bold")
+    edits = ", ".join(f"{pid} ({f.edits.get(pid, 'changed')})" for pid in f.policies)
+    text.append(f"   caused by: {edits or '(no single policy)'}\n")
+    for loc in f.locations:
+        text.append(f"   at {loc}\n", style="dim")
+    if f.description:
+        text.append(f"   exactly these requests ({f.description_form} description):\n", style="bold")
+        for line in f.description.splitlines():
+            text.append(f"     {line}\n", style="cyan")
+    else:
+        text.append("   no exact description was found within the budget\n", style="dim")
+    for n, cx in enumerate(f.examples, 1):
+        if len(f.examples) > 1:
+            text.append(f"   example {n} of {len(f.examples)}:\n", style="bold")
+        _counterexample(text, cx)
+    if f.related:
+        text.append(f"   related: {', '.join(f.related)}\n")
 
 
 def _stat(v: object) -> str:
@@ -225,5 +347,5 @@ def render_authorization_text(result: AuthorizationResult, color: bool | None = 
 
 __all__ = [
     "render_text", "render_authorization_text", "request_as_cedar", "entity_as_cedar",
-    "entities_as_cedar", "decision_lines", "ref_text", "stats_lines",
+    "entities_as_cedar", "decision_lines", "ref_text", "stats_lines", "one_line", "answer_words", "causes",
 ]

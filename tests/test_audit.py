@@ -35,9 +35,11 @@ EXPECTED = {
     ("forbid-may-error-manager", "forbid-may-error"),
     ("forbid-may-error-overflow", "forbid-may-error"),
     ("over-permissive-anyone-view", "over-permissive"),
-    ("over-permissive-any-doc", "over-permissive"),
     ("over-permissive-tautology", "over-permissive"),
 }
+# A named principal granted every resource of a type is an ordinary grant;
+# strict audits list it too.
+STRICT_ONLY = {("over-permissive-any-doc", "over-permissive")}
 
 # Without the assumption that the request's entities are in the store (the
 # default: Cedar does not require it), two answers change, both rightly: a
@@ -76,6 +78,15 @@ def test_every_planted_problem_is_found_and_nothing_else(planted):
     assert found == EXPECTED
     assert report.result.value == "violated"
     assert "unknown" not in report.stats
+
+
+def test_strict_also_reports_grants_over_every_resource(schema):
+    ps = load_policies([FIXTURES / "planted.cedar"])
+    report = audit(schema, ps, Options(timeout_seconds=30.0, assumptions=PRINCIPAL_AND_RESOURCE_EXIST), strict=True)
+    found = {(f.policies[0], f.kind) for f in report.findings}
+    assert found == EXPECTED | STRICT_ONLY
+    (any_doc,) = [f for f in report.findings if f.policies[0] == "over-permissive-any-doc"]
+    assert "on every resource of type Doc" in any_doc.message and any_doc.counterexample is not None
 
 
 def test_planted_problems_where_entities_may_be_missing(schema):

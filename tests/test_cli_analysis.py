@@ -70,14 +70,21 @@ def check_counterexample(cx: dict) -> None:
 
 
 def check_contract(report: dict, exit_code: int) -> None:
-    assert list(report) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
+    assert list(report) == ["tool", "version", "schema_version", "command", "result", "findings", "assumptions",
+                            "stats"]
     assert report["assumptions"] and all(isinstance(a, str) and a for a in report["assumptions"])
     assert report["tool"] == "cedarscope" and isinstance(report["version"], str)
     assert report["result"] in ("holds", "violated", "unknown")
     assert exit_code == {"holds": 0, "violated": 1, "unknown": 3}[report["result"]]
     for f in report["findings"]:
-        assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
+        assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
+                           "description", "description_form", "examples", "severity",
                            "counterexample"]
+        assert f["severity"] in ("error", "warning", "note")
+        assert f["counterexample"] == (f["examples"][0] if f["examples"] else None)
+        if report["command"] in ("diff", "whatif"):  # each finding a change: blamed, described, exemplified
+            assert f["policies"] and set(f["edits"]) == set(f["policies"])
+            assert f["examples"] and (f["description"] is None) == (f["description_form"] is None)
         assert f["kind"] in KINDS
         assert all(isinstance(p, str) for p in f["policies"] + f["related"])
         for loc in f["locations"]:
@@ -236,7 +243,9 @@ def test_confirm_says_cedarpy_agreed():
     assert code == 1
     confirmed = report["stats"]["confirmed"]
     assert "decisions confirmed by cedarpy" in confirmed
-    assert int(confirmed.split()[0]) == 2 * len(report["findings"]) > 0
+    examples = sum(len(f["examples"]) for f in report["findings"])
+    # each example's two decisions, and that the change's description allows it
+    assert int(confirmed.split()[0]) == 3 * examples > 0
     assert "confirm_disagreements" not in report["stats"]
 
 
@@ -290,8 +299,9 @@ def test_git_paths_are_relative_to_the_current_folder(git_repo, monkeypatch):
         code, report = run_json("diff", spec, "main.cedar", "-s", "../schema.cedarschema")
         found = {(f["kind"], f["environment"]["action"]) for f in report["findings"]}
         assert found == {("gained", 'Action::"edit"')}, spec
-    _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema")
-    _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema")
+    # --strict: the view grants over every resource are findings, so policy3 shows its id
+    _, from_git = run_json("audit", "git:HEAD:.", "-s", "../schema.cedarschema", "--strict")
+    _, from_tree = run_json("audit", ".", "-s", "../schema.cedarschema", "--strict")
     assert [f["policies"] for f in from_git["findings"]] == [f["policies"] for f in from_tree["findings"]]
     assert any("policy3" in f["policies"] for f in from_tree["findings"])
 
@@ -390,7 +400,7 @@ def test_audit_clean_store_and_properties():
 @pytest.mark.parametrize("args", [
     ("check", FIXTURES / "nope.cedar", "-s", SCHEMA),
     ("check", V1, "-s", FIXTURES / "nope.cedarschema"),
-    ("check", V1),
+    ("check", V1, "-s", SCHEMA, "--save-schema", "kept.cedarschema"),  # only an inferred schema is saved
     ("check", V1, "-s", SCHEMA, "--policy", "nope", "-P", "never-matches"),
     ("check", V1, "-s", SCHEMA, "--policy", "owner", "-P", "always-denies"),
     ("check", V1, "-s", SCHEMA, "-P", "never-matches"),
@@ -459,21 +469,22 @@ def test_properties_must_validate(tmp_path):
     (("equivalent", V1, V2, "-s", SCHEMA), 2),
     (("whatif", V1, "-s", SCHEMA, "--remove", "owner"), 2),
     (("ask", V1, "-s", SCHEMA, "-q", 'permit(principal, action == Action::"edit", resource);'), 1),
-    (("audit", AUDIT / "planted.cedar", "-s", AUDIT / "schema.cedarschema"), 1),
+    (("audit", AUDIT / "planted.cedar", "-s", AUDIT / "schema.cedarschema", "--no-validate"), 1),
 ], ids=lambda a: a[0] if isinstance(a, tuple) else str(a))
 def test_every_command_saves_and_confirms_examples(args, sides, tmp_path):
     pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
     code, report = run_json(*args, "--confirm", "--save-examples", tmp_path / "out")
     assert code == 1
-    with_examples = [f for f in report["findings"] if f["counterexample"]]
-    assert with_examples
-    assert report["stats"]["confirmed"].startswith(f"{sides * len(with_examples)} decisions confirmed")
+    examples = [(f, x) for f in report["findings"] for x in f["examples"]]
+    assert examples
+    checked = sum(sides + (f["description"] is not None) for f, _ in examples)  # a description allows its examples
+    assert report["stats"]["confirmed"].startswith(f"{checked} decisions confirmed")
     assert "confirm_disagreements" not in report["stats"]
     saved = sorted((tmp_path / "out").iterdir())
-    assert len(saved) == len(with_examples)
-    for folder, finding in zip(saved, with_examples, strict=False):
-        assert json.loads((folder / "request.json").read_text()) == finding["counterexample"]["request"]
-        assert json.loads((folder / "entities.json").read_text()) == finding["counterexample"]["entities"]
+    assert len(saved) == len(examples)
+    for folder, (_, example) in zip(saved, examples, strict=True):
+        assert json.loads((folder / "request.json").read_text()) == example["request"]
+        assert json.loads((folder / "entities.json").read_text()) == example["entities"]
 
 
 def test_confirm_reports_a_disagreement():
@@ -530,7 +541,8 @@ def test_max_examples_bounds_each_environment_and_direction():
         cells: dict = {}
         for f in report["findings"]:
             key = (f["environment"]["action"], f["kind"])
-            cells.setdefault(key, []).append(json.dumps(f["counterexample"], sort_keys=True))
+            assert key not in cells, "one change per environment and direction"
+            cells[key] = [json.dumps(x, sort_keys=True) for x in f["examples"]]
         return cells
 
     _, one = run_json(*args, "--max-examples", "1")

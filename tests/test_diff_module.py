@@ -73,15 +73,21 @@ def test_removing_a_policy_loses_what_only_it_allowed():
 
 
 def test_max_examples_draws_requests_that_differ_in_what_the_policies_read():
+    """Each further example changes the outcome of some condition the
+    policies test; another level that passes the same test is no new example."""
     new = parse_policies("""
 permit(principal, action == Action::"view", resource) when { resource.public || principal.level > 0 };
+permit(principal, action == Action::"view", resource) when { principal.level > 7 };
 permit(principal, action == Action::"edit", resource) when { principal.level > 5 };
 """)
     result = diff(SCHEMA, OLD, new, opts(max_examples=3))
     examples = by_action(result)["view"].gained.examples
     levels = [e.entities.get(e.request.principal).attrs["level"] for e in examples]
-    assert len(examples) == 3 and len(set(levels)) == 3 and min(levels) > 0
-    assert all(not e.entities.get(e.request.resource).attrs["public"] for e in examples)
+    assert len(examples) in (2, 3) and min(levels) > 0
+    assert {level > 7 for level in levels} == {True, False}  # the other side of `level > 7`
+    for e in examples:  # a resource that is not public, or not in the store at all
+        resource = e.entities.get(e.request.resource)
+        assert resource is None or not resource.attrs["public"]
 
 
 def test_examples_differ_only_in_what_the_policies_read():

@@ -120,7 +120,7 @@ def test_invalid_json_and_non_utf8_are_located(tmp_path):
     bad = tmp_path / "e.json"
     bad.write_bytes(b'[{"uid": "\xff"}]')
     from cedarscope.lang.entities import load_entities
-    with pytest.raises(CedarError, match="not valid UTF-8"):
+    with pytest.raises(CedarError, match="invalid UTF-8"):
         load_entities(bad)
 
 

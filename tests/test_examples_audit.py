@@ -85,6 +85,8 @@ def load(policies: Path, links: Path | None = None) -> PolicySet:
 
 def audit_json(policies: Path, schema: Path, links: Path | None = None) -> tuple[int, dict]:
     extra = ["--links", str(links)] if links else []
+    if policies == AUDIT_FIXTURE / "planted.cedar":
+        extra.append("--no-validate")  # some planted problems exist only in policies that fail validation
     result = CliRunner().invoke(cli, ["audit", str(policies), "--schema", str(schema), "--format", "json",
                                       *extra])
     assert result.exit_code in (0, 1), result.output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cedarscope.lang.testsuite import (
+from cedarscope.analyzer.conformance import (
     Tally,
     find_example_apps,
     find_test_files,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -97,12 +98,16 @@ def test_location_and_policy_ref_from_ast_spans():
 
 def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
-    assert list(out) == ["tool", "version", "command", "result", "findings", "assumptions", "stats"]
+    assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "assumptions",
+                         "stats"]
+    assert out["schema_version"] == 2
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
-    assert list(f) == ["kind", "policies", "related", "locations", "environment", "message",
+    assert list(f) == ["kind", "policies", "related", "locations", "environment", "message", "edits",
+                       "description", "description_form", "examples", "severity",
                        "counterexample"]
+    assert f["examples"] == [f["counterexample"]]
     assert f["locations"] == [{"file": "policies/v2.cedar", "line": 12, "column": 1}]
     assert f["environment"] == {"principal_type": "User", "action": 'Action::"delete"',
                                 "resource_type": "Doc"}
@@ -151,8 +156,29 @@ def test_text_prints_the_counterexample_as_cedar():
     assert "new: allow, determined by permit policy2 at policies/v2.cedar:12" in out
     assert "old: deny, no permit applies" in out
     assert "at policies/v2.cedar:12:1" in out
-    assert out.splitlines()[:3] == ["cedarscope diff: violated (2 findings)",
-                                    "assuming: stores Cedar accepts", "assuming: every entity exists"]
+    lines = out.splitlines()
+    assert lines[:3] == ["cedarscope diff: 1 change",  # text says it in the command's words
+                         "assuming: stores Cedar accepts", "assuming: every entity exists"]
+    assert lines[4] == '+ gained  User, Action::"delete", Doc  policy2 (policies/v2.cedar:12)'
+    assert "\nDetails\n" in out and "caused by: policy2" in out
+
+
+def test_text_answers_in_the_commands_words():
+    from cedarscope.reports.render_text import answer_words
+    assert answer_words(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3})) == "no change"
+    assert render(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3}), "text").splitlines()[:3] == [
+        "cedarscope diff: no change", "", "3 environments unchanged"]
+    assert answer_words(Report("ask", Verdict.VIOLATED)) == "yes, reachable"
+    assert answer_words(Report("ask", Verdict.HOLDS)) == "no, never"
+    assert answer_words(Report("check", Verdict.HOLDS)) == "holds"
+
+
+def test_text_marks_values_no_policy_reads():
+    cx = sample_counterexample()
+    marked = Counterexample(cx.request, cx.entities, cx.decisions, cx.determining,
+                            frozenset({'User::"alice".dept', "context.mfa"}))
+    out = render(Report("check", Verdict.VIOLATED, (Finding("may-error", "m", counterexample=marked),)), "text")
+    assert "// unread: dept" in out and "// unread: mfa" in out
 
 
 def test_text_request_lines_are_cedar_conditions():
@@ -169,7 +195,7 @@ def test_text_entities_in_uid_order_and_stats_blocks():
     out = render(sample_report(), "text")
     assert out.index('Doc::"plan"') < out.index('Group::"admins"\n') < out.index('     User::"alice"')
     assert "stats: environments 3, queries 6, solver_seconds 0.41" in out
-    assert 'summary:\n  environment User, Action::"delete", Doc, gained 1, lost 0' in out
+    assert "summary" not in out  # the plan lines say it
 
 
 def test_text_is_plain_on_a_pipe_and_coloured_on_a_terminal():
@@ -211,11 +237,14 @@ def test_sarif_structure():
     first, second = run["results"]
     assert rules[first["ruleIndex"]]["id"] == first["ruleId"] == "gained"
     assert rules[second["ruleIndex"]]["id"] == "dead"
-    assert (first["level"], second["level"]) == ("error", "warning")
+    # levels that mean something: a gain is a warning, hygiene a note, unless --fail-on names them
+    assert (first["level"], second["level"]) == ("warning", "note")
+    failing = json.loads(render(dataclasses.replace(sample_report(), fail_on=frozenset({"gained"})), "sarif"))
+    assert [r["level"] for r in failing["runs"][0]["results"]] == ["error", "note"]
     region = first["locations"][0]["physicalLocation"]
     assert region["artifactLocation"]["uri"] == "policies/v2.cedar"
     assert region["region"] == {"startLine": 12, "startColumn": 1}
-    assert first["properties"]["counterexample"]["decisions"] == {"old": "deny", "new": "allow"}
+    assert first["properties"]["examples"][0]["decisions"] == {"old": "deny", "new": "allow"}
     assert first["partialFingerprints"] != second["partialFingerprints"]
     assert run["invocations"][0]["exitCode"] == 1
 
@@ -229,7 +258,7 @@ def test_sarif_absolute_paths_become_file_uris():
 
 def test_markdown_escapes_table_cells_and_fences_code():
     out = render(sample_report(message="a | b `c`"), "markdown")
-    assert out.startswith("## cedarscope diff: violated")
+    assert out.startswith("## cedarscope diff: 1 change")
     assert "a \\| b `c`" in out
     assert '```cedar\nprincipal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
     assert "- new: **allow**, determined by permit policy2 at policies/v2.cedar:12" in out

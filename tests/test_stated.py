@@ -67,8 +67,15 @@ def files(tmp_path):
     return write
 
 
+# approved-create reads an optional attribute unguarded, which strict
+# validation rejects; the assumptions are about such policies, so the
+# analyses here run with --no-validate.
+ANALYSES = {"check", "ask", "audit", "diff", "whatif", "equivalent", "implies", "disjoint", "count"}
+
+
 def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
+    extra = ["--no-validate"] if args and args[0] in ANALYSES else []
+    result = CliRunner().invoke(cli, [str(a) for a in args] + extra)
     return result.exit_code, result.output
 
 

@@ -21,8 +21,8 @@ from cedarscope.lang.parser.table import PARSER_LOCK, UnexpectedToken, shared_ta
 # ---- policies one at a time
 
 # A policy ends at a `;` outside strings and comments.
-_BOUNDARY = re.compile(r'"(?:[^"\\]|\\[^\n])*"|//[^\n\r]*|;')
-_BLANK = re.compile(rf"(?:{WHITESPACE}|//[^\n\r]*)*")
+_BOUNDARY = re.compile(r'"[^"\\]*+(?:\\[^\n][^"\\]*+)*+"|//[^\n\r]*|;')  # strings: see lexer.py
+_BLANK = re.compile(rf"(?:{WHITESPACE}|//[^\n\r]*)*+")
 
 
 def _chunks(text: str) -> list[tuple[int, int, int, int]]:

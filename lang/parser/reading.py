@@ -95,21 +95,12 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
 
 
 def _read_text(path: Path, errors: list[Diagnostic]) -> str | None:
-    """The file's text as UTF-8; bad bytes give an error at their line and column."""
+    """The file's text (a regular file, size-capped, UTF-8: see lang.files);
+    a problem is added to `errors`."""
+    from cedarscope.lang.files import read_text
+
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        errors.append(Diagnostic(message=f"cannot read file: {e.strerror or e}", file=str(path)))
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        good = data[:e.start].decode("utf-8")
-        line = good.count("\n") + 1
-        column = len(good) - (good.rfind("\n") + 1) + 1
-        errors.append(Diagnostic(
-            message=f"invalid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
-            file=str(path), line=line, column=column,
-            source_line=good.split("\n")[-1],
-        ))
+        return read_text(path, "policy file")
+    except CedarError as e:
+        errors.extend(e.diagnostics)
         return None

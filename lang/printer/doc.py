@@ -95,7 +95,14 @@ _WIDE_UNASSIGNED = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x16F
                     (0x1AFF0, 0x1B2FF), (0x1F000, 0x1FAFF), (0x20000, 0x2FFFD), (0x30000, 0x3FFFD))
 
 
+# Hangul vowel and final-consonant jamo combine with the syllable before
+# them, so `unicode-width` gives them no column (assigned ones only).
+_ZERO_JAMO = ((0x1160, 0x11FF), (0xD7B0, 0xD7C6), (0xD7CB, 0xD7FB))
+
+
 def _char_width(ch: str) -> int:
+    if any(lo <= ord(ch) <= hi for lo, hi in _ZERO_JAMO):
+        return 0
     category = unicodedata.category(ch)
     if category in ("Mn", "Me", "Cf") or unicodedata.combining(ch):
         return 0
@@ -178,7 +185,9 @@ def render(doc: Doc, width: int = LINE_WIDTH) -> str:
     return "".join(out)
 
 
-_COMMENT_OR_STRING = re.compile(r'//[^\n]*|"(?:\\.|[^"\\])*"', re.S)
+# Strings possessive, in the "unrolled loop" form: no backtracking state is
+# kept per character of a long string literal.
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 
 
 def remove_empty_lines(s: str) -> str:

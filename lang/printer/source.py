@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+from array import array
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,11 +42,53 @@ _TWO_CHAR_TOKENS = ("::", "==", "!=", "<=", ">=", "&&", "||")
 _KEYWORDS = frozenset({"if", "then", "else", "in", "is", "like", "has", "when", "unless"})
 
 
-def _source_tokens(text_: str) -> list[tuple[int, int, str]]:
-    """The tokens of Cedar source as (start, end, text), comments and white
-    space skipped: enough lexing to find each token and its comments;
-    strings and slots are single tokens."""
-    tokens = []
+class _Tokens(Sequence):
+    """The tokens of a text as (start, end, text) triples, stored as two
+    arrays of offsets (16 bytes a token: a file of 100,000 policies has
+    millions), each triple made when it is read."""
+
+    def __init__(self, text_: str, starts: array, ends: array):
+        self.text, self.starts, self.ends = text_, starts, ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, k):  # one token; slices are not needed
+        start, end = self.starts[k], self.ends[k]
+        return start, end, self.text[start:end]
+
+    def __iter__(self):
+        text_ = self.text
+        for start, end in zip(self.starts, self.ends, strict=True):
+            yield start, end, text_[start:end]
+
+
+class _Offsets:
+    """Token index by start (or end) offset, looked up by bisection in the
+    sorted offsets: `offset in table` and `table[offset]`, like a dict."""
+
+    def __init__(self, offsets: array):
+        self.offsets = offsets
+
+    def _index(self, offset: int) -> int | None:
+        k = bisect.bisect_left(self.offsets, offset)
+        return k if k < len(self.offsets) and self.offsets[k] == offset else None
+
+    def __contains__(self, offset: int) -> bool:
+        return self._index(offset) is not None
+
+    def __getitem__(self, offset: int) -> int:
+        k = self._index(offset)
+        if k is None:
+            raise KeyError(offset)
+        return k
+
+
+def _source_tokens(text_: str) -> _Tokens:
+    """The tokens of Cedar source, comments and white space skipped: enough
+    lexing to find each token and its comments; strings and slots are single
+    tokens."""
+    starts, ends = array("q"), array("q")
     i, n = 0, len(text_)
     while i < n:
         ch = text_[i]
@@ -69,11 +113,14 @@ def _source_tokens(text_: str) -> list[tuple[int, int, str]]:
             i += 2
         else:
             i += 1
-        tokens.append((start, min(i, n), text_[start:i]))
-    return tokens
+        starts.append(start)
+        ends.append(min(i, n))
+    return _Tokens(text_, starts, ends)
 
 
 def _comments_in(text_: str) -> tuple[str, ...]:
+    if "//" not in text_:  # between most tokens: nothing, or a blank
+        return ()
     return tuple(m.group().strip() for m in re.finditer(r"//[^\r\n]*", text_))
 
 
@@ -81,8 +128,8 @@ class Source:
     def __init__(self, text_: str, policies: Sequence[ast.Policy]):
         self.text = text_
         self.tokens = _source_tokens(text_)
-        self.by_start = {t[0]: k for k, t in enumerate(self.tokens)}
-        self.by_end = {t[1]: k for k, t in enumerate(self.tokens)}
+        self.by_start = _Offsets(self.tokens.starts)
+        self.by_end = _Offsets(self.tokens.ends)
         self.comments = self._attach_comments()
         self.closing = self._match_parens()
         self.inner: dict[int, tuple[int, int]] = {}
@@ -95,12 +142,13 @@ class Source:
     def _attach_comments(self) -> list[Comment]:
         """Each token's comments; what follows the last token is `self.end`."""
         out = []
-        toks, text_ = self.tokens, self.text
-        leading = text_[:toks[0][0]] if toks else text_
-        for k, (_, end, _) in enumerate(toks):
-            after = text_[end:toks[k + 1][0]] if k + 1 < len(toks) else text_[end:]
+        starts, ends, text_ = self.tokens.starts, self.tokens.ends, self.text
+        leading = text_[:starts[0]] if starts else text_
+        for k, end in enumerate(ends):
+            after = text_[end:starts[k + 1]] if k + 1 < len(starts) else text_[end:]
             same_line, _, rest = after.partition("\n")
-            out.append(Comment(_comments_in(leading), same_line.strip()))
+            lead, trailing = _comments_in(leading), same_line.strip()
+            out.append(Comment(lead, trailing) if lead or trailing else NO_COMMENT)  # shared: most tokens
             leading = rest
         self.end = _comments_in(leading)
         return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
 from cedarscope.lang.schema.declarations import Schema
 from cedarscope.lang.schema.raw import (
     IDENT_RE,
@@ -34,14 +33,9 @@ from cedarscope.lang.schema.types import (
 
 
 def read_json_schema(text: str, filename: str) -> list[RawNamespace]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CedarError(
-            Diagnostic(f"invalid JSON: {e.msg}", filename, e.lineno, e.colno,
-                       source_line=source_line(text, e.lineno))
-        ) from None
-    return _JsonSchemaReader(filename).read(data)
+    from cedarscope.lang.files import load_json  # located syntax errors; no deeper than Cedar reads
+
+    return _JsonSchemaReader(filename).read(load_json(text, filename))
 
 
 class _JsonSchemaReader:

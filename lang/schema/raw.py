@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
 from cedarscope.lang.schema.types import BoolType, LongType, StringType
 
 IDENT_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
@@ -33,8 +33,10 @@ class Where:
     source_line: str | None = None
 
     def error(self, message: str) -> CedarError:
+        """The error, bounded: a message or JSON path that quotes a huge name stays one short line."""
+        path = elide(self.path, 160) if self.path else self.path
         return CedarError(
-            Diagnostic(message, self.file, self.line, self.column, self.path, self.source_line)
+            Diagnostic(elide(message), self.file, self.line, self.column, path, self.source_line)
         )
 
 

@@ -14,14 +14,17 @@ optional template links (`linked`) and request files under ``ALLOW/`` and
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cedarscope.lang.ast import PolicySet
-from cedarscope.lang.diagnostics import CedarError
+from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.entities import Entities, parse_entities
 from cedarscope.lang.links import parse_links, with_links  # noqa: F401  (parse_links: part of this API)
 from cedarscope.lang.request import Request, parse_request, validate_request
@@ -145,51 +148,146 @@ def _ids(ids: Iterable[str]) -> str:
 
 def run_test_file(path, root) -> TestFileResult:
     """Run the integration test in file `path`; its paths are relative to `root`."""
+    from cedarscope.lang.files import read_text
+
     path, root = Path(path), Path(root)
-    return run_test(path.read_text(encoding="utf-8"), str(path), _folder_reader(root))
+    return run_test(read_text(path, "test file"), str(path), _folder_reader(root))
+
+
+@dataclass(frozen=True)
+class TestRequest:
+    """One request of an integration test, with what it expects."""
+
+    description: str
+    request: dict  # Cedar's request JSON (principal, action, resource, context)
+    decision: str  # "allow" | "deny"
+    reasons: frozenset[str]
+    errors: frozenset[str]
+    validate_request: bool = True
+
+
+@dataclass(frozen=True)
+class IntegrationTest:
+    """An integration test file, checked for form (see `read_test`)."""
+
+    policies: str
+    entities: str
+    schema: str | None
+    should_validate: bool | None
+    requests: tuple[TestRequest, ...]
+
+
+def read_test(data: Any, name: str) -> IntegrationTest:
+    """An integration test from its parsed JSON.  A field of the wrong type
+    is a `CedarError` naming the file and the field's JSON path."""
+    def bad(path: str, message: str) -> CedarError:
+        return CedarError(Diagnostic(message, file=name, path=path))
+
+    if not isinstance(data, dict):
+        raise bad("(top level)", f"expected an integration test (a JSON object), got {_json_kind(data)}")
+    for key in ("policies", "entities"):
+        if not isinstance(data.get(key), str):
+            raise bad(key, f"expected the path of the {key} file (a string), got {_json_kind(data.get(key))}")
+    schema = data.get("schema")
+    if schema is not None and not isinstance(schema, str):
+        raise bad("schema", f"expected the path of the schema file (a string), got {_json_kind(schema)}")
+    should_validate = data.get("shouldValidate")
+    if should_validate is not None and not isinstance(should_validate, bool):
+        raise bad("shouldValidate", f"expected true or false, got {_json_kind(should_validate)}")
+    requests = data.get("requests")
+    if not isinstance(requests, list):
+        raise bad("requests", f"expected an array of requests, got {_json_kind(requests)}")
+    return IntegrationTest(data["policies"], data["entities"], schema, should_validate,
+                           tuple(_read_test_request(r, f"requests[{i}]", bad) for i, r in enumerate(requests)))
+
+
+def _read_test_request(obj: Any, path: str, bad) -> TestRequest:
+    if not isinstance(obj, dict):
+        raise bad(path, f"expected a request (a JSON object), got {_json_kind(obj)}")
+    description = obj.get("description", "")
+    if not isinstance(description, str):
+        raise bad(f"{path}.description", f"expected a string, got {_json_kind(description)}")
+    decision = obj.get("decision")
+    if not isinstance(decision, str) or decision.lower() not in ("allow", "deny"):
+        raise bad(f"{path}.decision", f'expected "allow" or "deny", got {_json_kind(decision)}')
+    validate_request = obj.get("validateRequest", True)
+    if not isinstance(validate_request, bool):
+        raise bad(f"{path}.validateRequest", f"expected true or false, got {_json_kind(validate_request)}")
+    key = "reasons" if "reasons" in obj and "reason" not in obj else "reason"
+    reasons = _policy_ids(obj.get(key, []), f"{path}.{key}", bad, objects=False)
+    errors = _policy_ids(obj.get("errors", []), f"{path}.errors", bad, objects=True)
+    return TestRequest(description, obj, decision.lower(), reasons, errors, validate_request)
+
+
+def _policy_ids(value: Any, path: str, bad, objects: bool) -> frozenset[str]:
+    """A list of policy ids; expected errors may also be written as objects
+    naming the policy (older test files)."""
+    if not isinstance(value, list):
+        raise bad(path, f"expected an array of policy ids, got {_json_kind(value)}")
+    ids = []
+    for i, item in enumerate(value):
+        if objects and isinstance(item, dict):
+            item = item.get("policyId", item.get("policy_id"))
+        if not isinstance(item, str):
+            raise bad(f"{path}[{i}]", f"expected a policy id (a string), got {_json_kind(item)}")
+        ids.append(item)
+    return frozenset(ids)
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, for messages (never the value itself: it may be huge)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
 
 
 def run_test(text: str, name: str, read: Reader) -> TestFileResult:
     """Run one integration test given its JSON text; `read` returns the
-    contents of the files it names."""
+    contents of the files it names.  A test file that is not JSON or not an
+    integration test is a `CedarError`; its named files that cannot be read
+    make a failed result."""
+    from cedarscope.lang.files import load_json
+
+    test = read_test(load_json(text, name), name)
+    should_validate = test.should_validate
     try:
-        test = json.loads(text)
-        policies_path, entities_path = test["policies"], test["entities"]
-        schema_path = test.get("schema")
-        should_validate = test.get("shouldValidate")
-        requests = test["requests"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        return TestFileResult(name, problem=f"not an integration test file: {e}")
-    try:
-        policyset = _parse_policies(read(policies_path), policies_path)
-        schema = parse_schema(read(schema_path), schema_path) if schema_path else None
-        entities = parse_entities(read(entities_path), entities_path, schema)
+        policyset = _parse_policies(read(test.policies), test.policies)
+        schema = parse_schema(read(test.schema), test.schema) if test.schema else None
+        entities = parse_entities(read(test.entities), test.entities, schema)
     except CedarError as e:
-        return TestFileResult(name, should_validate=should_validate, problem=f"cannot read inputs: {e}")
+        return TestFileResult(name, should_validate=should_validate, problem=f"cannot read inputs: {_first(e)}")
     validated: bool | None = None
     messages: tuple[str, ...] = ()
     if schema is not None and should_validate is not None:
         validated, messages = _validate(policyset, schema)
     results = tuple(
-        _run_request(obj, policyset, entities, schema, f"request {i}") for i, obj in enumerate(requests)
+        _run_request(r, policyset, entities, schema, f"request {i}") for i, r in enumerate(test.requests)
     )
     return TestFileResult(name, results, should_validate, validated, messages)
 
 
-def _run_request(obj: dict, policyset: PolicySet, entities: Entities, schema: Schema | None,
+def _first(e: CedarError) -> str:
+    """The first of an error's diagnostics, as one line."""
+    return e.diagnostics[0].one_line() if e.diagnostics else str(e)
+
+
+def _run_request(r: TestRequest, policyset: PolicySet, entities: Entities, schema: Schema | None,
                  fallback: str) -> RequestResult:
-    description = obj.get("description") or fallback
-    expected = RequestResult(
-        description,
-        _decision(obj.get("decision")),
-        expected_reasons=frozenset(obj.get("reason", obj.get("reasons", []))),
-        expected_errors=frozenset(_error_id(e) for e in obj.get("errors", [])),
-    )
+    description = r.description or fallback
+    expected = RequestResult(description, r.decision, expected_reasons=r.reasons, expected_errors=r.errors)
     try:
-        request = parse_request(obj, description, schema)
+        request = parse_request(r.request, description, schema)
     except CedarError as e:
-        return _with_problem(expected, f"cannot read the request: {e}")
-    if schema is not None and obj.get("validateRequest", True):
+        return _with_problem(expected, f"cannot read the request: {_first(e)}")
+    if schema is not None and r.validate_request:
         problems = validate_request(request, schema, description)
         if problems:
             return _with_problem(expected, f"request does not validate: {problems[0].one_line()}")
@@ -222,17 +320,6 @@ def _with_problem(r: RequestResult, problem: str) -> RequestResult:
                          expected_errors=r.expected_errors, problem=problem)
 
 
-def _decision(d) -> str:
-    return str(d).lower()
-
-
-def _error_id(e) -> str:
-    """Expected errors are policy ids (older files: objects naming the policy)."""
-    if isinstance(e, dict):
-        return e.get("policyId") or e.get("policy_id") or json.dumps(e)
-    return str(e)
-
-
 def _parse_policies(text: str, filename: str) -> PolicySet:
     from cedarscope.lang.parser import parse_policies
 
@@ -252,27 +339,32 @@ def _validate(policyset: PolicySet, schema: Schema) -> tuple[bool, tuple[str, ..
 
 def _folder_reader(root: Path) -> Reader:
     def read(relative: str) -> str:
-        try:
-            return (root / relative).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise _unreadable(relative, e) from None
+        from cedarscope.lang.files import read_text
+
+        return read_text(root / relative)
     return read
 
 
 def _unreadable(name: str, e: Exception) -> CedarError:
-    from cedarscope.lang.diagnostics import Diagnostic
-
     return CedarError(Diagnostic(f"cannot read file: {e}", name))
 
 
+def _is_test(data: Any) -> bool:
+    return isinstance(data, dict) and "requests" in data
+
+
 def find_test_files(folder) -> list[Path]:
-    """The integration test files under `folder`: JSON files with `requests`."""
+    """The integration test files under `folder`: JSON files holding an
+    object with `requests` (other files, and files that are not regular
+    files or not JSON, are not tests)."""
+    from cedarscope.lang.files import load_json, read_text
+
     found = []
     for path in sorted(Path(folder).rglob("*.json")):
         try:
-            if "requests" in json.loads(path.read_text(encoding="utf-8")):
+            if path.is_file() and _is_test(load_json(read_text(path), str(path))):
                 found.append(path)
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+        except CedarError:
             continue
     return found
 
@@ -281,46 +373,67 @@ def run_tarball(path, limit: int | None = None) -> Iterator[TestFileResult]:
     """Run the integration tests inside a tar archive (such as
     ``corpus-tests.tar.gz``) without unpacking it.  Paths in the tests are
     relative to the archive's root.  Members are read in one pass (the
-    whole archive is kept in memory: the corpus is 25 MB); a test runs as
-    soon as the files it names have been read."""
+    whole archive is kept in memory: the corpus is 25 MB, and each member
+    is held to the input size cap); a test runs as soon as the files it
+    names have been read.  A file that is no tar archive, or a member that
+    is not UTF-8, is a `CedarError`."""
+    from cedarscope.lang.files import read_bytes
+
     contents: dict[str, str] = {}
-    pending: list[tuple[str, str]] = []
+    pending: list[tuple[str, str, list[str]]] = []  # (name, text, the files it names)
     done = 0
-    with tarfile.open(path) as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            data = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]  # a file member
-            contents[member.name] = data
-            if member.name.endswith(".json") and not member.name.endswith(".entities.json"):
-                pending.append((member.name, data))
-            ready, pending = _split_ready(pending, contents)
-            for name, text in ready:
-                yield run_test(text, name, _dict_reader(contents))
+    try:
+        tar = tarfile.open(fileobj=io.BytesIO(read_bytes(path, "test archive")))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise CedarError(Diagnostic(f"not a readable tar archive ({type(e).__name__})", file=str(path))) from None
+    with tar:
+        for member, text in _members(tar, str(path)):
+            contents[member] = text
+            referenced = _referenced(text) if member.endswith(".json") else None
+            if referenced is not None:
+                pending.append((member, text, referenced))
+            ready = [p for p in pending if all(f in contents for f in p[2])]
+            pending = [p for p in pending if not all(f in contents for f in p[2])]
+            for name, test_text, _ in ready:
+                yield run_test(test_text, name, _dict_reader(contents))
                 done += 1
                 if limit is not None and done >= limit:
                     return
-    for name, text in pending:
-        yield run_test(text, name, _dict_reader(contents))
+    for name, test_text, _ in pending:
+        yield run_test(test_text, name, _dict_reader(contents))
         done += 1
         if limit is not None and done >= limit:
             return
 
 
-def _referenced(text: str) -> list[str]:
+def _members(tar: tarfile.TarFile, archive: str) -> Iterator[tuple[str, str]]:
+    """(name, text) of every regular file in the archive, size-capped."""
+    from cedarscope.lang.diagnostics import decode_utf8
+    from cedarscope.lang.files import max_input_bytes
+
+    try:
+        for member in tar:
+            if not member.isfile():
+                continue
+            where = f"{archive}:{member.name}"
+            if member.size > max_input_bytes():
+                raise CedarError(Diagnostic("archive member is larger than the input limit", file=where))
+            handle = tar.extractfile(member)
+            data = handle.read() if handle is not None else b""
+            yield member.name, decode_utf8(data, where)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise CedarError(Diagnostic(f"damaged tar archive ({type(e).__name__})", file=archive)) from None
+
+
+def _referenced(text: str) -> list[str] | None:
+    """The files an integration test names, or None when `text` is no test."""
     try:
         test = json.loads(text)
-        return [test[k] for k in ("policies", "entities", "schema") if isinstance(test.get(k), str)]
-    except (json.JSONDecodeError, AttributeError):
-        return []
-
-
-def _split_ready(pending, contents):
-    ready: list[tuple[str, str]] = []
-    waiting: list[tuple[str, str]] = []
-    for name, text in pending:
-        (ready if all(p in contents for p in _referenced(text)) else waiting).append((name, text))
-    return ready, waiting
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if not _is_test(test):
+        return None
+    return [test[k] for k in ("policies", "entities", "schema") if isinstance(test.get(k), str)]
 
 
 def _dict_reader(contents: dict[str, str]) -> Reader:

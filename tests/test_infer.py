@@ -1,0 +1,159 @@
+"""Schema inference (lang/infer.py): the inferred schema parses, the policies
+validate under it, and each kind of evidence shapes it as documented."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cedarscope.lang.infer import infer_schema
+from cedarscope.lang.links import with_links
+from cedarscope.lang.parser import parse_policies
+from cedarscope.lang.schema import (
+    BoolType,
+    EntityType,
+    ExtensionType,
+    LongType,
+    SetType,
+    StringType,
+    parse_schema,
+)
+from cedarscope.lang.validator import validate
+from cedarscope.lang.values import EntityUID
+
+
+def inferred(text: str, entities=None, requests=()):
+    ps = parse_policies(text)
+    result = infer_schema(ps, entities, requests)
+    schema = parse_schema(result.text, "inferred.cedarschema")  # the printed text is the schema
+    assert validate(ps, schema) == [], result.text
+    return schema
+
+
+def attr(schema, type_name: str, name: str):
+    return schema.entity_types[type_name].shape.get(name)
+
+
+def test_types_from_scopes_and_conditions():
+    s = inferred('''
+        permit(principal is User, action == Action::"view", resource is Doc)
+        when { resource.owner == principal && principal.level > 3 && resource.title like "a*"
+               && context.ip.isInRange(ip("10.0.0.0/8")) && resource.tags.contains("x") };''')
+    view = s.actions[EntityUID("Action", "view")]
+    assert (view.principal_types, view.resource_types) == (("User",), ("Doc",))
+    assert attr(s, "Doc", "owner").type == EntityType("User")
+    assert attr(s, "User", "level").type == LongType()
+    assert attr(s, "Doc", "title").type == StringType()
+    assert attr(s, "Doc", "tags").type == SetType(StringType())
+    assert view.context.get("ip").type == ExtensionType("ipaddr")
+
+
+def test_guarded_reads_are_optional_and_unguarded_ones_required():
+    s = inferred('''
+        permit(principal is User, action == Action::"a", resource is Doc)
+        when { resource has note && resource.note == "x" && resource.public };''')
+    assert not attr(s, "Doc", "note").required
+    assert attr(s, "Doc", "public").required and attr(s, "Doc", "public").type == BoolType()
+
+
+def test_hierarchy_from_in():
+    s = inferred('''
+        permit(principal in Team::"eng", action == Action::"a", resource in Folder::"f")
+        when { principal is User };''')
+    assert "Team" in s.entity_types["User"].member_of
+
+
+def test_a_broad_forbid_does_not_widen_named_actions():
+    s = inferred('''
+        permit(principal is User, action == Action::"view", resource is Doc);
+        permit(principal is User, action == Action::"edit", resource);
+        forbid(principal, action, resource is Folder);''')
+    assert s.actions[EntityUID("Action", "view")].resource_types == ("Doc",)
+    assert s.actions[EntityUID("Action", "edit")].resource_types == ("Folder",)
+
+
+def test_entity_data_gives_types_optionality_and_parents():
+    entities = [
+        {"uid": {"type": "User", "id": "a"}, "attrs": {"age": 3, "nick": "x", "boss": {"__entity": {
+            "type": "User", "id": "b"}}}, "parents": [{"type": "Team", "id": "t"}]},
+        {"uid": {"type": "User", "id": "b"}, "attrs": {"age": 4}, "parents": []},
+        {"uid": {"type": "Doc", "id": "d"}, "attrs": {"when": {"__extn": {"fn": "datetime", "arg": "2024-01-01"}}},
+         "parents": []},
+    ]
+    s = inferred('permit(principal in Team::"t", action == Action::"view", resource);', entities)
+    assert attr(s, "User", "age").required and attr(s, "User", "age").type == LongType()
+    assert not attr(s, "User", "nick").required
+    assert attr(s, "User", "boss").type == EntityType("User")
+    assert attr(s, "Doc", "when").type == ExtensionType("datetime")
+    assert s.entity_types["User"].member_of == ("Team",)
+
+
+def test_is_false_in_an_environment_skips_what_it_guards():
+    # In the Robot environment, `principal is User` is false: like Cedar's
+    # typechecker, inference does not type what it guards there.
+    s = inferred('''
+        permit(principal is User, action == Action::"a", resource is Doc);
+        permit(principal is Robot, action == Action::"a", resource is Doc);
+        permit(principal, action == Action::"a", resource is Doc) when { principal is User && principal.age > 3 };''')
+    assert attr(s, "User", "age") is not None and attr(s, "Robot", "age") is None
+
+
+def test_requests_give_context_and_environments():
+    requests = [{"principal": 'User::"a"', "action": 'Action::"view"', "resource": 'Doc::"d"',
+                 "context": {"mfa": True, "when": {"fn": "duration", "arg": "1h"}}}]
+    s = inferred('permit(principal, action == Action::"view", resource) when { context.mfa };', None, requests)
+    view = s.actions[EntityUID("Action", "view")]
+    assert (view.principal_types, view.resource_types) == (("User",), ("Doc",))
+    assert view.context.get("when").type == ExtensionType("duration")
+
+
+def test_comparisons_take_the_extension_type_they_are_shown():
+    s = inferred('''
+        permit(principal is U, action == Action::"a", resource is R)
+        when { context.now < resource.due && context.now > datetime("2024-01-01") };''')
+    assert attr(s, "R", "due").type == ExtensionType("datetime")
+
+
+def test_templates_links_and_namespaces():
+    ps = parse_policies('''
+        @id("t") permit(principal == ?principal, action == NS::Action::"read", resource in ?resource);
+        permit(principal is NS::User, action == NS::Action::"read", resource is NS::Doc);''')
+    ps = with_links(ps, [{"template_id": "t", "link_id": "l",
+                          "args": {"?principal": 'NS::User::"a"', "?resource": 'NS::Folder::"f"'}}])
+    result = infer_schema(ps)
+    schema = parse_schema(result.text)
+    assert validate(ps, schema) == []
+    assert "namespace NS {" in result.text
+    assert "NS::Folder" in schema.entity_types["NS::Doc"].member_of
+
+
+def test_entity_data_rules_out_types_the_policies_cannot_mean():
+    entities = [{"uid": {"type": "Repo", "id": "r"}, "attrs": {"readers": {"__entity": {
+        "type": "Group", "id": "g"}}}, "parents": []}]
+    s = inferred('''
+        permit(principal, action == Action::"pull", resource is Repo) when { principal in resource.readers };
+        permit(principal, action == Action::"close", resource) when { principal == resource.reporter };''',
+                 entities)
+    close = s.actions[EntityUID("Action", "close")]
+    assert close.resource_types == ("Resource",)  # Repo has no `reporter`, so another type is meant
+
+
+@pytest.mark.parametrize("text", [
+    'permit(principal, action, resource);',
+    'forbid(principal, action, resource) when { context.x.y == 1 || context has z };',
+    'permit(principal, action in [Action::"a", Action::"b"], resource) when { [1, 2].containsAll(context.s) };',
+    'permit(principal, action, resource) when { principal.t.hasTag("k") && principal.t.getTag("k") == 1 };',
+])
+def test_corner_cases_validate(text):
+    inferred(text)
+
+
+def test_the_text_round_trips(tmp_path):
+    result = infer_schema(parse_policies(
+        'permit(principal is User, action == Action::"a b", resource is Doc) when { resource["x y"] == 1 };'))
+    again = parse_schema(result.text)
+    from cedarscope.lang.schema_text import schema_to_text
+
+    assert schema_to_text(again) == result.text
+    json.loads(__import__("cedarscope.lang.infer", fromlist=["inferred_json"]).inferred_json(again))

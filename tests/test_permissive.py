@@ -1,0 +1,111 @@
+"""The over-permissive judgement (analyzer/permissive.py through the audit):
+every principal, conditions always true, and @must bounds exceeded, one
+finding per policy naming each reason; group grants over all resources only
+when strict.  (The tautologies read only the context: an attribute of an
+entity that may be missing from the store can error, so a condition on it
+is not always true.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cedarscope.analyzer.audit import audit
+from cedarscope.analyzer.permissive import grants_every
+from cedarscope.analyzer.solving import Options
+from cedarscope.lang.parser import parse_policies, parse_policy
+from cedarscope.lang.schema import load_schema
+
+SCHEMA = Path(__file__).parent / "fixtures" / "audit" / "schema.cedarschema"
+
+POLICIES = '''
+@id("anyone-views-public")
+permit(principal, action in [Action::"view", Action::"share"], resource is Doc)
+when { resource.classification == "public" };
+
+@id("tautology")
+permit(principal in Group::"admins", action == Action::"delete", resource)
+when { context.hour > 3 || context.hour <= 3 };
+
+@id("anyone-and-tautology")
+permit(principal is User, action == Action::"edit", resource)
+when { context.mfa || !context.mfa };
+
+@id("admins-manage-everything")
+permit(principal in Group::"admins", action == Action::"manage", resource);
+
+@id("interns-delete")
+permit(principal in Group::"interns", action == Action::"delete", resource)
+when { context.mfa };
+
+@id("owner-edits")
+permit(principal, action == Action::"edit", resource) when { resource.owner == principal };
+
+@id("forbid-always")
+forbid(principal, action == Action::"share", resource) when { context.hour > 3 || context.hour <= 3 };
+'''
+
+PROPERTIES = '''
+@id("interns-never-delete") @must("never")
+permit(principal in Group::"interns", action == Action::"delete", resource);
+'''
+
+
+@pytest.fixture(scope="module")
+def findings():
+    schema = load_schema(SCHEMA)
+    ps = parse_policies(POLICIES, "p.cedar")
+    props = parse_policies(PROPERTIES, "props.cedar")
+    plain = audit(schema, ps, Options(timeout_seconds=30.0), props)
+    strict = audit(schema, ps, Options(timeout_seconds=30.0), props, strict=True)
+    return ({f.policies[0]: f for f in plain.findings if f.kind == "over-permissive"},
+            {f.policies[0]: f for f in strict.findings if f.kind == "over-permissive"})
+
+
+def test_one_finding_per_policy_naming_every_reason(findings):
+    plain, _ = findings
+    assert set(plain) == {"anyone-views-public", "tautology", "anyone-and-tautology", "interns-delete"}
+    both = plain["anyone-and-tautology"].message
+    assert "to every principal of type User" in both and "conditions are always true" in both
+
+
+def test_every_principal_names_each_action_and_shows_a_replayed_example(findings):
+    plain, _ = findings
+    f = plain["anyone-views-public"]
+    assert 'Action::"share", Action::"view" to every principal of type User' in f.message or \
+        'Action::"view", Action::"share" to every principal of type User' in f.message
+    assert f.counterexample is not None and f.counterexample.decisions
+
+
+def test_exceeding_a_must_bound_names_the_property(findings):
+    plain, _ = findings
+    f = plain["interns-delete"]
+    assert "@must(\"never\") property interns-never-delete" in f.message
+    assert f.related == ("interns-never-delete",)
+
+
+def test_group_grants_over_all_resources_only_when_strict(findings):
+    plain, strict = findings
+    assert "admins-manage-everything" not in plain
+    assert "on every resource of type Folder" in strict["admins-manage-everything"].message
+    assert strict["admins-manage-everything"].severity == "note"  # listed, not failing
+    assert strict["anyone-views-public"].severity == "error"
+    assert "owner-edits" not in strict  # it reads both principal and resource
+
+
+def test_forbids_are_never_over_permissive(findings):
+    plain, strict = findings
+    assert "forbid-always" not in plain and "forbid-always" not in strict
+
+
+@pytest.mark.parametrize("text, every_principal", [
+    ("permit(principal, action, resource);", True),
+    ("permit(principal is User, action, resource) when { resource.public };", True),
+    ("permit(principal is User in Group::\"g\", action, resource);", False),
+    ("permit(principal == User::\"a\", action, resource);", False),
+    ("permit(principal, action, resource) when { principal.level > 1 };", False),
+    ("forbid(principal, action, resource);", False),
+])
+def test_grants_every_principal(text, every_principal):
+    assert grants_every(parse_policy(text), "principal") is every_principal
