@@ -48,8 +48,10 @@ from cedarscope.analyzer.solving import (
     out_of_time,
 )
 from cedarscope.analyzer.spread import spread
+from cedarscope.analyzer.templates import TemplateRule, linked_for_example, policies_in, template_rules
+from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
-from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
+from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
 from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -58,11 +60,12 @@ from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
-Rule = PolicyInstance  # one evaluable policy: a static policy or a template link
+Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
 
 
-def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities) -> bool:
-    return outcome(rule, request, entities) == wanted
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
+                links: Sequence[TemplateLink] = ()) -> bool:
+    return outcome(rule, request, entities, links) == wanted
 
 
 def _in(part: str, i: int) -> Callable[[Profile], bool]:
@@ -71,9 +74,16 @@ def _in(part: str, i: int) -> Callable[[Profile], bool]:
     return lambda profile: i in getattr(profile, part)
 
 
-def outcome(rule: Rule, request: Request, entities: Entities) -> str:
-    """"match", "no-match" or "error" for the rule under concrete inputs."""
+def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
+    """"match", "no-match" or "error" for the rule under concrete inputs (a
+    template analysed for every link: through the example's links)."""
+    if isinstance(rule, TemplateRule):
+        return rule.outcome(request, entities, links)
     return policy_outcome(rule.policy, request, entities)
+
+
+def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
+    return z3.Or(list(terms)) if len(terms) != 1 else terms[0]
 
 
 # --------------------------------------------------------------------------
@@ -97,11 +107,16 @@ class EnvSession:
         self.options = options
         self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
         enc, local = self.solver.enc, self.solver.local
-        self.sat = [local(enc.satisfied(r.policy)) for r in self.rules]
-        self.err = [local(enc.errors(r.policy)) if r.effect == "forbid" else None for r in self.rules]
+        # A template for every link is one rule: satisfied when some typing
+        # of its slots is (its slots' scopes are unknown to the scope index
+        # and to the implication read off the text, `analyzer.matching`).
+        policies = [policies_in(r, env) for r in self.rules]
+        self.sat = [local(_any([enc.satisfied(p) for p in ps])) for ps in policies]
+        self.err = [local(_any([enc.errors(p) for p in ps])) if r.effect == "forbid" else None
+                    for r, ps in zip(self.rules, policies, strict=True)]
         # the scope alone, for "are the conditions always true?"
-        self.scope = [local(enc.satisfied(_scope_only(r.policy))) if r.policy.conditions else None
-                      for r in self.rules]
+        self.scope = [local(_any([enc.satisfied(_scope_only(p)) for p in ps])) if r.policy.conditions else None
+                      for r, ps in zip(self.rules, policies, strict=True)]
         self.matcher = PolicyMatcher(enc, [r.policy for r in self.rules], self.sat, self.err, self.scope,
                                      local)
         self.implication = Implication([r.policy for r in self.rules])
@@ -173,7 +188,7 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[..., bool]) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
         return self.solver.example(model, replay)
@@ -389,10 +404,13 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     """Every finding about the policies (see the module docstring); with
     `properties`, their @must properties too; with `strict`, permits that
     grant every resource of a type are also over-permissive."""
-    rules = instantiate(ps)
+    instances, templates = instantiate(ps), template_rules(ps, schema)
+    rules: list[Rule] = [*instances, *templates]
     envs = environments(schema, options)
-    index = PolicyIndex(rules, schema)
-    tasks = [(env, index.slice(env)) for env in envs]
+    index = PolicyIndex(instances, schema)
+    # a template for every link is in an environment's slice when some typing of its slots may match there
+    tasks: list[tuple[RequestEnv, list[Rule]]] = [
+        (env, [*index.slice(env), *(t for t in templates if t.policies_in(env))]) for env in envs]
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
     for env, env_rules in tasks:
         for r in env_rules:
@@ -436,7 +454,8 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     findings.extend(property_findings)
     failing = any(f.severity == "error" for f in findings)  # a strict audit's notes do not fail it
     verdict = Verdict.VIOLATED if failing else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
-    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)))
+    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)),
+                  assumptions=template_notes(ps))
 
 
 @dataclass
@@ -452,8 +471,11 @@ class Shown:
     @property
     def overriders(self) -> tuple[str, ...]:
         """The forbids that match the example (a deny's reasons are exactly
-        the satisfied forbids)."""
-        return tuple(sorted(self.reasons)) if self.decision == "deny" else ()
+        the satisfied forbids; a link of a template, by the template)."""
+        if self.decision != "deny":
+            return ()
+        templates = {x.link_id: x.template_id for x in self.example.links}
+        return tuple(sorted({templates.get(pid, pid) for pid in self.reasons}))
 
 
 @dataclass
@@ -529,7 +551,8 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     if example is None:
         return None
-    response = authorize_instances(example.request, example.entities, session.scopes.matching(example))
+    instances = linked_for_example(session.scopes.matching(example), example.links)
+    response = authorize_instances(example.request, example.entities, instances)
     return Shown(example, response.decision.value, response.reasons)
 
 
@@ -546,6 +569,8 @@ def _error_of(r: Rule, shown: Shown) -> str:
     return ""
 
 
+
+
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
@@ -560,9 +585,11 @@ class _Judge:
     def counterexample(self, shown: Shown | None) -> Counterexample | None:
         if shown is None:
             return None
-        refs = tuple(PolicyRef.of(pid, self.by_id[pid].policy) for pid in shown.reasons)
+        templates = {x.link_id: x.template_id for x in shown.example.links}  # a link is written where its template is
+        refs = tuple(PolicyRef.of(pid, self.by_id[templates.get(pid, pid)].policy) for pid in shown.reasons)
         return Counterexample(shown.example.request, shown.example.entities,
-                              {"policies": shown.decision}, {"policies": refs})
+                              {"policies": shown.decision}, {"policies": refs}, shown.example.unread,
+                              links=shown.example.links)
 
     def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
@@ -573,6 +600,9 @@ class _Judge:
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
+            if isinstance(r, TemplateRule):
+                return [Finding("dead", f"template {r.id} can never match, whatever it is linked to: {where} "
+                                        "satisfies any link of it", (r.id,), (), loc)]
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
             return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc)]
@@ -631,8 +661,10 @@ class _Judge:
             shadows.append(q)
         if not shadows:
             return []
+        subject = (f"every link of template {r.id} ({r.effect}) is shadowed" if isinstance(r, TemplateRule)
+                   else f"{r.effect} {r.id} is shadowed")
         return [Finding("shadowed",
-                        f"{r.effect} {r.id} is shadowed by {', '.join(shadows)}: every request it matches, "
+                        f"{subject} by {', '.join(shadows)}: every request it matches, "
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 

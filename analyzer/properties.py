@@ -16,10 +16,12 @@ from dataclasses import fields, is_dataclass
 import z3
 
 from cedarscope.analyzer.checks import counterexample, describe_request
-from cedarscope.analyzer.queries import allows, policy_outcome, slice_in
+from cedarscope.analyzer.queries import allows, evaluable_in, policy_outcome
 from cedarscope.analyzer.queries import ask as ask_query
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import Answer, Options, overall, stats_of
+from cedarscope.analyzer.templates import notes as template_notes
+from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import Policy, PolicySet, Var
 from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
@@ -64,15 +66,16 @@ def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options
     """Is a request the question describes allowed (mode never) or denied
     (mode always)?  Asked in the environments the question's scope can
     match (a static slice, see analyzer.slicing)."""
-    instances = instantiate(ps)
+    index = PolicyIndex(instantiate(ps), schema)
     wanted = ALLOW if mode == NEVER else DENY
 
     def goal(enc):
-        allowed = allows(enc, slice_in(instances, enc.env, schema))
+        allowed = allows(enc, evaluable_in(ps, index, enc.env))
         return z3.And(enc.satisfied(question), allowed if mode == NEVER else z3.Not(allowed))
 
-    def replay(request, entities) -> bool:
-        return describes(question, request, entities) and is_authorized(request, entities, ps).decision == wanted
+    def replay(request, entities, links=()) -> bool:
+        linked = with_example_links(ps, links)
+        return describes(question, request, entities) and is_authorized(request, entities, linked).decision == wanted
 
     return ask_query(schema, options, goal, replay, distinct, where=lambda env: may_match(question, env, schema))
 
@@ -93,7 +96,8 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                     f'property {pid} (@must("{mode}")) is violated: {describe_request(ex)} is {what}',
                     tuple(r.id for r in cx.determining["policies"]), (pid,),
                     (loc,) if loc else (), answer.env, cx))
-    return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers))
+    return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers),
+                  assumptions=template_notes(ps))
 
 
 def _distinct_by(part: str, policies: list[Policy]):
@@ -125,7 +129,7 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                 tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
     # For `ask`, "violated" (some request is allowed) is the answer "yes".
     return Report("ask", overall(a.verdict for a in answers), tuple(findings),
-                  stats_of(answers, environments=len(answers)))
+                  stats_of(answers, environments=len(answers)), assumptions=template_notes(ps))
 
 
 def _distinct_by_request(enc):

@@ -1,0 +1,78 @@
+"""The commands that answer "who can do what": `count` (how many requests of
+a bounded universe are allowed, gained or lost).
+
+Registered on `cli` when `analyzer.commands` is imported, like the other
+analysis commands, and built from the same shared options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cedarscope.analyzer.cli import cli, existing_file, format_option, load_schema_file, timeout_option
+from cedarscope.analyzer.commands import (
+    _assumed,
+    _load_sources,
+    _options,
+    _require_valid,
+    assumption_option,
+    environment_options,
+    links_option,
+    policy_sources_argument,
+    schema_option,
+    stated_assumption_option,
+    validation_option,
+)
+
+
+@cli.command()
+@policy_sources_argument()
+@schema_option()
+@click.option("--entities", "-e", "entities_path", type=existing_file,
+              help="The universe: requests name the entities of this store, whose data the policies read.")
+@click.option("--per-type", type=click.IntRange(min=1),
+              help="The universe: N entities of each type, in any store (a request counts when some store "
+                   "allows it).")
+@click.option("--old", "old_source",
+              help="Count what the change from OLD (a file, folder or git:REV:path) to POLICIES gains and "
+                   "loses, too.")
+@click.option("--cap", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Requests counted at most per environment and kind; beyond it the count is a bound.")
+@links_option
+@environment_options
+@assumption_option
+@stated_assumption_option
+@validation_option
+@format_option("text", "json", "markdown")
+@timeout_option()
+def count(policies, schema_path, entities_path: Path | None, per_type: int | None, old_source, cap, links_path,
+          principal_type, action, resource_type, no_validate, fmt, timeout, time_limit):
+    """How many requests of a bounded universe POLICIES allow (and, with
+    --old, gain and lose), per environment: exact, or "at least" when the
+    cap or the time budget is reached.  Give the universe as --entities
+    FILE or --per-type N."""
+    from dataclasses import replace
+
+    from cedarscope.analyzer.counting import Universe
+    from cedarscope.analyzer.counting import count as run_count
+    from cedarscope.lang.entities import load_entities
+    from cedarscope.reports.counts import COUNT_FORMATS
+
+    if (entities_path is None) == (per_type is None):
+        raise click.UsageError("give the universe as exactly one of --entities FILE or --per-type N")
+    schema = load_schema_file(schema_path)
+    ps = _load_sources(policies, links_path)
+    old = _load_sources([old_source], links_path) if old_source else None
+    sides = {"policies": ps, **({"old": old} if old is not None else {})}
+    unvalidated = _require_valid(schema, sides, no_validate)
+    options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
+    universe = (Universe.of_store(load_entities(entities_path, schema), str(entities_path))
+                if entities_path is not None else Universe.generic(per_type or 0))
+    report = run_count(schema, ps, universe, options, old, cap)
+    from cedarscope.encoder.assumptions import describe
+
+    report = replace(report, assumptions=(*describe(_assumed()), *options.stated_notes, *unvalidated))
+    click.echo(COUNT_FORMATS[fmt](report), nl=False)
+    click.get_current_context().exit(report.exit_code)
