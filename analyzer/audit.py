@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -58,6 +59,9 @@ from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.permissive import Exceeded
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
@@ -579,7 +583,7 @@ class _Judge:
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
         self.order = {pid: i for i, pid in enumerate(ps.ids)}
-        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.exceeds: dict[str, Exceeded] = {}  # permit -> @must("never") properties it violates, and where
         self.strict = False
 
     def counterexample(self, shown: Shown | None) -> Counterexample | None:
@@ -689,5 +693,5 @@ class _Judge:
         example = self.counterexample(self.examples.get(("witness", r.id)))
         always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
         finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
-                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+                                  exceeded=self.exceeds.get(r.id), strict=self.strict, example=example)
         return [finding] if finding is not None else []
