@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 N = TypeVar("N", bound=Hashable)
-_DONE = object()  # the end of a node's successors in the depth-first search
 
 
 @dataclass(frozen=True)
@@ -78,18 +77,19 @@ class Digraph(Generic[N]):
             on_path = {root}
             todo = [iter(self.successors[root])]
             while todo:
-                succ = next(todo[-1], _DONE)
-                if succ is _DONE:
+                for succ in todo[-1]:
+                    if succ in on_path:
+                        return path[path.index(succ):]
+                    if succ not in finished:
+                        path.append(succ)
+                        on_path.add(succ)
+                        todo.append(iter(self.successors[succ]))
+                        break
+                else:  # every successor done: leave the node
                     done = path.pop()
                     on_path.discard(done)
                     finished.add(done)
                     todo.pop()
-                elif succ in on_path:
-                    return path[path.index(succ):]
-                elif succ not in finished:
-                    path.append(succ)
-                    on_path.add(succ)
-                    todo.append(iter(self.successors[succ]))  # type: ignore[index]
         return None
 
     def shortest_path(self, source: N, target: N) -> list[N] | None:
