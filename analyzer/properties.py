@@ -108,10 +108,10 @@ def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
     for other environments read, are one answer."""
     from cedarscope.analyzer.observations import distinct_outcomes, observations
 
-    instances = instantiate(ps)
+    index = PolicyIndex(instantiate(ps), schema)
 
     def make(enc):
-        relevant = [i.policy for i in slice_in(instances, enc.env, schema)] + [question]
+        relevant = [i.policy for i in evaluable_in(ps, index, enc.env)] + [question]
         read = distinct_outcomes(enc, observations(relevant, about=part))
         return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
