@@ -1,5 +1,7 @@
-"""The commands that answer "who can do what": `count` (how many requests of
-a bounded universe are allowed, gained or lost).
+"""The commands that answer "who can do what": `access` (for every request
+environment, always, sometimes or never, and exactly which requests) and
+`count` (how many requests of a bounded universe are allowed, gained or
+lost).
 
 Registered on `cli` when `analyzer.commands` is imported, like the other
 analysis commands, and built from the same shared options.
@@ -75,4 +77,41 @@ def count(policies, schema_path, entities_path: Path | None, per_type: int | Non
 
     report = replace(report, assumptions=(*describe(_assumed()), *options.stated_notes, *unvalidated))
     click.echo(COUNT_FORMATS[fmt](report), nl=False)
+    click.get_current_context().exit(report.exit_code)
+
+
+@cli.command("access")
+@policy_sources_argument()
+@schema_option()
+@links_option
+@environment_options
+@assumption_option
+@stated_assumption_option
+@click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds to search each environment's readable description (0: structural form only).")
+@validation_option
+@format_option("text", "json", "markdown", "html")
+@timeout_option()
+def access_command(policies, schema_path, links_path, principal_type, action, resource_type, describe_budget,
+                   no_validate, fmt, timeout, time_limit):
+    """Who can do what: for every request environment (principal type,
+    action, resource type), whether POLICIES allow every request (always),
+    some (sometimes) or none (never), each proved by the solver; for
+    "sometimes", exactly which requests, as one Cedar policy proved equal
+    to them.  Exits 0 when every environment was answered, 3 when one is
+    unknown."""
+    from dataclasses import replace
+
+    from cedarscope.analyzer.access import access, access_report
+    from cedarscope.encoder.assumptions import describe
+    from cedarscope.reports.access import ACCESS_FORMATS
+
+    schema = load_schema_file(schema_path)
+    ps = _load_sources(policies, links_path)
+    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
+    options = replace(_options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit),
+                      describe_seconds=describe_budget)
+    report = access_report(ps, access(schema, ps, options),
+                           (*describe(_assumed()), *options.stated_notes, *unvalidated))
+    click.echo(ACCESS_FORMATS[fmt](report), nl=False)
     click.get_current_context().exit(report.exit_code)
