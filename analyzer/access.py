@@ -17,6 +17,15 @@ difference with an empty second side, simplified step by step and proved
 equal to the set once more after printing.  When no exact description is
 verified in the budget, none is shown (never an inexact one).
 
+With a *focus* (`Focus`: one principal, or one resource, and a concrete
+entity store), the question is that entity's effective access: the store
+is fixed (its attributes, tags and hierarchy, as `count` fixes it) and the
+other side of the request ranges over the store's entities of its type.
+Each of those is listed as allowed (for every context), allowed depending
+on the context, or denied, found by enumerating the solver's models with
+blocking clauses until none is left, each replayed through the concrete
+evaluator over the store.  The lists are then exactly the store's answer.
+
 Only the static policies and the given template links grant access here:
 a template without links grants nothing until it is linked, and the report
 says so.
@@ -33,13 +42,26 @@ import z3
 from cedarscope.analyzer.describe import Describer, Description
 from cedarscope.analyzer.queries import allows, decision
 from cedarscope.analyzer.slicing import PolicyIndex
-from cedarscope.analyzer.solving import Answer, EnvSolver, Example, Options, environments, in_environment
+from cedarscope.analyzer.solving import (
+    Answer,
+    Budget,
+    EnvSolver,
+    Example,
+    Model,
+    Options,
+    Status,
+    environments,
+    in_environment,
+)
 from cedarscope.analyzer.spread import spread
 from cedarscope.encoder import Unsupported
 from cedarscope.lang.ast import PolicySet
-from cedarscope.lang.authorizer import ALLOW, DENY
+from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
+from cedarscope.lang.values import CedarRecord, EntityUID
 from cedarscope.reports.findings import Verdict
 
 if TYPE_CHECKING:
@@ -64,6 +86,37 @@ class EnvAccess:
     reason: str = ""  # why the level is unknown
     queries: int = 0
     solver_seconds: float = 0.0
+    # with a focus: the store's entities on the other side of the request
+    granted: tuple[EntityUID, ...] = ()  # allowed for every context
+    conditional: tuple[EntityUID, ...] = ()  # allowed for some contexts, denied for others
+    refused: tuple[EntityUID, ...] = ()  # denied for every context
+
+
+@dataclass(frozen=True)
+class Focus:
+    """One principal's (`var` "principal") or one resource's effective
+    access over a concrete entity store."""
+
+    var: str
+    uid: EntityUID
+    store: Entities
+    name: str = "the entity store"
+
+    @property
+    def other(self) -> str:
+        return "resource" if self.var == "principal" else "principal"
+
+    def applies(self, env: RequestEnv) -> bool:
+        return (env.principal_type if self.var == "principal" else env.resource_type) == self.uid.type
+
+    def others(self, env: RequestEnv) -> list[EntityUID]:
+        """The store's entities the other side of a request may name here."""
+        etype = env.resource_type if self.var == "principal" else env.principal_type
+        return sorted(e.uid for e in self.store if e.uid.type == etype)
+
+    def request(self, env: RequestEnv, other: EntityUID, context: CedarRecord) -> Request:
+        pair = (self.uid, other) if self.var == "principal" else (other, self.uid)
+        return Request(pair[0], env.action, pair[1], context)
 
 
 def level_of(allowed: Answer, denied: Answer) -> str:
@@ -78,23 +131,26 @@ def level_of(allowed: Answer, denied: Answer) -> str:
     return UNKNOWN
 
 
-def access(schema: Schema, ps: PolicySet, options: Options) -> list[EnvAccess]:
-    """Every selected environment's access, in the schema's order, spread
-    over `options.jobs` processes (analyzer.spread)."""
+def access(schema: Schema, ps: PolicySet, options: Options, focus: Focus | None = None) -> list[EnvAccess]:
+    """Every selected environment's access (with a focus, those its entity
+    can take part in), in the schema's order, spread over `options.jobs`
+    processes (analyzer.spread)."""
     index = PolicyIndex(instantiate(ps), schema)
-    tasks = [(env, index.slice(env)) for env in environments(schema, options)]
-    return list(spread(_access_task, (schema, ps, options), tasks, options, [1 + len(s) for _, s in tasks]))
+    tasks = [(env, index.slice(env)) for env in environments(schema, options) if focus is None or focus.applies(env)]
+    return list(spread(_access_task, (schema, ps, options, focus), tasks, options, [1 + len(s) for _, s in tasks]))
 
 
-def _access_task(shared: tuple[Schema, PolicySet, Options],
+def _access_task(shared: tuple[Schema, PolicySet, Options, Focus | None],
                  task: tuple[RequestEnv, list[PolicyInstance]]) -> EnvAccess:
-    schema, ps, options = shared
+    schema, ps, options, focus = shared
     env, sliced = task
     ids = tuple(i.id for i in sliced)
     if not any(i.effect == "permit" for i in sliced):  # Cedar denies when no permit is satisfied
-        return EnvAccess(env, NEVER, ids)
+        return EnvAccess(env, NEVER, ids, refused=tuple(focus.others(env)) if focus else ())
 
     def ask(solver: EnvSolver) -> EnvAccess:
+        if focus is not None:
+            return focused_access(solver, ps, sliced, focus)
         return environment_access(solver, schema, ps, sliced, options)
 
     def unsupported(unknown: Answer) -> EnvAccess:
@@ -125,7 +181,59 @@ def environment_access(solver: EnvSolver, schema: Schema, ps: PolicySet, sliced:
     return result
 
 
-def access_report(ps: PolicySet, found: Sequence[EnvAccess], assumptions: Sequence[str] = ()) -> AccessReport:
+def focused_access(solver: EnvSolver, ps: PolicySet, sliced: Sequence[PolicyInstance], focus: Focus) -> EnvAccess:
+    """The focus entity's access in one environment, over its store: every
+    entity on the other side found allowed and found denied (see the
+    module docstring)."""
+    from cedarscope.analyzer.counting import _pinned_store, _uid
+
+    enc, env = solver.enc, solver.env
+    sym = enc.sym
+    others = focus.others(env)
+    allowed = allows(enc, sliced)
+    goals = {ALLOW: allowed, DENY: z3.Not(allowed)}  # compiled before the store is fixed
+    queries, seconds = solver.queries, solver.seconds
+    mine, theirs = getattr(sym, focus.var).val, getattr(sym, focus.other).val
+    found: dict[str, set[EntityUID]] = {ALLOW: set(), DENY: set()}
+    unsettled = False
+    if others:
+        within = [mine == sym.ids.val(focus.uid), z3.Or([theirs == sym.ids.val(u) for u in others]),
+                  *_pinned_store(enc, focus.store)]
+        known = set(others)
+        other_type = others[0].type
+        for wanted, goal in goals.items():
+            def keep(model: Model, wanted: str = wanted) -> bool:
+                other = _uid(sym, other_type, model.main.eval(theirs, model_completion=True))
+                if other not in known:
+                    return False
+                context = enc.decode(model.main)[0].context if sym.context_type.attrs else CedarRecord()
+                request = focus.request(env, other, context)
+                if is_authorized(request, focus.store, ps).decision != wanted:
+                    solver.unknown_reasons.append(f"a request ({request.principal}, {request.resource}) failed "
+                                                  "to replay under the concrete evaluator (encoder disagreement)")
+                    return False
+                found[wanted].add(other)
+                return True
+
+            def block(model: Model) -> z3.BoolRef:
+                return theirs != model.main.eval(theirs, model_completion=True)
+
+            status = solver.enumerate(z3.And(goal, *within), block, len(others) + 1, Budget(solver.options), keep)
+            unsettled = unsettled or status is not Status.UNSAT
+    result = EnvAccess(env, UNKNOWN, tuple(i.id for i in sliced), queries=solver.queries - queries,
+                       solver_seconds=solver.seconds - seconds)
+    if unsettled:
+        result.reason = "; ".join(solver.unknown_reasons) or "the solver gave up"
+        return result
+    result.granted = tuple(u for u in others if u in found[ALLOW] and u not in found[DENY])
+    result.conditional = tuple(u for u in others if u in found[ALLOW] and u in found[DENY])
+    result.refused = tuple(u for u in others if u not in found[ALLOW])
+    result.level = (NEVER if not found[ALLOW] else ALWAYS if len(result.granted) == len(others) else SOMETIMES)
+    return result
+
+
+def access_report(ps: PolicySet, found: Sequence[EnvAccess], assumptions: Sequence[str] = (),
+                  focus: Focus | None = None) -> AccessReport:
     """The report of `access`'s answers: each example with
     the set's decision and the policies that determined it."""
     from cedarscope.analyzer.checks import counterexample
@@ -141,7 +249,8 @@ def access_report(ps: PolicySet, found: Sequence[EnvAccess], assumptions: Sequen
                               description=d.text if d is not None else None,
                               description_form=d.form if d is not None else None,
                               description_reason=d.reason if d is not None and d.text is None else "",
-                              allowed=shown(a.allowed), denied=shown(a.denied), reason=a.reason))
+                              allowed=shown(a.allowed), denied=shown(a.denied), reason=a.reason,
+                              granted=a.granted, conditional=a.conditional, refused=a.refused))
     unlinked = [pid for pid, p in ps.policies if p.is_template and not any(x.template_id == pid for x in ps.links)]
     if unlinked:
         assumptions = (*assumptions, "templates without links grant nothing until they are linked, and are not "
@@ -150,4 +259,7 @@ def access_report(ps: PolicySet, found: Sequence[EnvAccess], assumptions: Sequen
              "solver_seconds": round(sum(a.solver_seconds for a in found), 3),
              "descriptions": sum(1 for r in rows if r.description is not None)}
     result = Verdict.UNKNOWN if any(a.level == UNKNOWN for a in found) else Verdict.HOLDS
-    return AccessReport(tuple(rows), result, stats, tuple(dict.fromkeys(assumptions)))
+    if focus is not None:
+        assumptions = (*assumptions, f"the entity store is {focus.name}, as it is; requests name its entities")
+    return AccessReport(tuple(rows), result, stats, tuple(dict.fromkeys(assumptions)),
+                        focus=f"{focus.uid} over {focus.name}" if focus is not None else None)

@@ -18,6 +18,7 @@ from cedarscope.reports.findings import TOOL, VERSION, AccessCell, Counterexampl
 
 if TYPE_CHECKING:
     from cedarscope.lang.schema import RequestEnv
+    from cedarscope.lang.values import EntityUID
 
 LEVEL_ORDER = ("always", "sometimes", "never", "unknown")
 
@@ -38,6 +39,11 @@ class AccessRow:
     allowed: Counterexample | None = None
     denied: Counterexample | None = None
     reason: str = ""  # why the level is unknown
+    # with a focus (one principal's or resource's access over a store): the
+    # store's entities on the other side, by answer
+    granted: tuple[EntityUID, ...] = ()  # allowed for every context
+    conditional: tuple[EntityUID, ...] = ()  # allowed for some contexts only
+    refused: tuple[EntityUID, ...] = ()  # denied for every context
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class AccessReport:
     result: Verdict  # holds when every environment was answered, else unknown
     stats: Mapping[str, Any] = field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
+    focus: str | None = None  # `User::"alice" over store.json`: one entity's access over a store
     command: str = "access"
     tool: str = TOOL
     version: str = VERSION
@@ -74,7 +81,24 @@ class AccessReport:
 def _summary(report: AccessReport) -> str:
     n = len(report.rows)
     parts = [f"{count} {level}" for level, count in report.tally().items() if count]
-    return f"{n} environment{'' if n == 1 else 's'}" + (": " + ", ".join(parts) if parts else "")
+    focus = f"{report.focus}: " if report.focus else ""
+    return f"{focus}{n} environment{'' if n == 1 else 's'}" + (": " + ", ".join(parts) if parts else "")
+
+
+FOCUS_LISTS = (("granted", "allowed"), ("conditional", "allowed depending on the context"), ("refused", "denied"))
+
+
+def _focus_lines(row: AccessRow) -> list[str]:
+    """The store's entities by answer (the refused ones counted when they
+    are many)."""
+    out = []
+    for name, words in FOCUS_LISTS:
+        uids = getattr(row, name)
+        if not uids:
+            continue
+        shown = ", ".join(str(u) for u in uids[:20]) + (f", and {len(uids) - 20} more" if len(uids) > 20 else "")
+        out.append(f"{words}: {shown}")
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -90,7 +114,9 @@ def render_access_text(report: AccessReport) -> str:
     width = max((len(r.level) for r in report.rows), default=0)
     for row in report.rows:
         lines.append(f"{row.level.ljust(width)}  {row.environment}")
-        if row.level == "sometimes":
+        if report.focus:
+            lines += [f"    {line}" for line in _focus_lines(row) or ["(no entity of the other side is in the store)"]]
+        elif row.level == "sometimes":
             if row.description is not None:
                 lines.append(f"    {one_line(row.description)}")
             else:
@@ -106,7 +132,7 @@ def render_access_text(report: AccessReport) -> str:
 # JSON and Markdown
 
 
-def row_json(row: AccessRow) -> dict[str, Any]:
+def row_json(row: AccessRow, focused: bool = False) -> dict[str, Any]:
     from cedarscope.reports.render_json import counterexample_json, environment_json
 
     return {
@@ -116,10 +142,11 @@ def row_json(row: AccessRow) -> dict[str, Any]:
         "description": row.description,
         "description_form": row.description_form,
         **({"description_unavailable": row.description_reason}
-           if row.level == "sometimes" and row.description is None else {}),
+           if row.level == "sometimes" and row.description is None and not focused else {}),
         "examples": {name: counterexample_json(cx) for name, cx in (("allowed", row.allowed), ("denied", row.denied))
                      if cx is not None},
         **({"reason": row.reason} if row.reason else {}),
+        **({name: [str(u) for u in getattr(row, name)] for name, _ in FOCUS_LISTS} if focused else {}),
     }
 
 
@@ -127,8 +154,9 @@ def access_json(report: AccessReport) -> dict[str, Any]:
     return {
         "tool": report.tool, "version": report.version, "command": report.command,
         "result": report.result.value,
+        "focus": report.focus,
         "summary": report.tally(),
-        "environments": [row_json(r) for r in report.rows],
+        "environments": [row_json(r, report.focus is not None) for r in report.rows],
         "assumptions": list(report.assumptions),
         "stats": dict(report.stats),
     }
@@ -148,7 +176,9 @@ def render_access_markdown(report: AccessReport) -> str:
     out += [f"- assuming: {cell(a)}" for a in report.assumptions] + ([""] if report.assumptions else [])
     out += ["| environment | access | exactly these requests |", "|---|---|---|"]
     for row in report.rows:
-        if row.description is not None:
+        if report.focus:
+            described = cell("; ".join(_focus_lines(row)))
+        elif row.description is not None:
             described = cell(inline_code(one_line(row.description)))
         elif row.level == "sometimes":
             described = f"*no exact description* ({cell(row.description_reason)})"
@@ -185,6 +215,12 @@ def render_access_html(report: AccessReport) -> str:
             out += [f"<h3>{e(str(r.environment))}</h3>", text]
         out.append("</section>")
     unknown = [r for r in report.rows if r.level == "unknown"]
+    if report.focus:
+        out += ['<section id="entities">', f"<h2>{e(report.focus)}</h2>"]
+        for r in report.rows:
+            out += [f"<h3>{e(str(r.environment))}: {e(r.level)}</h3>", "<ul>",
+                    *(f"<li>{e(line)}</li>" for line in _focus_lines(r)), "</ul>"]
+        out.append("</section>")
     out += [f"<p>unknown: {e(str(r.environment))}: {e(r.reason)}</p>" for r in unknown]
     out += ["</body>", "</html>", ""]
     return "\n".join(out)

@@ -258,3 +258,105 @@ def test_python_api(store):
     assert report.exit_code == 0 and [r.level for r in report.rows] == ["sometimes"]
     assert report.rows[0].description is not None and report.rows[0].description_form == "readable"
     assert report.to_json()["environments"][0]["access"] == "sometimes"
+
+
+# --------------------------------------------------------------------------
+# One principal's (or resource's) access over a store
+
+
+def check_focus_with_cedarpy(report: dict, policies_text: str, schema_text: str, entities: list,
+                             contexts: list[dict], exhaustive: bool) -> int:
+    """Every entity a focused report lists, decided by cedarpy under each of
+    `contexts`: allowed lists are allowed under all, denied under none;
+    with `exhaustive` contexts, "depending on the context" ones are allowed
+    under some and denied under others.  The lists cover the store."""
+    cedarpy = _cedarpy()
+    policies = cedarpy.PolicySet.from_str(policies_text)
+    cedar_schema = cedarpy.Schema.from_str(schema_text)
+    focus = report["focus"].split(" over ")[0]
+    ents = json.dumps(entities)
+    decided = 0
+    for row in report["environments"]:
+        env = row["environment"]
+        by_principal = _type(focus) == env["principal_type"]
+        other_type = env["resource_type"] if by_principal else env["principal_type"]
+        listed = row["granted"] + row["conditional"] + row["refused"]
+        in_store = sorted(f'{e["uid"]["type"]}::"{e["uid"]["id"]}"' for e in entities
+                          if e["uid"]["type"] == other_type)
+        assert sorted(listed) == in_store, (env, listed, in_store)
+        for other in listed:
+            outcomes = set()
+            for context in contexts:
+                request = {"principal": focus if by_principal else other, "action": env["action"],
+                           "resource": other if by_principal else focus, "context": context}
+                result = cedarpy.is_authorized(request, policies, ents, cedar_schema)
+                outcomes.add(result.decision == cedarpy.Decision.Allow)
+                decided += 1
+            if other in row["granted"]:
+                assert outcomes == {True}, (env, other)
+            elif other in row["refused"]:
+                assert outcomes == {False}, (env, other)
+            elif exhaustive:
+                assert outcomes == {True, False}, (env, other)
+    return decided
+
+
+@pytest.mark.parametrize("focus", [("--principal", 'User::"alice"'), ("--principal", 'User::"bob"'),
+                                   ("--resource", 'Document::"roadmap"')])
+def test_one_entitys_access_over_the_bundled_store(focus):
+    code, out = run("access", EXAMPLES / "policies.cedar", "-s", EXAMPLES / "schema.cedarschema", *focus,
+                    "-e", EXAMPLES / "entities.json", "-f", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["focus"] == f"{focus[1]} over {EXAMPLES / 'entities.json'}"
+    contexts = [{"mfa": True}, {"mfa": False}]  # every context the schema allows
+    decided = check_focus_with_cedarpy(report, (EXAMPLES / "policies.cedar").read_text(),
+                                       (EXAMPLES / "schema.cedarschema").read_text(),
+                                       json.loads((EXAMPLES / "entities.json").read_text()), contexts, True)
+    assert decided >= 6
+    if focus[1] == 'Document::"roadmap"':  # its owner may delete it, with mfa only
+        delete = by_action(report)['Action::"delete"']
+        assert delete["access"] == "sometimes" and delete["conditional"] == ['User::"bob"']
+
+
+def test_focus_on_a_corpus_app_agrees_with_cedarpy():
+    from bench.bench_queries import APPS, app_files
+
+    folder = corpus_path(*Path(APPS["hotel_chains"]).parts)
+    policies, schema_file = app_files(folder)
+    entities_file = next(folder.glob("*entities.json"))
+    entities = json.loads(entities_file.read_text())
+    schema = load_schema(schema_file)
+    checked = 0
+    for user in sorted({e["uid"]["id"] for e in entities if e["uid"]["type"] == "User"}):
+        code, out = run("access", policies, "-s", schema_file, "--principal", f'User::"{user}"', "-e",
+                        entities_file, "-f", "json")
+        assert code == 0, out
+        report = json.loads(out)
+        # the actions without a context: one context, so the lists are exactly cedarpy's decisions
+        report["environments"] = [r for r in report["environments"]
+                                  if not schema.actions[_action(schema, r)].context.attrs]
+        assert all(not r["conditional"] for r in report["environments"])
+        checked += check_focus_with_cedarpy(report, policies.read_text(), schema_file.read_text(), entities,
+                                            [{}], True)
+    assert checked >= 20
+
+
+def _action(schema: Schema, row: dict):
+    return next(a for a in schema.actions if str(a) == row["environment"]["action"])
+
+
+def test_focus_usage_errors(store):
+    base = ("access", store / "p.cedar", "-s", store / "s.cedarschema")
+    (store / "e.json").write_text(json.dumps([{"uid": {"type": "User", "id": "alice"}, "attrs": {"level": 1},
+                                               "parents": []}]))
+    code, out = run(*base, "--principal", 'User::"alice"')
+    assert code == 2 and "needs --entities" in out
+    code, out = run(*base, "--principal", 'User::"zoe"', "-e", store / "e.json")
+    assert code == 2 and "is not in" in out
+    code, out = run(*base, "--principal", "alice", "-e", store / "e.json")
+    assert code == 2 and "--principal" in out
+    code, out = run(*base, "-e", store / "e.json")
+    assert code == 2
+    code, out = run(*base, "--principal", 'User::"alice"', "-e", store / "e.json")
+    assert code == 0 and "(no entity of the other side is in the store)" in out  # no documents in it
