@@ -16,6 +16,8 @@ are keyword arguments with the command line's defaults.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,10 +74,9 @@ def parse_policies(text: str, filename: str = "<input>") -> PolicySet:
 
 def with_links_file(policies: PolicySet, path: PathLike) -> PolicySet:
     """The policy set with the template links of a links file."""
-    from cedarscope.analyzer.cli import read_json
     from cedarscope.lang.links import with_links
 
-    return with_links(policies, read_json(Path(path)), str(path))
+    return with_links(policies, _read_json(Path(path)), str(path))
 
 
 def load_entities(path: PathLike, schema: Schema | None = None) -> Entities:
@@ -88,9 +89,14 @@ def load_entities(path: PathLike, schema: Schema | None = None) -> Entities:
 def load_request(path: PathLike, schema: Schema | None = None) -> Request:
     """A request file: Cedar's request JSON (entity references as Cedar
     strings or ``{"type", "id"}`` objects), checked against the schema."""
-    from cedarscope.analyzer.cli import read_json
+    return parse_request(_read_json(Path(path)), str(path), schema)
 
-    return parse_request(read_json(Path(path)), str(path), schema)
+
+def _read_json(path: Path) -> Any:
+    """A JSON input file: regular, size-capped, errors located (lang.files)."""
+    from cedarscope.lang.files import load_json, read_text
+
+    return load_json(read_text(path), str(path))
 
 
 def parse_request(data: Any, filename: str = "<request>", schema: Schema | None = None) -> Request:
@@ -178,6 +184,8 @@ class AnalysisOptions(TypedDict, total=False):
     entities_exist: str | None  # "request" or "all": a stronger assumption (encoder.assumptions)
     jobs: int | None  # worker processes for the environments (default: this machine's cores)
     scheduler: str | None  # a Dask scheduler's address: the environments run on that cluster
+    time_limit: float | None  # seconds for the whole analysis; what is left then is unknown
+    validate: bool  # validate the policies first (default True); False states it among the assumptions
     assume: PolicySet | None  # @assume policies: facts about the user's world (analyzer.stated)
 
 
@@ -197,7 +205,12 @@ def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
     jobs = given.get("jobs")
     if jobs is not None and jobs < 1:
         raise ValueError("jobs must be at least 1")
-    chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS),
+    timeout, time_limit = given.get("timeout", DEFAULT_TIMEOUT_SECONDS), given.get("time_limit")
+    for name, seconds in (("timeout", timeout), ("time_limit", time_limit)):
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{name} must be a finite positive number of seconds, not {seconds!r}")
+    deadline = time.monotonic() + time_limit if time_limit is not None else None
+    chosen = Options(timeout_seconds=timeout, deadline=deadline,
                      principal_type=principal_type, action=action, resource_type=resource_type,
                      max_examples=given.get("max_examples", 1),
                      assumptions=frozenset([EXISTENCE[existence]]) if existence else frozenset(),
@@ -216,15 +229,37 @@ def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
     return chosen
 
 
-def answered(report: Report, opts: Options) -> Report:
+def valid_first(schema: Schema, sides: dict[str, PolicySet], given: AnalysisOptions) -> tuple[str, ...]:
+    """Validate first, as every analysis command does: policies that fail
+    strict validation raise CedarError with the validator's diagnostics.
+    With ``validate=False`` they are analysed anyway, and the assumption
+    returned says so (none when they validate)."""
+    from cedarscope.analyzer.inputs import require_valid, unvalidated_assumption
+
+    if given.get("validate", True):
+        require_valid(schema, sides)
+        return ()
+    assumption = unvalidated_assumption(schema, sides, option="validate=False")
+    return (assumption,) if assumption else ()
+
+
+def _valid_query(ps: PolicySet, schema: Schema, what: str) -> None:
+    """A question or @must property must validate, whatever `validate` says:
+    a misspelt attribute would otherwise be a vacuous "never"."""
+    from cedarscope.analyzer.inputs import require_valid_query
+
+    require_valid_query(ps, schema, what)
+
+
+def answered(report: Report, opts: Options, unvalidated: tuple[str, ...] = ()) -> Report:
     """The report, naming the assumptions its answers hold under: the
-    stores covered, what the analysis says it did (templates), and the
-    facts the user stated."""
+    stores covered, what the analysis says it did (templates), the facts
+    the user stated, and policies analysed without validation."""
     from dataclasses import replace
 
     from cedarscope.encoder.assumptions import describe
 
-    named = (*describe(opts.assumptions), *report.assumptions, *opts.stated_notes)
+    named = (*describe(opts.assumptions), *report.assumptions, *opts.stated_notes, *unvalidated)
     return replace(report, assumptions=tuple(dict.fromkeys(named)))
 
 
@@ -237,6 +272,9 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
     from cedarscope.analyzer.checks import check_policy, check_set
     from cedarscope.analyzer.properties import check_properties
 
+    unvalidated = valid_first(schema, {"policies": policies}, given)
+    if must is not None:
+        _valid_query(must, schema, "property")
     opts = options(schema, **given)
     allowed = POLICY_PROPERTIES if policy else SET_PROPERTIES
     wrong = [p for p in properties if p not in allowed]
@@ -249,7 +287,7 @@ def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("nev
                        else check_set(schema, policies, properties, opts))
     if must is not None:
         reports.append(check_properties(schema, policies, must, opts))
-    return answered(merge("check", reports), opts)
+    return answered(merge("check", reports), opts, unvalidated)
 
 
 def merge(command: str, reports: Sequence[Report]) -> Report:
@@ -266,8 +304,9 @@ def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema,
               given: AnalysisOptions) -> Report:
     from cedarscope.analyzer.checks import relation
 
+    unvalidated = valid_first(schema, {"first": first, "second": second}, given)
     opts = options(schema, **given)
-    return answered(relation(command, schema, first, second, opts), opts)
+    return answered(relation(command, schema, first, second, opts), opts, unvalidated)
 
 
 def equivalent(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpack[AnalysisOptions]) -> Report:
@@ -302,8 +341,9 @@ def diff(old: PolicySet, new: PolicySet, schema: Schema, *, fail_on: Sequence[st
     matrix (the command line computes it for --format html)."""
     from cedarscope.analyzer.checks import diff_report
 
+    unvalidated = valid_first(schema, {"old": old, "new": new}, given)
     opts = _plan(schema, given, describe_budget, matrix)
-    return answered(diff_report(schema, old, new, opts, fail_on=fail_on), opts)
+    return answered(diff_report(schema, old, new, opts, fail_on=fail_on), opts, unvalidated)
 
 
 def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None, remove: Sequence[str] = (),
@@ -311,12 +351,15 @@ def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None,
            matrix: bool = False, **given: Unpack[AnalysisOptions]) -> Report:
     """The change plan that adding `add`'s policies and removing the ids in
     `remove` would cause (as `diff`)."""
+    from cedarscope.analyzer.whatif import changed
     from cedarscope.analyzer.whatif import whatif as run
 
     if add is None and not remove:
         raise ValueError("whatif needs policies to add and/or ids to remove")
+    added = add or PolicySet(())
+    unvalidated = valid_first(schema, {"old": policies, "new": changed(policies, added, remove)}, given)
     opts = _plan(schema, given, describe_budget, matrix)
-    return answered(run(schema, policies, add or PolicySet(()), remove, opts, fail_on=fail_on), opts)
+    return answered(run(schema, policies, added, remove, opts, fail_on=fail_on), opts, unvalidated)
 
 
 def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
@@ -326,8 +369,11 @@ def audit(policies: PolicySet, schema: Schema, *, must: PolicySet | None = None,
     @must properties too."""
     from cedarscope.analyzer.audit import audit as run
 
+    unvalidated = valid_first(schema, {"policies": policies}, given)
+    if must is not None:
+        _valid_query(must, schema, "property")
     opts = options(schema, **given)
-    return answered(run(schema, policies, opts, must), opts)
+    return answered(run(schema, policies, opts, must), opts, unvalidated)
 
 
 def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerate: int | None = None,
@@ -344,8 +390,10 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
     if by not in ("principal", "resource"):
         raise ValueError("by must be 'principal' or 'resource'")
     given["max_examples"] = enumerate or 1
+    unvalidated = valid_first(schema, {"policies": policies}, given)
+    _valid_query(PolicySet((("question", question),)), schema, "question")
     opts = options(schema, **given)
-    return answered(run(schema, policies, question, opts, by if enumerate else None), opts)
+    return answered(run(schema, policies, question, opts, by if enumerate else None), opts, unvalidated)
 
 
 def access(policies: PolicySet, schema: Schema, *, describe_budget: float = DEFAULT_DESCRIBE_SECONDS,
@@ -360,5 +408,7 @@ def access(policies: PolicySet, schema: Schema, *, describe_budget: float = DEFA
     from cedarscope.analyzer.access import access_report
     from cedarscope.encoder.assumptions import describe
 
+    unvalidated = valid_first(schema, {"policies": policies}, given)
     opts = replace(options(schema, **given), describe_seconds=describe_budget)
-    return access_report(policies, run(schema, policies, opts), (*describe(opts.assumptions), *opts.stated_notes))
+    return access_report(policies, run(schema, policies, opts),
+                         (*describe(opts.assumptions), *opts.stated_notes, *unvalidated))

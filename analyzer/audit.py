@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -48,7 +49,7 @@ from cedarscope.analyzer.solving import (
     out_of_time,
 )
 from cedarscope.analyzer.spread import spread
-from cedarscope.analyzer.templates import TemplateRule, template_rules
+from cedarscope.analyzer.templates import TemplateRule, linked_for_example, policies_in, template_rules
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
@@ -56,8 +57,11 @@ from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
-from cedarscope.lang.template import PolicyInstance, instantiate, link
+from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.permissive import Exceeded
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
@@ -80,12 +84,6 @@ def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[Te
     if isinstance(rule, TemplateRule):
         return rule.outcome(request, entities, links)
     return policy_outcome(rule.policy, request, entities)
-
-
-def _policies(rule: Rule, env: RequestEnv) -> tuple[Policy, ...]:
-    """The policies a rule stands for in an environment (a template: one
-    per typing of its slots)."""
-    return rule.policies_in(env) if isinstance(rule, TemplateRule) else (rule.policy,)
 
 
 def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
@@ -116,7 +114,7 @@ class EnvSession:
         # A template for every link is one rule: satisfied when some typing
         # of its slots is (its slots' scopes are unknown to the scope index
         # and to the implication read off the text, `analyzer.matching`).
-        policies = [_policies(r, env) for r in self.rules]
+        policies = [policies_in(r, env) for r in self.rules]
         self.sat = [local(_any([enc.satisfied(p) for p in ps])) for ps in policies]
         self.err = [local(_any([enc.errors(p) for p in ps])) if r.effect == "forbid" else None
                     for r, ps in zip(self.rules, policies, strict=True)]
@@ -557,22 +555,24 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     if example is None:
         return None
-    instances = _linked(session.scopes.matching(example), example.links)
+    instances = linked_for_example(session.scopes.matching(example), example.links)
     response = authorize_instances(example.request, example.entities, instances)
     return Shown(example, response.decision.value, response.reasons)
 
 
-def _linked(rules: Sequence[Rule], links: Sequence[TemplateLink]) -> list[PolicyInstance]:
-    """The rules as evaluable policies for an example: a template for every
-    link stands for the example's links of it (none: it cannot match)."""
-    out: list[PolicyInstance] = []
-    for r in rules:
-        if isinstance(r, TemplateRule):
-            out.extend(PolicyInstance(x.link_id, link(r.policy, dict(x.values)), r.id, x.values)
-                       for x in links if x.template_id == r.id)
-        else:
-            out.append(r)
-    return out
+def _error_of(r: Rule, shown: Shown) -> str:
+    """`(error: ...)`: what the evaluator says went wrong on the example."""
+    from cedarscope.lang.evaluator import EvalError, satisfied
+
+    if not isinstance(r, PolicyInstance):
+        return ""
+    try:
+        satisfied(r.policy, shown.example.request, shown.example.entities)
+    except EvalError as err:
+        return f" ({err.message})"
+    return ""
+
+
 
 
 class _Judge:
@@ -583,7 +583,7 @@ class _Judge:
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
         self.order = {pid: i for i, pid in enumerate(ps.ids)}
-        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.exceeds: dict[str, Exceeded] = {}  # permit -> @must("never") properties it violates, and where
         self.strict = False
 
     def counterexample(self, shown: Shown | None) -> Counterexample | None:
@@ -624,8 +624,9 @@ class _Judge:
                 if example is None:
                     return []
                 return [Finding("forbid-may-error",
-                                f"forbid {r.id} errors on this request and then does not deny "
-                                "(it fails open); guard the attributes it reads with `has`",
+                                f"forbid {r.id} errors on this request{_error_of(r, example)} and then does "
+                                "not deny (it fails open); make missing data deny, e.g. "
+                                "`when { !(resource has a) || resource.a == ... }`",
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 
@@ -692,5 +693,5 @@ class _Judge:
         example = self.counterexample(self.examples.get(("witness", r.id)))
         always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
         finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
-                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+                                  exceeded=self.exceeds.get(r.id), strict=self.strict, example=example)
         return [finding] if finding is not None else []

@@ -243,8 +243,35 @@ def main(argv: Sequence[str] | None = None) -> None:
 # ==========================================================================
 # 2. Shared options and input loading
 
-existing_path = click.Path(exists=True, path_type=Path)
-existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+class InputPath(click.Path):
+    """An input file or folder that must exist.  A missing one is bad
+    input, reported as one line naming it (exit 2), not a usage screen."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as err:
+            path = Path(value)
+            why = ("no such file or folder" if not path.exists() else
+                   "is a folder, where a file belongs" if path.is_dir() else err.message)
+            raise InputError(f"{elide_path(value)}: error: {why}") from None
+
+
+class InputError(click.UsageError):
+    """A usage error shown as its one line (click's usage screen left out)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def elide_path(value: Any) -> str:
+    from cedarscope.lang.diagnostics import elide
+
+    return elide(str(value), MAX_SOURCE_CHARS)
+
+
+existing_path = InputPath(exists=True, path_type=Path)
+existing_file = InputPath(exists=True, dir_okay=False, path_type=Path)
 
 
 def policies_argument(name: str = "policies") -> Callable:

@@ -545,7 +545,9 @@ def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline
               help='The requests of interest, as a Cedar policy head and conditions, e.g. '
                    '\'permit(principal in Team::"interns", action == Action::"delete", resource);\'')
 @click.option("--enumerate", "enumerate_n", type=click.IntRange(1, 1000),
-              help="List up to N distinct principals (or resources, with --by resource) that can reach it.")
+              help="List up to N distinct principals (or resources, with --by resource) that can reach it, "
+                   "N in all, taken in turn from each environment; distinct: they differ in what the "
+                   "question and that environment's policies read of them, not only in their id.")
 @click.option("--by", "by", type=click.Choice(["principal", "resource"]), default="principal",
               show_default=True)
 @links_option

@@ -11,6 +11,7 @@ allowed?", answered with examples, a proof of "never", or unknown.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields, is_dataclass
 
 import z3
@@ -100,26 +101,47 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                   assumptions=template_notes(ps))
 
 
-def _distinct_by(part: str, policies: list[Policy]):
+def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
     """The next example has another principal (or resource) that differs in
-    what the policies and the question read of it: principals that differ
-    only in their id are one answer."""
+    what the question and the policies of the environment's slice read of
+    it: principals that differ only in their id, or in what only policies
+    for other environments read, are one answer."""
     from cedarscope.analyzer.observations import distinct_outcomes, observations
 
+    index = PolicyIndex(instantiate(ps), schema)
+
     def make(enc):
-        read = distinct_outcomes(enc, observations(policies, about=part))
+        relevant = [i.policy for i in index.slice(enc.env)] + [question]
+        read = distinct_outcomes(enc, observations(relevant, about=part))
         return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
+
+
+def _at_most(answers: list[Answer], n: int) -> list[Answer]:
+    """The first `n` examples over all environments, taken in turn from each
+    (its first, then its second, ...) so the list shows every environment
+    it can; an environment whose examples are all left out is still
+    reachable."""
+    kept = [0] * len(answers)
+    left = n
+    for rank in range(max((len(a.examples) for a in answers), default=0)):
+        for i, a in enumerate(answers):
+            if left and rank < len(a.examples):
+                kept[i] += 1
+                left -= 1
+    return [dataclasses.replace(a, examples=a.examples[:k]) for a, k in zip(answers, kept, strict=True)]
 
 
 def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
         enumerate_by: str | None = None) -> Report:
     """Is any request the question describes allowed?  With `enumerate_by`
     ("principal" or "resource") and options.max_examples = N, up to N
-    examples with distinct principals (resources) per environment."""
-    policies = [i.policy for i in instantiate(ps)] + [question]
-    distinct = _distinct_by(enumerate_by, policies) if enumerate_by else _distinct_by_request
+    examples in all, with distinct principals (resources): each
+    environment's search stops at N, and the answers are then cut to N."""
+    distinct = _distinct_by(enumerate_by, ps, question, schema) if enumerate_by else _distinct_by_request
     answers = _answers(schema, ps, question, NEVER, options, distinct)
+    if enumerate_by:
+        answers = _at_most(answers, options.max_examples)
     findings = []
     for answer in answers:
         for ex in answer.examples:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from cedarscope.lang.ast import Policy, PolicySet, Scope, ScopeEq, ScopeIn, ScopeIs, Slot, TemplateLink
 from cedarscope.lang.schema import RequestEnv, Schema
-from cedarscope.lang.template import PolicyInstance, for_every_link
+from cedarscope.lang.template import PolicyInstance, for_every_link, link
 
 NOTE = ("templates without links are analysed for every possible link: each may be linked, with any "
         "arguments of the types its scope allows")
@@ -134,3 +134,23 @@ def with_example_links(ps: PolicySet, links: Sequence[TemplateLink]) -> PolicySe
     if not links:
         return ps
     return dataclasses.replace(ps, links=(*ps.links, *links))
+
+
+def policies_in(rule: PolicyInstance | TemplateRule, env: RequestEnv) -> tuple[Policy, ...]:
+    """The policies a rule stands for in an environment (a template: one
+    per typing of its slots)."""
+    return rule.policies_in(env) if isinstance(rule, TemplateRule) else (rule.policy,)
+
+
+def linked_for_example(rules: Sequence[PolicyInstance | TemplateRule],
+                        links: Sequence[TemplateLink]) -> list[PolicyInstance]:
+    """The rules as evaluable policies for an example: a template for every
+    link stands for the example's links of it (none: it cannot match)."""
+    out: list[PolicyInstance] = []
+    for r in rules:
+        if isinstance(r, TemplateRule):
+            out.extend(PolicyInstance(x.link_id, link(r.policy, dict(x.values)), r.id, x.values)
+                       for x in links if x.template_id == r.id)
+        else:
+            out.append(r)
+    return out

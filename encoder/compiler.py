@@ -293,7 +293,7 @@ class Compiler:
                           for k in sorted(set(pa) | set(pb), key=str)])
         if isinstance(ta, SetType) and isinstance(tb, SetType):
             if ta.elem != tb.elem or ta.elem == NEVER:
-                return _and(self.is_empty(ta, va, la), self.is_empty(tb, vb, lb))
+                return _and(self.empty(ta, va, la), self.empty(tb, vb, lb))
             return self.set_eq(ta, va, vb)
         if ta != tb:
             return FALSE
@@ -391,7 +391,7 @@ class Compiler:
         self.sym.element(ty, x)
         return z3.Select(s.val, to_sorted(ty, x))
 
-    def is_empty(self, ty: SetType, v, lits=None) -> z3.BoolRef:
+    def empty(self, ty: SetType, v, lits=None) -> z3.BoolRef:
         if lits is not None or isinstance(ty, MixedSetType):
             return z3.BoolVal(len(lits) == 0)
         if ty.elem == NEVER:
@@ -405,13 +405,13 @@ class Compiler:
         """t ⊆ s"""
         if isinstance(s.ty, MixedSetType) and t.lits is None:
             ps = self.parts(s)
-            return self.subset(t, ps[t.ty.elem]) if t.ty.elem in ps else self.is_empty(t.ty, t.val)
+            return self.subset(t, ps[t.ty.elem]) if t.ty.elem in ps else self.empty(t.ty, t.val)
         if t.lits is not None:
             if isinstance(t.ty, MixedSetType):
                 return _and(*[self.member(s, ty, x) for ty, x in t.lits])
             return _and(*[self.member(s, t.ty.elem, x) for x in t.lits])
         if t.ty.elem != s.ty.elem or s.ty.elem == NEVER:
-            return self.is_empty(t.ty, t.val)
+            return self.empty(t.ty, t.val)
         sub = z3.IsSubset(t.val, s.val)
         w = self.sym.witness(t.ty.elem)
         wz = to_sorted(t.ty.elem, w)
@@ -457,7 +457,7 @@ class Compiler:
                 return Term(BOOL, FALSE, err)
             if not isinstance(b.ty.elem, EntityType):
                 # every element is type-checked: an error unless the set is empty
-                return Term(BOOL, FALSE, _or(err, _not(self.is_empty(b.ty, b.val, b.lits))))
+                return Term(BOOL, FALSE, _or(err, _not(self.empty(b.ty, b.val, b.lits))))
             return Term(BOOL, self.in_set(a, b), err)
         return bad(BOOL)
 
@@ -628,8 +628,8 @@ class Compiler:
             return BOOL, None, TRUE
         return BOOL, self.intersects(s, t), FALSE
 
-    def is_empty_m(self, s: Term):
-        return BOOL, self.is_empty(s.ty, s.val, s.lits), FALSE
+    def is_empty(self, s: Term):
+        return BOOL, self.empty(s.ty, s.val, s.lits), FALSE
 
     def has_tag(self, x: Term, k: Term):
         if k.ty != STRING:
@@ -692,7 +692,7 @@ _METHODS = {
     "contains": (1, _is_set, "contains"),
     "containsAll": (1, _is_set, "contains_all"),
     "containsAny": (1, _is_set, "contains_any"),
-    "isEmpty": (0, _is_set, "is_empty_m"),
+    "isEmpty": (0, _is_set, "is_empty"),
     "hasTag": (1, _is_entity_type, "has_tag"),
     "getTag": (1, _is_entity_type, "get_tag"),
 }

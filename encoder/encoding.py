@@ -162,7 +162,7 @@ class Encoding:
     def decode(self, model: z3.ModelRef, unread: list[str] | None = None) -> tuple[Request, Entities]:
         """The model's request and store; `unread` (when given) receives the
         values no formula reads, which got a plain default."""
-        from cedarscope.encoder.decode import decode  # networkx, only when decoding
+        from cedarscope.encoder.decode import decode
 
         return decode(self.sym, model, self._naming, unread)
 

@@ -56,7 +56,7 @@ def lifted(fn):
     def wrapper(self, *args):
         if not any(isinstance(a, Term) and isinstance(a.ty, UnionType) for a in args):
             return fn(self, *args)
-        combos = [((), TRUE)]
+        combos: list[tuple[tuple[Any, ...], Any]] = [((), TRUE)]
         for a in args:
             if isinstance(a, Term) and isinstance(a.ty, UnionType):
                 alts = [(g, Term(t.ty, t.val, a.err, t.lits)) for g, t in a.val]

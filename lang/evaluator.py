@@ -172,15 +172,15 @@ def _entity_data(uid: EntityUID, env: _Env):
 # Leaves
 
 
-def _eval_lit(e: ast.Lit, env: _Env) -> Any:
+def lit(e: ast.Lit, env: _Env) -> Any:
     return e.value
 
 
-def _eval_entity_lit(e: ast.EntityLit, env: _Env) -> EntityUID:
+def entity_lit(e: ast.EntityLit, env: _Env) -> EntityUID:
     return e.uid
 
 
-def _eval_var(e: ast.Var, env: _Env) -> Any:
+def var(e: ast.Var, env: _Env) -> Any:
     return getattr(env.request, e.name)
 
 
@@ -190,7 +190,7 @@ def unlinked(slot: ast.Slot) -> EvalError:
     return EvalError(UNLINKED_SLOT, f"template slot `{slot.name}` was not linked")
 
 
-def _eval_slot(e: ast.Slot, env: _Env) -> EntityUID:
+def slot(e: ast.Slot, env: _Env) -> EntityUID:
     raise unlinked(e)
 
 
@@ -198,19 +198,19 @@ def _eval_slot(e: ast.Slot, env: _Env) -> EntityUID:
 # Boolean connectives (`&&` and `||` short-circuit; operands must be Bool)
 
 
-def _eval_not(e: ast.Not, env: _Env) -> bool:
+def not_(e: ast.Not, env: _Env) -> bool:
     return not _as_bool(_eval(e.arg, env))
 
 
-def _eval_and(e: ast.And, env: _Env) -> bool:
+def and_(e: ast.And, env: _Env) -> bool:
     return _as_bool(_eval(e.left, env)) and _as_bool(_eval(e.right, env))
 
 
-def _eval_or(e: ast.Or, env: _Env) -> bool:
+def or_(e: ast.Or, env: _Env) -> bool:
     return _as_bool(_eval(e.left, env)) or _as_bool(_eval(e.right, env))
 
 
-def _eval_if(e: ast.If, env: _Env) -> Any:
+def if_(e: ast.If, env: _Env) -> Any:
     return _eval(e.then_ if _as_bool(_eval(e.cond, env)) else e.else_, env)
 
 
@@ -218,7 +218,7 @@ def _eval_if(e: ast.If, env: _Env) -> Any:
 # Arithmetic on Long (signed 64-bit, errors on overflow)
 
 
-def _eval_neg(e: ast.Neg, env: _Env) -> int:
+def neg(e: ast.Neg, env: _Env) -> int:
     n = _as_long(_eval(e.arg, env))
     return _checked_long(-n, "negate", f"the value `{n}`")
 
@@ -291,7 +291,7 @@ def _ge(a: Any, b: Any) -> bool:
 # Hierarchy membership: `in` with an entity or a set of entities on the right
 
 
-def _in(a: Any, b: Any, env: _Env) -> bool:
+def in_(a: Any, b: Any, env: _Env) -> bool:
     uid = _as_entity(a)
     if type(b) is EntityUID:
         return entity_in(uid, b, env.entities)
@@ -308,11 +308,11 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _eval_binary(e: ast.BinaryOp, env: _Env) -> Any:
+def binary(e: ast.BinaryOp, env: _Env) -> Any:
     left = _eval(e.left, env)
     right = _eval(e.right, env)
     if e.op == "in":
-        return _in(left, right, env)
+        return in_(left, right, env)
     return _BINARY[e.op](left, right)
 
 
@@ -320,7 +320,7 @@ def _eval_binary(e: ast.BinaryOp, env: _Env) -> Any:
 # Attributes
 
 
-def get_attr(v: Any, attr: str, env: _Env) -> Any:
+def attr_of(v: Any, attr: str, env: _Env) -> Any:
     """``v.attr`` on a record or an entity (whose data must be in the store)."""
     if type(v) is CedarRecord:
         try:
@@ -338,7 +338,7 @@ def get_attr(v: Any, attr: str, env: _Env) -> Any:
     raise _type_error("one of [record, entity]", v)
 
 
-def has_attr(v: Any, attr: str, env: _Env) -> bool:
+def has_one(v: Any, attr: str, env: _Env) -> bool:
     """``v has attr``: an entity missing from the store has no attributes."""
     if type(v) is CedarRecord:
         return attr in v
@@ -348,19 +348,19 @@ def has_attr(v: Any, attr: str, env: _Env) -> bool:
     raise _type_error("one of [record, entity]", v)
 
 
-def _eval_get_attr(e: ast.GetAttr, env: _Env) -> Any:
-    return get_attr(_eval(e.expr, env), e.attr, env)
+def get_attr(e: ast.GetAttr, env: _Env) -> Any:
+    return attr_of(_eval(e.expr, env), e.attr, env)
 
 
-def _eval_has(e: ast.Has, env: _Env) -> bool:
+def has(e: ast.Has, env: _Env) -> bool:
     """``e has a.b.c`` means ``e has a && e.a has b && e.a.b has c``."""
     v = _eval(e.expr, env)
     *prefix, last = e.attrs
     for attr in prefix:
-        if not has_attr(v, attr, env):
+        if not has_one(v, attr, env):
             return False
-        v = get_attr(v, attr, env)
-    return has_attr(v, last, env)
+        v = attr_of(v, attr, env)
+    return has_one(v, last, env)
 
 
 # --------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def like_regex(pattern: tuple) -> re.Pattern:
     return compiled
 
 
-def _eval_like(e: ast.Like, env: _Env) -> bool:
+def like(e: ast.Like, env: _Env) -> bool:
     s = _as_string(_eval(e.expr, env))
     return like_regex(e.pattern).fullmatch(s) is not None
 
@@ -386,25 +386,25 @@ def _eval_like(e: ast.Like, env: _Env) -> bool:
 # `is` and `is ... in`
 
 
-def _eval_is(e: ast.Is, env: _Env) -> bool:
+def is_(e: ast.Is, env: _Env) -> bool:
     uid = _as_entity(_eval(e.expr, env))
     # `e is T in x` is `e is T && e in x`: `x` is evaluated only for a T.
     if uid.type != e.entity_type:
         return False
     if e.in_expr is None:
         return True
-    return _in(uid, _eval(e.in_expr, env), env)
+    return in_(uid, _eval(e.in_expr, env), env)
 
 
 # --------------------------------------------------------------------------
 # Set and record literals
 
 
-def _eval_set(e: ast.SetLit, env: _Env) -> CedarSet:
+def set_lit(e: ast.SetLit, env: _Env) -> CedarSet:
     return CedarSet([_eval(x, env) for x in e.elems])
 
 
-def _eval_record(e: ast.RecordLit, env: _Env) -> CedarRecord:
+def record_lit(e: ast.RecordLit, env: _Env) -> CedarRecord:
     return CedarRecord([(k, _eval(x, env)) for k, x in e.fields])
 
 
@@ -412,29 +412,29 @@ def _eval_record(e: ast.RecordLit, env: _Env) -> CedarRecord:
 # Methods of sets and entity tags
 
 
-def _contains(s: Any, v: Any, env: _Env) -> bool:
+def contains(s: Any, v: Any, env: _Env) -> bool:
     return v in _as_set(s)
 
 
-def _contains_all(s: Any, t: Any, env: _Env) -> bool:
+def contains_all(s: Any, t: Any, env: _Env) -> bool:
     return _as_set(t).issubset(_as_set(s))
 
 
-def _contains_any(s: Any, t: Any, env: _Env) -> bool:
+def contains_any(s: Any, t: Any, env: _Env) -> bool:
     return _as_set(s).intersects(_as_set(t))
 
 
-def _is_empty(s: Any, env: _Env) -> bool:
+def is_empty(s: Any, env: _Env) -> bool:
     return len(_as_set(s)) == 0
 
 
-def _has_tag(v: Any, tag: Any, env: _Env) -> bool:
+def has_tag(v: Any, tag: Any, env: _Env) -> bool:
     uid, key = _as_entity(v), _as_string(tag)
     entity = env.entities.get(uid)
     return entity is not None and key in entity.tags
 
 
-def _get_tag(v: Any, tag: Any, env: _Env) -> Any:
+def get_tag(v: Any, tag: Any, env: _Env) -> Any:
     uid, key = _as_entity(v), _as_string(tag)
     tags = _entity_data(uid, env).tags
     try:
@@ -445,12 +445,12 @@ def _get_tag(v: Any, tag: Any, env: _Env) -> Any:
 
 # name -> (number of arguments besides the receiver, implementation)
 _CORE_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
-    "contains": (1, _contains),
-    "containsAll": (1, _contains_all),
-    "containsAny": (1, _contains_any),
-    "isEmpty": (0, _is_empty),
-    "hasTag": (1, _has_tag),
-    "getTag": (1, _get_tag),
+    "contains": (1, contains),
+    "containsAll": (1, contains_all),
+    "containsAny": (1, contains_any),
+    "isEmpty": (0, is_empty),
+    "hasTag": (1, has_tag),
+    "getTag": (1, get_tag),
 }
 
 
@@ -539,7 +539,7 @@ def _check_arity(kind: str, name: str, expected: int, got: int) -> None:
                         f"wrong number of arguments provided to {kind} `{name}`: expected {expected}, got {got}")
 
 
-def _eval_method(e: ast.MethodCall, env: _Env) -> Any:
+def method_call(e: ast.MethodCall, env: _Env) -> Any:
     receiver = _eval(e.receiver, env)
     args = [_eval(a, env) for a in e.args]
     core = _CORE_METHODS.get(e.name)
@@ -555,7 +555,7 @@ def _eval_method(e: ast.MethodCall, env: _Env) -> Any:
     return method(receiver, *args)
 
 
-def _eval_ext_fun(e: ast.ExtFun, env: _Env) -> Any:
+def ext_fun(e: ast.ExtFun, env: _Env) -> Any:
     args = [_eval(a, env) for a in e.args]
     ext = EXTENSION_FUNCTIONS.get(e.name)
     if ext is None:
@@ -569,24 +569,24 @@ def _eval_ext_fun(e: ast.ExtFun, env: _Env) -> Any:
 # Dispatch
 
 _EVAL: dict[type, Callable[[Any, _Env], Any]] = {
-    ast.Lit: _eval_lit,
-    ast.EntityLit: _eval_entity_lit,
-    ast.Var: _eval_var,
-    ast.Slot: _eval_slot,
-    ast.Not: _eval_not,
-    ast.Neg: _eval_neg,
-    ast.BinaryOp: _eval_binary,
-    ast.And: _eval_and,
-    ast.Or: _eval_or,
-    ast.If: _eval_if,
-    ast.GetAttr: _eval_get_attr,
-    ast.Has: _eval_has,
-    ast.Like: _eval_like,
-    ast.Is: _eval_is,
-    ast.SetLit: _eval_set,
-    ast.RecordLit: _eval_record,
-    ast.MethodCall: _eval_method,
-    ast.ExtFun: _eval_ext_fun,
+    ast.Lit: lit,
+    ast.EntityLit: entity_lit,
+    ast.Var: var,
+    ast.Slot: slot,
+    ast.Not: not_,
+    ast.Neg: neg,
+    ast.BinaryOp: binary,
+    ast.And: and_,
+    ast.Or: or_,
+    ast.If: if_,
+    ast.GetAttr: get_attr,
+    ast.Has: has,
+    ast.Like: like,
+    ast.Is: is_,
+    ast.SetLit: set_lit,
+    ast.RecordLit: record_lit,
+    ast.MethodCall: method_call,
+    ast.ExtFun: ext_fun,
 }
 
 

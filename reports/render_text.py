@@ -16,7 +16,6 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
 from rich.text import Text
 
 from cedarscope.lang.ast import TemplateLink
@@ -330,6 +329,8 @@ def to_string(text: Text, color: bool) -> str:
     """ANSI-coloured (for a terminal) or plain text."""
     if not color:
         return text.plain
+    from rich.console import Console  # only for colour: it costs more to import than rich.text
+
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, color_system="standard",
                       width=100_000, soft_wrap=True, highlight=False, emoji=False)

@@ -75,3 +75,37 @@ def test_importing_the_package_loads_neither_the_solver_nor_the_analyzer():
             "print(sorted(m for m in ('z3', 'networkx', 'cedarscope.analyzer.api') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_analyses_validate_first_as_the_command_line_does():
+    """A policy that fails strict validation gets the validator's errors,
+    never an answer; `validate=False` answers and says so."""
+    schema = cedarscope.load_schema(EXAMPLES / "schema.cedarschema")
+    good = cedarscope.load_policies(EXAMPLES / "policies.cedar")
+    bad = cedarscope.parse_policies('permit (principal, action, resource) when { principal.nickname == "x" };',
+                                    "bad.cedar")
+    for run in (lambda: cedarscope.audit(bad, schema), lambda: cedarscope.diff(good, bad, schema),
+                lambda: cedarscope.equivalent(bad, good, schema),
+                lambda: cedarscope.check(bad, schema, ["always-denies"]),
+                lambda: cedarscope.ask(bad, schema, "permit (principal, action, resource);"),
+                lambda: cedarscope.whatif(good, schema, add=bad)):
+        with pytest.raises(cedarscope.CedarError) as raised:
+            run()
+        assert any(d.file == "bad.cedar" and d.line == 1 for d in raised.value.diagnostics)
+    report = cedarscope.check(bad, schema, ["always-denies"], validate=False)
+    assert any("fail strict validation" in a for a in report.assumptions)
+    assert not any("fail strict validation" in a for a in cedarscope.check(good, schema).assumptions)
+    with pytest.raises(cedarscope.CedarError):  # a question is validated whatever `validate` says
+        cedarscope.ask(good, schema, 'permit (principal, action, resource) when { principal.nickname == "x" };',
+                       validate=False)
+
+
+def test_a_time_limit_leaves_the_rest_unknown():
+    schema = cedarscope.load_schema(EXAMPLES / "schema.cedarschema")
+    policies = cedarscope.load_policies(EXAMPLES / "policies.cedar")
+    report = cedarscope.audit(policies, schema, time_limit=1e-9)
+    assert report.verdict in ("unknown", "violated")
+    assert any("time limit" in reason for reason in report.stats["unknown"])
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError):
+            cedarscope.audit(policies, schema, time_limit=bad)

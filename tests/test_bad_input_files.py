@@ -332,3 +332,20 @@ def test_a_file_name_too_long_is_one_bounded_line(inputs):
     assert_one_located_line(result, "error:")
     result = run("authorize", "-p", inputs / "p.cedar", "-e", "y" * 5000, "-r", inputs / "r.json")
     assert_one_located_line(result)  # click's usage error, bounded
+
+
+@pytest.mark.parametrize("args, line", [
+    (["audit", "POLICIES", "-s", "nope.cedarschema"], "nope.cedarschema: error: no such file or folder"),
+    (["audit", "POLICIES", "-s", "FOLDER"], "FOLDER: error: is a folder, where a file belongs"),
+    (["authorize", "-p", "POLICIES", "--entities", "missing.json", "--request", "missing.json"],
+     "missing.json: error: no such file or folder"),
+])
+def test_a_missing_input_file_is_one_line_naming_it(tmp_path, monkeypatch, args, line):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.cedar").write_text(POLICY)
+    (tmp_path / "dir").mkdir()
+    args = [{"POLICIES": "p.cedar", "FOLDER": "dir"}.get(a, a) for a in args]
+    line = line.replace("FOLDER", "dir")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == line
