@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Options
 from cedarscope.lang.ast import Policy, PolicySet
@@ -30,6 +30,9 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import Schema
 from cedarscope.reports.findings import AuthorizationResult, Report
+
+if TYPE_CHECKING:
+    from cedarscope.reports.access import AccessReport
 
 PathLike = str | Path
 SET_PROPERTIES = ("always-allows", "always-denies", "never-errors")
@@ -391,3 +394,21 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
     _valid_query(PolicySet((("question", question),)), schema, "question")
     opts = options(schema, **given)
     return answered(run(schema, policies, question, opts, by if enumerate else None), opts, unvalidated)
+
+
+def access(policies: PolicySet, schema: Schema, *, describe_budget: float = DEFAULT_DESCRIBE_SECONDS,
+           **given: Unpack[AnalysisOptions]) -> AccessReport:
+    """Who can do what: per request environment, whether the policies allow
+    every request ("always"), some ("sometimes") or none ("never"), and for
+    "sometimes" exactly which, as one Cedar policy (``row.description``);
+    ``report.exit_code`` is 3 when some environment is unknown."""
+    from dataclasses import replace
+
+    from cedarscope.analyzer.access import access as run
+    from cedarscope.analyzer.access import access_report
+    from cedarscope.encoder.assumptions import describe
+
+    unvalidated = valid_first(schema, {"policies": policies}, given)
+    opts = replace(options(schema, **given), describe_seconds=describe_budget)
+    return access_report(policies, run(schema, policies, opts),
+                         (*describe(opts.assumptions), *opts.stated_notes, *unvalidated))
