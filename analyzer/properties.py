@@ -111,7 +111,8 @@ def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
     index = PolicyIndex(instantiate(ps), schema)
 
     def make(enc):
-        relevant = [i.policy for i in evaluable_in(ps, index, enc.env)] + [question]
+        # the static slice: a template's slots are no entity whose reads could be observed
+        relevant = [i.policy for i in index.slice(enc.env)] + [question]
         read = distinct_outcomes(enc, observations(relevant, about=part))
         return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
