@@ -10,12 +10,11 @@ The algorithm, per request environment (see README "How audit scales"):
    compiled into one `Encoding`, and the well-formedness assumptions for their
    joint footprint are added to one solver.
 3. *Solve incrementally*: each question is a `push`/`check`/`pop` on that
-   solver, so Z3 keeps what it learned about the shared assumptions.
-4. *Prune pairs*: the pairwise question "is p implied by q?" is asked only
-   for pairs of the same effect that share the environment and that overlap
-   (some request satisfies both), which the per-policy witnesses already
-   answer for most pairs: if p's witness does not satisfy q, p is not
-   implied by q and no solver call is made.
+   solver, and every model found is profiled against every rule
+   (`analyzer.matching`), so most questions are answered by models already
+   found; "is p implied by q?" is asked only of candidates no model refutes.
+4. *Fail open*: a forbid may error is reported only where its error lets a
+   request through (some permit holds, no other forbid does).
 
 Each finding that has a witness or counterexample carries one that was
 replayed through the concrete evaluator.  An environment the solver could
@@ -26,6 +25,7 @@ not settle makes every verdict that depends on it absent (reported under
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import z3
 
 from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
-from cedarscope.analyzer.queries import policy_outcome
+from cedarscope.analyzer.queries import error_of, policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
     TIME_LIMIT_REACHED,
@@ -134,6 +134,7 @@ class EnvSession:
         self.models_undetermined = [0] * n  # bit j: Z3 could not evaluate rule i in the j-th model
         self.models_forbidden = 0  # bit j: some forbid holds in the j-th model
         self.found = 0  # models found so far
+        self.last_model: Model | None = None  # the one `solve` found last
         self.first_sat: dict[int, int] = {}  # rule -> the first model satisfying it
         self.first_err: dict[int, int] = {}
         self.kept: dict[int, Model] = {}  # the models a witness or error example may come from
@@ -163,6 +164,7 @@ class EnvSession:
         return SAT, j
 
     def _record(self, model: Model) -> tuple[int, Profile]:
+        self.last_model = model
         j, bit = self.found, 1 << self.found
         self.found += 1
         profile = self.matcher.profile(model)
@@ -283,9 +285,11 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     facts = [Facts() for _ in s.rules]
     _alive(s, facts)
     alive = [i for i, f in enumerate(facts) if f.alive == SAT]
+    # the models found so far where some permit and no forbid holds
+    allowed = functools.reduce(operator.or_, (s.models_sat[p] for p in s.permits), 0) & ~s.models_forbidden
     for i in s.forbids:
         if facts[i].alive != UNSAT:
-            facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], _in("errors", i))[0]
+            facts[i].errs, facts[i].error_model = _fails_open(s, i, allowed)
     for i in alive:
         if s.rules[i].effect == "permit" and s.scope[i] is not None:
             facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
@@ -303,9 +307,19 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     for i, f in enumerate(facts):
         if i in s.first_sat:
             f.witness = s.kept[s.first_sat[i]]
-        if f.errs == SAT:
-            f.error_model = s.kept[s.first_err[i]]
     return {r.id: f for r, f in zip(s.rules, facts, strict=True)}
+
+
+def _fails_open(s: EnvSession, i: int, allowed: int) -> tuple[Status, Model | None]:
+    """Can forbid i error on a request the rest of the slice allows?  Its
+    error then lets that request through (it fails open); an error where no
+    permit holds, or another forbid denies anyway, changes no decision."""
+    for j in sorted(s.kept):
+        if (s.models_err[i] & allowed) >> j & 1:
+            return SAT, s.kept[j]
+    fails_open = z3.And(s.err[i], s.any_sat(s.permits), z3.Not(s.any_sat(s.forbids)))
+    status, _ = s.solve(fails_open, _in("errors", i))
+    return status, (s.last_model if status is SAT else None)
 
 
 def _alive(s: EnvSession, facts: list[Facts]) -> None:
@@ -560,19 +574,6 @@ def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     return Shown(example, response.decision.value, response.reasons)
 
 
-def _error_of(r: Rule, shown: Shown) -> str:
-    """`(error: ...)`: what the evaluator says went wrong on the example."""
-    from cedarscope.lang.evaluator import EvalError, satisfied
-
-    if not isinstance(r, PolicyInstance):
-        return ""
-    try:
-        satisfied(r.policy, shown.example.request, shown.example.entities)
-    except EvalError as err:
-        return f" ({err.message})"
-    return ""
-
-
 
 
 class _Judge:
@@ -623,8 +624,10 @@ class _Judge:
                 example = self.examples.get(("error", r.id))
                 if example is None:
                     return []
+                cx = example.example
+                why = error_of(r.policy, cx.request, cx.entities) if isinstance(r, PolicyInstance) else None
                 return [Finding("forbid-may-error",
-                                f"forbid {r.id} errors on this request{_error_of(r, example)} and then does "
+                                f"forbid {r.id} errors on this request{f' ({why})' if why else ''} and then does "
                                 "not deny (it fails open); make missing data deny, e.g. "
                                 "`when { !(resource has a) || resource.a == ... }`",
                                 (r.id,), (), loc, env, self.counterexample(example))]

@@ -86,6 +86,15 @@ def policy_outcome(policy: Policy, request: Request, entities: Entities) -> str:
         return "error"
 
 
+def error_of(policy: Policy, request: Request, entities: Entities) -> str | None:
+    """What the evaluator says when the policy errors on these inputs."""
+    try:
+        concrete_satisfied(policy, request, entities)
+    except EvalError as err:
+        return err.message
+    return None
+
+
 # --------------------------------------------------------------------------
 # Asking a goal in every environment
 
