@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from cedarscope.analyzer.solving import DEFAULT_DESCRIBE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Options
 from cedarscope.lang.ast import Policy, PolicySet
@@ -30,6 +30,9 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import Schema
 from cedarscope.reports.findings import AuthorizationResult, Report
+
+if TYPE_CHECKING:
+    from cedarscope.reports.access import AccessReport
 
 PathLike = str | Path
 SET_PROPERTIES = ("always-allows", "always-denies", "never-errors")
@@ -144,10 +147,13 @@ def validate(policies: PolicySet, schema: Schema) -> Validation:
     return Validation(len(policies.policies), tuple(strict(policies, schema)))
 
 
-def authorize(policies: PolicySet, entities: Entities, request: Request) -> AuthorizationResult:
+def authorize(policies: PolicySet, entities: Entities, request: Request, *,
+              explain: bool = False) -> AuthorizationResult:
     """Cedar's decision for one concrete request, with the policies that
-    determined it and those that errored."""
+    determined it and those that errored; with `explain`, every policy's
+    outcome (``result.explanation``, see `lang.explain`)."""
     from cedarscope.lang.authorizer import is_authorized
+    from cedarscope.lang.explain import explain as explain_request
     from cedarscope.lang.template import source_of
     from cedarscope.reports.findings import PolicyRef
 
@@ -159,7 +165,8 @@ def authorize(policies: PolicySet, entities: Entities, request: Request) -> Auth
     return AuthorizationResult(
         request=request, decision=response.decision, reasons=refs(response.reasons),
         errors=tuple(zip(refs([pid for pid, _ in response.errors]),
-                         (message for _, message in response.errors), strict=True)))
+                         (message for _, message in response.errors), strict=True)),
+        explanation=explain_request(request, entities, policies) if explain else None)
 
 
 # --------------------------------------------------------------------------
@@ -179,6 +186,7 @@ class AnalysisOptions(TypedDict, total=False):
     scheduler: str | None  # a Dask scheduler's address: the environments run on that cluster
     time_limit: float | None  # seconds for the whole analysis; what is left then is unknown
     validate: bool  # validate the policies first (default True); False states it among the assumptions
+    assume: PolicySet | None  # @assume policies: facts about the user's world (analyzer.stated)
 
 
 EXISTENCE = {"request": "request-entities-exist", "all": "entities-exist"}
@@ -213,6 +221,11 @@ def options(schema: Schema, **given: Unpack[AnalysisOptions]) -> Options:
         known = "; ".join(f"{env.principal_type}, {env.action}, {env.resource_type}"
                           for env in schema.environments())
         raise ValueError(f"{named} selects no request environment of the schema (it has: {known or 'none'})")
+    assume = given.get("assume")
+    if assume is not None:  # proved not to make every answer vacuous, or CedarError
+        from cedarscope.analyzer.stated import apply
+
+        apply(schema, assume, chosen)
     return chosen
 
 
@@ -239,12 +252,15 @@ def _valid_query(ps: PolicySet, schema: Schema, what: str) -> None:
 
 
 def answered(report: Report, opts: Options, unvalidated: tuple[str, ...] = ()) -> Report:
-    """The report, naming the assumptions its answers hold under."""
+    """The report, naming the assumptions its answers hold under: the
+    stores covered, what the analysis says it did (templates), the facts
+    the user stated, and policies analysed without validation."""
     from dataclasses import replace
 
     from cedarscope.encoder.assumptions import describe
 
-    return replace(report, assumptions=(*describe(opts.assumptions), *unvalidated))
+    named = (*describe(opts.assumptions), *report.assumptions, *opts.stated_notes, *unvalidated)
+    return replace(report, assumptions=tuple(dict.fromkeys(named)))
 
 
 def check(policies: PolicySet, schema: Schema, properties: Sequence[str] = ("never-errors",), *,
@@ -279,7 +295,9 @@ def merge(command: str, reports: Sequence[Report]) -> Report:
     from cedarscope.analyzer.solving import merged_stats, overall
 
     findings = tuple(f for r in reports for f in r.findings)
-    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
+    assumptions = tuple(dict.fromkeys(a for r in reports for a in r.assumptions))
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]),
+                  assumptions=assumptions)
 
 
 def _relation(command: str, first: PolicySet, second: PolicySet, schema: Schema,
@@ -376,3 +394,21 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
     _valid_query(PolicySet((("question", question),)), schema, "question")
     opts = options(schema, **given)
     return answered(run(schema, policies, question, opts, by if enumerate else None), opts, unvalidated)
+
+
+def access(policies: PolicySet, schema: Schema, *, describe_budget: float = DEFAULT_DESCRIBE_SECONDS,
+           **given: Unpack[AnalysisOptions]) -> AccessReport:
+    """Who can do what: per request environment, whether the policies allow
+    every request ("always"), some ("sometimes") or none ("never"), and for
+    "sometimes" exactly which, as one Cedar policy (``row.description``);
+    ``report.exit_code`` is 3 when some environment is unknown."""
+    from dataclasses import replace
+
+    from cedarscope.analyzer.access import access as run
+    from cedarscope.analyzer.access import access_report
+    from cedarscope.encoder.assumptions import describe
+
+    unvalidated = valid_first(schema, {"policies": policies}, given)
+    opts = replace(options(schema, **given), describe_seconds=describe_budget)
+    return access_report(policies, run(schema, policies, opts),
+                         (*describe(opts.assumptions), *opts.stated_notes, *unvalidated))

@@ -10,12 +10,11 @@ The algorithm, per request environment (see README "How audit scales"):
    compiled into one `Encoding`, and the well-formedness assumptions for their
    joint footprint are added to one solver.
 3. *Solve incrementally*: each question is a `push`/`check`/`pop` on that
-   solver, so Z3 keeps what it learned about the shared assumptions.
-4. *Prune pairs*: the pairwise question "is p implied by q?" is asked only
-   for pairs of the same effect that share the environment and that overlap
-   (some request satisfies both), which the per-policy witnesses already
-   answer for most pairs: if p's witness does not satisfy q, p is not
-   implied by q and no solver call is made.
+   solver, and every model found is profiled against every rule
+   (`analyzer.matching`), so most questions are answered by models already
+   found; "is p implied by q?" is asked only of candidates no model refutes.
+4. *Fail open*: a forbid may error is reported only where its error lets a
+   request through (some permit holds, no other forbid does).
 
 Each finding that has a witness or counterexample carries one that was
 replayed through the concrete evaluator.  An environment the solver could
@@ -26,13 +25,15 @@ not settle makes every verdict that depends on it absent (reported under
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING
 
 import z3
 
 from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
-from cedarscope.analyzer.queries import policy_outcome
+from cedarscope.analyzer.queries import error_of, policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
     TIME_LIMIT_REACHED,
@@ -48,9 +49,11 @@ from cedarscope.analyzer.solving import (
     out_of_time,
 )
 from cedarscope.analyzer.spread import spread
+from cedarscope.analyzer.templates import TemplateRule, linked_for_example, policies_in, template_rules
+from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.encoder.terms import or_of
-from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs
+from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
 from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -59,12 +62,16 @@ from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
+if TYPE_CHECKING:
+    from cedarscope.analyzer.permissive import Exceeded
+
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
-Rule = PolicyInstance  # one evaluable policy: a static policy or a template link
+Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
 
 
-def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities) -> bool:
-    return outcome(rule, request, entities) == wanted
+def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
+                links: Sequence[TemplateLink] = ()) -> bool:
+    return outcome(rule, request, entities, links) == wanted
 
 
 def _in(part: str, i: int) -> Callable[[Profile], bool]:
@@ -73,9 +80,16 @@ def _in(part: str, i: int) -> Callable[[Profile], bool]:
     return lambda profile: i in getattr(profile, part)
 
 
-def outcome(rule: Rule, request: Request, entities: Entities) -> str:
-    """"match", "no-match" or "error" for the rule under concrete inputs."""
+def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
+    """"match", "no-match" or "error" for the rule under concrete inputs (a
+    template analysed for every link: through the example's links)."""
+    if isinstance(rule, TemplateRule):
+        return rule.outcome(request, entities, links)
     return policy_outcome(rule.policy, request, entities)
+
+
+def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
+    return z3.Or(list(terms)) if len(terms) != 1 else terms[0]
 
 
 # --------------------------------------------------------------------------
@@ -99,11 +113,16 @@ class EnvSession:
         self.options = options
         self.solver = EnvSolver(Encoding(schema, env, options.assumptions), options)
         enc, local = self.solver.enc, self.solver.local
-        self.sat = [local(enc.satisfied(r.policy)) for r in self.rules]
-        self.err = [local(enc.errors(r.policy)) if r.effect == "forbid" else None for r in self.rules]
+        # A template for every link is one rule: satisfied when some typing
+        # of its slots is (its slots' scopes are unknown to the scope index
+        # and to the implication read off the text, `analyzer.matching`).
+        policies = [policies_in(r, env) for r in self.rules]
+        self.sat = [local(_any([enc.satisfied(p) for p in ps])) for ps in policies]
+        self.err = [local(_any([enc.errors(p) for p in ps])) if r.effect == "forbid" else None
+                    for r, ps in zip(self.rules, policies, strict=True)]
         # the scope alone, for "are the conditions always true?"
-        self.scope = [local(enc.satisfied(_scope_only(r.policy))) if r.policy.conditions else None
-                      for r in self.rules]
+        self.scope = [local(_any([enc.satisfied(_scope_only(p)) for p in ps])) if r.policy.conditions else None
+                      for r, ps in zip(self.rules, policies, strict=True)]
         self.matcher = PolicyMatcher(enc, [r.policy for r in self.rules], self.sat, self.err, self.scope,
                                      local)
         self.implication = Implication([r.policy for r in self.rules])
@@ -118,6 +137,7 @@ class EnvSession:
         self.models_undetermined = [0] * n  # bit j: Z3 could not evaluate rule i in the j-th model
         self.models_forbidden = 0  # bit j: some forbid holds in the j-th model
         self.found = 0  # models found so far
+        self.last_model: Model | None = None  # the one `solve` found last
         self.first_sat: dict[int, int] = {}  # rule -> the first model satisfying it
         self.first_err: dict[int, int] = {}
         self.kept: dict[int, Model] = {}  # the models a witness or error example may come from
@@ -147,6 +167,7 @@ class EnvSession:
         return SAT, j
 
     def _record(self, model: Model) -> tuple[int, Profile]:
+        self.last_model = model
         j, bit = self.found, 1 << self.found
         self.found += 1
         profile = self.matcher.profile(model)
@@ -176,7 +197,7 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model | None, replay: Callable[[Request, Entities], bool],
+    def example(self, model: Model | None, replay: Callable[..., bool],
                 focus: frozenset[EntityUID] | None = None) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
@@ -268,9 +289,11 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     facts = [Facts() for _ in s.rules]
     _alive(s, facts)
     alive = [i for i, f in enumerate(facts) if f.alive == SAT]
+    # the models found so far where some permit and no forbid holds
+    allowed = functools.reduce(operator.or_, (s.models_sat[p] for p in s.permits), 0) & ~s.models_forbidden
     for i in s.forbids:
         if facts[i].alive != UNSAT:
-            facts[i].errs = SAT if s.models_err[i] else s.solve(s.err[i], _in("errors", i))[0]
+            facts[i].errs, facts[i].error_model = _fails_open(s, i, allowed)
     for i in alive:
         if s.rules[i].effect == "permit" and s.scope[i] is not None:
             facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
@@ -288,9 +311,19 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     for i, f in enumerate(facts):
         if i in s.first_sat:
             f.witness = s.kept[s.first_sat[i]]
-        if f.errs == SAT:
-            f.error_model = s.kept[s.first_err[i]]
     return {r.id: f for r, f in zip(s.rules, facts, strict=True)}
+
+
+def _fails_open(s: EnvSession, i: int, allowed: int) -> tuple[Status, Model | None]:
+    """Can forbid i error on a request the rest of the slice allows?  Its
+    error then lets that request through (it fails open); an error where no
+    permit holds, or another forbid denies anyway, changes no decision."""
+    for j in sorted(s.kept):
+        if (s.models_err[i] & allowed) >> j & 1:
+            return SAT, s.kept[j]
+    fails_open = z3.And(s.err[i], s.any_sat(s.permits), z3.Not(s.any_sat(s.forbids)))
+    status, _ = s.solve(fails_open, _in("errors", i))
+    return status, (s.last_model if status is SAT else None)
 
 
 def _alive(s: EnvSession, facts: list[Facts]) -> None:
@@ -393,10 +426,13 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     """Every finding about the policies (see the module docstring); with
     `properties`, their @must properties too; with `strict`, permits that
     grant every resource of a type are also over-permissive."""
-    rules = instantiate(ps)
+    instances, templates = instantiate(ps), template_rules(ps, schema)
+    rules: list[Rule] = [*instances, *templates]
     envs = environments(schema, options)
-    index = PolicyIndex(rules, schema)
-    tasks = [(env, index.slice(env)) for env in envs]
+    index = PolicyIndex(instances, schema)
+    # a template for every link is in an environment's slice when some typing of its slots may match there
+    tasks: list[tuple[RequestEnv, list[Rule]]] = [
+        (env, [*index.slice(env), *(t for t in templates if t.policies_in(env))]) for env in envs]
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
     for env, env_rules in tasks:
         for r in env_rules:
@@ -440,7 +476,8 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     findings.extend(property_findings)
     failing = any(f.severity == "error" for f in findings)  # a strict audit's notes do not fail it
     verdict = Verdict.VIOLATED if failing else (Verdict.UNKNOWN if stats.unknown else Verdict.HOLDS)
-    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)))
+    return Report("audit", verdict, tuple(findings), stats.as_dict(environments=len(envs), policies=len(rules)),
+                  assumptions=template_notes(ps))
 
 
 @dataclass
@@ -456,8 +493,11 @@ class Shown:
     @property
     def overriders(self) -> tuple[str, ...]:
         """The forbids that match the example (a deny's reasons are exactly
-        the satisfied forbids)."""
-        return tuple(sorted(self.reasons)) if self.decision == "deny" else ()
+        the satisfied forbids; a link of a template, by the template)."""
+        if self.decision != "deny":
+            return ()
+        templates = {x.link_id: x.template_id for x in self.example.links}
+        return tuple(sorted({templates.get(pid, pid) for pid in self.reasons}))
 
 
 @dataclass
@@ -547,21 +587,11 @@ def named_entities(node) -> frozenset[EntityUID]:
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     if example is None:
         return None
-    response = authorize_instances(example.request, example.entities, session.scopes.matching(example))
+    instances = linked_for_example(session.scopes.matching(example), example.links)
+    response = authorize_instances(example.request, example.entities, instances)
     return Shown(example, response.decision.value, response.reasons)
 
 
-def _error_of(r: Rule, shown: Shown) -> str:
-    """`(error: ...)`: what the evaluator says went wrong on the example."""
-    from cedarscope.lang.evaluator import EvalError, satisfied
-
-    if not isinstance(r, PolicyInstance):
-        return ""
-    try:
-        satisfied(r.policy, shown.example.request, shown.example.entities)
-    except EvalError as err:
-        return f" ({err.message})"
-    return ""
 
 
 class _Judge:
@@ -572,15 +602,17 @@ class _Judge:
     def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
         self.order = {pid: i for i, pid in enumerate(ps.ids)}
-        self.exceeds: dict[str, list[str]] = {}  # permit -> @must("never") properties it violates
+        self.exceeds: dict[str, Exceeded] = {}  # permit -> @must("never") properties it violates, and where
         self.strict = False
 
     def counterexample(self, shown: Shown | None) -> Counterexample | None:
         if shown is None:
             return None
-        refs = tuple(PolicyRef.of(pid, self.by_id[pid].policy) for pid in shown.reasons)
+        templates = {x.link_id: x.template_id for x in shown.example.links}  # a link is written where its template is
+        refs = tuple(PolicyRef.of(pid, self.by_id[templates.get(pid, pid)].policy) for pid in shown.reasons)
         return Counterexample(shown.example.request, shown.example.entities,
-                              {"policies": shown.decision}, {"policies": refs})
+                              {"policies": shown.decision}, {"policies": refs}, shown.example.unread,
+                              links=shown.example.links)
 
     def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
@@ -591,6 +623,9 @@ class _Judge:
         alive = [(env, f) for env, f in facts if f.alive == SAT]
         if not alive:
             where = "no environment of the schema" if not envs else "no valid request"
+            if isinstance(r, TemplateRule):
+                return [Finding("dead", f"template {r.id} can never match, whatever it is linked to: {where} "
+                                        "satisfies any link of it", (r.id,), (), loc)]
             return [Finding("dead", f"{r.id} can never match: {where} satisfies it", (r.id,), (), loc)]
         if r.effect == "forbid":
             return [*self.forbid_may_error(r, facts, loc), *self.shadowed(r, alive, loc)]
@@ -607,8 +642,10 @@ class _Judge:
                 example = self.examples.get(("error", r.id))
                 if example is None:
                     return []
+                cx = example.example
+                why = error_of(r.policy, cx.request, cx.entities) if isinstance(r, PolicyInstance) else None
                 return [Finding("forbid-may-error",
-                                f"forbid {r.id} errors on this request{_error_of(r, example)} and then does "
+                                f"forbid {r.id} errors on this request{f' ({why})' if why else ''} and then does "
                                 "not deny (it fails open); make missing data deny, e.g. "
                                 "`when { !(resource has a) || resource.a == ... }`",
                                 (r.id,), (), loc, env, self.counterexample(example))]
@@ -649,8 +686,10 @@ class _Judge:
             shadows.append(q)
         if not shadows:
             return []
+        subject = (f"every link of template {r.id} ({r.effect}) is shadowed" if isinstance(r, TemplateRule)
+                   else f"{r.effect} {r.id} is shadowed")
         return [Finding("shadowed",
-                        f"{r.effect} {r.id} is shadowed by {', '.join(shadows)}: every request it matches, "
+                        f"{subject} by {', '.join(shadows)}: every request it matches, "
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 
@@ -675,5 +714,5 @@ class _Judge:
         example = self.counterexample(self.examples.get(("witness", r.id)))
         always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
         finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
-                                  exceeds=self.exceeds.get(r.id, ()), strict=self.strict, example=example)
+                                  exceeded=self.exceeds.get(r.id), strict=self.strict, example=example)
         return [finding] if finding is not None else []

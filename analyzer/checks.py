@@ -16,6 +16,8 @@ from cedarscope.analyzer.changes import Versions
 from cedarscope.analyzer.diff import GAINED, LOST, DiffResult, diff
 from cedarscope.analyzer.plan import Change
 from cedarscope.analyzer.solving import Answer, Example, Options, overall, stats_of
+from cedarscope.analyzer.templates import notes as template_notes
+from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Response, is_authorized
 from cedarscope.lang.schema import Schema
@@ -51,10 +53,12 @@ def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexam
     """An example with each side's decision and determining policies."""
     decisions, determining = {}, {}
     for side, ps in sides.items():
-        response: Response = is_authorized(example.request, example.entities, ps)
+        linked = with_example_links(ps, example.links)
+        response: Response = is_authorized(example.request, example.entities, linked)
         decisions[side] = response.decision
-        determining[side] = refs(ps, response.reasons)
-    return Counterexample(example.request, example.entities, decisions, determining, example.unread)
+        determining[side] = refs(linked, response.reasons)
+    return Counterexample(example.request, example.entities, decisions, determining, example.unread,
+                          links=example.links)
 
 
 def describe_request(example: Example) -> str:
@@ -78,17 +82,18 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
         answers.extend(result)
         for answer in result:
             for ex in answer.examples:
-                response = is_authorized(ex.request, ex.entities, ps)
+                linked = with_example_links(ps, ex.links)
+                response = is_authorized(ex.request, ex.entities, linked)
                 subjects = [pid for pid, _ in response.errors] if kind == "may-error" else []
                 findings.append(Finding(
                     kind=kind,
                     message=f"{name}: {describe_request(ex)} {says}",
                     policies=tuple(subjects),
-                    locations=_locations(ps, subjects),
+                    locations=_locations(linked, subjects),
                     environment=answer.env,
                     counterexample=counterexample(ex, {"policies": ps}),
                 ))
-    return Report("check", _verdict(answers), tuple(findings), stats_of(answers))
+    return Report("check", _verdict(answers), tuple(findings), stats_of(answers), assumptions=template_notes(ps))
 
 
 def check_policy(schema: Schema, ps: PolicySet, policy_id: str, properties: Sequence[str],

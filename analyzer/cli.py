@@ -535,14 +535,16 @@ def diagnostic_json(d: Diagnostic) -> dict:
               help='Request JSON: {"principal": "User::\\"alice\\"", "action": .., "resource": .., "context": {..}}.')
 @click.option("--links", "links_path", type=existing_file,
               help="Template links JSON: [{template_id, link_id, args}].")
+@click.option("--explain", is_flag=True, help="Also say, for every policy, why it did or did not apply.")
 @format_option("text", "json")
 def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Path | None,
-              request_path: Path, links_path: Path | None, fmt: str) -> None:
+              request_path: Path, links_path: Path | None, explain: bool, fmt: str) -> None:
     """Decide one concrete request, naming the determining policies.
 
     Exits 0 for either decision; the decision is in the output."""
     from cedarscope.lang.authorizer import is_authorized
     from cedarscope.lang.entities import load_entities
+    from cedarscope.lang.explain import explain as explain_request
     from cedarscope.lang.request import parse_request, validate_request
     schema = load_schema_file(schema_path)
     policyset = load_policy_set(policies, links_path)
@@ -563,6 +565,7 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Path
         reasons=policy_refs(policyset, response.reasons),
         errors=tuple(zip(policy_refs(policyset, [pid for pid, _ in response.errors]),
                          (message for _, message in response.errors), strict=False)),
+        explanation=explain_request(request, entities, policyset) if explain else None,
     )
     if fmt == "json":
         from cedarscope.reports.render_json import render_authorization_json

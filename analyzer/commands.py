@@ -93,6 +93,40 @@ def _assumed() -> frozenset[str]:
     return click.get_current_context().meta.get(_ASSUMED, frozenset())
 
 
+def stated_assumption_option(f):
+    """--assume FILE (repeatable): facts about the user's world, written as
+    @assume policies (analyzer.stated).  The files are kept in the click
+    context, where `_options` reads them and `_after_examples` names them in
+    the report, so the answers and the report's assumptions cannot disagree."""
+    return click.option(
+        "--assume", type=existing_file, multiple=True, expose_value=False,
+        callback=lambda ctx, _param, paths: ctx.meta.__setitem__(_STATED_FILES, tuple(paths)),
+        help="A file of @assume policies (repeatable): `@assume permit (SCOPE) when { C };` states that "
+             "every request in SCOPE satisfies C; `@assume forbid (SCOPE) when { C };` that none does. "
+             "Every answer then holds for the requests and stores of that world.")(f)
+
+
+_STATED_FILES = "cedarscope.stated-files"
+_STATED_NOTES = "cedarscope.stated-notes"
+
+
+def _with_stated(schema, options: Options) -> Options:
+    """The options with the --assume files' assumptions, once they are
+    proved not to make every answer vacuous (else bad input, exit 2)."""
+    from cedarscope.analyzer import stated
+    from cedarscope.lang.ast import PolicySet
+
+    ctx = click.get_current_context()
+    files = ctx.meta.get(_STATED_FILES, ())
+    if not files:
+        return options
+    parsed = [_parse_policy_file(path) for path in files]
+    ps = PolicySet(tuple(x for p in parsed for x in p.policies), tuple(link for p in parsed for link in p.links))
+    stated.apply(schema, ps, options, {str(path): read_text(path) for path in files})
+    ctx.meta[_STATED_NOTES] = options.stated_notes
+    return options
+
+
 def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
              max_examples: int = 1, time_limit: float | None = None) -> Options:
     """The query options; a narrowing that selects no environment of the
@@ -114,7 +148,7 @@ def _options(schema, timeout: float, principal_type=None, action=None, resource_
         known = "; ".join(envs[:8]) + (f"; and {len(envs) - 8} more" if len(envs) > 8 else "")
         raise click.UsageError(f"{given} selects no request environment of the schema "
                                f"(it has: {known or 'none'})")
-    return options
+    return _with_stated(schema, options)
 
 
 def links_option(f):
@@ -211,6 +245,7 @@ def _parse_question(text: str, schema):
               help='A file of @must("never") / @must("always") properties written in Cedar.')
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -272,7 +307,9 @@ def _merge(command: str, reports):
     from cedarscope.reports.findings import Report
 
     findings = tuple(f for r in reports for f in r.findings)
-    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]))
+    assumptions = tuple(dict.fromkeys(a for r in reports for a in r.assumptions))
+    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]),
+                  assumptions=assumptions)
 
 
 # --------------------------------------------------------------------------
@@ -289,6 +326,7 @@ def _relation_command(name: str, summary: str):
                   help="Template links (Cedar's link format), applied to both sets.")
     @environment_options
     @assumption_option
+    @stated_assumption_option
     @click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                   help="Counterexamples per environment.")
     @example_options
@@ -373,6 +411,7 @@ def _plan_options(schema, timeout, principal_type, action, resource_type, max_ex
               help="Template links (Cedar's link format), applied to both versions.")
 @environment_options
 @assumption_option
+@stated_assumption_option
 @plan_options
 @example_options
 @validation_option
@@ -409,6 +448,7 @@ def diff(old, new, schema_path, save_schema_path, links_path, principal_type, ac
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @plan_options
 @example_options
 @validation_option
@@ -444,7 +484,9 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 
     from cedarscope.analyzer.confirm import confirm_report, save_examples
 
-    report = replace(report, assumptions=assumptions.describe(_assumed()))
+    stated = click.get_current_context().meta.get(_STATED_NOTES, ())
+    named = (*assumptions.describe(_assumed()), *report.assumptions, *stated)
+    report = replace(report, assumptions=tuple(dict.fromkeys(named)))
     if save_dir is not None:
         save_examples(report, save_dir)
     if confirm:
@@ -469,6 +511,7 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -502,12 +545,15 @@ def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline
               help='The requests of interest, as a Cedar policy head and conditions, e.g. '
                    '\'permit(principal in Team::"interns", action == Action::"delete", resource);\'')
 @click.option("--enumerate", "enumerate_n", type=click.IntRange(1, 1000),
-              help="List up to N distinct principals (or resources, with --by resource) that can reach it.")
+              help="List up to N distinct principals (or resources, with --by resource) that can reach it, "
+                   "N in all, taken in turn from each environment; distinct: they differ in what the "
+                   "question and that environment's policies read of them, not only in their id.")
 @click.option("--by", "by", type=click.Choice(["principal", "resource"]), default="principal",
               show_default=True)
 @links_option
 @environment_options
 @assumption_option
+@stated_assumption_option
 @example_options
 @validation_option
 @format_option()
@@ -567,3 +613,7 @@ class _progress:
         if self._progress is not None:
             self._progress.stop()
         return False
+
+
+# The "who can do what" commands (count) live in their own module.
+from cedarscope.analyzer import access_commands  # noqa: E402, F401  (registers them on `cli`)

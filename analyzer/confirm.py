@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY
 from cedarscope.lang.entities import Entities, entities_to_json
@@ -21,7 +22,7 @@ from cedarscope.lang.schema import schema_to_json
 from cedarscope.lang.template import instantiate
 from cedarscope.reports.findings import Report
 
-EXAMPLE_FILES = frozenset({"request.json", "entities.json"})
+EXAMPLE_FILES = frozenset({"request.json", "entities.json", "links.json"})
 
 
 def save_examples(report: Report, folder: Path) -> list[Path]:
@@ -42,6 +43,10 @@ def save_examples(report: Report, folder: Path) -> list[Path]:
         target.mkdir()
         (target / "request.json").write_text(json.dumps(request_to_json(cx.request), indent=2) + "\n")
         (target / "entities.json").write_text(json.dumps(entities_to_json(cx.entities), indent=2) + "\n")
+        if cx.links:  # the template links the example needs, in Cedar's link format
+            from cedarscope.lang.links import links_to_json
+
+            (target / "links.json").write_text(json.dumps(links_to_json(cx.links), indent=2) + "\n")
         written.append(target)
     return written
 
@@ -90,7 +95,7 @@ def confirm_report(report: Report, schema, sides: Mapping[str, PolicySet]) -> Re
             for side, decision in cx.decisions.items():
                 if side not in sides:
                     continue
-                theirs = cedarpy_decision(sides[side], cx.request, cx.entities, schema)
+                theirs = cedarpy_decision(with_example_links(sides[side], cx.links), cx.request, cx.entities, schema)
                 if theirs == decision:
                     confirmed += 1
                 else:

@@ -47,7 +47,6 @@ from cedarscope.encoder.terms import Unsupported
 from cedarscope.lang import ast
 from cedarscope.lang.schema import BoolType, RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance
-from cedarscope.reports.render_text import one_line
 
 READABLE, STRUCTURAL = "readable", "structural"
 DEFAULT_STEPS = 400  # solver checks per description
@@ -70,6 +69,8 @@ class Description:
 
     @property
     def one_line(self) -> str | None:
+        from cedarscope.reports.render_text import one_line  # rich, which JSON output does not need
+
         return one_line(self.text) if self.text else None
 
 

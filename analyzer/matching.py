@@ -31,7 +31,7 @@ import z3
 from cedarscope.analyzer.solving import Model
 from cedarscope.encoder import Encoding
 from cedarscope.encoder.decode import array_members
-from cedarscope.lang.ast import And, Policy, Scope, ScopeEq, ScopeIn, ScopeIs
+from cedarscope.lang.ast import And, Policy, Scope, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.values import EntityUID
 
 ANY = ("any",)
@@ -237,7 +237,7 @@ class Implication:
 
     def __init__(self, policies: Sequence[Policy]):
         intern: dict[tuple[str, object], int] = {}
-        self._keys = [(scope_key(p.principal), scope_key(p.resource)) for p in policies]
+        self._keys = [(_text_key(p.principal, i), _text_key(p.resource, i)) for i, p in enumerate(policies)]
         self._conjuncts = [frozenset(intern.setdefault(c, len(intern)) for c in conjuncts(p))
                            for p in policies]
         self._by_scope: dict[tuple, list[int]] = {}
@@ -261,6 +261,14 @@ class Implication:
                 out.update(q for q in self._by_scope.get(keys, ()) if self._conjuncts[q] <= conj)
         out.discard(i)
         return out
+
+
+def _text_key(scope: Scope, i: int) -> tuple:
+    """`scope_key`, except that a template's slot (analysed for every link)
+    is a key of its own: the slot is unknown, so a scope on it is neither
+    unconstrained nor the same as any other policy's."""
+    target = scope.in_target if isinstance(scope, ScopeIs) else getattr(scope, "target", None)
+    return ("slot", i) if isinstance(target, Slot) else scope_key(scope)
 
 
 class ConcreteScopes:

@@ -23,6 +23,7 @@ One finding per policy names every way it is over-permissive.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import z3
 
@@ -87,10 +88,15 @@ def reasons(policy: Policy, alive: Sequence[RequestEnv], *, always_true: bool,
 
 
 def over_permissive(rule_id: str, policy: Policy, alive: Sequence[RequestEnv], loc: tuple[Location, ...], *,
-                    always_true: bool, exceeds: Sequence[str] = (), strict: bool = False,
+                    always_true: bool, exceeded: Exceeded | None = None, strict: bool = False,
                     example: Counterexample | None = None) -> Finding | None:
     """The one over-permissive finding for a permit, or None.  `example` is
-    a replayed request the permit grants (None: none replayed)."""
+    a replayed request the permit grants (None: none replayed).  A permit
+    that exceeds a @must("never") bound is shown where it does: the
+    environment and example of `exceeded`, never another one's witness."""
+    exceeds = exceeded.properties if exceeded is not None else []
+    if exceeded is not None:
+        example = exceeded.example
     found = reasons(policy, alive, always_true=always_true, exceeds=exceeds, strict=strict,
                     witnessed=example is not None)
     if not found or not alive:
@@ -98,25 +104,38 @@ def over_permissive(rule_id: str, policy: Policy, alive: Sequence[RequestEnv], l
     # a grant over every resource, and nothing else, is listed as a note
     strict_only = not reasons(policy, alive, always_true=always_true, exceeds=exceeds,
                               witnessed=example is not None)
+    env = exceeded.env if exceeded is not None else alive[0]
     return Finding("over-permissive", f"permit {rule_id} is over-permissive: {'; '.join(found)}",
-                   (rule_id,), tuple(exceeds), loc, alive[0], example, severity="note" if strict_only else "error")
+                   (rule_id,), tuple(exceeds), loc, env, example, severity="note" if strict_only else "error")
 
 
 # --------------------------------------------------------------------------
 # @must bounds
 
 
+@dataclass
+class Exceeded:
+    """The @must("never") properties a permit exceeds, and where the first
+    one is exceeded: an environment and an example there (replayed) that the
+    property describes, the permit matches and the policies allow."""
+
+    properties: list[str]
+    env: RequestEnv
+    example: Counterexample
+
+
 def exceeding(schema: Schema, ps: PolicySet, properties: PolicySet, options: Options
-              ) -> tuple[dict[str, list[str]], list[Answer]]:
+              ) -> tuple[dict[str, Exceeded], list[Answer]]:
     """Permit id -> the @must("never") properties it exceeds: the permit
     matches some request the property describes and the policies allow it
     (shown by a replayed example).  Asked per permit, so every permit that
     exceeds a bound is named, not only the one an example happened to show.
     Also the answers, for the audit's stats."""
+    from cedarscope.analyzer.checks import counterexample
     from cedarscope.analyzer.properties import NEVER, must_of
 
     instances = instantiate(ps)
-    out: dict[str, list[str]] = {}
+    out: dict[str, Exceeded] = {}
     answers: list[Answer] = []
     for prop_id, prop in properties.policies:
         if must_of(prop) != NEVER:
@@ -132,9 +151,13 @@ def exceeding(schema: Schema, ps: PolicySet, properties: PolicySet, options: Opt
                                    unsupported=lambda answer: [("", answer)])
             for permit_id, answer in found:
                 answers.append(answer)
-                if answer.verdict is Verdict.VIOLATED and prop_id not in out.setdefault(permit_id, []):
-                    out[permit_id].append(prop_id)
-    return {pid: props for pid, props in out.items() if props}, answers
+                if answer.verdict is not Verdict.VIOLATED or not answer.examples:
+                    continue
+                if permit_id not in out:
+                    out[permit_id] = Exceeded([], answer.env, counterexample(answer.examples[0], {"policies": ps}))
+                if prop_id not in out[permit_id].properties:
+                    out[permit_id].properties.append(prop_id)
+    return out, answers
 
 
 def _exceeding_in(ps: PolicySet, prop: Policy, sliced, permits):

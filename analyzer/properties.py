@@ -11,15 +11,18 @@ allowed?", answered with examples, a proof of "never", or unknown.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields, is_dataclass
 
 import z3
 
 from cedarscope.analyzer.checks import counterexample, describe_request
-from cedarscope.analyzer.queries import allows, policy_outcome, slice_in
+from cedarscope.analyzer.queries import allows, evaluable_in, policy_outcome
 from cedarscope.analyzer.queries import ask as ask_query
-from cedarscope.analyzer.slicing import may_match
+from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import Answer, Options, overall, stats_of
+from cedarscope.analyzer.templates import notes as template_notes
+from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import Policy, PolicySet, Var
 from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
@@ -64,15 +67,16 @@ def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options
     """Is a request the question describes allowed (mode never) or denied
     (mode always)?  Asked in the environments the question's scope can
     match (a static slice, see analyzer.slicing)."""
-    instances = instantiate(ps)
+    index = PolicyIndex(instantiate(ps), schema)
     wanted = ALLOW if mode == NEVER else DENY
 
     def goal(enc):
-        allowed = allows(enc, slice_in(instances, enc.env, schema))
+        allowed = allows(enc, evaluable_in(ps, index, enc.env))
         return z3.And(enc.satisfied(question), allowed if mode == NEVER else z3.Not(allowed))
 
-    def replay(request, entities) -> bool:
-        return describes(question, request, entities) and is_authorized(request, entities, ps).decision == wanted
+    def replay(request, entities, links=()) -> bool:
+        linked = with_example_links(ps, links)
+        return describes(question, request, entities) and is_authorized(request, entities, linked).decision == wanted
 
     return ask_query(schema, options, goal, replay, distinct, where=lambda env: may_match(question, env, schema))
 
@@ -93,29 +97,52 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                     f'property {pid} (@must("{mode}")) is violated: {describe_request(ex)} is {what}',
                     tuple(r.id for r in cx.determining["policies"]), (pid,),
                     (loc,) if loc else (), answer.env, cx))
-    return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers))
+    return Report("check", overall(a.verdict for a in answers), tuple(findings), stats_of(answers),
+                  assumptions=template_notes(ps))
 
 
-def _distinct_by(part: str, policies: list[Policy]):
+def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
     """The next example has another principal (or resource) that differs in
-    what the policies and the question read of it: principals that differ
-    only in their id are one answer."""
+    what the question and the policies of the environment's slice read of
+    it: principals that differ only in their id, or in what only policies
+    for other environments read, are one answer."""
     from cedarscope.analyzer.observations import distinct_outcomes, observations
 
+    index = PolicyIndex(instantiate(ps), schema)
+
     def make(enc):
-        read = distinct_outcomes(enc, observations(policies, about=part))
+        # the static slice: a template's slots are no entity whose reads could be observed
+        relevant = [i.policy for i in index.slice(enc.env)] + [question]
+        read = distinct_outcomes(enc, observations(relevant, about=part))
         return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
     return make
+
+
+def _at_most(answers: list[Answer], n: int) -> list[Answer]:
+    """The first `n` examples over all environments, taken in turn from each
+    (its first, then its second, ...) so the list shows every environment
+    it can; an environment whose examples are all left out is still
+    reachable."""
+    kept = [0] * len(answers)
+    left = n
+    for rank in range(max((len(a.examples) for a in answers), default=0)):
+        for i, a in enumerate(answers):
+            if left and rank < len(a.examples):
+                kept[i] += 1
+                left -= 1
+    return [dataclasses.replace(a, examples=a.examples[:k]) for a, k in zip(answers, kept, strict=True)]
 
 
 def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
         enumerate_by: str | None = None) -> Report:
     """Is any request the question describes allowed?  With `enumerate_by`
     ("principal" or "resource") and options.max_examples = N, up to N
-    examples with distinct principals (resources) per environment."""
-    policies = [i.policy for i in instantiate(ps)] + [question]
-    distinct = _distinct_by(enumerate_by, policies) if enumerate_by else _distinct_by_request
+    examples in all, with distinct principals (resources): each
+    environment's search stops at N, and the answers are then cut to N."""
+    distinct = _distinct_by(enumerate_by, ps, question, schema) if enumerate_by else _distinct_by_request
     answers = _answers(schema, ps, question, NEVER, options, distinct)
+    if enumerate_by:
+        answers = _at_most(answers, options.max_examples)
     findings = []
     for answer in answers:
         for ex in answer.examples:
@@ -125,7 +152,7 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                 tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
     # For `ask`, "violated" (some request is allowed) is the answer "yes".
     return Report("ask", overall(a.verdict for a in answers), tuple(findings),
-                  stats_of(answers, environments=len(answers)))
+                  stats_of(answers, environments=len(answers)), assumptions=template_notes(ps))
 
 
 def _distinct_by_request(enc):

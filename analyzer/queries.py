@@ -33,6 +33,7 @@ from cedarscope.analyzer.solving import (
     per_environment,
 )
 from cedarscope.analyzer.spread import spread
+from cedarscope.analyzer.templates import every_link_instances, with_example_links
 from cedarscope.encoder import Encoding
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Decision, Response, is_authorized
@@ -52,6 +53,12 @@ def slice_in(instances: Sequence[PolicyInstance], env: RequestEnv, schema: Schem
     """The policies whose scope can match in `env` (see analyzer.slicing);
     the others are false there and need no encoding."""
     return [i for i in instances if may_match(i.policy, env, schema)]
+
+
+def evaluable_in(ps: PolicySet, index: PolicyIndex, env: RequestEnv) -> list[PolicyInstance]:
+    """The slice in `env` of `index` (over `instantiate(ps)`), and the
+    templates of `ps` analysed for every link there (analyzer.templates)."""
+    return index.slice(env) + every_link_instances(ps, env, index.schema)
 
 
 def allows(enc: Encoding, instances: Sequence[PolicyInstance]) -> z3.BoolRef:
@@ -79,6 +86,15 @@ def policy_outcome(policy: Policy, request: Request, entities: Entities) -> str:
         return "error"
 
 
+def error_of(policy: Policy, request: Request, entities: Entities) -> str | None:
+    """What the evaluator says when the policy errors on these inputs."""
+    try:
+        concrete_satisfied(policy, request, entities)
+    except EvalError as err:
+        return err.message
+    return None
+
+
 # --------------------------------------------------------------------------
 # Asking a goal in every environment
 
@@ -101,18 +117,23 @@ def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
 # Policy-set queries
 
 
+# Templates without links are analysed for every possible link
+# (analyzer.templates): an example then carries the links it needs, and its
+# replay takes them.
+
+
 def always_allows(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """Every request of the selected environments is allowed."""
     index = PolicyIndex(instantiate(ps), schema)
-    return ask(schema, options, lambda enc: z3.Not(allows(enc, index.slice(enc.env))),
-               lambda r, e: decision(ps, r, e) == DENY)
+    return ask(schema, options, lambda enc: z3.Not(allows(enc, evaluable_in(ps, index, enc.env))),
+               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == DENY)
 
 
 def always_denies(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No request of the selected environments is allowed."""
     index = PolicyIndex(instantiate(ps), schema)
-    return ask(schema, options, lambda enc: allows(enc, index.slice(enc.env)),
-               lambda r, e: decision(ps, r, e) == ALLOW)
+    return ask(schema, options, lambda enc: allows(enc, evaluable_in(ps, index, enc.env)),
+               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == ALLOW)
 
 
 def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
@@ -120,10 +141,11 @@ def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer
     index = PolicyIndex(instantiate(ps), schema)
 
     def goal(enc: Encoding) -> z3.BoolRef:
-        errors = [enc.errors(i.policy) for i in index.slice(enc.env)]
+        errors = [enc.errors(i.policy) for i in evaluable_in(ps, index, enc.env)]
         return z3.Or(errors) if errors else z3.BoolVal(False)
 
-    return ask(schema, options, goal, lambda r, e: bool(response(ps, r, e).errors))
+    return ask(schema, options, goal,
+               lambda r, e, links=(): bool(response(with_example_links(ps, links), r, e).errors))
 
 
 # --------------------------------------------------------------------------

@@ -7,7 +7,9 @@ incremental solver, and owns what every question needs:
 * the budget: a query's `timeout` covers every solver call it makes, and no
   call runs past the whole run's `deadline`;
 * the base assertions: the encoding's well-formedness assumptions, added (and
-  extended when later questions compile more) before each check;
+  extended when later questions compile more) before each check, and the
+  hypotheses of the assumptions the user stated (`analyzer.stated`), which
+  every example must also satisfy concretely;
 * "unknown" is never a proof: a timeout, an exhausted budget or Z3 giving up
   is `Status.UNKNOWN` with its reason; Z3 turns Ctrl-C during a check into
   "unknown", which is re-raised here as KeyboardInterrupt;
@@ -34,7 +36,9 @@ from typing import Any, TypeVar
 import z3
 
 from cedarscope.analyzer import interrupts
+from cedarscope.analyzer.stated import all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
+from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
@@ -67,7 +71,9 @@ class Options:
     deadline: float | None = None  # time.monotonic() when the whole run must stop
     jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
     scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
-    assumptions: frozenset[str] = frozenset()
+    assumptions: frozenset[str] = frozenset()  # stronger assumptions by name (encoder.assumptions)
+    stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
+    stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
     describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
     matrix: bool = False  # diff, whatif: the before/after access matrix too
@@ -119,18 +125,22 @@ def selected(env: RequestEnv, options: Options) -> bool:
 
 @dataclass(frozen=True)
 class Example:
-    """A concrete request and the entities it needs, replayed and confirmed."""
+    """A concrete request and the entities it needs, replayed and confirmed;
+    `links` are the template links it needs (templates analysed for every
+    link, analyzer.templates), in Cedar's link form."""
 
     request: Request
     entities: Entities
     unread: frozenset[str] = frozenset()  # values no policy reads (given a plain default)
+    links: tuple[TemplateLink, ...] = ()
 
     def fingerprint(self) -> str:
-        """Equal for examples that read the same (request and entity data)."""
+        """Equal for examples that read the same (request, entity data, links)."""
         from cedarscope.lang.entities import entities_to_json
         from cedarscope.lang.request import request_to_json
 
-        return json.dumps([request_to_json(self.request), entities_to_json(self.entities)], sort_keys=True)
+        links = [[link.template_id, [[slot, str(uid)] for slot, uid in link.values]] for link in self.links]
+        return json.dumps([request_to_json(self.request), entities_to_json(self.entities), links], sort_keys=True)
 
 
 @dataclass
@@ -154,7 +164,9 @@ def overall(verdicts: Iterable[Verdict]) -> Verdict:
     return Verdict.HOLDS
 
 
-Replay = Callable[[Request, Entities], bool]
+# A replay checks an example under the concrete evaluator: it takes the
+# request and entities, and the example's template links when it has any.
+Replay = Callable[..., bool]
 T = TypeVar("T")
 
 
@@ -262,6 +274,11 @@ class EnvSolver:
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
+        # The user's stated assumptions hold in every check (compiled here, so
+        # a construct the encoder lacks is met where callers expect it).
+        self._hypotheses = hypotheses(enc, options.stated)
+        if self._hypotheses:
+            self.solver.add(*[self.local(h) for h in self._hypotheses])
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -315,6 +332,28 @@ class EnvSolver:
         finally:
             self.solver.pop()
 
+    def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
+                  keep: Callable[[Model], bool]) -> Status:
+        """Models of ``base ∧ goal``, each handed to `keep` and then excluded
+        by ``block(model)``, until there are no more (UNSAT), `cap` were kept
+        (SAT), `keep` refuses one or the solver gives up (UNKNOWN).  One
+        push for the whole run: the blocking clauses accumulate in place."""
+        self._assume()
+        self.solver.push()
+        try:
+            self.solver.add(self.local(goal))
+            for _ in range(cap):
+                status = self._check(budget)
+                if status is not Status.SAT:
+                    return status
+                model = Model(self.local, self.enc_ctx, self.solver.model())
+                if not keep(model):
+                    return Status.UNKNOWN
+                self.solver.add(self.local(block(model)))
+            return Status.SAT
+        finally:
+            self.solver.pop()
+
     def _keep(self, found: z3.ModelRef) -> Model:
         model = Model(self.local, self.enc_ctx, found)
         self._models.insert(0, model)
@@ -354,18 +393,30 @@ class EnvSolver:
         an encoder disagreement is never shown as a result).  With `focus`
         (the entities one policy names), the memberships in other named
         entities are left out when the example still replays without them."""
+        # A template analysed for every link: the replay takes the links too.
+        # (Read from the model translated into the encoding's context, which
+        # only such templates need: see Model.solved.)
+        links = self.enc.links(model.main) if self.enc.sym.links else ()
+
+        def replays(request: Request, entities: Entities) -> bool:
+            return replay(request, entities, links) if links else replay(request, entities)
+
         if focus is not None:
             unread: list[str] = []
             request, entities = self.enc.decode(model.solved, unread, focus=focus, local=self.local)
-            if replay(request, entities):
-                return Example(request, entities, frozenset(unread))
+            if replays(request, entities) and all_hold(self.options.stated, request, entities):
+                return Example(request, entities, frozenset(unread), links)
         unread = []
         request, entities = self.enc.decode(model.solved, unread, local=self.local)
-        if not replay(request, entities):
+        if not replays(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None
-        return Example(request, entities, frozenset(unread))
+        if not all_hold(self.options.stated, request, entities):
+            self.unknown_reasons.append("a counterexample does not satisfy the stated assumptions "
+                                        "under the concrete evaluator (encoder disagreement); not shown")
+            return None
+        return Example(request, entities, frozenset(unread), links)
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
                  distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:

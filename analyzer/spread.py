@@ -21,12 +21,13 @@ the report built from them, are the same however the work was spread.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def spread(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], options: Any,
         return
     jobs = min(getattr(options, "jobs", None) or default_jobs(), len(tasks))
     small = sum(weights) < MIN_PARALLEL_WEIGHT
-    if jobs <= 1 or small or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or small or not _can_fork():
         for task in tasks:
             yield fn(shared, task)
         return
@@ -64,7 +65,14 @@ def spread(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], options: Any,
 
 
 # --------------------------------------------------------------------------
-# Worker processes
+# Worker processes (multiprocessing is imported only when they are started:
+# it costs more than a small run's whole work)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 _work: tuple[Callable, Any] | None = None  # (fn, shared), inherited by forked workers
 
@@ -85,6 +93,9 @@ def _run(task: Any) -> Any:
 
 def _on_processes(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], jobs: int,
                   weights: Sequence[int]) -> Iterator[R]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     order = sorted(range(len(tasks)), key=lambda i: (-weights[i], i))  # largest first
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_remember, initargs=(fn, shared))

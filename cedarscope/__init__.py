@@ -10,8 +10,8 @@
     report.to_json()    # exactly the object `--format json` prints
 
 The functions are those of the command line (`cedarscope.analyzer.api`):
-diff, whatif, audit, ask, check, equivalent, implies, disjoint, authorize,
-validate, and the loaders.  Bad input raises `CedarError`, which carries the
+diff, whatif, audit, ask, access, check, equivalent, implies, disjoint,
+authorize, validate, and the loaders.  Bad input raises `CedarError`, which carries the
 located diagnostics.  Names load on first use, so `import cedarscope` is cheap.
 """
 
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cedarscope.analyzer.api import (
         Validation,
+        access,
         ask,
         audit,
         authorize,
@@ -54,22 +55,26 @@ if TYPE_CHECKING:
 
 from cedarscope.version import VERSION as __version__
 
-__all__ = [
-    # cedarscope.analyzer.api: the analyses and the loaders
-    "Validation", "ask", "audit", "authorize", "check", "diff", "disjoint", "equivalent", "implies",
-    "load_entities", "load_policies", "load_request", "load_schema", "parse_policies", "parse_request",
-    "parse_schema", "validate", "whatif",
-    # cedarscope.reports.findings: the results
+_ANALYSES = ("Validation", "access", "ask", "audit", "authorize", "check", "diff", "disjoint", "equivalent",
+             "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
+             "parse_request", "parse_schema", "validate", "whatif")
+_RESULTS = ("AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict")
+_DIAGNOSTICS = ("CedarError", "Diagnostic")
+
+__all__ = [  # written out, so linters see the re-exports: _ANALYSES, _RESULTS, _DIAGNOSTICS
+    "Validation", "access", "ask", "audit", "authorize", "check", "diff", "disjoint", "equivalent",
+    "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
+    "parse_request", "parse_schema", "validate", "whatif",
     "AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict",
-    # cedarscope.lang.diagnostics: bad input
     "CedarError", "Diagnostic",
     "__version__",
 ]
 
+# where each name lives: loaded on first use
 _HOME = {
-    **dict.fromkeys(__all__[:18], "cedarscope.analyzer.api"),
-    **dict.fromkeys(__all__[18:25], "cedarscope.reports.findings"),
-    **dict.fromkeys(__all__[25:27], "cedarscope.lang.diagnostics"),
+    **dict.fromkeys(_ANALYSES, "cedarscope.analyzer.api"),
+    **dict.fromkeys(_RESULTS, "cedarscope.reports.findings"),
+    **dict.fromkeys(_DIAGNOSTICS, "cedarscope.lang.diagnostics"),
 }
 
 

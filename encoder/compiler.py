@@ -68,6 +68,7 @@ from cedarscope.encoder.terms import (
 from cedarscope.encoder.unions import coerce, join, lifted, union_of
 from cedarscope.lang import ast
 from cedarscope.lang.schema import Attribute, EntityType, RecordType, SetType, StringType
+from cedarscope.lang.template import AnyEntity
 from cedarscope.lang.values import EntityUID
 
 _and, _or, _not = conjunction, disjunction, negation
@@ -76,6 +77,12 @@ _and, _or, _not = conjunction, disjunction, negation
 def bad(ty: Any) -> Term:
     """A term of type ty that always errors (its value is a placeholder)."""
     return Term(ty, None if ty == NEVER else default_raw(ty), TRUE)
+
+
+def any_entities(p: ast.Policy) -> tuple[AnyEntity, ...]:
+    """The unknown link arguments in a template analysed for every link."""
+    found = (getattr(s, name, None) for s in (p.principal, p.resource) for name in ("target", "in_target"))
+    return tuple(t for t in found if isinstance(t, AnyEntity))
 
 
 def is_entity(t: Term) -> bool:
@@ -105,6 +112,9 @@ class Compiler:
         sym = self.sym
         scope = _and(self.scope(p.principal, sym.principal), self.scope(p.action, sym.action),
                      self.scope(p.resource, sym.resource))
+        slots = any_entities(p)
+        if slots:  # a template analysed for every link applies only if that link exists
+            scope = _and(scope, sym.linked(slots))
         acc = Term(BOOL, scope, FALSE)
         for c in p.conditions:
             body = self.expr(c.body)
@@ -132,6 +142,8 @@ class Compiler:
     def target(self, t) -> Term:
         if isinstance(t, ast.Slot):
             return self.slot(t)
+        if isinstance(t, AnyEntity):
+            return self.sym.any_entity(t)
         self.sym.mention(t)
         return Term(EntityType(t.type), self.sym.ids.val(t), FALSE)
 

@@ -28,7 +28,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import networkx as nx
 import z3
 
 from cedarscope.encoder.symenv import SymEnv, fn_name
@@ -320,10 +319,10 @@ class Decoder:
         declared = self.sym.schema.entity_types.get(u.type)
         direct_types = set(declared.member_of) if declared is not None else set()
         out = {a for a in anc if a.type in direct_types}
-        graph: nx.DiGraph[str] = nx.DiGraph(
-            [(n, m) for n, d in self.sym.schema.entity_types.items() for m in d.member_of])
+        graph = self.sym.schema.type_graph()
         for a in sorted(anc - out):
-            path = nx.shortest_path(graph, u.type, a.type)
+            path = graph.shortest_path(u.type, a.type)
+            assert path is not None, f"{a} is an ancestor of {u} the schema's memberOf does not allow"
             chain = [self.unnamed(t) for t in path[1:-1]] + [a]
             out.add(chain[0])
             for child, parent in zip(chain, chain[1:], strict=False):

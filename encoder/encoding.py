@@ -40,7 +40,7 @@ import z3
 from cedarscope.encoder.compiler import Compiler
 from cedarscope.encoder.symenv import SymEnv, pin_record
 from cedarscope.encoder.terms import Term
-from cedarscope.lang.ast import Policy
+from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import LongType, RequestEnv, Schema
@@ -99,6 +99,11 @@ class Encoding:
         has been compiled so far)."""
         return self.sym.pin(request, entities)
 
+    def pin_store(self, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing the entity store (what has been compiled so far
+        reads of it) to a concrete one; the request stays free."""
+        return self.sym.pin_store(entities)
+
     def pin_request(self, request: Request,
                     parts: tuple[str, ...] = ("principal", "resource", "context")) -> list[z3.BoolRef]:
         """Constraints fixing only the named parts of the request (the
@@ -142,6 +147,24 @@ class Encoding:
                 var = getattr(self.sym, part[:-len("-id")])
                 options.append(var.val != model.eval(var.val, model_completion=True))
         return z3.Or(options) if options else z3.BoolVal(False)
+
+    def links(self, model: z3.ModelRef) -> tuple[TemplateLink, ...]:
+        """The template links a model makes (templates analysed for every
+        link, lang.template.AnyEntity): those it says exist, their slots'
+        entities named as the decoder names them."""
+        from cedarscope.encoder.decode import Decoder
+
+        sym, out = self.sym, []
+        decoder = Decoder(sym, model, self._naming)
+        for (template_id, typing), exists in sorted(sym.links.items(), key=lambda kv: str(kv[0])):
+            if not z3.is_true(model.eval(exists, model_completion=True)):
+                continue
+            values = tuple((slot, decoder.uid(etype, model.eval(sym.slots[(template_id, slot, etype)],
+                                                               model_completion=True)))
+                           for slot, etype in typing)
+            link_id = template_id + "(" + ", ".join(f"{slot}={uid}" for slot, uid in values) + ")"
+            out.append(TemplateLink(template_id, link_id, values))
+        return tuple(out)
 
     def decode(self, model: z3.ModelRef, unread: list[str] | None = None,
                focus: frozenset[EntityUID] | None = None,

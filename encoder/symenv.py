@@ -130,6 +130,10 @@ class SymEnv:
         self._distinct_done: set = set()
         self._element_keys: set = set()
         self.literal_ids: dict[str, set[str]] = {}  # entity ids the policies mention
+        # templates analysed for every link: (template, slot, type) -> its variable,
+        # (template, ((slot, type), ...)) -> whether that link exists
+        self.slots: dict[tuple[str, str, str], z3.ArithRef] = {}
+        self.links: dict[tuple[str, tuple], z3.BoolRef] = {}
         self.principal = Term(EntityType(env.principal_type), z3.Int("principal"), z3.BoolVal(False))
         self.resource = Term(EntityType(env.resource_type), z3.Int("resource"), z3.BoolVal(False))
         self.action = Term(EntityType(env.action.type), self.ids.val(env.action), z3.BoolVal(False))
@@ -162,6 +166,25 @@ class SymEnv:
 
     def fresh(self, name: str, ty: Any) -> Any:
         return self.leaf(name, ty)
+
+    def any_entity(self, slot: Any) -> Term:
+        """The unknown entity a template slot stands for (lang.template.AnyEntity):
+        one variable per template, slot and type, shared by every policy that
+        mentions it (two versions of a template are linked alike)."""
+        key = (slot.template_id, slot.slot, slot.entity_type)
+        if key not in self.slots:
+            v = z3.Int(symbol(f"{slot.template_id}{slot.slot}", len(self.slots)))
+            self.slots[key] = v
+            self.leaves.append((EntityType(slot.entity_type), v))
+        return Term(EntityType(slot.entity_type), self.slots[key], z3.BoolVal(False))
+
+    def linked(self, slots: tuple) -> z3.BoolRef:
+        """Whether the link these slot values make exists: a template may be
+        linked or not, once for each typing of its slots."""
+        key = (slots[0].template_id, tuple(sorted((s.slot, s.entity_type) for s in slots)))
+        if key not in self.links:
+            self.links[key] = self._bool(f"linked {key[0]}")
+        return self.links[key]
 
     def mention(self, uid: EntityUID) -> None:
         """Record an entity the policies name (decode keeps such ids)."""
@@ -486,6 +509,20 @@ class SymEnv:
                     strings = sorted(_strings([request.context, *stored]))
                 out += _pin_parse(kind, info, args[0], e, strings, self.ids)
                 continue
+            out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
+        return out
+
+    def pin_store(self, entities: Entities) -> list[z3.BoolRef]:
+        """Constraints fixing every recorded store application to a concrete
+        store, leaving the request free.  An extension constructor applied
+        to a computed string would need the request's strings: Unsupported."""
+        by_type: dict[str, list] = {}
+        for ent in entities:
+            by_type.setdefault(ent.uid.type, []).append(ent)
+        out = []
+        for kind, info, args, e in list(self.apps.values()):
+            if kind in ("extok", "extval"):
+                raise Unsupported("an extension constructor applied to a computed string, over a fixed store")
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
         return out
 

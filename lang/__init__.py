@@ -2,7 +2,7 @@
 
 The bottom layer of cedarscope: it imports neither the solver nor any layer
 above it.  The names callers use most are re-exported here and imported on
-first use, so `import cedarscope.lang` loads none of lark, networkx or the
+first use, so `import cedarscope.lang` loads neither lark nor the
 submodules; the rest stay in their modules (`cedarscope.lang.ast`,
 `.values`, `.schema`, ...).
 """

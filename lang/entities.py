@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
 from cedarscope.lang.entity import Entity
@@ -44,9 +44,6 @@ from cedarscope.lang.values import (
     type_name,
 )
 
-if TYPE_CHECKING:
-    import networkx as nx
-
 
 class Entities:
     """An entity store.  `ancestors(uid)` is the transitive closure of parents."""
@@ -72,17 +69,6 @@ class Entities:
 
     def get(self, uid: EntityUID) -> Entity | None:
         return self._by_uid.get(uid)
-
-    def graph(self) -> nx.DiGraph:
-        """Edges child -> parent, for every parent edge in the store."""
-        import networkx as nx
-
-        g: nx.DiGraph[EntityUID] = nx.DiGraph()
-        for e in self._by_uid.values():
-            g.add_node(e.uid)
-            for p in e.parents:
-                g.add_edge(e.uid, p)
-        return g
 
     def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
         """Every entity `uid` is transitively in (not including itself).

@@ -2,7 +2,7 @@
 
 A package names what its callers use without importing the modules that
 define it until a name is first asked for, so importing `cedarscope.lang`
-(or `.reports`) stays cheap: no parser tables, no networkx, no solver.
+(or `.reports`) stays cheap: no parser tables, no solver.
 Each `__init__` also imports the same names under `TYPE_CHECKING`, so type
 checkers see the real definitions.
 """

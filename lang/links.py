@@ -42,6 +42,14 @@ def links_from_json(data: Any, filename: str = "<links>") -> tuple[TemplateLink,
     return tuple(links)
 
 
+def links_to_json(links: Any) -> list[dict[str, Any]]:
+    """Links in Cedar's link format (args as Cedar entity literals)."""
+    from cedarscope.lang.printer import print_entity_uid
+
+    return [{"template_id": link.template_id, "link_id": link.link_id,
+             "args": {slot: print_entity_uid(uid) for slot, uid in link.values}} for link in links]
+
+
 def with_links(policyset: PolicySet, data: Any, filename: str = "<links>") -> PolicySet:
     """The policy set with the links of `data` added, each checked against it:
     the template exists, the link id is new, and the args are exactly the

@@ -56,6 +56,33 @@ def link(template: Policy, values: dict[str, EntityUID]) -> Policy:
                                resource=_fill(template.resource, values))
 
 
+# --------------------------------------------------------------------------
+# Every possible link at once
+
+
+@dataclass(frozen=True)
+class AnyEntity:
+    """A slot filled with an unknown entity of one type: a template analysed
+    for every possible link puts one in place of each slot (`for_every_link`),
+    and the encoder makes it a variable.  It is never evaluated: examples are
+    replayed with the concrete link they decode to."""
+
+    slot: str  # "?principal" | "?resource"
+    entity_type: str
+    template_id: str
+
+    @property
+    def type(self) -> str:  # read like an EntityUID's type by scope slicing
+        return self.entity_type
+
+
+def for_every_link(template_id: str, template: Policy, slot_types: dict[str, str]) -> Policy:
+    """The template with each slot standing for any entity of the given
+    type (`slot_types` names a type for every slot)."""
+    values = {slot: AnyEntity(slot, slot_types[slot], template_id) for slot in template.slots}
+    return link(template, values)  # type: ignore[arg-type]
+
+
 def _link_error(message: str) -> CedarError:
     return CedarError(Diagnostic(message, file="<links>"))
 

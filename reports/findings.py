@@ -17,7 +17,9 @@ from cedarscope.lang.authorizer import Decision
 from cedarscope.version import VERSION
 
 if TYPE_CHECKING:  # annotations only, so that the command line starts without them
+    from cedarscope.lang.ast import TemplateLink
     from cedarscope.lang.entities import Entities
+    from cedarscope.lang.explain import Explanation
     from cedarscope.lang.request import Request
     from cedarscope.lang.schema import RequestEnv
 
@@ -129,9 +131,11 @@ class Counterexample:
     # Values no policy reads, given a plain default so the store conforms
     # to the schema: `User::"alice".department`, `context.mfa`.
     unread: frozenset[str] = frozenset()
+    links: tuple[TemplateLink, ...] = ()  # the template links it needs (templates analysed for every link)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unread", frozenset(self.unread))
+        object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "decisions", _frozen(self.decisions))
         object.__setattr__(
             self, "determining",
@@ -271,6 +275,7 @@ class AuthorizationResult:
     decision: Decision
     reasons: tuple[PolicyRef, ...] = ()
     errors: tuple[tuple[PolicyRef, str], ...] = ()  # (policy, message)
+    explanation: Explanation | None = None  # every policy's outcome (`authorize --explain`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decision", Decision(self.decision))  # ValueError if neither

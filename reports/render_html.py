@@ -73,15 +73,20 @@ def _plan_summary(report: Report) -> list[str]:
     return out
 
 
-def _matrix(cells: tuple[AccessCell, ...]) -> list[str]:
-    """Principal type × resource type rows, one column per action."""
+BEFORE_AND_AFTER = ("Access before and after",
+                    "For each request environment: whether the old and the new policies allow every request "
+                    "(always), some (sometimes) or none (never). Cells where access changed are marked.")
+
+
+def matrix(cells: tuple[AccessCell, ...], heading: str = BEFORE_AND_AFTER[0],
+           intro: str = BEFORE_AND_AFTER[1]) -> list[str]:
+    """Principal type × resource type rows, one column per action (also
+    `access`'s matrix, where each cell has one level)."""
     actions = sorted({str(c.environment.action) for c in cells})
     rows = sorted({(c.environment.principal_type, c.environment.resource_type) for c in cells})
     at = {(c.environment.principal_type, c.environment.resource_type, str(c.environment.action)): c
           for c in cells}
-    out = ['<section id="access-matrix">', "<h2>Access before and after</h2>",
-           "<p>For each request environment: whether the old and the new policies allow every request "
-           "(always), some (sometimes) or none (never). Cells where access changed are marked.</p>",
+    out = ['<section id="access-matrix">', f"<h2>{e(heading)}</h2>", f"<p>{e(intro)}</p>",
            '<table class="matrix">',
            "<tr><th>principal</th><th>resource</th>" + "".join(f"<th>{e(a)}</th>" for a in actions) + "</tr>"]
     for p, r in rows:
@@ -180,7 +185,7 @@ def render_html(report: Report) -> str:
     if report.command in PLAN_COMMANDS:
         out += _plan_summary(report)
         if report.matrix:
-            out += _matrix(report.matrix)
+            out += matrix(report.matrix)
         changes = report.changes
         for i, f in enumerate(changes, 1):
             out += _change(i, f)

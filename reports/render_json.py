@@ -43,11 +43,15 @@ SCHEMA_VERSION = 2
 
 
 def counterexample_json(cx: Counterexample) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "request": request_to_json(cx.request),
         "entities": entities_to_json(cx.entities),
         "decisions": dict(cx.decisions),
     }
+    if cx.links:  # templates analysed for every link: the links that realise it, in Cedar's format
+        from cedarscope.lang.links import links_to_json
+        out["links"] = links_to_json(cx.links)
+    return out
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
@@ -106,12 +110,16 @@ def policy_ref_json(ref: PolicyRef) -> dict[str, Any]:
 
 
 def authorization_json(result: AuthorizationResult) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "decision": result.decision,
         "reasons": [policy_ref_json(r) for r in result.reasons],
         "errors": [{**policy_ref_json(r), "message": m} for r, m in result.errors],
         "request": request_to_json(result.request),
     }
+    if result.explanation is not None:
+        from cedarscope.reports.render_explain import explanation_json
+        out["explanation"] = explanation_json(result.explanation)
+    return out
 
 
 def render_authorization_json(result: AuthorizationResult) -> str:

@@ -13,12 +13,12 @@ be read (and pasted into a policy) as it is:
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
 from rich.text import Text
 
+from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.authorizer import ALLOW, DENY
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
@@ -96,6 +96,12 @@ def one_line(text: str) -> str:
     return out
 
 
+def links_as_text(links: Sequence[TemplateLink]) -> list[str]:
+    """One template link a line: ``t(?principal=User::"alice") links t with ?principal = User::"alice"``."""
+    return [f"{link.link_id} links {link.template_id} with "
+            + ", ".join(f"{slot} = {print_value(uid)}" for slot, uid in link.values) for link in links]
+
+
 def ref_text(ref: PolicyRef) -> str:
     """``permit policy2 at policies/v2.cedar:12``"""
     effect = f"{ref.effect} " if ref.effect else ""
@@ -147,6 +153,10 @@ def _counterexample(text: Text, cx: Counterexample) -> None:
     lines = entities_as_cedar(cx.entities, cx.unread)
     for line in lines or ["(none)"]:
         text.append(f"     {line}\n", style="cyan")
+    if cx.links:
+        text.append("   template links:\n", style="bold")
+        for line in links_as_text(cx.links):
+            text.append(f"     {line}\n", style="cyan")
     if cx.decisions:
         text.append("   decisions:\n", style="bold")
         for side, decision, why in decision_lines(cx):
@@ -303,6 +313,11 @@ def authorization_text(result: AuthorizationResult) -> Text:
         for ref, message in result.errors:
             text.append(f"  {ref_text(ref)}: ", style="yellow")
             text.append(f"{message}\n")
+    if result.explanation is not None:
+        from cedarscope.reports.render_explain import explanation_lines
+        text.append("policies:\n", style="bold")
+        for line, style in explanation_lines(result.explanation):
+            text.append(f"  {line}\n", style=style)
     return text
 
 
@@ -314,6 +329,8 @@ def to_string(text: Text, color: bool) -> str:
     """ANSI-coloured (for a terminal) or plain text."""
     if not color:
         return text.plain
+    from rich.console import Console  # only for colour: it costs more to import than rich.text
+
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, color_system="standard",
                       width=100_000, soft_wrap=True, highlight=False, emoji=False)

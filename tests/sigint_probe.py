@@ -31,9 +31,10 @@ def _probe(target: str, delay: float) -> None:
     fired = threading.Event()
 
     def send() -> None:
-        os.kill(os.getpid(), signal.SIGINT)
+        # written first: the command may end (os._exit) before this thread runs again
         sys.stderr.write(f"sent {time.monotonic()}\n")
         sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGINT)
 
     @functools.wraps(original)
     def wrapper(*args, **kwargs):

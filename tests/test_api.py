@@ -109,3 +109,11 @@ def test_a_time_limit_leaves_the_rest_unknown():
     for bad in (0, -1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError):
             cedarscope.audit(policies, schema, time_limit=bad)
+
+
+def test_the_package_exports_each_name_from_its_home():
+    from cedarscope import _HOME
+
+    assert set(cedarscope.__all__) == {*_HOME, "__version__"}
+    for name in _HOME:
+        assert getattr(cedarscope, name) is not None

@@ -135,12 +135,30 @@ def test_clean_store_has_no_findings(schema):
     report = audit(schema, ps, Options(timeout_seconds=30.0, assumptions=PRINCIPAL_AND_RESOURCE_EXIST))
     assert [f.message for f in report.findings] == []
     assert report.result.value == "holds"
-    # where the resource may be missing from the store, the forbid that reads
-    # its classification fails open on it
+    # Where the resource may be missing from the store, the forbid that reads
+    # its classification errors, but every permit errors there too: its
+    # error lets no request through, so it does not fail open.
     report = audit(schema, ps, Options(timeout_seconds=30.0))
-    assert [(f.kind, f.policies) for f in report.findings] == [("forbid-may-error", ("no-secret-without-mfa",))]
-    cx = report.findings[0].counterexample
-    assert cx.request.resource not in cx.entities
+    assert report.findings == () and report.result.value == "holds"
+
+
+def test_a_forbid_fails_open_only_where_its_error_lets_a_request_through():
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
+
+    schema = parse_schema("entity User; entity Doc { label: String };\n"
+                          "action view appliesTo { principal: User, resource: Doc };")
+    guarded = 'permit (principal, action, resource) when { resource.label != "" };\n'
+    forbid = 'forbid (principal, action, resource) when { resource.label == "secret" };\n'
+    # the permit errors wherever the forbid does (a missing document): no finding
+    report = audit(schema, parse_policies(guarded + forbid), Options(timeout_seconds=30.0))
+    assert "forbid-may-error" not in [f.kind for f in report.findings]
+    # an open permit allows the request the forbid errors on: it fails open there
+    report = audit(schema, parse_policies("permit (principal, action, resource);\n" + forbid),
+                   Options(timeout_seconds=30.0))
+    [finding] = [f for f in report.findings if f.kind == "forbid-may-error"]
+    assert finding.counterexample.decisions["policies"] == "allow"
+    assert finding.counterexample.request.resource not in finding.counterexample.entities
 
 
 def test_generated_store_planted_problems_are_found():

@@ -50,7 +50,10 @@ def check_uid(uid) -> None:
 
 
 def check_counterexample(cx: dict) -> None:
-    assert set(cx) == {"request", "entities", "decisions"}
+    # `links`: the template links an example of a template analysed for every link needs
+    assert set(cx) - {"links"} == {"request", "entities", "decisions"}
+    for link in cx.get("links", []):
+        assert set(link) == {"template_id", "link_id", "args"}
     req = cx["request"]
     assert set(req) == {"principal", "action", "resource", "context"}
     for part in ("principal", "action", "resource"):
@@ -515,8 +518,9 @@ def test_template_links():
     assert (request["principal"], request["resource"]) == ({"type": "User", "id": "bob"},
                                                            {"type": "Doc", "id": "plan"})
     assert report["stats"]["confirmed"].startswith("1 decisions confirmed")
-    # Without the links, the template grants nothing.
-    assert run_json("check", template, "-s", SCHEMA, "-P", "always-denies")[0] == 0
+    # Without links, the template is analysed for every link: some link grants access.
+    code, report = run_json("check", template, "-s", SCHEMA, "-P", "always-denies")
+    assert code == 1 and report["findings"][0]["counterexample"]["links"][0]["template_id"] == "share"
     code, report = run_json("whatif", template, "-s", SCHEMA, "--links", links, "--remove",
                             "share-plan-with-bob")
     assert code == 1 and {f["kind"] for f in report["findings"]} == {"lost"}

@@ -70,7 +70,32 @@ def test_a_broad_forbid_does_not_widen_named_actions():
         permit(principal is User, action == Action::"edit", resource);
         forbid(principal, action, resource is Folder);''')
     assert s.actions[EntityUID("Action", "view")].resource_types == ("Doc",)
-    assert s.actions[EntityUID("Action", "edit")].resource_types == ("Folder",)
+    # edit's permit admits any resource: every resource type seen, and the forbid's environment
+    assert s.actions[EntityUID("Action", "edit")].resource_types == ("Doc", "Folder")
+
+
+def test_an_open_scope_is_not_narrowed_by_is_tests_in_conditions():
+    # `principal is Professor` in a condition does not limit who reaches the
+    # policy: a Student with isPublic reads, so ReadArticle applies to both.
+    s = inferred('''
+        permit(principal == Student::"s", action == Action::"Subscribe", resource == Course::"c");
+        permit(principal, action == Action::"ReadArticle", resource)
+        when { if context has isPublic then context.isPublic else principal is Professor };''')
+    read = s.actions[EntityUID("Action", "ReadArticle")]
+    assert read.principal_types == ("Professor", "Student")
+
+
+def test_a_forbid_neither_narrows_an_open_permit_nor_relates_its_types():
+    # The forbid's types are not the whole range of the permit's open scope,
+    # and the permit's `principal in resource` does not make Admin in Student.
+    s = inferred('''
+        permit(principal, action == P::Action::"view", resource)
+        when { principal has isTeacher && principal.isTeacher && principal in resource };
+        forbid(principal is P::Admin, action, resource is P::Student);''')
+    view = s.actions[EntityUID("P::Action", "view")]
+    assert view.principal_types == ("Entity", "P::Admin")
+    assert view.resource_types == ("Entity", "P::Student")
+    assert s.entity_types["P::Admin"].member_of == ()
 
 
 def test_entity_data_gives_types_optionality_and_parents():

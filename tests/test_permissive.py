@@ -109,3 +109,28 @@ def test_forbids_are_never_over_permissive(findings):
 ])
 def test_grants_every_principal(text, every_principal):
     assert grants_every(parse_policy(text), "principal") is every_principal
+
+
+def test_an_exceeded_bound_is_shown_where_the_property_holds():
+    # The permit's witness may come from another environment (Staff); the
+    # finding must show one where it allows what the property rules out.
+    from cedarscope.analyzer.properties import describes
+    from cedarscope.lang.authorizer import ALLOW, is_authorized
+    from cedarscope.lang.schema import parse_schema
+
+    schema = parse_schema('entity Staff; entity Visitor; entity Doc { title: String };\n'
+                          'action read appliesTo { principal: [Staff, Visitor], resource: Doc, '
+                          'context: { pub: Bool } };', "s.cedarschema")
+    ps = parse_policies('@id("read-rule") permit(principal, action == Action::"read", resource) '
+                        'when { principal is Staff || context.pub };', "p.cedar")
+    props = parse_policies('@id("guests-never-read-secret") @must("never") permit(principal is Visitor, '
+                           'action == Action::"read", resource) when { resource.title == "secret" };',
+                           "props.cedar")
+    report = audit(schema, ps, Options(timeout_seconds=30.0), props)
+    [f] = [f for f in report.findings if f.kind == "over-permissive"]
+    assert f.environment is not None and f.environment.principal_type == "Visitor"
+    cx = f.counterexample
+    assert cx is not None
+    prop = props.get("guests-never-read-secret")
+    assert describes(prop, cx.request, cx.entities)
+    assert is_authorized(cx.request, cx.entities, ps).decision == ALLOW

@@ -116,3 +116,31 @@ def test_ask_only_in_environments_the_question_can_match():
         'permit(principal, action == Action::"view", resource);'), opts())
     assert {f.environment.action.id for f in report.findings} == {"view"}
     assert report.stats["environments"] == 1
+
+
+def test_ask_enumerate_n_caps_the_answers_in_all_not_per_environment():
+    # view and edit each have several distinct principals; N=3 is the total
+    report = ask(SCHEMA, POLICIES, parse_policy('permit(principal, action, resource);'),
+                 opts(max_examples=3), enumerate_by="principal")
+    assert report.result == Verdict.VIOLATED
+    assert len(report.findings) == 3
+    assert {f.environment.action.id for f in report.findings} == {"view", "edit"}  # taken in turn
+
+
+def test_ask_enumerate_ignores_what_only_other_environments_policies_read():
+    """`level` is read only by a policy for another action: for `view`,
+    principals that differ in it alone are one answer."""
+    schema = parse_schema("""
+    entity User { level: Long };
+    entity Doc;
+    action view appliesTo { principal: [User], resource: [Doc] };
+    entity Admin { level: Long };
+    action audit appliesTo { principal: [Admin], resource: [Doc] };
+    """)
+    ps = parse_policies("""
+    @id("view") permit(principal, action == Action::"view", resource);
+    @id("audit") permit(principal, action == Action::"audit", resource) when { principal.level > 3 };
+    """)
+    report = ask(schema, ps, parse_policy('permit(principal, action == Action::"view", resource);'),
+                 opts(max_examples=10), enumerate_by="principal")
+    assert len(report.findings) == 1

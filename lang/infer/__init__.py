@@ -9,15 +9,22 @@ on an inferred schema says so.
 Evidence, in the order it is read:
 
 1. *Request environments* (which principal and resource types each action
-   applies to).  Scopes name them (``principal == User::"a"``, ``resource is
-   Doc``), as do ``is`` tests in conditions, template links and requests.
-   A policy that names its actions gives evidence for those actions; one
-   for every action (``action`` unconstrained) fills in only actions that
-   have none, so a broad forbid does not widen every action.  ``principal in
-   Team::"t"`` asks for a type whose entities can be in a Team: one the data
-   shows as a member, else the principal types seen elsewhere, else Team.
-   Every policy ends with at least one environment its scope can match,
-   because Cedar rejects a policy that applies to none.
+   applies to).  Only scopes say which requests a policy concerns
+   (``principal == User::"a"``, ``resource is Doc``, ``principal in
+   Team::"t"``); a permit naming types adds them to each of its actions.  A
+   permit whose scope leaves a position open (``principal``) concerns every
+   type there, so its actions apply to every type seen in that position: in
+   permit scopes, in ``is`` tests in permit conditions (which show types
+   exist, not who reaches the policy), in requests; inference never narrows
+   what a permit allows.  ``principal in Team::"t"`` asks for a type whose
+   entities can be in a Team: one the data shows as a member, else the
+   principal types seen elsewhere, else Team.  A forbid only takes requests
+   away, so its scope is no evidence of who makes them: its types are added
+   only where it would otherwise apply to no environment (Cedar rejects such
+   a policy), preferring actions a permit leaves open, and such an
+   environment gives no memberOf edges from the permits' ``in`` tests (else
+   ``forbid(principal is Admin, action, resource is Student)`` would make
+   ``principal in resource`` relate Admin to Student).
 2. *Types* of attributes, context fields and tags, by unification over every
    policy walked in every environment it applies to (strict validation
    checks each), with Cedar's typing rules: ``<`` takes Long (or datetime,

@@ -61,6 +61,8 @@ class Inference:
         self.notes: list[str] = []
         self._in_pairs: list[tuple[TypeVar, TypeVar]] = []
         self._scope_in: list[tuple[str, str]] = []  # (var, type it must be able to be in)
+        self._forbid_only: set[tuple[EntityUID, str, str]] = set()  # (action, var, type) added for a forbid
+        self._open: set[tuple[EntityUID, str]] = set()  # (action, var) some permit leaves open
 
     # ---- declarations
 
@@ -132,19 +134,36 @@ class Inference:
             if isinstance(target, EntityUID):
                 self._scope_in.append((var, target.type))
 
-    def scope_types(self, policy: ast.Policy, var: str) -> set[str]:
-        """The types the policy names for `var` (empty when it names none)."""
+    def scope_types(self, policy: ast.Policy, var: str) -> set[str] | None:
+        """The types the policy's scope allows for `var`; None when the scope
+        leaves it open (``principal``, or a template slot), so the policy
+        concerns every type that can be there.  Only the scope counts: an
+        ``is`` test in a condition does not limit which requests reach it."""
         scope = getattr(policy, var)
-        found: set[str] = set()
-        if isinstance(scope, ast.ScopeEq) and isinstance(scope.target, EntityUID):
-            found.add(scope.target.type)
-        elif isinstance(scope, ast.ScopeIs):
-            found.add(scope.entity_type)
-        elif isinstance(scope, ast.ScopeIn) and isinstance(scope.target, EntityUID):
-            found |= self.members_of(scope.target.type)
-        for c in policy.conditions:
-            found |= is_tests(c.body, var)
-        return {t for t in found if not is_action_type(t)}
+        if isinstance(scope, ast.ScopeIs):
+            return {scope.entity_type}
+        target = getattr(scope, "target", None)
+        if not isinstance(target, EntityUID):
+            return None
+        if isinstance(scope, ast.ScopeEq):
+            return set() if is_action_type(target.type) else {target.type}
+        return {t for t in self.members_of(target.type) if not is_action_type(t)}
+
+    def seen_in_position(self, policies: Sequence[ast.Policy], var: str) -> set[str]:
+        """The types the evidence shows as a `var`: permit scopes, ``is``
+        tests in any permit's conditions, and (already in the tables) the
+        requests.  Forbid scopes are not evidence of who makes requests: a
+        forbid only takes requests away, and taking its types as the whole
+        range of an open position would let it hide every permit there."""
+        table = self.envs.principals if var == "principal" else self.envs.resources
+        seen: set[str] = set().union(*table.values())
+        for p in policies:
+            if p.effect != "permit":
+                continue
+            seen |= self.scope_types(p, var) or set()
+            for c in p.conditions:
+                seen |= is_tests(c.body, var)
+        return {t for t in seen if not is_action_type(t)}
 
     def members_of(self, group_type: str) -> set[str]:
         """Types the data or scopes show can be (transitively) in `group_type`."""
@@ -180,38 +199,49 @@ class Inference:
 
     def settle_environments(self, policies: Sequence[ast.Policy]) -> None:
         """Every action gets principal and resource types, and every policy
-        at least one environment its scope can match."""
+        at least one environment its scope can match.
+
+        A permit's scope adds the types it names to each of its actions; a
+        permit whose scope leaves a position open makes its actions apply
+        there to every type seen in that position, so inference never
+        narrows what a permit allows.  A forbid adds types only where it
+        would otherwise have no environment (`_ensure_an_environment`)."""
         if not self.action_groups:
             self.declare_action(EntityUID("Action", "action"))  # policies that name no action at all
-        specific = [p for p in policies if self.policy_actions(p) is not None]
-        broad = [p for p in policies if self.policy_actions(p) is None]
-        for p in specific:
-            for action in self.policy_actions(p) or ():
-                self.envs.principals[action] |= self.scope_types(p, "principal")
-                self.envs.resources[action] |= self.scope_types(p, "resource")
-        for p in broad:
-            for var, table in (("principal", self.envs.principals), ("resource", self.envs.resources)):
-                types = self.scope_types(p, var)
-                for action in self.action_groups:
-                    if not table[action]:
-                        table[action] |= types
-        self._fill_unknown_types(policies)
+        seen = {var: self.seen_in_position(policies, var) for var, _ in self._positions()}
+        for var, table in self._positions():
+            for p in policies:
+                if p.effect != "permit":
+                    continue
+                named = self.scope_types(p, var)
+                for action in self._actions_of(p):
+                    if named is None:
+                        self._open.add((action, var))
+                    else:
+                        table[action] |= named
+        self._fill_open_positions(policies, seen)
         for p in policies:
             self._ensure_an_environment(p)
 
-    def _fill_unknown_types(self, policies: Sequence[ast.Policy]) -> None:
-        """An action no evidence gives types gets the types seen for other
-        actions, less those whose entity data lacks an attribute the
-        action's policies read unguarded (they would error on every such
-        request, so the policies cannot be meant for them)."""
-        seen_principals = set().union(*self.envs.principals.values())
-        seen_resources = set().union(*self.envs.resources.values())
-        for var, table, seen in (("principal", self.envs.principals, seen_principals),
-                                 ("resource", self.envs.resources, seen_resources)):
+    def _positions(self) -> tuple[tuple[str, dict[EntityUID, set[str]]], ...]:
+        return ("principal", self.envs.principals), ("resource", self.envs.resources)
+
+    def _actions_of(self, policy: ast.Policy) -> set[EntityUID]:
+        actions = self.policy_actions(policy)
+        return set(self.action_groups) if actions is None else actions
+
+    def _fill_open_positions(self, policies: Sequence[ast.Policy], seen: dict[str, set[str]]) -> None:
+        """An action a permit leaves open in a position, or that no evidence
+        gives types there, gets every type seen in that position, less those
+        whose entity data lacks an attribute the action's policies read
+        unguarded (they would error on every such request, so the policies
+        cannot be meant for them: strict validation would reject them)."""
+        for var, table in self._positions():
+            known = seen[var] | set().union(*table.values())
             # nothing names a type: one shared type, so principal and resource compare
-            fallback = seen or {g for v, g in self._scope_in if v == var} or {"Entity"}
-            for action in self.action_groups:
-                if table[action]:
+            fallback = known or {g for v, g in self._scope_in if v == var} or {"Entity"}
+            for action in sorted(self.action_groups):
+                if table[action] and (action, var) not in self._open:
                     continue
                 reads = set().union(*(unguarded_reads(p, var) for p in policies
                                       if action in (self.policy_actions(p) or self.action_groups)))
@@ -236,23 +266,34 @@ class Inference:
         return record is None or not record.instances or names <= set(record.fields)
 
     def _ensure_an_environment(self, policy: ast.Policy) -> None:
-        actions = self.policy_actions(policy)
-        actions = set(self.action_groups) if actions is None else actions
+        actions = self._actions_of(policy)
         if not actions:
             return
-        for var, table in (("principal", self.envs.principals), ("resource", self.envs.resources)):
+        for var, table in self._positions():
             scope = getattr(policy, var)
             if any(self._scope_allows(scope, t) for a in actions for t in table[a]):
                 continue
-            named = self.scope_types(policy, var)
-            if isinstance(scope, ast.ScopeIn) and isinstance(scope.target, EntityUID):
-                # a type that can be in the target: the action's types get a memberOf edge
-                for a in actions:
-                    for t in table[a]:
-                        self.add_member_of(t, scope.target.type)
-                continue
+            named = self.scope_types(policy, var) or set()
+            target = getattr(scope, "target", None)
+            if isinstance(scope, ast.ScopeIn) and isinstance(target, EntityUID):
+                if policy.effect == "forbid":  # the group's own type: `in` holds for the group itself
+                    named = {target.type}
+                else:  # a type that can be in the target: the action's types get a memberOf edge
+                    for a in actions:
+                        for t in table[a]:
+                            self.add_member_of(t, target.type)
+                    continue
+            if policy.effect == "forbid":  # where a permit already admits any type, else every action
+                actions = {a for a in actions if (a, var) in self._open} or actions
             for a in actions:
-                table[a] |= named
+                added = named - table[a]
+                table[a] |= added
+                if policy.effect == "forbid":
+                    self._forbid_only |= {(a, var, t) for t in added}
+
+    def _for_a_forbid_only(self, principal: str, action: EntityUID, resource: str) -> bool:
+        """Is this environment there only to give a forbid one?"""
+        return bool({(action, "principal", principal), (action, "resource", resource)} & self._forbid_only)
 
     def _scope_allows(self, scope: ast.Scope, type_name: str) -> bool:
         if isinstance(scope, ast.ScopeAny):
@@ -271,8 +312,7 @@ class Inference:
     # ---- 2. types
 
     def environments_of(self, policy: ast.Policy) -> list[tuple[str, EntityUID, str]]:
-        actions = self.policy_actions(policy)
-        actions = set(self.action_groups) if actions is None else actions
+        actions = self._actions_of(policy)
         envs = []
         for a in sorted(actions):
             for p in sorted(self.envs.principals[a]):
@@ -289,6 +329,8 @@ class Inference:
         for p, a, r in self.environments_of(policy):
             walker = Walker(self, {"principal": self.entity_var(p), "resource": self.entity_var(r),
                                     "action": TypeVar("entity", entity=a.type), "context": self.contexts[a]})
+            # a forbid's types are no evidence that a permit's `in` tests relate them
+            walker.hierarchy_evidence = policy.effect == "forbid" or not self._for_a_forbid_only(p, a, r)
             for c in policy.conditions:
                 self.unify(walker.expr(c.body, frozenset()), TypeVar("Bool"))
 

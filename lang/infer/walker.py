@@ -33,6 +33,7 @@ class Walker:
         self.vars = variables
         self.false: set[int] = set()  # ids of expressions false in this environment
         self.true: set[int] = set()
+        self.hierarchy_evidence = True  # do `in` tests here give memberOf edges?
 
     def expr(self, e: ast.Expr, guards: Guards) -> TypeVar:
         method = getattr(self, "_" + type(e).__name__.lower(), None)
@@ -85,7 +86,8 @@ class Walker:
                 if t.kind == "entity" or t.kind is None:
                     if t.entity is None and t.default_like is None:
                         t.default_like = left
-            self.inf.note_in(left, right)
+            if self.hierarchy_evidence:
+                self.inf.note_in(left, right)
             return self.prim("Bool")
         if e.op in ("<", "<=", ">", ">="):
             self.inf.unify(left, right)
@@ -149,7 +151,7 @@ class Walker:
         known = self.inf.resolved_entity(subject)
         if known is not None and known != e.entity_type:
             self.false.add(id(e))
-        if e.in_expr is not None:
+        if e.in_expr is not None and self.hierarchy_evidence:
             self.inf.note_in(self.inf.entity_var(e.entity_type), self.expr(e.in_expr, g))
         return self.prim("Bool")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from lark import Lark, Token
 from lark.parsers.lalr_analysis import Shift
 
+from cedarscope.lang.lark_cache import lalr_parser
 from cedarscope.lang.parser.builder import Builder
 from cedarscope.lang.parser.lexer import NoLexer
 
@@ -124,9 +125,9 @@ def shared_table() -> _Table:
     global _TABLE
     if _TABLE is None:
         builder = Builder()
-        lark = Lark(
-            _GRAMMAR_PATH.read_text(encoding="utf-8"),
-            parser="lalr", lexer=NoLexer, transformer=builder,
+        lark = lalr_parser(
+            "policy", _GRAMMAR_PATH.read_text(encoding="utf-8"),
+            lexer=NoLexer, transformer=builder,
             start=["policy", "expr", "entity"], maybe_placeholders=False,
         )
         _TABLE = _Table(lark, builder)

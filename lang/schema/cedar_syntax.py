@@ -7,6 +7,7 @@ from pathlib import Path
 import lark
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, source_line
+from cedarscope.lang.lark_cache import lalr_parser
 from cedarscope.lang.schema.raw import (
     RESERVED_TYPE_NAMES,
     RawAction,
@@ -26,9 +27,8 @@ _parser: lark.Lark | None = None
 def _cedar_parser() -> lark.Lark:
     global _parser
     if _parser is None:
-        _parser = lark.Lark(
-            _GRAMMAR_PATH.read_text(encoding="utf-8"),
-            parser="lalr",
+        _parser = lalr_parser(
+            "schema", _GRAMMAR_PATH.read_text(encoding="utf-8"),
             propagate_positions=True,
             maybe_placeholders=False,
         )

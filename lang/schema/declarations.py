@@ -4,14 +4,11 @@ validator and the encoder ask of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cedarscope.lang.entity import Entity
+from cedarscope.lang.graphs import Digraph
 from cedarscope.lang.schema.types import CedarType, RecordType
 from cedarscope.lang.values import EntityUID
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -67,10 +64,8 @@ class Schema:
     def action_ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
         """The action groups `uid` is transitively in (not itself)."""
         def closure():
-            import networkx as nx
-
             graph = self.action_graph()
-            return {n: frozenset(nx.descendants(graph, n)) for n in graph.nodes}
+            return {n: graph.reachable(n) - {n} for n in graph.nodes}
 
         return self._cached("_action_closure", self.actions, closure).get(uid, frozenset())
 
@@ -95,27 +90,13 @@ class Schema:
             for uid in sorted(self.actions)
         ]
 
-    def action_graph(self) -> nx.DiGraph:
+    def action_graph(self) -> Digraph[EntityUID]:
         """Action group edges, action -> group it is directly in."""
-        import networkx as nx
+        return Digraph.of((uid, action.member_of) for uid, action in self.actions.items())
 
-        g: nx.DiGraph[EntityUID] = nx.DiGraph()
-        for uid, action in self.actions.items():
-            g.add_node(uid)
-            for group in action.member_of:
-                g.add_edge(uid, group)
-        return g
-
-    def type_graph(self) -> nx.DiGraph:
+    def type_graph(self) -> Digraph[str]:
         """The memberOf relation on entity types, child type -> parent type."""
-        import networkx as nx
-
-        g: nx.DiGraph[str] = nx.DiGraph()
-        for name, et in self.entity_types.items():
-            g.add_node(name)
-            for parent in et.member_of:
-                g.add_edge(name, parent)
-        return g
+        return Digraph.of((name, et.member_of) for name, et in self.entity_types.items())
 
     def descendant_types(self, name: str) -> frozenset[str]:
         """Entity types whose entities may be transitively `in` an entity of
@@ -133,8 +114,8 @@ class Schema:
         def closure():
             graph = self.type_graph()
             if reverse:
-                graph = graph.reverse(copy=False)
-            return {n: _reach(graph, n) for n in graph.nodes}
+                graph = graph.reversed()
+            return {n: graph.reachable(n) for n in graph.nodes}
 
         return self._cached(key, self.entity_types, closure)
 
@@ -142,15 +123,3 @@ class Schema:
         et = self.entity_types.get(name)
         return et is not None and et.enum is not None
 
-
-def _reach(graph: nx.DiGraph, start: str) -> frozenset[str]:
-    """Nodes reachable from `start` by one or more edges."""
-    import networkx as nx
-
-    if start not in graph:
-        return frozenset()
-    found: set[str] = set()
-    for succ in graph.successors(start):
-        found.add(succ)
-        found |= nx.descendants(graph, succ)
-    return frozenset(found)

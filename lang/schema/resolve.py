@@ -111,14 +111,10 @@ class Resolver:
         return ActionDef(uid, member_of, principals, resources, context)
 
     def check_action_groups(self, schema: Schema) -> None:
-        import networkx as nx
-
-        graph = schema.action_graph()
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
+        cycle = schema.action_graph().find_cycle()
+        if cycle is None:
             return
-        uid = cycle[0][0]
+        uid = cycle[0]
         raise _action_where(self.namespaces, uid).error(f"cycle in action hierarchy containing `{uid}`")
 
     # References

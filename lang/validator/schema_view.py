@@ -45,27 +45,14 @@ class SchemaView:
     may be `in`, action groups, request environments."""
 
     def __init__(self, schema: S.Schema):
-        import networkx as nx
-
         self.schema = schema
         self.entity_types = schema.entity_types
         self.actions = schema.actions
-        types: nx.DiGraph[str] = nx.DiGraph()
-        for name, et in schema.entity_types.items():
-            types.add_node(name)
-            for parent in et.member_of:
-                types.add_edge(name, parent)
         # descendants[T]: types whose entities may be transitively in a T.
-        self.descendants = {n: frozenset(nx.ancestors(types, n)) for n in schema.entity_types}
-        groups: nx.DiGraph[EntityUID] = nx.DiGraph()
-        for uid, act in schema.actions.items():
-            groups.add_node(uid)
-            for g in act.member_of:
-                groups.add_edge(uid, g)
-        self.action_descendants = {
-            uid: frozenset(nx.ancestors(groups, uid)) if uid in groups else frozenset()
-            for uid in schema.actions
-        }
+        types = schema.type_graph().reversed()
+        self.descendants = {n: types.reachable(n) - {n} for n in schema.entity_types}
+        groups = schema.action_graph().reversed()
+        self.action_descendants = {uid: groups.reachable(uid) - {uid} for uid in schema.actions}
         self.envs = [
             Env(e.principal_type, e.action, e.resource_type,
                 from_schema_record(schema.actions[e.action].context))
