@@ -27,12 +27,12 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import z3
 
-from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
+from cedarscope.analyzer.matching import ConcreteScopes, Focus, Implication, PolicyMatcher, Profile, named_entities
 from cedarscope.analyzer.queries import error_of, policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
@@ -59,7 +59,6 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
-from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
 if TYPE_CHECKING:
@@ -127,7 +126,6 @@ class EnvSession:
                                      local)
         self.implication = Implication([r.policy for r in self.rules])
         self.scopes = ConcreteScopes(self.rules)
-        self.is_forbid = [r.effect == "forbid" for r in self.rules]
         self.forbids = [i for i, r in enumerate(self.rules) if r.effect == "forbid"]
         self.permits = [i for i, r in enumerate(self.rules) if r.effect == "permit"]
         n = len(self.rules)
@@ -176,11 +174,11 @@ class EnvSession:
             if i not in self.first_sat:
                 self.first_sat[i] = j
                 self.kept[j] = model
-            if self.is_forbid[i]:
+            if self.err[i] is not None:  # a forbid
                 self.models_forbidden |= bit
         for i in profile.undetermined:  # may hold: never a witness, never a counter-model
             self.models_undetermined[i] |= bit
-            if self.is_forbid[i]:
+            if self.err[i] is not None:  # a forbid
                 self.models_forbidden |= bit
         for i in profile.scope_only:
             self.models_scope_only[i] |= bit
@@ -197,15 +195,13 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model | None, replay: Callable[..., bool],
-                focus: frozenset[EntityUID] | None = None) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[..., bool], focus: Focus | None = None) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
         return self.solver.example(model, replay, focus)
 
     def any_sat(self, rules: Sequence[int]) -> z3.BoolRef:
-        ctx = self.solver.ctx
-        return or_of([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
+        return or_of([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, self.solver.ctx)
 
     def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = (),
                  skip: int | None = None) -> tuple[Status, int | None, list[int]]:
@@ -568,20 +564,6 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
                 f.error_model, functools.partial(_outcome_is, r, "error"), named_entities(r.policy)))
         f.witness = f.error_model = None
     return out
-
-
-def named_entities(node) -> frozenset[EntityUID]:
-    """The entities a policy (or expression) names: an example about the
-    policy is decoded with its principal and resource in these groups only,
-    where that still makes the policy match (see EnvSolver.example)."""
-    if isinstance(node, EntityUID):
-        return frozenset((node,))
-    if isinstance(node, tuple):
-        return frozenset().union(*(named_entities(x) for x in node))
-    if is_dataclass(node) and not isinstance(node, type):
-        return frozenset().union(*(named_entities(getattr(node, f.name)) for f in fields(node)
-                                   if f.name != "span"))
-    return frozenset()
 
 
 def _shown(session: EnvSession, example: Example | None) -> Shown | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import z3
 
@@ -57,6 +57,23 @@ def scope_key(scope: Scope) -> tuple:
     if isinstance(scope, ScopeIs) and isinstance(scope.in_target, EntityUID):
         return ("in", scope.in_target)
     return ANY  # ScopeAny, `is T` (slicing kept it, so T is the variable's type)
+
+
+Focus = frozenset[EntityUID]  # the entities an example is about (see named_entities)
+
+
+def named_entities(node) -> Focus:
+    """The entities a policy (or expression) names: an example about the
+    policy is decoded with its principal and resource in these groups only,
+    where that still makes the policy match (see EnvSolver.example)."""
+    if isinstance(node, EntityUID):
+        return frozenset((node,))
+    if isinstance(node, tuple):
+        return frozenset().union(*(named_entities(x) for x in node))
+    if is_dataclass(node) and not isinstance(node, type):
+        return frozenset().union(*(named_entities(getattr(node, f.name)) for f in fields(node)
+                                   if f.name != "span"))
+    return frozenset()
 
 
 class _VarIndex:
