@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import z3
 
-from cedarscope.analyzer.matching import ConcreteScopes, Implication, PolicyMatcher, Profile
+from cedarscope.analyzer.matching import ConcreteScopes, Focus, Implication, PolicyMatcher, Profile, named_entities
 from cedarscope.analyzer.queries import error_of, policy_outcome
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
@@ -52,6 +52,7 @@ from cedarscope.analyzer.spread import spread
 from cedarscope.analyzer.templates import TemplateRule, linked_for_example, policies_in, template_rules
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder.terms import or_of
 from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
 from cedarscope.lang.authorizer import authorize_instances
 from cedarscope.lang.entities import Entities
@@ -173,11 +174,11 @@ class EnvSession:
             if i not in self.first_sat:
                 self.first_sat[i] = j
                 self.kept[j] = model
-            if self.rules[i].effect == "forbid":
+            if self.err[i] is not None:  # a forbid
                 self.models_forbidden |= bit
         for i in profile.undetermined:  # may hold: never a witness, never a counter-model
             self.models_undetermined[i] |= bit
-            if self.rules[i].effect == "forbid":
+            if self.err[i] is not None:  # a forbid
                 self.models_forbidden |= bit
         for i in profile.scope_only:
             self.models_scope_only[i] |= bit
@@ -194,14 +195,13 @@ class EnvSession:
         does not hold wherever i does)?"""
         return bool(self.models_sat[i] & ~(self.models_sat[q] | self.models_undetermined[q]))
 
-    def example(self, model: Model | None, replay: Callable[..., bool]) -> Example | None:
+    def example(self, model: Model | None, replay: Callable[..., bool], focus: Focus | None = None) -> Example | None:
         """The decoded example of a sat answer's model (see EnvSolver.example)."""
         assert model is not None, "only sat answers have examples"
-        return self.solver.example(model, replay)
+        return self.solver.example(model, replay, focus)
 
     def any_sat(self, rules: Sequence[int]) -> z3.BoolRef:
-        ctx = self.solver.ctx
-        return z3.Or([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, ctx)
+        return or_of([self.sat[i] for i in rules]) if rules else z3.BoolVal(False, self.solver.ctx)
 
     def avoiding(self, base: z3.BoolRef, models: int, avoid: Collection[int], implied: Collection[int] = (),
                  skip: int | None = None) -> tuple[Status, int | None, list[int]]:
@@ -558,10 +558,10 @@ def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple
         f = facts[r.id]
         if f.alive == SAT and _may_show_witness(r, f):
             out[("witness", r.id)] = _shown(session, session.example(
-                f.witness, functools.partial(_outcome_is, r, "match")))
+                f.witness, functools.partial(_outcome_is, r, "match"), named_entities(r.policy)))
         if f.errs == SAT:
             out[("error", r.id)] = _shown(session, session.example(
-                f.error_model, functools.partial(_outcome_is, r, "error")))
+                f.error_model, functools.partial(_outcome_is, r, "error"), named_entities(r.policy)))
         f.witness = f.error_model = None
     return out
 

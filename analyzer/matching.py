@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import z3
 
@@ -57,6 +57,23 @@ def scope_key(scope: Scope) -> tuple:
     if isinstance(scope, ScopeIs) and isinstance(scope.in_target, EntityUID):
         return ("in", scope.in_target)
     return ANY  # ScopeAny, `is T` (slicing kept it, so T is the variable's type)
+
+
+Focus = frozenset[EntityUID]  # the entities an example is about (see named_entities)
+
+
+def named_entities(node) -> Focus:
+    """The entities a policy (or expression) names: an example about the
+    policy is decoded with its principal and resource in these groups only,
+    where that still makes the policy match (see EnvSolver.example)."""
+    if isinstance(node, EntityUID):
+        return frozenset((node,))
+    if isinstance(node, tuple):
+        return frozenset().union(*(named_entities(x) for x in node))
+    if is_dataclass(node) and not isinstance(node, type):
+        return frozenset().union(*(named_entities(getattr(node, f.name)) for f in fields(node)
+                                   if f.name != "span"))
+    return frozenset()
 
 
 class _VarIndex:
@@ -133,23 +150,41 @@ class PolicyMatcher:
             self._terms.append(tuple(terms))
             self._packed.append(_packed(terms))
 
+    def _word(self, candidates: tuple[int, ...]) -> z3.BitVecRef:
+        """The candidates' packed bits as one bit-vector, built through Z3's
+        C interface (a model's candidates differ from the last model's, and
+        z3py's Concat checks every argument)."""
+        first = self._packed[candidates[0]]
+        ctx, word = first.ctx_ref(), first.as_ast()
+        for i in candidates[1:]:
+            word = z3.Z3_mk_concat(ctx, word, self._packed[i].as_ast())
+        return z3.BitVecRef(word, first.ctx)
+
     def profile(self, model: Model) -> Profile:
         candidates = sorted(self.principal.candidates(model) & self.resource.candidates(model))
-        values: dict[int, list[bool | None]] = {}
-        if candidates:
-            word = model.eval_local(_packed([self._packed[i] for i in candidates]))
-            if z3.is_bv_value(word):
-                number, shift = word.as_long(), sum(len(self._bits[i]) for i in candidates)
-                for i in candidates:
-                    values[i] = []
-                    for _ in self._bits[i]:
-                        shift -= 1
-                        values[i].append(bool((number >> shift) & 1))
-            else:  # some value Z3's evaluator leaves unsimplified: one by one
-                values = {i: [_truth(model.eval_local(t)) for t in self._terms[i]] for i in candidates}
+        if not candidates:
+            return Profile((), (), ())
+        word = model.eval_local(self._word(tuple(candidates)))
+        if not z3.is_bv_value(word):  # some value Z3's evaluator leaves unsimplified: one by one
+            return self._one_by_one(model, candidates)
+        bits = format(word.as_long(), f"0{sum(len(self._bits[i]) for i in candidates)}b")
+        satisfied, scope_only, errors = [], [], []
+        at = 0
+        for i in candidates:
+            names = self._bits[i]  # ("satisfied", ["scope"], ["errors"])
+            if bits[at] == "1":
+                satisfied.append(i)
+            elif len(names) > 1 and names[1] == "scope" and bits[at + 1] == "1":
+                scope_only.append(i)
+            if names[-1] == "errors" and bits[at + len(names) - 1] == "1":
+                errors.append(i)
+            at += len(names)
+        return Profile(tuple(satisfied), tuple(scope_only), tuple(errors))
+
+    def _one_by_one(self, model: Model, candidates: Sequence[int]) -> Profile:
         satisfied, scope_only, errors, undetermined = [], [], [], []
-        for i, bits in values.items():
-            named = dict(zip(self._bits[i], bits, strict=True))
+        for i in candidates:
+            named = dict(zip(self._bits[i], [_truth(model.eval_local(t)) for t in self._terms[i]], strict=True))
             sat = named["satisfied"]
             if sat is None:
                 undetermined.append(i)
@@ -263,17 +298,24 @@ class ConcreteScopes:
 
     def __init__(self, instances: Sequence):
         self.instances = list(instances)
-        self._by_key: dict[tuple[tuple, tuple], list[int]] = {}
+        self._by_key: dict[tuple, dict[tuple, list[int]]] = {}  # principal key -> resource key -> rules
         for i, inst in enumerate(self.instances):
-            keys = (scope_key(inst.policy.principal), scope_key(inst.policy.resource))
-            self._by_key.setdefault(keys, []).append(i)
+            by_resource = self._by_key.setdefault(scope_key(inst.policy.principal), {})
+            by_resource.setdefault(scope_key(inst.policy.resource), []).append(i)
 
     def matching(self, example) -> list:
         request, entities = example.request, example.entities
-        principal = _keys(request.principal, entities)
-        resource = _keys(request.resource, entities)
-        found = sorted(i for p in principal for r in resource for i in self._by_key.get((p, r), ()))
-        return [self.instances[i] for i in found]
+        resource = set(_keys(request.resource, entities))
+        found: list[int] = []
+        for p in _keys(request.principal, entities):
+            by_resource = self._by_key.get(p)
+            if by_resource is None:
+                continue
+            if len(by_resource) < len(resource):  # walk the smaller side: both may be large
+                found += (i for r, rules in by_resource.items() if r in resource for i in rules)
+            else:
+                found += (i for r in resource for i in by_resource.get(r, ()))
+        return [self.instances[i] for i in sorted(found)]
 
 
 def _keys(uid: EntityUID, entities) -> list[tuple]:

@@ -23,7 +23,9 @@ construct the encoder does not support into an unknown answer.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import enum
+import functools
 import gc
 import json
 import time
@@ -40,6 +42,7 @@ from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 from cedarscope.reports.findings import Verdict
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -176,12 +179,12 @@ class Model:
     context; `holds` evaluates a formula of the encoding in it, and `main`
     is the model in the encoding's context (for decoding)."""
 
-    def __init__(self, solver: EnvSolver, model: z3.ModelRef):
-        self._solver, self._model = solver, model
+    def __init__(self, local: Callable[[z3.ExprRef], z3.ExprRef], enc_ctx: z3.Context, model: z3.ModelRef):
+        self._local, self._enc_ctx, self._model = local, enc_ctx, model
         self._main: z3.ModelRef | None = None
 
     def holds(self, formula: z3.BoolRef) -> bool:
-        return z3.is_true(self._model.eval(self._solver.local(formula), model_completion=True))
+        return z3.is_true(self._model.eval(self._local(formula), model_completion=True))
 
     def eval_local(self, term: z3.ExprRef) -> z3.ExprRef:
         """The value of a term already in the solver's context (see
@@ -189,10 +192,49 @@ class Model:
         return self._model.eval(term, model_completion=True)
 
     @property
+    def solved(self) -> z3.ModelRef:
+        """The model in the solver's context.  Examples are decoded from it
+        there: translating a model into the encoding's context would carry
+        the solver context's counter of fresh names into it, and from there
+        into the next environment's solver context, whose models would then
+        depend on what ran before it in the process (and so on `--jobs`)."""
+        return self._model
+
+    @property
     def main(self) -> z3.ModelRef:
         if self._main is None:
-            self._main = self._model.translate(self._solver.enc_ctx)
+            self._main = self._model.translate(self._enc_ctx)
         return self._main
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory (up to 128 MiB) for reuse rather
+    than return it to the system at once.  Each environment gets a Z3 context
+    of its own, which allocates two blocks of about 8 MiB; given back
+    and fetched again, they cost some 4,000 page faults (3-6 ms, more than a
+    whole small query) per context.  Elsewhere than glibc: nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # such blocks from the heap, not each its own mapping
+        libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
+                ) -> Callable[[z3.ExprRef], z3.ExprRef]:
+    """A formula of the encoding in the solver's context ctx, translated once."""
+    def local(formula: z3.ExprRef) -> z3.ExprRef:
+        key = formula.get_id()
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = (formula, formula.translate(ctx))
+        return found[1]
+    return local
 
 
 class EnvSolver:
@@ -209,8 +251,17 @@ class EnvSolver:
     def __init__(self, enc: Encoding, options: Options):
         self.enc, self.env, self.options = enc, enc.env, options
         self.enc_ctx = z3.main_ctx()
+        _keep_freed_memory()
         self.ctx = z3.Context()
         interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
+        # Keyed by term id; each entry keeps its term alive, because Z3 reuses
+        # the id of a term once it is freed.
+        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
+        # Not a bound method: what the solver and the models hold must not
+        # lead back here, so that the context is freed as soon as the
+        # EnvSolver is (not at the next garbage collection, meanwhile holding
+        # memory that a new context then has to fault in again).
+        self.local: Callable[[z3.ExprRef], z3.ExprRef] = _translator(self._local, self.ctx)
         # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
@@ -220,7 +271,6 @@ class EnvSolver:
         # the id of a term once it is freed.
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple = ()
-        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
@@ -229,14 +279,6 @@ class EnvSolver:
         self._hypotheses = hypotheses(enc, options.stated)
         if self._hypotheses:
             self.solver.add(*[self.local(h) for h in self._hypotheses])
-
-    def local(self, formula: z3.ExprRef) -> z3.ExprRef:
-        """The formula in the solver's context (translated once)."""
-        key = formula.get_id()
-        found = self._local.get(key)
-        if found is None:
-            found = self._local[key] = (formula, formula.translate(self.ctx))
-        return found[1]
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -304,7 +346,7 @@ class EnvSolver:
                 status = self._check(budget)
                 if status is not Status.SAT:
                     return status
-                model = Model(self, self.solver.model())
+                model = Model(self.local, self.enc_ctx, self.solver.model())
                 if not keep(model):
                     return Status.UNKNOWN
                 self.solver.add(self.local(block(model)))
@@ -313,7 +355,7 @@ class EnvSolver:
             self.solver.pop()
 
     def _keep(self, found: z3.ModelRef) -> Model:
-        model = Model(self, found)
+        model = Model(self.local, self.enc_ctx, found)
         self._models.insert(0, model)
         del self._models[MODEL_POOL:]
         return model
@@ -344,15 +386,29 @@ class EnvSolver:
 
     # Examples --------------------------------------------------------------
 
-    def example(self, model: Model, replay: Replay) -> Example | None:
+    def example(self, model: Model, replay: Replay, focus: frozenset[EntityUID] | None = None
+                ) -> Example | None:
         """The model decoded into a concrete request and store, if it replays
         under the concrete evaluator (else None, and an unknown is noted:
-        an encoder disagreement is never shown as a result)."""
-        unread: list[str] = []
-        request, entities = self.enc.decode(model.main, unread)
+        an encoder disagreement is never shown as a result).  With `focus`
+        (the entities one policy names), the memberships in other named
+        entities are left out when the example still replays without them."""
         # A template analysed for every link: the replay takes the links too.
-        links = self.enc.links(model.main)
-        if not (replay(request, entities, links) if links else replay(request, entities)):
+        # (Read from the model translated into the encoding's context, which
+        # only such templates need: see Model.solved.)
+        links = self.enc.links(model.main) if self.enc.sym.links else ()
+
+        def replays(request: Request, entities: Entities) -> bool:
+            return replay(request, entities, links) if links else replay(request, entities)
+
+        if focus is not None:
+            unread: list[str] = []
+            request, entities = self.enc.decode(model.solved, unread, focus=focus, local=self.local)
+            if replays(request, entities) and all_hold(self.options.stated, request, entities):
+                return Example(request, entities, frozenset(unread), links)
+        unread = []
+        request, entities = self.enc.decode(model.solved, unread, local=self.local)
+        if not replays(request, entities):
             self.unknown_reasons.append("a counterexample failed to replay under the concrete "
                                         "evaluator (encoder disagreement); not shown")
             return None

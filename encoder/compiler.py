@@ -93,6 +93,7 @@ class Compiler:
     def __init__(self, sym: SymEnv):
         self.sym = sym
         self.likes: dict[int, strings.LikeAtom] = {}  # every `like` compiled, by formula id
+        self._reads: dict[tuple[int, str], tuple[Term, Term]] = {}  # see read_attr
         self._dispatch: dict[type, Callable[[Any], Term]] = {
             ast.Lit: self.lit, ast.EntityLit: self.entity_lit, ast.Var: self.var,
             ast.Slot: self.slot, ast.Not: self.not_, ast.Neg: self.neg,
@@ -507,7 +508,18 @@ class Compiler:
     # Attributes -------------------------------------------------------------
 
     def get_attr(self, e: ast.GetAttr) -> Term:
-        return self.attr_of(self.expr(e.expr), e.attr)
+        return self.read_attr(self.expr(e.expr), e.attr)
+
+    def read_attr(self, x: Term, name: str) -> Term:
+        """`attr_of`, once per term and attribute: policies read the same
+        paths (`principal.tags["a"].b`) again and again, and the same term
+        read at the same attribute is the same term, so a chain of reads
+        is found step by step."""
+        key = (id(x), name)
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = (x, self.attr_of(x, name))  # keeps x alive: its id stays its own
+        return found[1]
 
     @lifted
     def attr_of(self, x: Term, name: str) -> Term:
@@ -543,7 +555,7 @@ class Compiler:
         acc = self.has_one(x, e.attrs[0])
         cur = x
         for prev, name in zip(e.attrs, e.attrs[1:], strict=False):
-            cur = self.attr_of(cur, prev)
+            cur = self.read_attr(cur, prev)
             acc = self.conjoin(acc, self.has_one(cur, name))
         return acc
 

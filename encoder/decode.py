@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import z3
@@ -48,24 +48,29 @@ from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 # Per encoding (its SymEnv): the terms that may denote an entity of each
 # type, with their numbers; every decode of the encoding reads them.
 _ENTITY_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NAMED_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, by the entity named
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
 
 class Decoder:
-    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None):
+    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+                 focus: frozenset[EntityUID] | None = None, local: Callable[[Any], Any] | None = None):
         """`naming` (names given, names used) is shared by the decoders of one
         encoding, so examples decoded one after another name different model
-        ids differently (distinct principals read as alice, bob, ...)."""
-        self.sym, self.model = sym, model
+        ids differently (distinct principals read as alice, bob, ...).  With
+        `focus`, an entity the policies name is made an ancestor only when it
+        is in focus (see `decode`).  `local` carries a term of the encoding
+        into the model's context when the model lives in another one."""
+        self.sym, self.model, self.focus = sym, model, focus
+        self.local: Callable[[Any], Any] = local or (lambda e: e)
         self._names: dict[tuple[str, int | str], str]
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
         self._index: dict = {}
-        self._in_model = {d.name() for d in model.decls()}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
-        self._uids: dict[tuple[str, int], tuple[z3.ExprRef, EntityUID]] = {}
+        self._uids: dict[tuple[str, int], EntityUID] = {}
         # Values that got a default because no formula reads them, as
         # `User::"alice".department` or `context.mfa` (shown as unread).
         self.unread: list[str] = []
@@ -77,27 +82,29 @@ class Decoder:
         key = e.get_id()
         found = self._values.get(key)
         if found is None:
-            found = self._values[key] = (e, self.model.eval(e, model_completion=True))
+            found = self._values[key] = (e, self.model.eval(self.local(e), model_completion=True))
         return found[1]
 
-    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]) -> list:
+    def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]
+                ) -> list[tuple[z3.ExprRef, int | None]]:
         """The elements (terms, with their number when they are constants)
         the model puts in the set s: its value is read once, as stores over
         a constant array, and each element looked up there (evaluated one by
         one when the value has another form)."""
         value = array_members(self.eval(s))
         if value is None:
-            return [y for y, _ in elements if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True))]
+            return [(y, n) for y, n in elements
+                    if z3.is_true(self.eval(z3.Select(s, y)))]
         default, exceptions = value
-        out = []
+        out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
                 n = _number(self.eval(y))
             if n is None:
-                if z3.is_true(self.model.eval(z3.Select(s, y), model_completion=True)):
-                    out.append(y)
+                if z3.is_true(self.eval(z3.Select(s, y))):
+                    out.append((y, None))
             elif exceptions.get(n, default):
-                out.append(y)
+                out.append((y, n))
         return out
 
     # ------------------------------------------------------------------
@@ -106,23 +113,26 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        if not z3.is_expr(z):
-            return self._uid(etype, z)
-        key = (etype, z.get_id())
-        cached = self._uids.get(key)
-        if cached is None:
-            cached = self._uids[key] = (z, self._uid(etype, z))  # keeps z alive: its id stays its own
-        return cached[1]
-
-    def _uid(self, etype: str, z: Any) -> EntityUID:
         n = _number(z) if z3.is_expr(z) else None
-        named = self.sym.ids.id_of(etype, z) if n is not None else None
-        if named is not None:
-            return EntityUID(etype, named)
-        key = (etype, n if n is not None else str(z))
+        if n is not None:
+            return self.numbered(etype, n)
+        key = (etype, str(z))
         if key not in self._names:
             self._names[key] = self._fresh_name(etype)
         return EntityUID(etype, self._names[key])
+
+    def numbered(self, etype: str, n: int) -> EntityUID:
+        """The entity for id number n (read once per decoder: an ancestor
+        set may hold every group the policies name)."""
+        found = self._uids.get((etype, n))
+        if found is None:
+            named = self.sym.ids.id_numbered(etype, n)
+            if named is None:
+                if (etype, n) not in self._names:
+                    self._names[(etype, n)] = self._fresh_name(etype)
+                named = self._names[(etype, n)]
+            found = self._uids[(etype, n)] = EntityUID(etype, named)
+        return found
 
     def _fresh_name(self, etype: str) -> str:
         taken = self.sym.ids.named(etype) | self._used.setdefault(etype, set())
@@ -168,8 +178,11 @@ class Decoder:
     def unconstrained(self, raw: Any) -> bool:
         """raw is a symbolic input no asserted formula mentions (Z3 models
         interpret only those), so a default value reads best."""
-        return (z3.is_app(raw) and raw.decl().kind() == z3.Z3_OP_UNINTERPRETED
-                and raw.decl().name() not in self._in_model)
+        if not z3.is_app(raw):
+            return False
+        decl = self.local(raw).decl()  # asked of the model, not looked up among all its declarations (thousands)
+        return (decl.kind() == z3.Z3_OP_UNINTERPRETED
+                and not z3.Z3_model_has_interp(self.model.ctx.ref(), self.model.model, decl.ast))
 
     def set_value(self, ty: SetType, raw: Any) -> CedarSet:
         if ty.elem == NEVER:
@@ -242,9 +255,9 @@ class Decoder:
             elif kind == "anc":
                 anc = ancestors.setdefault(uid, set())
                 if info[1] not in terms:
-                    terms[info[1]] = self._entity_terms(info[1])
-                for y in self.members(app, terms[info[1]]):
-                    anc.add(self.uid(info[1], self.eval(y)))
+                    terms[info[1]] = self._in_focus(info[1], self._entity_terms(info[1]))
+                for y, n in self.members(app, terms[info[1]]):
+                    anc.add(self.numbered(info[1], n) if n is not None else self.uid(info[1], self.eval(y)))
             elif kind == "hastag" and z3.is_true(self.eval(app)) and z3.is_true(self._read(f"exists_{etype}", (mid,))):
                 k = self.eval(args[1])
                 tag_keys.setdefault(uid, {})[string_of(k)] = k
@@ -263,20 +276,41 @@ class Decoder:
         out += self._actions()
         return Entities(sorted(out, key=lambda e: e.uid))
 
+    def _in_focus(self, etype: str, terms: list[tuple[z3.ExprRef, int | None]]
+                  ) -> list[tuple[z3.ExprRef, int | None]]:
+        """The terms that may denote an ancestor, less the entities the
+        policies name that are not in focus (a constant term has its number;
+        any other term is kept, whatever it denotes)."""
+        if self.focus is None:
+            return terms
+        named, others = _NAMED_TERMS[self.sym][etype]
+        return [t for uid in sorted(self.focus) if uid.type == etype for t in named.get(uid, ())] + others
+
     def _entity_terms(self, etype: str) -> list[tuple[z3.ExprRef, int | None]]:
         """The terms that may denote an entity of etype (those with ancestor
         sets, and set elements), with the number of each constant among them;
-        found once per encoding and footprint (see `_ENTITY_TERMS`)."""
+        found once per encoding and footprint (see `_ENTITY_TERMS`), and
+        split into the entities the policies name and the other terms."""
         sym = self.sym
         cached = _ENTITY_TERMS.get(sym)
         footprint = (len(sym.apps), sum(len(v) for v in sym.elements.values()))
         if cached is None or cached[0] != footprint:
             cached = _ENTITY_TERMS[sym] = (footprint, {})
+            _NAMED_TERMS[sym] = {}
         by_type: dict[str, list[tuple[z3.ExprRef, int | None]]] = cached[1]
         if etype not in by_type:
             terms = [args[0] for kind, info, args, _app in sym.apps.values() if kind == "anc" and info[0] == etype]
             terms += sym.elements.get(EntityType(etype), [])
             by_type[etype] = [(y, _number(y)) for y in terms]
+            named: dict[EntityUID, list[tuple[z3.ExprRef, int | None]]] = {}
+            others = []
+            for y, n in by_type[etype]:
+                name = sym.ids.id_numbered(etype, n) if n is not None else None
+                if name is None:
+                    others.append((y, n))
+                else:
+                    named.setdefault(EntityUID(etype, name), []).append((y, n))
+            _NAMED_TERMS[sym][etype] = (named, others)
         return by_type[etype]
 
     def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
@@ -370,7 +404,11 @@ def _key(z: z3.ExprRef):
 def _number(z: z3.ExprRef) -> int | None:
     """The value of an integer numeral, else None (read with three calls
     into Z3 rather than z3py's dozen: the decoder reads thousands)."""
-    ctx, ast = z.ctx_ref(), z.as_ast()
+    return _numeral(z.ctx_ref(), z.as_ast())
+
+
+def _numeral(ctx, ast) -> int | None:
+    """`_number` of a raw AST of context ctx."""
     if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_NUMERAL_AST:
         return None
     if z3.Z3_get_sort_kind(ctx, z3.Z3_get_sort(ctx, ast)) != z3.Z3_INT_SORT:
@@ -379,10 +417,16 @@ def _number(z: z3.ExprRef) -> int | None:
 
 
 def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
-           unread: list[str] | None = None) -> tuple[Request, Entities]:
+           unread: list[str] | None = None, focus: frozenset[EntityUID] | None = None,
+           local: Callable[[Any], Any] | None = None) -> tuple[Request, Entities]:
     """The request and store of a model; `unread`, when given, receives the
-    values that got a default because no formula reads them."""
-    d = Decoder(sym, model, naming)
+    values that got a default because no formula reads them.  With `focus`
+    (the entities one policy names), the store leaves out the memberships in
+    the other named entities: an example about one policy then reads as such
+    (a model may put the principal in every group any policy names), and the
+    example is checked against that policy by replaying it, as every example
+    is.  `local` carries the encoding's terms into the model's context."""
+    d = Decoder(sym, model, naming, focus, local)
     request = d.request()
     entities = d.entities()
     if unread is not None:
@@ -393,16 +437,28 @@ def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = N
 def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
     """A model's value of a set of entity ids (an array Int -> Bool) as
     (default, {id: member}), or None when it is not a chain of stores over
-    a constant array."""
+    a constant array.  Read through Z3's C interface, without a z3py object
+    per node: profiling and decoding read thousands of these (the raw
+    children stay alive as long as `value` does)."""
+    ctx, node = value.ctx_ref(), value.as_ast()
     exceptions: dict[int, bool] = {}
-    while z3.is_store(value):
-        inner, index, member = value.children()
-        if not z3.is_int_value(index) or not (z3.is_true(member) or z3.is_false(member)):
+    while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
+        op = z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, node))
+        if op == z3.Z3_OP_CONST_ARRAY:
+            default = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 0))
+            return None if default is None else (default, exceptions)
+        if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
             return None
-        exceptions.setdefault(index.as_long(), z3.is_true(member))  # the outermost store wins
-        value = inner
-    if z3.is_const_array(value):
-        default = value.arg(0)
-        if z3.is_true(default) or z3.is_false(default):
-            return z3.is_true(default), exceptions
+        index = _numeral(ctx, z3.Z3_get_app_arg(ctx, node, 1))
+        member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
+        if index is None or member is None:
+            return None
+        exceptions.setdefault(index, member)  # the outermost store wins
+        node = z3.Z3_get_app_arg(ctx, node, 0)
     return None
+
+
+def _truth_value(ctx, ast) -> bool | None:
+    """True or False for the Boolean constants, else None."""
+    value = z3.Z3_get_bool_value(ctx, ast)
+    return None if value == z3.Z3_L_UNDEF else value == z3.Z3_L_TRUE

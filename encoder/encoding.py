@@ -33,7 +33,7 @@ encoded raise `Unsupported` naming them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import z3
 
@@ -44,6 +44,7 @@ from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import LongType, RequestEnv, Schema
+from cedarscope.lang.values import EntityUID
 
 
 class Encoding:
@@ -52,13 +53,19 @@ class Encoding:
         self.sym = SymEnv(schema, env, assumptions)
         self.compiler = Compiler(self.sym)
         self._cache: dict[Policy, Term] = {}
+        self._by_object: dict[int, tuple[Policy, Term]] = {}
         self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy) -> Term:
-        """The compiled condition of a (static or linked) policy, cached."""
-        if policy not in self._cache:
-            self._cache[policy] = self.compiler.policy(policy)
-        return self._cache[policy]
+        """The compiled condition of a (static or linked) policy, cached: by
+        the object first (hashing a policy walks all of it), then by value."""
+        found = self._by_object.get(id(policy))
+        if found is None:
+            term = self._cache.get(policy)
+            if term is None:
+                term = self._cache[policy] = self.compiler.policy(policy)
+            found = self._by_object[id(policy)] = (policy, term)  # keeps the policy alive: its id stays its own
+        return found[1]
 
     def satisfied(self, policy: Policy) -> z3.BoolRef:
         t = self.term(policy)
@@ -159,10 +166,13 @@ class Encoding:
             out.append(TemplateLink(template_id, link_id, values))
         return tuple(out)
 
-    def decode(self, model: z3.ModelRef, unread: list[str] | None = None) -> tuple[Request, Entities]:
+    def decode(self, model: z3.ModelRef, unread: list[str] | None = None,
+               focus: frozenset[EntityUID] | None = None,
+               local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> tuple[Request, Entities]:
         """The model's request and store; `unread` (when given) receives the
-        values no formula reads, which got a plain default."""
-        from cedarscope.encoder.decode import decode
+        values no formula reads, which got a plain default.  `focus`: see
+        decode.decode.  A model of another Z3 context is read there, its
+        terms carried over by `local`."""
+        from cedarscope.encoder.decode import decode  # networkx, only when decoding
 
-        return decode(self.sym, model, self._naming, unread)
-
+        return decode(self.sym, model, self._naming, unread, focus, local)

@@ -79,7 +79,10 @@ class Solver:
         self._defined: set[int] = set()  # atoms whose definition was added
         self._pairs: list[tuple[z3.BoolRef, z3.BoolRef]] = []  # (test, its Boolean), for substitute
         self._timeout_ms = timeout_ms
-        self._added: list[list[z3.BoolRef]] = [[]]  # the real formulas, per push scope
+        # the real formulas that hold `like` tests (the others are their own
+        # abstraction, so every model of the abstraction satisfies them), per
+        # push scope
+        self._added: list[list[z3.BoolRef]] = [[]]
         self._model: z3.ModelRef | None = None
         self._reason = ""
         self._pins = 0
@@ -93,8 +96,9 @@ class Solver:
             self._z3.set(key, value)
 
     def add(self, *formulas: z3.BoolRef) -> None:
-        self._added[-1].extend(formulas)
-        self._z3.add(*map(self._abstract, formulas))
+        abstract = [self._abstract(f) for f in formulas]
+        self._added[-1].extend(f for f, a in zip(formulas, abstract, strict=True) if a is not f)
+        self._z3.add(*abstract)
 
     def push(self) -> None:
         self._z3.push()
@@ -161,11 +165,14 @@ class Solver:
     def _abstract(self, formula: z3.BoolRef) -> z3.BoolRef:
         if len(self._pairs) != len(self._likes):  # more policies were compiled
             self._pairs = [(self._local(atom.formula), self._boolean(atom)) for atom in self._likes.values()]
-        return z3.substitute(formula, *self._pairs) if self._pairs else formula
+        if not self._pairs:
+            return formula
+        abstract = z3.substitute(formula, *self._pairs)
+        return formula if abstract.eq(formula) else abstract
 
     def _satisfies(self, model: z3.ModelRef, assumptions) -> bool:
         """Does the model satisfy the real formulas (each test evaluated on
-        the model's strings)?"""
+        the model's strings)?  Only those holding tests can fail."""
         return all(z3.is_true(model.eval(f, model_completion=True))
                    for f in itertools.chain(*self._added, assumptions))
 
@@ -192,7 +199,11 @@ class Solver:
     def _disagreeing(self, model: z3.ModelRef, atoms: list[LikeAtom]) -> dict[int, list[tuple[LikeAtom, bool]]]:
         """Per subject string, its tests and the model's Boolean values, for
         each subject where some Boolean differs from its test.  Booleans the
-        model leaves open count as the model completes them (false)."""
+        model leaves open count as the model completes them (false).  The
+        subjects come in the order of their first test (the order policies
+        were compiled), not of their term ids, which depend on everything
+        the process made before: the same question refines the same way in
+        any process, so `--jobs` does not change the models found."""
         by_subject: dict[int, list[tuple[LikeAtom, bool]]] = {}
         wrong: set[int] = set()
         for atom in atoms:
@@ -201,7 +212,7 @@ class Solver:
             by_subject.setdefault(sid, []).append((atom, value))
             if value != z3.is_true(model.eval(self._local(atom.formula), model_completion=True)):
                 wrong.add(sid)
-        return {sid: by_subject[sid] for sid in sorted(wrong)}
+        return {sid: tests for sid, tests in by_subject.items() if sid in wrong}
 
     def _refine(self, model: z3.ModelRef, atoms: list[tuple[LikeAtom, bool]]) -> z3.BoolRef | None:
         """Step 3 for one subject: a literal assuming a string that gives its

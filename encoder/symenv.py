@@ -119,6 +119,7 @@ class SymEnv:
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
         self._funcs: dict[str, z3.FuncDeclRef] = {}
+        self._reads: dict[tuple, tuple] = {}  # attribute and tag reads, by entity term (see attribute)
         # footprint: every application of a store function, in order
         self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
         self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
@@ -244,13 +245,20 @@ class SymEnv:
 
     def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Any, Any] | None:
         """(present, raw value, type) of attribute `name` of entity e, or None
-        when entities of this type never have it."""
-        d = self.schema.entity_types.get(etype)
-        a = d.shape.get(name) if d else None
-        if a is None:
-            return None
-        present = self._present("attrpresent", (etype, (name,)), fn_name("attrhas", etype, (name,)), (e,), a.required)
-        return present, self._attr_value(etype, (name,), a.type, (e,), "attr"), a.type
+        when entities of this type never have it.  Read once per entity term
+        and attribute (policies read the same attributes again and again)."""
+        key = ("attr", etype, e.get_id(), name)
+        found = self._reads.get(key)
+        if found is None:
+            d = self.schema.entity_types.get(etype)
+            a = d.shape.get(name) if d else None
+            value = None
+            if a is not None:
+                present = self._present("attrpresent", (etype, (name,)), fn_name("attrhas", etype, (name,)), (e,),
+                                        a.required)
+                value = present, self._attr_value(etype, (name,), a.type, (e,), "attr"), a.type
+            found = self._reads[key] = (e, value)  # the entry keeps e alive: its id stays its own
+        return found[1]
 
     def _present(self, kind, info, fname, args, required) -> z3.BoolRef:
         if required:
@@ -259,15 +267,22 @@ class SymEnv:
 
     def _attr_value(self, etype: str, path: tuple, ty: Any, args: tuple, kind: str) -> Any:
         """The raw value at `path` of an attribute (kind "attr") or tag
-        (kind "tag"), flattening records."""
+        (kind "tag"), flattening records: a record's fields are made when
+        first read, so reading one field of a nested record does not apply
+        the store functions of all the others."""
         base = fn_name(kind, etype, path)
         if isinstance(ty, RecordType):
-            out = {}
-            for k, a in ty.attrs:
+            record = ty
+
+            def field(k: str) -> tuple[Any, Any]:
+                a = record.get(k)
+                assert a is not None  # a record is read only at its declared attributes
                 p = path + (k,)
-                present = self._present(kind + "present", (etype, p), fn_name(kind + "has", etype, p), args, a.required)
-                out[k] = (present, self._attr_value(etype, p, a.type, args, kind))
-            return out
+                present = self._present(kind + "present", (etype, p), fn_name(kind + "has", etype, p), args,
+                                        a.required)
+                return present, self._attr_value(etype, p, a.type, args, kind)
+
+            return LazyRecord(field)
         v = self._apply(kind, (etype, path, ty), base, args, sort_of(ty))
         self.leaves.append((ty, v))
         return v
@@ -289,7 +304,13 @@ class SymEnv:
                       self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), z3.BoolSort()))
 
     def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Any:
-        return self._attr_value(etype, (), self.tags_type(etype), (e, k), "tag")
+        """The raw value of tag k of entity e, read once per entity and key
+        term."""
+        key = ("tag", etype, e.get_id(), k.get_id())
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = ((e, k), self._attr_value(etype, (), self.tags_type(etype), (e, k), "tag"))
+        return found[1]
 
     def ext_parse(self, name: str, ty: Any, cls: str, s: z3.SeqRef) -> tuple[z3.BoolRef, Any]:
         """An extension constructor applied to a string the policies do not

@@ -98,25 +98,59 @@ class Term:
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
+def _truth(b) -> int:
+    """Z3_L_TRUE, Z3_L_FALSE, or Z3_L_UNDEF (not a constant): one call into
+    Z3 rather than z3py's half dozen (the compiler folds every connective)."""
+    if isinstance(b, bool):
+        return z3.Z3_L_TRUE if b else z3.Z3_L_FALSE
+    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())
+
+
+def _connective(make, bs: list) -> z3.BoolRef:
+    """z3.And or z3.Or of Boolean terms of one context, made directly."""
+    if not all(isinstance(b, z3.BoolRef) for b in bs):
+        return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
+    ctx = bs[0].ctx
+    args = (z3.Ast * len(bs))(*[b.as_ast() for b in bs])
+    return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
+
+
+def or_of(bs: list) -> z3.BoolRef:
+    """z3.Or of Boolean terms of one context (at least one, in any context:
+    nothing is folded into the encoding's constants)."""
+    return bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
+
+
 def disjunction(*args) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
-    bs = [b for b in args if not z3.is_false(b)]
-    if any(z3.is_true(b) for b in bs):
-        return TRUE
-    return FALSE if not bs else bs[0] if len(bs) == 1 else z3.Or(bs)
+    bs = []
+    for b in args:
+        value = _truth(b)
+        if value == z3.Z3_L_TRUE:
+            return TRUE
+        if value != z3.Z3_L_FALSE:
+            bs.append(b)
+    return FALSE if not bs else bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
 
 
 def conjunction(*args) -> z3.BoolRef:
     """z3.And, folding constants."""
-    bs = [b for b in args if not z3.is_true(b)]
-    if any(z3.is_false(b) for b in bs):
-        return FALSE
-    return TRUE if not bs else bs[0] if len(bs) == 1 else z3.And(bs)
+    bs = []
+    for b in args:
+        value = _truth(b)
+        if value == z3.Z3_L_FALSE:
+            return FALSE
+        if value != z3.Z3_L_TRUE:
+            bs.append(b)
+    return TRUE if not bs else bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_and, bs)
 
 
 def negation(b) -> z3.BoolRef:
     """z3.Not, folding constants."""
-    return FALSE if z3.is_true(b) else TRUE if z3.is_false(b) else z3.Not(b)
+    value = _truth(b)
+    if value != z3.Z3_L_UNDEF:
+        return FALSE if value == z3.Z3_L_TRUE else TRUE
+    return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
 
 
 def ite(c, a, b):
@@ -217,7 +251,10 @@ class Ids:
 
     def id_of(self, etype: str, z: z3.ExprRef) -> str | None:
         """The id of the entity of type etype an integer constant numbers."""
-        n = z.as_long()
+        return self.id_numbered(etype, z.as_long())
+
+    def id_numbered(self, etype: str, n: int) -> str | None:
+        """The id of the entity of type etype numbered n, if one is."""
         if 0 <= n < len(self._uids) and self._uids[n].type == etype:
             return self._uids[n].id
         return None

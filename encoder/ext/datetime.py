@@ -22,7 +22,7 @@ def raw(v: lv.Datetime | lv.Duration) -> z3.BitVecRef:
 
 def value(name: str, z: z3.ExprRef) -> lv.Datetime | lv.Duration:
     cls = lv.Datetime if name == "datetime" else lv.Duration
-    return cls(z3.simplify(z).as_signed_long())
+    return cls((z if z3.is_bv_value(z) else z3.simplify(z)).as_signed_long())
 
 
 def _sub_checked(x, y):

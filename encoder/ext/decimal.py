@@ -22,7 +22,7 @@ def raw(v: lv.Decimal) -> z3.BitVecRef:
 
 
 def value(z: z3.ExprRef) -> lv.Decimal:
-    return lv.Decimal(z3.simplify(z).as_signed_long())
+    return lv.Decimal((z if z3.is_bv_value(z) else z3.simplify(z)).as_signed_long())
 
 
 def decimal_compare(test):

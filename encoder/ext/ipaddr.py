@@ -30,8 +30,13 @@ def raw(v: lv.IPAddr) -> z3.ExprRef:
 
 
 def value(z: z3.ExprRef) -> lv.IPAddr:
-    v4 = z3.is_true(z3.simplify(IP.is_v4(z)))
-    return lv.IPAddr(4 if v4 else 6, z3.simplify(IP.addr(z)).as_long(), z3.simplify(IP.prefix(z)).as_long())
+    if z3.is_app_of(z, z3.Z3_OP_DT_CONSTRUCTOR) and z.num_args() == 3:  # a model's value: read its fields
+        v4, addr, prefix = z.children()
+    else:
+        v4, addr, prefix = (z3.simplify(f(z)) for f in (IP.is_v4, IP.addr, IP.prefix))
+    if not ((z3.is_true(v4) or z3.is_false(v4)) and z3.is_bv_value(addr) and z3.is_bv_value(prefix)):
+        v4, addr, prefix = (z3.simplify(x) for x in (v4, addr, prefix))
+    return lv.IPAddr(4 if z3.is_true(v4) else 6, addr.as_long(), prefix.as_long())
 
 
 def _mask(v4: bool, prefix: z3.BitVecRef) -> z3.BitVecRef:
