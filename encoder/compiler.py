@@ -56,9 +56,11 @@ from cedarscope.encoder.terms import (
     MixedSetType,
     Term,
     Unsupported,
+    bad,
     conjunction,
     default_raw,
     disjunction,
+    is_entity,
     negation,
     sort_of,
     string_of,
@@ -74,26 +76,17 @@ from cedarscope.lang.values import EntityUID
 _and, _or, _not = conjunction, disjunction, negation
 
 
-def bad(ty: Any) -> Term:
-    """A term of type ty that always errors (its value is a placeholder)."""
-    return Term(ty, None if ty == NEVER else default_raw(ty), TRUE)
-
-
 def any_entities(p: ast.Policy) -> tuple[AnyEntity, ...]:
     """The unknown link arguments in a template analysed for every link."""
     found = (getattr(s, name, None) for s in (p.principal, p.resource) for name in ("target", "in_target"))
     return tuple(t for t in found if isinstance(t, AnyEntity))
 
 
-def is_entity(t: Term) -> bool:
-    return isinstance(t.ty, EntityType)
-
-
 class Compiler:
     def __init__(self, sym: SymEnv):
         self.sym = sym
         self.likes: dict[int, strings.LikeAtom] = {}  # every `like` compiled, by formula id
-        self._reads: dict[tuple[int, str], tuple[Term, Term]] = {}  # see read_attr
+        self._reads: dict[tuple[int, str], tuple[Term, Term]] = {}  # attributes read (see get_attr)
         self._dispatch: dict[type, Callable[[Any], Term]] = {
             ast.Lit: self.lit, ast.EntityLit: self.entity_lit, ast.Var: self.var,
             ast.Slot: self.slot, ast.Not: self.not_, ast.Neg: self.neg,
@@ -508,17 +501,10 @@ class Compiler:
     # Attributes -------------------------------------------------------------
 
     def get_attr(self, e: ast.GetAttr) -> Term:
-        return self.read_attr(self.expr(e.expr), e.attr)
-
-    def read_attr(self, x: Term, name: str) -> Term:
-        """`attr_of`, once per term and attribute: policies read the same
-        paths (`principal.tags["a"].b`) again and again, and the same term
-        read at the same attribute is the same term, so a chain of reads
-        is found step by step."""
-        key = (id(x), name)
-        found = self._reads.get(key)
-        if found is None:
-            found = self._reads[key] = (x, self.attr_of(x, name))  # keeps x alive: its id stays its own
+        x = self.expr(e.expr)  # the same term read at the same attribute is the same term: read once
+        found = self._reads.get((id(x), e.attr))
+        if found is None:  # (the entry keeps x alive: its id stays its own)
+            found = self._reads[(id(x), e.attr)] = (x, self.attr_of(x, e.attr))
         return found[1]
 
     @lifted
@@ -555,7 +541,7 @@ class Compiler:
         acc = self.has_one(x, e.attrs[0])
         cur = x
         for prev, name in zip(e.attrs, e.attrs[1:], strict=False):
-            cur = self.read_attr(cur, prev)
+            cur = self.attr_of(cur, prev)
             acc = self.conjoin(acc, self.has_one(cur, name))
         return acc
 

@@ -98,6 +98,15 @@ class Term:
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
+def bad(ty: Any) -> Term:
+    """A term of type ty that always errors (its value is a placeholder)."""
+    return Term(ty, None if ty == NEVER else default_raw(ty), TRUE)
+
+
+def is_entity(t: Term) -> bool:
+    return isinstance(t.ty, EntityType)
+
+
 def _truth(b) -> int:
     """Z3_L_TRUE, Z3_L_FALSE, or Z3_L_UNDEF (not a constant): one call into
     Z3 rather than z3py's half dozen (the compiler folds every connective)."""
