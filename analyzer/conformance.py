@@ -26,6 +26,7 @@ from typing import Any
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.entities import Entities, parse_entities
+from cedarscope.lang.files import json_kind
 from cedarscope.lang.links import parse_links, with_links  # noqa: F401  (parse_links: part of this API)
 from cedarscope.lang.request import Request, parse_request, validate_request
 from cedarscope.lang.schema import Schema, parse_schema
@@ -184,35 +185,35 @@ def read_test(data: Any, name: str) -> IntegrationTest:
         return CedarError(Diagnostic(message, file=name, path=path))
 
     if not isinstance(data, dict):
-        raise bad("(top level)", f"expected an integration test (a JSON object), got {_json_kind(data)}")
+        raise bad("(top level)", f"expected an integration test (a JSON object), got {json_kind(data)}")
     for key in ("policies", "entities"):
         if not isinstance(data.get(key), str):
-            raise bad(key, f"expected the path of the {key} file (a string), got {_json_kind(data.get(key))}")
+            raise bad(key, f"expected the path of the {key} file (a string), got {json_kind(data.get(key))}")
     schema = data.get("schema")
     if schema is not None and not isinstance(schema, str):
-        raise bad("schema", f"expected the path of the schema file (a string), got {_json_kind(schema)}")
+        raise bad("schema", f"expected the path of the schema file (a string), got {json_kind(schema)}")
     should_validate = data.get("shouldValidate")
     if should_validate is not None and not isinstance(should_validate, bool):
-        raise bad("shouldValidate", f"expected true or false, got {_json_kind(should_validate)}")
+        raise bad("shouldValidate", f"expected true or false, got {json_kind(should_validate)}")
     requests = data.get("requests")
     if not isinstance(requests, list):
-        raise bad("requests", f"expected an array of requests, got {_json_kind(requests)}")
+        raise bad("requests", f"expected an array of requests, got {json_kind(requests)}")
     return IntegrationTest(data["policies"], data["entities"], schema, should_validate,
                            tuple(_read_test_request(r, f"requests[{i}]", bad) for i, r in enumerate(requests)))
 
 
 def _read_test_request(obj: Any, path: str, bad) -> TestRequest:
     if not isinstance(obj, dict):
-        raise bad(path, f"expected a request (a JSON object), got {_json_kind(obj)}")
+        raise bad(path, f"expected a request (a JSON object), got {json_kind(obj)}")
     description = obj.get("description", "")
     if not isinstance(description, str):
-        raise bad(f"{path}.description", f"expected a string, got {_json_kind(description)}")
+        raise bad(f"{path}.description", f"expected a string, got {json_kind(description)}")
     decision = obj.get("decision")
     if not isinstance(decision, str) or decision.lower() not in ("allow", "deny"):
-        raise bad(f"{path}.decision", f'expected "allow" or "deny", got {_json_kind(decision)}')
+        raise bad(f"{path}.decision", f'expected "allow" or "deny", got {json_kind(decision)}')
     validate_request = obj.get("validateRequest", True)
     if not isinstance(validate_request, bool):
-        raise bad(f"{path}.validateRequest", f"expected true or false, got {_json_kind(validate_request)}")
+        raise bad(f"{path}.validateRequest", f"expected true or false, got {json_kind(validate_request)}")
     key = "reasons" if "reasons" in obj and "reason" not in obj else "reason"
     reasons = _policy_ids(obj.get(key, []), f"{path}.{key}", bad, objects=False)
     errors = _policy_ids(obj.get("errors", []), f"{path}.errors", bad, objects=True)
@@ -223,30 +224,15 @@ def _policy_ids(value: Any, path: str, bad, objects: bool) -> frozenset[str]:
     """A list of policy ids; expected errors may also be written as objects
     naming the policy (older test files)."""
     if not isinstance(value, list):
-        raise bad(path, f"expected an array of policy ids, got {_json_kind(value)}")
+        raise bad(path, f"expected an array of policy ids, got {json_kind(value)}")
     ids = []
     for i, item in enumerate(value):
         if objects and isinstance(item, dict):
             item = item.get("policyId", item.get("policy_id"))
         if not isinstance(item, str):
-            raise bad(f"{path}[{i}]", f"expected a policy id (a string), got {_json_kind(item)}")
+            raise bad(f"{path}[{i}]", f"expected a policy id (a string), got {json_kind(item)}")
         ids.append(item)
     return frozenset(ids)
-
-
-def _json_kind(value: Any) -> str:
-    """What a JSON value is, for messages (never the value itself: it may be huge)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def run_test(text: str, name: str, read: Reader) -> TestFileResult:

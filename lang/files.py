@@ -113,6 +113,21 @@ def load_json(text: str | bytes, filename: str) -> Any:
     return data
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, for an error message ("a string", "an array")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
 def check_json_depth(data: Any, filename: str) -> None:
     """Refuse (naming the file and where) JSON nested more than
     MAX_JSON_DEPTH arrays and objects deep.  Level by level, iteratively, so

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from cedarscope.lang.files import json_kind
 from cedarscope.lang.schema.declarations import Schema
 from cedarscope.lang.schema.raw import (
     IDENT_RE,
@@ -50,7 +51,7 @@ class _JsonSchemaReader:
     def mapping(self, value, path: str, what: str) -> dict:
         """A JSON object whose keys are names chosen by the schema's author."""
         if not isinstance(value, dict):
-            raise self.where(path).error(f"expected {what} (a JSON object), got {_json_kind(value)}")
+            raise self.where(path).error(f"expected {what} (a JSON object), got {json_kind(value)}")
         return value
 
     def object(self, value, path: str, allowed: set[str], what: str) -> dict:
@@ -65,12 +66,12 @@ class _JsonSchemaReader:
 
     def array(self, value, path: str, what: str) -> list:
         if not isinstance(value, list):
-            raise self.where(path).error(f"expected {what} (a JSON array), got {_json_kind(value)}")
+            raise self.where(path).error(f"expected {what} (a JSON array), got {json_kind(value)}")
         return value
 
     def string(self, value, path: str, what: str) -> str:
         if not isinstance(value, str):
-            raise self.where(path).error(f"expected {what} (a string), got {_json_kind(value)}")
+            raise self.where(path).error(f"expected {what} (a string), got {json_kind(value)}")
         return value
 
     def ident(self, name: str, path: str) -> str:
@@ -87,7 +88,7 @@ class _JsonSchemaReader:
 
     def read(self, data) -> list[RawNamespace]:
         if not isinstance(data, dict):
-            raise self.where("").error(f"expected a JSON object of namespaces, got {_json_kind(data)}")
+            raise self.where("").error(f"expected a JSON object of namespaces, got {json_kind(data)}")
         namespaces = []
         for name, body in data.items():
             path = _join("", name)
@@ -223,20 +224,6 @@ def _join(path: str, *keys: str) -> str:
         part = key if plain else json.dumps(key)
         path = f"{path}.{part}" if path else part
     return path
-
-
-def _json_kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 # --------------------------------------------------------------------------
