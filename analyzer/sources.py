@@ -87,12 +87,12 @@ def _load_git(spec: str) -> PolicySet:
         except CedarError as err:
             errors.extend(err.diagnostics)
             continue
+        text_file = not is_json_policy_file(name)  # a JSON policy set names its policies
         for pid, policy in parsed.policies:
-            if is_json_policy_file(name):
-                pass  # a JSON policy set names its policies
-            elif policy.annotation("id") is None:  # positional ids continue across text files
-                pid = f"policy{positional}"
-            positional += not is_json_policy_file(name)
+            if text_file:  # positional ids continue across text files
+                if policy.annotation("id") is None:
+                    pid = f"policy{positional}"
+                positional += 1
             if pid in seen:
                 errors.append(Diagnostic(f"duplicate policy id {pid!r}", file=source))
             seen.add(pid)
