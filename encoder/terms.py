@@ -132,26 +132,25 @@ def or_of(bs: list) -> z3.BoolRef:
 
 def disjunction(*args) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
-    bs = []
-    for b in args:
-        value = _truth(b)
-        if value == z3.Z3_L_TRUE:
-            return TRUE
-        if value != z3.Z3_L_FALSE:
-            bs.append(b)
-    return FALSE if not bs else bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
+    return _folded(args, z3.Z3_L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
 
 
 def conjunction(*args) -> z3.BoolRef:
     """z3.And, folding constants."""
+    return _folded(args, z3.Z3_L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
+
+
+def _folded(args: tuple, absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef, make) -> z3.BoolRef:
+    """The connective `make` of `args`: `absorbed` as soon as one of them is
+    the absorbing constant, the others' identity constants left out."""
     bs = []
     for b in args:
         value = _truth(b)
-        if value == z3.Z3_L_FALSE:
-            return FALSE
-        if value != z3.Z3_L_TRUE:
+        if value == absorbing:
+            return absorbed
+        if value == z3.Z3_L_UNDEF:
             bs.append(b)
-    return TRUE if not bs else bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_and, bs)
+    return empty if not bs else bs[0] if len(bs) == 1 else _connective(make, bs)
 
 
 def negation(b) -> z3.BoolRef:
