@@ -48,6 +48,7 @@ import z3
 
 from cedarscope.encoder.globs import glob, realize
 from cedarscope.encoder.strings import LikeAtom, string_val
+from cedarscope.encoder.watchdog import watching
 
 # Z3 parameters for every encoding.  None of Z3's string-solver settings
 # (smt.seq.*, smt.string_solver, smt.sls.enable, the regex solver's budget,
@@ -185,15 +186,14 @@ class Solver:
         return b
 
     def _solve(self, deadline: float | None, assumptions: list) -> z3.CheckSatResult:
-        if deadline is not None:
-            left = int((deadline - time.monotonic()) * 1000)
-            if left <= 0:
-                self._reason = "timeout"
-                return z3.unknown
-            self._z3.set("timeout", left)
-        status = self._z3.check(*assumptions)
+        if deadline is not None and deadline <= time.monotonic():
+            self._reason = "timeout"
+            return z3.unknown
+        with watching(deadline, self._z3.ctx) as watch:  # (not Z3's timeout: see encoder.watchdog)
+            status = self._z3.check(*assumptions)
         if status == z3.unknown:
-            self._reason = self._z3.reason_unknown() or "unknown"
+            self._reason = "timeout" if watch is not None and watch.fired else (
+                self._z3.reason_unknown() or "unknown")
         return status
 
     def _disagreeing(self, model: z3.ModelRef, atoms: list[LikeAtom]) -> dict[int, list[tuple[LikeAtom, bool]]]:
