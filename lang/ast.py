@@ -14,6 +14,7 @@ desugars (e.g. ``has a.b``), that is documented on the node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cedarscope.lang.values import EntityUID
 
@@ -328,7 +329,7 @@ class Policy:
                 return a
         return None
 
-    @property
+    @cached_property  # asked per policy in every environment of an analysis
     def slots(self) -> tuple[str, ...]:
         """The slots this policy mentions, in scope order."""
         found = []
@@ -338,7 +339,7 @@ class Policy:
                 found.append(target.name)
         return tuple(found)
 
-    @property
+    @cached_property
     def is_template(self) -> bool:
         return bool(self.slots)
 
