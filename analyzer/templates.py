@@ -38,7 +38,7 @@ def open_templates(ps: PolicySet) -> list[tuple[str, Policy]]:
     no links at all (with links, the given links are analysed instead)."""
     if ps.links:
         return []
-    return [(pid, p) for pid, p in ps.policies if p.is_template]
+    return list(ps.templates)
 
 
 def _slot_types(scope: Scope, var_type: str, schema: Schema) -> dict[str, list[str]]:

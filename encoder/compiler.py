@@ -117,8 +117,8 @@ class Compiler:
         return acc
 
     def scope(self, s: ast.Scope, var: Term) -> z3.BoolRef:
-        if var is self.sym.action:
-            return self.action_scope(s)
+        if var is self.sym.action:  # one known action per environment: decided here
+            return TRUE if self.sym.action_scope_holds(s) else FALSE
         if isinstance(s, ast.ScopeAny):
             return TRUE
         if isinstance(s, ast.ScopeEq):
@@ -133,22 +133,6 @@ class Compiler:
         if isinstance(s, ast.ActionInSet):
             return _or(*[self.in_entity(var, self.target(t)) for t in s.targets])
         raise Unsupported(f"scope {type(s).__name__}")
-
-    def action_scope(self, s: ast.Scope) -> z3.BoolRef:
-        """An environment's action is one known action, so the action scope
-        is decided here, by the schema's action groups (the same answer
-        `action_in` gives two constants, without building their terms)."""
-        action = self.sym.env.action
-        if isinstance(s, ast.ScopeAny):
-            return TRUE
-        targets = s.targets if isinstance(s, ast.ActionInSet) else (getattr(s, "target", None),)
-        if not all(isinstance(t, EntityUID) for t in targets):
-            raise Unsupported(f"action scope {type(s).__name__}")
-        for t in targets:
-            self.sym.mention(t)  # as `target` does: decoding reads the ids the policies name
-        if isinstance(s, ast.ScopeEq):
-            return TRUE if action == s.target else FALSE
-        return TRUE if any(self.sym.action_in(action, t) for t in targets) else FALSE
 
     def target(self, t) -> Term:
         if isinstance(t, ast.Slot):

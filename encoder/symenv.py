@@ -49,6 +49,7 @@ from cedarscope.encoder.terms import (
     string_val,
     to_sorted,
 )
+from cedarscope.lang.ast import ActionInSet, ScopeAny, ScopeEq
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
@@ -327,6 +328,21 @@ class SymEnv:
 
     def action_in(self, action: EntityUID, target: EntityUID) -> bool:
         return action == target or target in self.action_ancestors.get(action, ())
+
+    def action_scope_holds(self, scope: Any) -> bool:
+        """Whether the environment's action satisfies a policy's action
+        scope, by the schema's action groups (the constant the compiler's
+        `action_in` gives two action constants, without building them)."""
+        if isinstance(scope, ScopeAny):
+            return True
+        targets = scope.targets if isinstance(scope, ActionInSet) else (getattr(scope, "target", None),)
+        if not all(isinstance(t, EntityUID) for t in targets):
+            raise Unsupported(f"action scope {type(scope).__name__}")
+        for t in targets:
+            self.mention(t)  # as every entity a policy names: decoding reads their ids
+        if isinstance(scope, ScopeEq):
+            return self.env.action == scope.target
+        return any(self.action_in(self.env.action, t) for t in targets)
 
     # ------------------------------------------------------------------
     # Assumptions

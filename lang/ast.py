@@ -371,3 +371,8 @@ class PolicySet:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(pid for pid, _ in self.policies)
+
+    @cached_property  # asked in every environment of an analysis
+    def templates(self) -> tuple[tuple[str, Policy], ...]:
+        """The templates (policies with a slot), with their ids, in order."""
+        return tuple((pid, p) for pid, p in self.policies if p.is_template)
