@@ -191,9 +191,15 @@ class Solver:
             return z3.unknown
         with watching(deadline, self._z3.ctx) as watch:  # (not Z3's timeout: see encoder.watchdog)
             status = self._z3.check(*assumptions)
+        if watch is not None and watch.fired:
+            # The interrupt may have come just after the check returned; Z3
+            # then refuses to evaluate in the context until its next check.
+            z3.Solver(ctx=self._z3.ctx).check()
+            if status == z3.unknown:
+                self._reason = "timeout"
+                return status
         if status == z3.unknown:
-            self._reason = "timeout" if watch is not None and watch.fired else (
-                self._z3.reason_unknown() or "unknown")
+            self._reason = self._z3.reason_unknown() or "unknown"
         return status
 
     def _disagreeing(self, model: z3.ModelRef, atoms: list[LikeAtom]) -> dict[int, list[tuple[LikeAtom, bool]]]:

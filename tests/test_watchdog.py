@@ -56,3 +56,28 @@ def test_without_a_timeout_there_is_no_deadline():
     x = z3.Int("x", ctx)
     solver.add(x * x == 49, x < 0)
     assert solver.check() == z3.sat
+
+
+def test_an_interrupt_just_after_the_check_leaves_the_model_readable(monkeypatch):
+    """The deadline may pass between the check's return and its end: Z3
+    would then refuse to evaluate in the context (b'canceled') until its next
+    check.  The answer stands and the model reads as usual."""
+    import contextlib
+
+    import cedarscope.encoder.solver as solver_module
+    from cedarscope.encoder.watchdog import Watch
+
+    @contextlib.contextmanager
+    def late(deadline, ctx):
+        watch = Watch(deadline, ctx)
+        yield watch
+        watch.fired = True
+        ctx.interrupt()
+
+    monkeypatch.setattr(solver_module, "watching", late)
+    ctx = z3.Context()
+    solver = Solver({}, timeout_ms=10_000, ctx=ctx)
+    x = z3.Int("x", ctx)
+    solver.add(x > 3, x < 5)
+    assert solver.check() == z3.sat
+    assert solver.model().eval(x + 1).as_long() == 5
