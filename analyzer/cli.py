@@ -1,8 +1,9 @@
 """The `cedarscope` command line.
 
 This module only wires the other packages together: it reads the inputs
-with `lang`, asks `lang` (concrete commands) or `analyzer` (analysis
-commands) for an answer, and hands the answer to a `reports` renderer.
+with `lang`, asks the Python API (`analyzer.api`, the same functions
+Python callers use) for an answer, and hands the answer to a `reports`
+renderer.
 
 Layout:
   1. the group, its error handling and exit codes;
@@ -10,9 +11,10 @@ Layout:
   3. front-end and concrete-semantics commands (parse, format, validate,
      authorize, test);
   4. analysis commands (check, equivalent, implies, disjoint, diff, audit,
-     ask, whatif): they live in `analyzer.commands`, one function each,
-     registered on `cli` with `@cli.command()`, built from the shared
-     options of section 2 and ending in `emit_report(report, fmt)`.
+     ask, whatif; access, count): they live in `analyzer.commands` and
+     `analyzer.access_commands`, one function each, registered on `cli`
+     with `@cli.command()`, built from the shared options of section 2 and
+     ending in `emit_report(report, fmt)`.
 
 Exit codes (README): 0 ok / holds, 1 findings / violated / failing,
 2 bad input or usage, 3 unknown (the solver gave up), 4 internal error,
@@ -39,8 +41,6 @@ from cedarscope.reports.findings import (
     EXIT_INTERNAL_ERROR,
     EXIT_OK,
     VERSION,
-    AuthorizationResult,
-    PolicyRef,
     Report,
 )
 
@@ -418,12 +418,6 @@ def emit_report(report: Report, fmt: str) -> None:
     click.get_current_context().exit(report.exit_code)
 
 
-def policy_refs(policyset, ids: Sequence[str]) -> tuple[PolicyRef, ...]:
-    """PolicyRefs for policy ids (a link points at its template's text)."""
-    templates = {link.link_id: link.template_id for link in policyset.links}
-    return tuple(PolicyRef.of(pid, policyset.get(templates.get(pid, pid))) for pid in ids)
-
-
 # ==========================================================================
 # 3. Front end and concrete semantics
 
@@ -481,24 +475,23 @@ def _formatted(text: str, path: Path) -> str:
 @format_option("text", "json")
 def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
     """Type-check policies against a schema (Cedar's strict validation)."""
-    from cedarscope.lang.validator import validate as validate_policies
-    schema = load_schema_file(schema_path)
-    policyset = load_policy_set(policies)
-    diagnostics = validate_policies(policyset, schema)
-    n = len(policyset.policies)
+    from cedarscope.analyzer import api
+
+    schema = api.load_schema(schema_path)
+    result = api.validate(load_policy_set(policies), schema)
     if fmt == "json":
         from cedarscope.reports.render_json import dumps
-        click.echo(dumps({"valid": not diagnostics, "policies": n,
-                          "diagnostics": [diagnostic_json(d) for d in diagnostics]}), nl=False)
+        click.echo(dumps(result.to_json()), nl=False)
     else:
         texts: dict[str, str | None] = {}
-        for d in diagnostics:
+        for d in result.diagnostics:
             click.echo(bounded(with_source_line(d, texts)).format())
-        if diagnostics:
-            click.echo(f"{len(diagnostics)} validation error{'s' if len(diagnostics) != 1 else ''}")
+        n, errors = result.policies, len(result.diagnostics)
+        if errors:
+            click.echo(f"{errors} validation error{'s' if errors != 1 else ''}")
         else:
             click.echo(f"ok: {n} polic{'ies' if n != 1 else 'y'} valid against {schema_path}")
-    click.get_current_context().exit(EXIT_FINDINGS if diagnostics else EXIT_OK)
+    click.get_current_context().exit(EXIT_OK if result.valid else EXIT_FINDINGS)
 
 
 def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) -> Diagnostic:
@@ -520,11 +513,6 @@ def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) 
     return d if text is None else replace(d, source_line=source_line(text, d.line))
 
 
-def diagnostic_json(d: Diagnostic) -> dict:
-    return {"severity": d.severity, "file": d.file, "line": d.line, "column": d.column,
-            "path": d.path, "message": d.message}
-
-
 @cli.command()
 @click.option("--policies", "-p", "policies", multiple=True, required=True, type=existing_path,
               help="Policy file or folder (repeatable).")
@@ -542,31 +530,12 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Path
     """Decide one concrete request, naming the determining policies.
 
     Exits 0 for either decision; the decision is in the output."""
-    from cedarscope.lang.authorizer import is_authorized
-    from cedarscope.lang.entities import load_entities
-    from cedarscope.lang.explain import explain as explain_request
-    from cedarscope.lang.request import parse_request, validate_request
-    schema = load_schema_file(schema_path)
+    from cedarscope.analyzer import api
+
+    schema = api.load_schema(schema_path) if schema_path is not None else None
     policyset = load_policy_set(policies, links_path)
-    entities = load_entities(entities_path, schema)
-    data = read_json(request_path)
-    if not isinstance(data, dict):
-        raise CedarError(Diagnostic("expected a JSON object with principal, action, resource "
-                                    "and context", file=str(request_path)))
-    request = parse_request(data, str(request_path), schema)
-    if schema is not None:
-        problems = validate_request(request, schema, str(request_path))
-        if problems:
-            raise CedarError(problems)
-    response = is_authorized(request, entities, policyset)
-    result = AuthorizationResult(
-        request=request,
-        decision=response.decision,
-        reasons=policy_refs(policyset, response.reasons),
-        errors=tuple(zip(policy_refs(policyset, [pid for pid, _ in response.errors]),
-                         (message for _, message in response.errors), strict=False)),
-        explanation=explain_request(request, entities, policyset) if explain else None,
-    )
+    entities = api.load_entities(entities_path, schema)
+    result = api.authorize(policyset, entities, api.load_request(request_path, schema), explain=explain)
     if fmt == "json":
         from cedarscope.reports.render_json import render_authorization_json
         click.echo(render_authorization_json(result), nl=False)
@@ -641,6 +610,7 @@ def outcome_counts(result) -> tuple[int, int]:
 # `policy_sources_argument()` where a git revision makes sense, as for
 # `diff`), `schema_option()`, `format_option()`, `timeout_option()`; it loads
 # its inputs with `load_policy_set` (or `load_policy_sources`) and
-# `load_schema_file`, builds a `reports.Report` with the analyzer, and ends
-# with `emit_report(report, fmt)`, which prints it and exits with its
+# `load_schema_file`, calls the function of the same name in `analyzer.api`
+# (which validates first, builds the options and runs the analysis), and
+# ends with `emit_report(report, fmt)`, which prints it and exits with its
 # verdict's code (0 holds, 1 violated, 3 unknown).

@@ -8,8 +8,9 @@ baselines and inferred schemas.
   schema infers one the same way, states it among the report's
   assumptions, and keeps it with ``--save-schema FILE``.
 - `audit` and `check` set aside suppressed and ignored findings and, with
-  ``--baseline FILE``, the findings recorded there (`analyzer.triage`);
-  ``--write-baseline FILE`` records the current ones.
+  ``--baseline FILE``, the findings recorded there (the API does, with
+  `triage_settings`' options: `analyzer.triage`); ``--write-baseline FILE``
+  records the current ones.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +28,9 @@ from cedarscope.analyzer.config import Config, effective
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.schema import Schema
 from cedarscope.reports.findings import Report, Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.api import ExampleOptions, TriageOptions
 
 INFERRED = "schema inferred from the policies (no --schema given); see `cedarscope schema infer`"
 
@@ -92,21 +96,32 @@ def assuming(report: Report, assumption: str) -> Report:
 
 
 # --------------------------------------------------------------------------
-# Ending an audit or check
+# Accepted findings (audit, check)
 
 
-def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferred: bool = False,
-           baseline_path: Path | None = None, write_baseline_path: Path | None = None) -> None:
-    """Set aside accepted findings, record or apply a baseline, print, exit."""
-    from cedarscope.analyzer.triage import record_baseline, triage
-
+def triage_settings(given: ExampleOptions, baseline_path: Path | None,
+                    write_baseline_path: Path | None) -> TriageOptions:
+    """The API's options with what the project sets aside: the settings'
+    ignored kinds and severities, and the --baseline (or the settings'
+    baseline file, unless a baseline is given or being written)."""
     config = settings()
-    if inferred:
-        report = assuming(report, INFERRED)
     if baseline_path is None and write_baseline_path is None and "baseline" in config.values:
         candidate = Path(config.values["baseline"])
         baseline_path = candidate if candidate.is_file() else None
-    report = triage(report, policy_sets, ignore=config.ignore, severities=config.severity, baseline=baseline_path)
+    return {**given, "ignore": config.ignore, "severities": config.severity, "baseline": baseline_path}
+
+
+def stating_inferred(report: Report, inferred: bool) -> Report:
+    """The report stating that its schema was inferred, when it was."""
+    return assuming(report, INFERRED) if inferred else report
+
+
+def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferred: bool = False,
+           write_baseline_path: Path | None = None) -> None:
+    """End an audit or check: record the findings as a baseline if asked, print, exit."""
+    from cedarscope.analyzer.triage import record_baseline
+
+    report = stating_inferred(report, inferred)
     if write_baseline_path is not None:
         n = record_baseline(report, policy_sets, write_baseline_path)
         click.echo(f"cedarscope: {n} finding{'s' if n != 1 else ''} recorded in {write_baseline_path}", err=True)
