@@ -13,15 +13,21 @@ from pathlib import Path
 
 import click
 
-from cedarscope.analyzer.cli import cli, existing_file, format_option, load_schema_file, timeout_option
+from cedarscope.analyzer.cli import (
+    cli,
+    existing_file,
+    format_option,
+    load_schema_file,
+    policy_sources_argument,
+    schema_option,
+    timeout_option,
+)
 from cedarscope.analyzer.commands import (
     analysis_options,
     assumption_option,
     environment_options,
     links_option,
     load_sources,
-    policy_sources_argument,
-    schema_option,
     stated_assumption_option,
     usage_errors,
     validation_option,

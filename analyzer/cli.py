@@ -27,9 +27,9 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -43,6 +43,23 @@ from cedarscope.reports.findings import (
     VERSION,
     Report,
 )
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.conformance import TestFileResult
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.schema import Schema
+
+    ParamType = click.ParamType[float, Any]  # generic in click's stubs since 8.2
+else:
+    ParamType = click.ParamType
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Decorator(Protocol):
+    """An option's (or argument's) decorator, typed as click's own are."""
+
+    def __call__(self, f: F, /) -> F: ...
 
 # ==========================================================================
 # 1. The group and its error handling
@@ -274,27 +291,27 @@ existing_path = InputPath(exists=True, path_type=Path)
 existing_file = InputPath(exists=True, dir_okay=False, path_type=Path)
 
 
-def policies_argument(name: str = "policies") -> Callable:
+def policies_argument(name: str = "policies") -> Decorator:
     return click.argument(name, nargs=-1, required=True, type=existing_path)
 
 
-def policy_sources_argument(name: str = "policies") -> Callable:
+def policy_sources_argument(name: str = "policies") -> Decorator:
     """Like `policies_argument`, but also accepts one ``git:REV:path`` source
     (see `analyzer.sources`); load them with `load_policy_sources`."""
     return click.argument(name, nargs=-1, required=True, type=str)
 
 
-def load_policy_sources(specs: Sequence[str]):
+def load_policy_sources(specs: Sequence[str]) -> PolicySet:
     from cedarscope.analyzer.sources import load_policy_source
     return load_policy_source(list(specs))
 
 
-def schema_option(required: bool = True) -> Callable:
+def schema_option(required: bool = True) -> Decorator:
     return click.option("--schema", "-s", "schema_path", type=existing_file, required=required,
                         help="Cedar schema (.cedarschema, or JSON schema).")
 
 
-def format_option(*formats: str) -> Callable:
+def format_option(*formats: str) -> Decorator:
     formats = formats or ("text", "json", "sarif", "markdown", "html")
     return click.option("--format", "-f", "fmt", type=click.Choice(formats), default="text",
                         show_default=True, help="Output format.")
@@ -307,7 +324,7 @@ MAX_TIMEOUT_SECONDS = 86_400.0
 MAX_TIME_LIMIT_SECONDS = 604_800.0
 
 
-class Seconds(click.ParamType):
+class Seconds(ParamType):
     """A finite, positive number of seconds up to `maximum`; `inf`, `nan`,
     `1e308`, zero and negatives are usage errors."""
 
@@ -332,10 +349,10 @@ class Seconds(click.ParamType):
         return seconds
 
 
-def timeout_option() -> Callable:
+def timeout_option() -> Decorator:
     """--timeout (per solver query), --time-limit (the whole run), --jobs
     and --scheduler."""
-    def decorate(f: Callable) -> Callable:
+    def decorate(f: F) -> F:
         f = click.option("--time-limit", "time_limit", type=Seconds(MAX_TIME_LIMIT_SECONDS), default=None,
                          help=f"Budget for the whole run, in seconds (at most {MAX_TIME_LIMIT_SECONDS:g}); "
                               "what is not settled when it runs out is reported unknown.")(f)
@@ -346,10 +363,10 @@ def timeout_option() -> Callable:
     return decorate
 
 
-def parallel_options() -> Callable:
+def parallel_options() -> Decorator:
     """--jobs and --scheduler, kept in the click context's `meta` (read by
-    commands._options), so the commands' signatures do not change."""
-    def keep(ctx: click.Context, param: click.Parameter, value):
+    commands.analysis_options), so the commands' signatures do not change."""
+    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         ctx.meta[f"cedarscope.{param.name}"] = value
         return value
 
@@ -359,7 +376,9 @@ def parallel_options() -> Callable:
     scheduler = click.option("--scheduler", metavar="ADDRESS", default=None, expose_value=False,
                              callback=keep, help="Run the environments on this Dask distributed "
                              "scheduler (pip install 'cedarscope[distributed]').")
-    return lambda f: jobs(scheduler(f))
+    def decorate(f: F) -> F:
+        return jobs(scheduler(f))
+    return decorate
 
 
 def read_text(path: Path) -> str:
@@ -385,7 +404,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
+def load_policy_set(paths: Sequence[Path], links_path: Path | None = None) -> PolicySet:
     from cedarscope.lang.links import with_links
     from cedarscope.lang.policy_files import load_policy_files
     policyset = load_policy_files(list(paths))
@@ -394,9 +413,7 @@ def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     return policyset
 
 
-def load_schema_file(path: Path | None):
-    if path is None:
-        return None
+def load_schema_file(path: Path) -> Schema:
     from cedarscope.lang.schema import load_schema
     return load_schema(path)
 
@@ -566,7 +583,7 @@ def test(files: tuple[Path, ...], root: Path | None) -> None:
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def test_results(paths: Sequence[Path], root: Path | None):
+def test_results(paths: Sequence[Path], root: Path | None) -> Iterator[TestFileResult]:
     from cedarscope.analyzer.conformance import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
@@ -591,7 +608,7 @@ def find_test_root(test_file: Path) -> Path:
     return test_file.resolve().parent
 
 
-def outcome_counts(result) -> tuple[int, int]:
+def outcome_counts(result: TestFileResult) -> tuple[int, int]:
     """(passed, failed) for one test file's result."""
     failed = sum(1 for r in result.requests if not r.passed)
     passed = len(result.requests) - failed

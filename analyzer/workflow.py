@@ -19,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,6 +31,9 @@ from cedarscope.reports.findings import Report, Verdict
 
 if TYPE_CHECKING:
     from cedarscope.analyzer.api import ExampleOptions, TriageOptions
+    from cedarscope.lang.infer import Inferred
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 INFERRED = "schema inferred from the policies (no --schema given); see `cedarscope schema infer`"
 
@@ -46,7 +49,7 @@ def settings() -> Config:
 # Options
 
 
-def baseline_options(f: Callable) -> Callable:
+def baseline_options(f: F) -> F:
     f = click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="Record the current findings (after @suppress) in FILE, and exit 0.")(f)
     f = click.option("--baseline", "baseline_path", type=existing_file,
@@ -54,7 +57,7 @@ def baseline_options(f: Callable) -> Callable:
     return f
 
 
-def save_schema_option(f: Callable) -> Callable:
+def save_schema_option(f: F) -> F:
     return click.option("--save-schema", "save_schema_path", type=click.Path(dir_okay=False, path_type=Path),
                         help="When no --schema is given, write the inferred schema to FILE.")(f)
 
@@ -80,7 +83,7 @@ def schema_for(schema_path: Path | None, policy_sets: Sequence[PolicySet],
     return inferred.schema, True
 
 
-def infer(policy_sets: Sequence[PolicySet], entities: Any = None, requests: Sequence[Any] = ()):
+def infer(policy_sets: Sequence[PolicySet], entities: Any = None, requests: Sequence[Any] = ()) -> Inferred:
     from cedarscope.lang.infer import infer_schema
 
     merged = PolicySet(tuple((f"{i}:{pid}", p) for i, ps in enumerate(policy_sets) for pid, p in ps.policies),
