@@ -477,9 +477,6 @@ def disjoint(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpac
     return _relation("disjoint", first, second, schema, given)
 
 
-RELATIONS = {"equivalent": equivalent, "implies": implies, "disjoint": disjoint}
-
-
 def _plan(schema: Schema, given: AnalysisOptions, describe_budget: float, matrix: bool) -> Options:
     from dataclasses import replace
 

@@ -45,6 +45,7 @@ from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
     from cedarscope.analyzer.api import AnalysisOptions, ExampleOptions, Spelling
+    from cedarscope.reports.findings import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 V = TypeVar("V")
@@ -267,13 +268,14 @@ def _relation_command(name: str, summary: str) -> click.Command:
                 links_path: Path | None, principal_type: str | None, action: str | None, resource_type: str | None,
                 max_examples: int, save_examples: Path | None, confirm: bool, no_validate: bool, fmt: str,
                 timeout: float, time_limit: float | None) -> None:
-        from cedarscope.analyzer.api import RELATIONS
+        from cedarscope.analyzer import api
 
         a, b = load_sources([first], links_path), load_sources([second], links_path)
         schema, inferred = schema_for(schema_path, [a, b], save_schema_path)
         given = analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate)
+        relation: Callable[..., Report] = getattr(api, name)  # api.equivalent, api.implies, api.disjoint
         with usage_errors():
-            report = RELATIONS[name](a, b, schema, **with_examples(given, save_examples, confirm, max_examples))
+            report = relation(a, b, schema, **with_examples(given, save_examples, confirm, max_examples))
         emit_report(stating_inferred(report, inferred), fmt)
 
     return command
