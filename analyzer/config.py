@@ -124,7 +124,7 @@ def _checked(data: dict[str, Any], path: Path, prefix: str) -> dict[str, Any]:
     return values
 
 
-def _value(kind: str, value: Any, base: Path, error: Callable[[str], CedarError]) -> Any:
+def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) -> Any:
     if kind == "path":
         if not isinstance(value, str) or not value:
             raise error("expected a path (a string)")
