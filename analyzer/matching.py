@@ -36,6 +36,7 @@ from cedarscope.lang.ast import And, Policy, Scope, ScopeEq, ScopeIn, ScopeIs, S
 from cedarscope.lang.values import EntityUID
 
 if TYPE_CHECKING:
+    from cedarscope.analyzer.templates import TemplateRule
     from cedarscope.lang.entities import Entities
     from cedarscope.lang.template import PolicyInstance
 
@@ -308,14 +309,14 @@ class ConcreteScopes:
     `==`, `in` and `is` never error): authorizing against the rest gives
     the same decision, reasons and errors as against the whole slice."""
 
-    def __init__(self, instances: Sequence[PolicyInstance]):
+    def __init__(self, instances: Sequence[PolicyInstance | TemplateRule]):
         self.instances = list(instances)
         self._by_key: dict[ScopeKey, dict[ScopeKey, list[int]]] = {}  # principal key -> resource key -> rules
         for i, inst in enumerate(self.instances):
             by_resource = self._by_key.setdefault(scope_key(inst.policy.principal), {})
             by_resource.setdefault(scope_key(inst.policy.resource), []).append(i)
 
-    def matching(self, example: Example) -> list[PolicyInstance]:
+    def matching(self, example: Example) -> list[PolicyInstance | TemplateRule]:
         request, entities = example.request, example.entities
         resource = set(_keys(request.resource, entities))
         found: list[int] = []
