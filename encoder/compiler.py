@@ -36,7 +36,7 @@ element terms, and tests on them unfold into disjunctions and conjunctions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import z3
 
@@ -74,9 +74,6 @@ from cedarscope.lang import ast
 from cedarscope.lang.schema import Attribute, EntityType, RecordType, SetType, StringType
 from cedarscope.lang.template import AnyEntity
 from cedarscope.lang.values import EntityUID
-
-if TYPE_CHECKING:
-    from cedarscope.encoder.ext import Encoded
 
 _and, _or, _not = conjunction, disjunction, negation
 
@@ -618,30 +615,30 @@ class Compiler:
             return bad(ty)
         return Term(ty, val, _or(err, extra_err))
 
-    def contains(self, s: Term, x: Term) -> Encoded:
+    def contains(self, s: Term, x: Term) -> ext.Encoded:
         if x.ty == NEVER:
             return BOOL, FALSE, TRUE
         return BOOL, self.member(s, x.ty, x.val), FALSE
 
-    def contains_all(self, s: Term, t: Term) -> Encoded:
+    def contains_all(self, s: Term, t: Term) -> ext.Encoded:
         if not _is_set(t.ty):
             return BOOL, None, TRUE
         return BOOL, self.subset(t, s), FALSE
 
-    def contains_any(self, s: Term, t: Term) -> Encoded:
+    def contains_any(self, s: Term, t: Term) -> ext.Encoded:
         if not _is_set(t.ty):
             return BOOL, None, TRUE
         return BOOL, self.intersects(s, t), FALSE
 
-    def is_empty(self, s: Term) -> Encoded:
+    def is_empty(self, s: Term) -> ext.Encoded:
         return BOOL, self.empty(s.ty, s.val, s.lits), FALSE
 
-    def has_tag(self, x: Term, k: Term) -> Encoded:
+    def has_tag(self, x: Term, k: Term) -> ext.Encoded:
         if k.ty != STRING:
             return BOOL, None, TRUE
         return BOOL, self.sym.has_tag(x.ty.name, x.val, k.val), FALSE
 
-    def get_tag(self, x: Term, k: Term) -> Encoded:
+    def get_tag(self, x: Term, k: Term) -> ext.Encoded:
         if k.ty != STRING:
             return NEVER, None, TRUE
         tty = self.sym.tags_type(x.ty.name)
