@@ -28,7 +28,7 @@ import functools
 import operator
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import z3
 
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
+EnvFacts: TypeAlias = tuple[RequestEnv, "Facts"]  # what is known of a rule in one environment
 
 
 def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
@@ -574,8 +575,6 @@ def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     return Shown(example, response.decision.value, response.reasons)
 
 
-
-
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
@@ -619,8 +618,7 @@ class _Judge:
         redundant = [] if shadowed else self.redundant(r, alive, loc)
         return [*shadowed, *redundant, *self.over_permissive(r, alive, loc)]
 
-    def forbid_may_error(self, r: Rule, facts: list[tuple[RequestEnv, Facts]], loc: tuple[Location, ...]
-                         ) -> list[Finding]:
+    def forbid_may_error(self, r: Rule, facts: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         for env, f in facts:
             if f.errs == SAT:
                 example = self.examples.get(("error", r.id))
@@ -635,7 +633,7 @@ class _Judge:
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 
-    def overridden(self, r: Rule, alive: list[tuple[RequestEnv, Facts]], loc: tuple[Location, ...]) -> list[Finding]:
+    def overridden(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         if not all(f.overridden == SAT for _, f in alive):
             return []
         env, f = alive[0]
@@ -646,7 +644,7 @@ class _Judge:
                         f"permit {r.id} never grants anything: a forbid always matches when it does",
                         (r.id,), example.overriders, loc, env, self.counterexample(example))]
 
-    def shadowed(self, r: Rule, alive: list[tuple[RequestEnv, Facts]], loc: tuple[Location, ...]) -> list[Finding]:
+    def shadowed(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         """r is implied by one same-effect rule in every environment where it
         matches.  Of two equivalent rules only the later is reported."""
         common = None
@@ -677,7 +675,7 @@ class _Judge:
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 
-    def redundant(self, r: Rule, alive: list[tuple[RequestEnv, Facts]], loc: tuple[Location, ...]) -> list[Finding]:
+    def redundant(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         if not all(f.overridden == SAT or f.needed == UNSAT for _, f in alive):
             return []
         # the other permits that can match where r matches: together they cover it
@@ -688,8 +686,7 @@ class _Judge:
                         "other permits (with the forbids) already decide every request it matches",
                         (r.id,), tuple(covering), loc)]
 
-    def over_permissive(self, r: Rule, alive: list[tuple[RequestEnv, Facts]], loc: tuple[Location, ...]
-                        ) -> list[Finding]:
+    def over_permissive(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         """One finding naming every way permit r is over-permissive
         (`analyzer.permissive`).  Granting every principal (or, strict,
         every resource) is shown with a replayed witness, and withheld
