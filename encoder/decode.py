@@ -32,7 +32,8 @@ import z3
 
 from cedarscope.encoder.symenv import SymEnv, fn_name
 from cedarscope.encoder.terms import NEVER, TermType, ext_value, string_of, to_sorted
-from cedarscope.lang.entities import Entities, Entity
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
     BoolType,
