@@ -163,12 +163,15 @@ def run_integration_test(test: dict, read) -> tuple[int, list]:
     instances = instantiate(policyset)
     passed, failures = 0, []
     for r in test["requests"]:
-        got = _ours(authorize_instances(_corpus_request(r, schema), entities, instances))
+        request = _corpus_request(r, schema)
+        got = _ours(authorize_instances(request, entities, instances))
+        # is_authorized tests only the policies its index finds for the request
+        indexed = _ours(is_authorized(request, entities, policyset))
         want = (r["decision"], sorted(r["reason"]), sorted(r["errors"]))
-        if got == want:
+        if got == want == indexed:
             passed += 1
         else:
-            failures.append((test["policies"], r["description"], want, got))
+            failures.append((test["policies"], r["description"], want, got, indexed))
     return passed, failures
 
 
@@ -232,3 +235,33 @@ def test_policy_sets_asked_in_turn_are_not_confused():
     for _ in range(3):  # a fresh, equal policy set each time
         assert is_authorized(REQUEST, ENTITIES, policies_via_cedar("permit(principal, action, resource);")).reasons \
             == ("policy0",)
+
+
+def test_the_index_skips_only_policies_whose_scope_is_false():
+    """Candidates by action (its groups included) and by principal/resource
+    type: the same response as testing every policy, erroring ones included."""
+    from cedarscope.lang.entities import parse_entities
+    from cedarscope.lang.parser import parse_policies
+
+    ps = parse_policies("""
+        permit(principal, action in Action::"read-group", resource) when { resource.missing };
+        permit(principal == User::"alice", action == Action::"view", resource);
+        permit(principal is Team, action, resource);
+        forbid(principal, action in [Action::"edit", Action::"view"], resource is Doc) when { context.bad };
+        permit(principal in Team::"t", action, resource is Photo);
+    """, "p.cedar")
+    entities = parse_entities(json.dumps([
+        {"uid": {"type": "Action", "id": "view"}, "attrs": {}, "parents": [{"type": "Action", "id": "read-group"}]},
+        {"uid": {"type": "User", "id": "alice"}, "attrs": {}, "parents": [{"type": "Team", "id": "t"}]},
+        {"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []},
+    ]), "e.json")
+    instances = instantiate(ps)
+    for principal in ('User::"alice"', 'User::"bob"', 'Team::"t"'):
+        for action in ("view", "edit", "delete"):
+            for resource in ('Doc::"d"', 'Photo::"p"'):
+                request, _ = _request(principal, f'Action::"{action}"', resource, {"bad": 1})
+                assert is_authorized(request, entities, ps) == authorize_instances(request, entities, instances)
+    request, _ = _request('User::"alice"', 'Action::"view"', 'Doc::"d"', {"bad": 1})
+    response = is_authorized(request, entities, ps)
+    assert [pid for pid, _ in response.errors] == ["policy0", "policy3"]  # both evaluated, in order
+    assert response.reasons == ("policy1",)
