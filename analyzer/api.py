@@ -552,12 +552,29 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
 
         sources = {"<question>": question}
         question = parse_policy(question, "<question>")
+    _a_permit_question(question, sources)
     _valid_query(PolicySet((("question", question),)), schema, "question", sources)
     given["max_examples"] = enumerate or 1
     unvalidated = valid_first(schema, {"policies": policies}, given)
     opts = _options(schema, given)
     report = run(schema, policies, question, opts, by if enumerate else None)
     return _shown(answered(report, opts, unvalidated), schema, {"policies": policies}, given)
+
+
+def _a_permit_question(question: Policy, sources: Mapping[str, str]) -> None:
+    """A question describes the requests it asks about as a `permit`: its
+    effect is not read, so a `forbid` (meaning, perhaps, "is any of these
+    denied?") would be answered as if it were a permit."""
+    if question.effect == "permit":
+        return
+    span = question.span
+    file = span.file if span and span.file else "<question>"
+    line, column = (span.line, span.column) if span else (None, None)
+    lines = sources.get(file, "").splitlines()
+    raise CedarError(Diagnostic(
+        "a question must be written `permit (...)`, not `forbid`: it describes the requests asked about, "
+        "and the answer says whether the policies allow any of them", file=file, line=line, column=column,
+        source_line=lines[line - 1] if line and line <= len(lines) else None))
 
 
 # --------------------------------------------------------------------------

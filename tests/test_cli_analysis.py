@@ -449,6 +449,8 @@ def test_template_policy_id_is_a_usage_error(tmp_path):
     ('permit(principal == ?principal, action, resource);', "cannot be a template"),
     ('permit(principal, action, resource) when { principal.nope };', "attribute `nope`"),
     ('permit(principal, action == Action::"nope", resource);', 'unrecognized action `Action::"nope"`'),
+    # a question's effect is not read: a forbid would be answered as a permit
+    ('forbid(principal, action, resource);', "must be written `permit (...)`, not `forbid`"),
 ])
 def test_ask_question_must_validate(question, expected):
     """A question with a typo would otherwise be answered "no, never"."""
