@@ -198,6 +198,16 @@ def test_text_entities_in_uid_order_and_stats_blocks():
     assert "summary" not in out  # the plan lines say it
 
 
+def test_what_confirm_found_is_a_line_of_its_own():
+    # not "stats: ..., confirmed not confirmed: cedarpy is not installed"
+    for said in ("3 decisions confirmed by cedarpy", "not confirmed: cedarpy is not installed"):
+        report = dataclasses.replace(sample_report(), stats={"environments": 3, "confirmed": said})
+        for fmt in ("text", "markdown", "html"):
+            out = render(report, fmt)
+            assert "stats: environments 3\n" in out and f"--confirm: {said}" in out, fmt
+            assert "confirmed " + said not in out
+
+
 def test_text_is_plain_on_a_pipe_and_coloured_on_a_terminal():
     plain = render(sample_report(), "text", color=False)
     coloured = render(sample_report(), "text", color=True)
