@@ -267,9 +267,14 @@ def test_sarif_absolute_paths_become_file_uris():
 
 
 def test_markdown_escapes_table_cells_and_fences_code():
-    out = render(sample_report(message="a | b `c`"), "markdown")
+    report = sample_report()
+    described = dataclasses.replace(report.findings[0], description='permit (principal, action, resource) when '
+                                                                   '{ principal.a || principal.b == "`" };')
+    out = render(dataclasses.replace(report, findings=(described, *report.findings[1:])), "markdown")
     assert out.startswith("## cedarscope diff: 1 change")
-    assert "a \\| b `c`" in out
+    # the summary table's cell escapes `|`; the change's body shows the description fenced, as it is
+    assert "principal.a \\|\\| principal.b" in out
+    assert "```cedar\npermit (principal, action, resource) when { principal.a || principal.b" in out
     assert '```cedar\nprincipal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
     assert "- new: **allow**, determined by permit policy2 at policies/v2.cedar:12" in out
 
