@@ -438,8 +438,23 @@ def _require_evaluable(policies: PolicySet, policy_id: str) -> None:
         links = sorted(link.link_id for link in policies.links if link.template_id == policy_id)
         hint = f"; check one of its links: {', '.join(links)}" if links else " and has no links"
         raise OptionError(f"policy {policy_id!r} is a template{hint}")
-    if policy is None and all(link.link_id != policy_id for link in policies.links):
-        raise OptionError(f"no policy with id {policy_id!r}")
+    _require_known(policies, policy_id, "policy")
+
+
+def _require_known(policies: PolicySet, policy_id: str, option: str) -> None:
+    """`policy_id` names a policy, template or link of the set; if not, the
+    error names the nearest ids (or the set's first ids) to pick from."""
+    import difflib
+
+    ids = [*policies.ids, *(link.link_id for link in policies.links)]
+    if policy_id in ids:
+        return
+    near = difflib.get_close_matches(policy_id, ids, n=3)
+    if near:
+        hint = f"; did you mean {', '.join(repr(i) for i in near)}?"
+    else:
+        hint = f"; the ids are {', '.join(ids[:8])}{f' and {len(ids) - 8} more' if len(ids) > 8 else ''}"
+    raise OptionError(f"no policy with id {policy_id!r}{hint if ids else ' (the set is empty)'}", option)
 
 
 def merge(command: str, reports: Sequence[Report]) -> Report:
@@ -511,6 +526,8 @@ def whatif(policies: PolicySet, schema: Schema, *, add: PolicySet | None = None,
 
     if add is None and not remove:
         raise OptionError("whatif needs policies to add and/or ids to remove")
+    for policy_id in remove:
+        _require_known(policies, policy_id, "remove")
     added = add or PolicySet(())
     sides = {"old": policies, "new": changed(policies, added, remove)}
     unvalidated = valid_first(schema, sides, given)
@@ -552,12 +569,29 @@ def ask(policies: PolicySet, schema: Schema, question: str | Policy, *, enumerat
 
         sources = {"<question>": question}
         question = parse_policy(question, "<question>")
+    _a_permit_question(question, sources)
     _valid_query(PolicySet((("question", question),)), schema, "question", sources)
     given["max_examples"] = enumerate or 1
     unvalidated = valid_first(schema, {"policies": policies}, given)
     opts = _options(schema, given)
     report = run(schema, policies, question, opts, by if enumerate else None)
     return _shown(answered(report, opts, unvalidated), schema, {"policies": policies}, given)
+
+
+def _a_permit_question(question: Policy, sources: Mapping[str, str]) -> None:
+    """A question describes the requests it asks about as a `permit`: its
+    effect is not read, so a `forbid` (meaning, perhaps, "is any of these
+    denied?") would be answered as if it were a permit."""
+    if question.effect == "permit":
+        return
+    span = question.span
+    file = span.file if span and span.file else "<question>"
+    line, column = (span.line, span.column) if span else (None, None)
+    lines = sources.get(file, "").splitlines()
+    raise CedarError(Diagnostic(
+        "a question must be written `permit (...)`, not `forbid`: it describes the requests asked about, "
+        "and the answer says whether the policies allow any of them", file=file, line=line, column=column,
+        source_line=lines[line - 1] if line and line <= len(lines) else None))
 
 
 # --------------------------------------------------------------------------

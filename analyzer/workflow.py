@@ -67,16 +67,17 @@ def save_schema_option(f: F) -> F:
 
 
 def schema_for(schema_path: Path | None, policy_sets: Sequence[PolicySet],
-               save_schema_path: Path | None = None) -> tuple[Schema, bool]:
-    """The schema of `schema_path`, or one inferred from the policies (True
-    when inferred); the inferred one is written to `save_schema_path`."""
+               save_schema_path: Path | None = None, entities: Any = None) -> tuple[Schema, bool]:
+    """The schema of `schema_path`, or one inferred from the policies (and
+    the `entities` JSON, when given) (True when inferred); the inferred one
+    is written to `save_schema_path`."""
     from cedarscope.analyzer.cli import load_schema_file
 
     if schema_path is not None:
         if save_schema_path is not None:
             raise click.UsageError("--save-schema keeps an inferred schema; it needs no --schema")
         return load_schema_file(schema_path), False
-    inferred = infer(policy_sets)
+    inferred = infer(policy_sets, entities)
     if save_schema_path is not None:
         save_schema_path.write_text(inferred.text, encoding="utf-8")
         click.echo(f"cedarscope: inferred schema written to {save_schema_path}", err=True)

@@ -81,7 +81,8 @@ def _plan_summary(report: Report) -> list[str]:
 def _change(i: int, f: Finding) -> list[str]:
     sign, _ = SIGN[f.kind]
     subjects = ", ".join(f"{inline_code(p)} ({f.edits.get(p, 'changed')})" for p in f.policies)
-    body = [cell(f.message), "", f"Caused by: {subjects or '(no single policy)'}", ""]
+    # not f.message: it says in one line what the summary and this body say in parts
+    body = [f"Caused by: {subjects or '(no single policy)'}", ""]
     for loc in f.locations:
         body.append(f"- at {inline_code(str(loc))}")
     if f.description:

@@ -285,11 +285,19 @@ def _stat(v: object) -> str:
     return str(v)
 
 
+# Figures that are sentences, each on a line of its own after the counts
+# (``confirmed 3 decisions confirmed by cedarpy`` would read as a stutter).
+SENTENCE_STATS = {"confirmed": "--confirm"}
+
+
 def stats_lines(stats: Mapping[str, Any]) -> list[str]:
-    """Scalar figures on one ``stats:`` line; each list-valued figure (a
-    per-environment summary, the reasons for unknowns) as its own block."""
-    scalars = [f"{k} {_stat(v)}" for k, v in stats.items() if not isinstance(v, (list, tuple))]
+    """Scalar figures on one ``stats:`` line; each sentence (what --confirm
+    found) on its own line; each list-valued figure (a per-environment
+    summary, the reasons for unknowns) as its own block."""
+    scalars = [f"{k} {_stat(v)}" for k, v in stats.items()
+               if not isinstance(v, (list, tuple)) and k not in SENTENCE_STATS]
     lines = [f"stats: {', '.join(scalars)}"] if scalars else []
+    lines += [f"{label}: {stats[k]}" for k, label in SENTENCE_STATS.items() if k in stats]
     for k, v in stats.items():
         if isinstance(v, (list, tuple)):
             lines.append(f"{k}:")

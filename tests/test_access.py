@@ -196,6 +196,26 @@ def test_filters_narrow_the_environments(store):
     assert code == 2 and "selects no request environment" in out
 
 
+def test_without_a_schema_access_and_count_infer_one_and_say_so(store, tmp_path):
+    # like every other analysis command: no --schema infers one (from the
+    # policies, and the store when one is given) and the report states it
+    code, out = run("access", store / "p.cedar", "-f", "json", "--save-schema", tmp_path / "kept.cedarschema")
+    assert code == 0, out
+    report = json.loads(out[out.index("{"):])
+    assert any("schema inferred" in a for a in report["assumptions"])
+    assert by_action(report)['Action::"delete"']["access"] == "never"
+    assert "action edit" in (tmp_path / "kept.cedarschema").read_text()
+    entities = [{"uid": {"type": "User", "id": "ann"}, "attrs": {"level": 5}, "parents": []},
+                {"uid": {"type": "Doc", "id": "d"}, "attrs": {"owner": {"__entity": {"type": "User", "id": "ann"}},
+                                                          "public": True}, "parents": []}]
+    (tmp_path / "e.json").write_text(json.dumps(entities))
+    code, out = run("count", store / "p.cedar", "--entities", tmp_path / "e.json")
+    assert code == 0, out
+    assert "assuming: schema inferred from the policies" in out
+    code, out = run("access", store / "p.cedar", "-s", store / "s.cedarschema", "--save-schema", tmp_path / "x")
+    assert code == 2 and "--save-schema keeps an inferred schema" in out
+
+
 def test_an_environment_not_answered_exits_3(store):
     # the run's time limit is spent before any environment is asked
     code, out = run("access", store / "p.cedar", "-s", store / "s.cedarschema", "--time-limit", "0.000001",

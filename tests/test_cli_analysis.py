@@ -351,6 +351,12 @@ def test_whatif_add_and_remove():
     code, report = run_json("whatif", V1, "-s", SCHEMA, "--remove", "no-secret-edit")
     assert {(f["kind"], f["environment"]["action"]) for f in report["findings"]} == {("gained", 'Action::"edit"')}
     assert run("whatif", V1, "-s", SCHEMA, "--remove", "nope").exit_code == 2
+    # a typo is a usage error of the flag that names the ids to pick from, never "<whatif>: error"
+    result = run("whatif", V1, "-s", SCHEMA, "--remove", "team-veiw")
+    assert result.exit_code == 2 and "Invalid value for --remove" in result.output, result.output
+    assert "did you mean 'team-view'?" in result.output and "<whatif>" not in result.output
+    result = run("check", V1, "-s", SCHEMA, "--policy", "zzz", "-P", "never-matches")
+    assert result.exit_code == 2 and "the ids are owner, team-view, no-secret-edit" in result.output, result.output
     assert run("whatif", V1, "-s", SCHEMA, "--add", V1).exit_code == 2  # ids already in use
 
 
@@ -449,6 +455,8 @@ def test_template_policy_id_is_a_usage_error(tmp_path):
     ('permit(principal == ?principal, action, resource);', "cannot be a template"),
     ('permit(principal, action, resource) when { principal.nope };', "attribute `nope`"),
     ('permit(principal, action == Action::"nope", resource);', 'unrecognized action `Action::"nope"`'),
+    # a question's effect is not read: a forbid would be answered as a permit
+    ('forbid(principal, action, resource);', "must be written `permit (...)`, not `forbid`"),
 ])
 def test_ask_question_must_validate(question, expected):
     """A question with a typo would otherwise be answered "no, never"."""

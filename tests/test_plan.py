@@ -296,6 +296,12 @@ def test_markdown_puts_the_summary_first_and_folds_details():
     table = out.index("| | change | environment | caused by | exactly these requests |")
     assert table < out.index("<details>")
     assert out.count("<details>") == out.count("</details>") == 5  # 4 changes and the stats
+    # a change's body shows its description as a code block, not once more inside a one-line sentence
+    report = cedarscope.diff(old, new, schema)
+    for change in report.changes:
+        assert change.description is not None and change.description in out
+        assert change.message not in out
+    assert "exactly the requests of:" not in out
 
 
 def test_ask_enumerate_counts_principals_that_read_differently(schema):

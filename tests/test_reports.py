@@ -198,6 +198,16 @@ def test_text_entities_in_uid_order_and_stats_blocks():
     assert "summary" not in out  # the plan lines say it
 
 
+def test_what_confirm_found_is_a_line_of_its_own():
+    # not "stats: ..., confirmed not confirmed: cedarpy is not installed"
+    for said in ("3 decisions confirmed by cedarpy", "not confirmed: cedarpy is not installed"):
+        report = dataclasses.replace(sample_report(), stats={"environments": 3, "confirmed": said})
+        for fmt in ("text", "markdown", "html"):
+            out = render(report, fmt)
+            assert "stats: environments 3\n" in out and f"--confirm: {said}" in out, fmt
+            assert "confirmed " + said not in out
+
+
 def test_text_is_plain_on_a_pipe_and_coloured_on_a_terminal():
     plain = render(sample_report(), "text", color=False)
     coloured = render(sample_report(), "text", color=True)
@@ -257,9 +267,14 @@ def test_sarif_absolute_paths_become_file_uris():
 
 
 def test_markdown_escapes_table_cells_and_fences_code():
-    out = render(sample_report(message="a | b `c`"), "markdown")
+    report = sample_report()
+    described = dataclasses.replace(report.findings[0], description='permit (principal, action, resource) when '
+                                                                   '{ principal.a || principal.b == "`" };')
+    out = render(dataclasses.replace(report, findings=(described, *report.findings[1:])), "markdown")
     assert out.startswith("## cedarscope diff: 1 change")
-    assert "a \\| b `c`" in out
+    # the summary table's cell escapes `|`; the change's body shows the description fenced, as it is
+    assert "principal.a \\|\\| principal.b" in out
+    assert "```cedar\npermit (principal, action, resource) when { principal.a || principal.b" in out
     assert '```cedar\nprincipal == User::"alice", action == Action::"delete", resource == Doc::"plan"' in out
     assert "- new: **allow**, determined by permit policy2 at policies/v2.cedar:12" in out
 
