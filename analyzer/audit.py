@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import z3
 
-from cedarscope.analyzer.matching import ConcreteScopes, Focus, Implication, PolicyMatcher, Profile, named_entities
-from cedarscope.analyzer.queries import error_of, policy_outcome
+from cedarscope.analyzer.matching import ConcreteScopes, Focus, Implication, PolicyMatcher, Profile
+from cedarscope.analyzer.queries import error_of
+from cedarscope.analyzer.shown import Shown, decode_examples
 from cedarscope.analyzer.slicing import PolicyIndex
 from cedarscope.analyzer.solving import (
     TIME_LIMIT_REACHED,
@@ -49,14 +50,11 @@ from cedarscope.analyzer.solving import (
     out_of_time,
 )
 from cedarscope.analyzer.spread import spread
-from cedarscope.analyzer.templates import TemplateRule, linked_for_example, policies_in, template_rules
+from cedarscope.analyzer.templates import TemplateRule, policies_in, template_rules
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.encoder.terms import or_of
-from cedarscope.lang.ast import Policy, PolicySet, ScopeAny, ScopeIs, TemplateLink
-from cedarscope.lang.authorizer import authorize_instances
-from cedarscope.lang.entities import Entities
-from cedarscope.lang.request import Request
+from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Counterexample, Finding, Location, PolicyRef, Report, Verdict
@@ -69,23 +67,10 @@ Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a t
 EnvFacts: TypeAlias = tuple[RequestEnv, "Facts"]  # what is known of a rule in one environment
 
 
-def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
-                links: Sequence[TemplateLink] = ()) -> bool:
-    return outcome(rule, request, entities, links) == wanted
-
-
 def _in(part: str, i: int) -> Callable[[Profile], bool]:
     """Does a model's profile list rule i among `part` (satisfied, errors,
     scope_only)?  What a model found for a goal about rule i must show."""
     return lambda profile: i in getattr(profile, part)
-
-
-def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> str:
-    """"match", "no-match" or "error" for the rule under concrete inputs (a
-    template analysed for every link: through the example's links)."""
-    if isinstance(rule, TemplateRule):
-        return rule.outcome(request, entities, links)
-    return policy_outcome(rule.policy, request, entities)
 
 
 def _any(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
@@ -139,6 +124,7 @@ class EnvSession:
         self.last_model: Model | None = None  # the one `solve` found last
         self.first_sat: dict[int, int] = {}  # rule -> the first model satisfying it
         self.first_err: dict[int, int] = {}
+        self.first_granted: dict[int, int] = {}
         self.kept: dict[int, Model] = {}  # the models a witness or error example may come from
         self.profiles: list[Profile] = []
         self.not_dead: set[int] = set()  # set once every rule's witness was looked for
@@ -170,7 +156,11 @@ class EnvSession:
         j, bit = self.found, 1 << self.found
         self.found += 1
         profile = self.matcher.profile(model)
+        granted = not any(self.err[q] is not None for q in (*profile.satisfied, *profile.undetermined))
         for i in profile.satisfied:
+            if granted and self.err[i] is None and i not in self.first_granted:
+                self.first_granted[i] = j  # a request permit i grants: no forbid holds
+                self.kept[j] = model
             self.models_sat[i] |= bit
             if i not in self.first_sat:
                 self.first_sat[i] = j
@@ -270,6 +260,7 @@ class Facts:
 
     alive: str = UNSAT  # sat: some request matches it here
     witness: Model | None = None
+    granted: Model | None = None  # a request it matches and no forbid does (permits)
     errs: str = UNSAT  # sat: some request makes it error here
     error_model: Model | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
@@ -308,6 +299,8 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     for i, f in enumerate(facts):
         if i in s.first_sat:
             f.witness = s.kept[s.first_sat[i]]
+        if i in s.first_granted:
+            f.granted = s.kept[s.first_granted[i]]
     return {r.id: f for r, f in zip(s.rules, facts, strict=True)}
 
 
@@ -478,26 +471,6 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
 
 
 @dataclass
-class Shown:
-    """An example a finding may show, replayed in its environment: the
-    decision over the environment's slice (the other policies cannot match
-    there) and the policies that determined it."""
-
-    example: Example
-    decision: str
-    reasons: tuple[str, ...]
-
-    @property
-    def overriders(self) -> tuple[str, ...]:
-        """The forbids that match the example (a deny's reasons are exactly
-        the satisfied forbids; a link of a template, by the template)."""
-        if self.decision != "deny":
-            return ()
-        templates = {x.link_id: x.template_id for x in self.example.links}
-        return tuple(sorted({templates.get(pid, pid) for pid in self.reasons}))
-
-
-@dataclass
 class EnvAudit:
     """One environment's part of an audit, as plain data (it may come from
     another process)."""
@@ -527,52 +500,10 @@ def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, l
             return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
                             unknown=[f"{env}: unsupported: {exc}"])
         facts = _gather(session)
-        examples = _decode_examples(session, facts)
+        examples = decode_examples(session, facts)
         solver = session.solver
         return EnvAudit(env, facts, examples, solver.queries, solver.seconds,
                         [f"{env}: {why}" for why in solver.unknown_reasons])
-
-
-def _may_show_witness(r: Rule, f: Facts) -> bool:
-    """Could a finding about permit r show its witness?  (overridden, or
-    over-permissive for a principal or resource that neither its scope nor
-    its conditions constrain: the judge's own conditions.)"""
-    from cedarscope.analyzer.properties import mentions_var
-
-    if r.effect != "permit":
-        return False
-    if f.overridden == SAT:
-        return True
-    return any((isinstance(s, ScopeAny) or (isinstance(s, ScopeIs) and s.in_target is None))
-               and not any(mentions_var(c.body, var) for c in r.policy.conditions)
-               for var, s in (("principal", r.policy.principal), ("resource", r.policy.resource)))
-
-
-def _decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple[str, str], Shown | None]:
-    """Decode and replay, while this environment's encoding exists, the
-    examples a finding may show: a rule's witness and a forbid's erroring
-    request, each authorized against the environment's slice.  The models
-    are dropped afterwards, so an audit holds one environment's encoding at
-    a time.  A None entry is an example that did not replay."""
-    out: dict[tuple[str, str], Shown | None] = {}
-    for r in session.rules:
-        f = facts[r.id]
-        if f.alive == SAT and _may_show_witness(r, f):
-            out[("witness", r.id)] = _shown(session, session.example(
-                f.witness, functools.partial(_outcome_is, r, "match"), named_entities(r.policy)))
-        if f.errs == SAT:
-            out[("error", r.id)] = _shown(session, session.example(
-                f.error_model, functools.partial(_outcome_is, r, "error"), named_entities(r.policy)))
-        f.witness = f.error_model = None
-    return out
-
-
-def _shown(session: EnvSession, example: Example | None) -> Shown | None:
-    if example is None:
-        return None
-    instances = linked_for_example(session.scopes.matching(example), example.links)
-    response = authorize_instances(example.request, example.entities, instances)
-    return Shown(example, response.decision.value, response.reasons)
 
 
 class _Judge:
@@ -693,7 +624,7 @@ class _Judge:
         when none replayed."""
         from cedarscope.analyzer.permissive import over_permissive
 
-        example = self.counterexample(self.examples.get(("witness", r.id)))
+        example = self.counterexample(self.examples.get(("granted", r.id)))
         always_true = bool(r.policy.conditions) and all(f.always_true == UNSAT for _, f in alive)
         finding = over_permissive(r.id, r.policy, [env for env, _ in alive], loc, always_true=always_true,
                                   exceeded=self.exceeds.get(r.id), strict=self.strict, example=example)

@@ -85,9 +85,12 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
                 linked = with_example_links(ps, ex.links)
                 response = is_authorized(ex.request, ex.entities, linked)
                 subjects = [pid for pid, _ in response.errors] if kind == "may-error" else []
+                # the kind is shown beside the message: the property is named when it differs
+                said = f"{describe_request(ex)} {says}" if name == kind else f"{name}: {describe_request(ex)} {says}"
+                why = "".join(f"; {pid}: {message}" for pid, message in response.errors) if subjects else ""
                 findings.append(Finding(
                     kind=kind,
-                    message=f"{name}: {describe_request(ex)} {says}",
+                    message=said + why,
                     policies=tuple(subjects),
                     locations=_locations(linked, subjects),
                     environment=answer.env,

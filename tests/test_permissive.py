@@ -134,3 +134,27 @@ def test_an_exceeded_bound_is_shown_where_the_property_holds():
     prop = props.get("guests-never-read-secret")
     assert describes(prop, cx.request, cx.entities)
     assert is_authorized(cx.request, cx.entities, ps).decision == ALLOW
+
+
+def test_the_example_is_a_request_the_permit_grants():
+    """A forbid that often matches (here: every tool but one) must not make
+    the example a denied request: an over-permissive finding shows access
+    the permit grants (found by a new user on a public agent store)."""
+    from cedarscope.lang.schema import parse_schema
+
+    schema = parse_schema('''
+        entity User; entity Tool;
+        action run appliesTo { principal: User, resource: Tool, context: { tool: String } };
+    ''', "s.cedarschema")
+    ps = parse_policies('''
+        @id("anyone-runs")
+        permit(principal, action == Action::"run", resource);
+        @id("unknown-tools")
+        forbid(principal, action == Action::"run", resource) unless { context.tool == "ls" };
+    ''', "p.cedar")
+    report = audit(schema, ps, Options())
+    [finding] = [f for f in report.findings if f.kind == "over-permissive"]
+    example = finding.counterexample
+    assert example is not None
+    assert example.decisions == {"policies": "allow"}
+    assert str(example.request.context["tool"]) == "ls"
