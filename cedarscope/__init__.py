@@ -58,15 +58,15 @@ if TYPE_CHECKING:
 from cedarscope.version import VERSION as __version__
 
 _ANALYSES = ("OptionError", "Validation", "access", "ask", "audit", "authorize", "check", "count", "diff",
-             "disjoint", "equivalent", "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
-             "parse_request", "parse_schema", "validate", "whatif")
+             "disjoint", "equivalent", "implies", "load_entities", "load_policies", "load_request", "load_schema",
+             "parse_policies", "parse_request", "parse_schema", "validate", "whatif")
 _RESULTS = ("AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict")
 _DIAGNOSTICS = ("CedarError", "Diagnostic")
 
 __all__ = [  # written out, so linters see the re-exports: _ANALYSES, _RESULTS, _DIAGNOSTICS
     "OptionError", "Validation", "access", "ask", "audit", "authorize", "check", "count", "diff",
-    "disjoint", "equivalent", "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
-    "parse_request", "parse_schema", "validate", "whatif",
+    "disjoint", "equivalent", "implies", "load_entities", "load_policies", "load_request", "load_schema",
+    "parse_policies", "parse_request", "parse_schema", "validate", "whatif",
     "AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict",
     "CedarError", "Diagnostic",
     "__version__",
