@@ -14,9 +14,13 @@ schema defaults, when a perturbation refers to a new one), and parents keep
 the types the schema allows.
 
     python -m tests.exactness            # the bundled example, mutants, generated stores
+    python -m tests.exactness --texts F  # ... and every description's text into F
 
 prints, per corpus, changes checked, requests evaluated, mismatches, the
-median description size (atoms, characters) and the fallback rate.
+median description size (atoms, characters) and the fallback rate.  The
+texts written with `--texts` (one line per change: corpus, direction,
+environment, description) let two runs be compared: descriptions are
+deterministic, so they must be identical.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class Tally:
     mismatches: list[str] = field(default_factory=list)
     atoms: list[int] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # "direction environment: description", one line each
 
     def add(self, other: Tally) -> None:
         for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut"):
@@ -72,6 +77,7 @@ class Tally:
         self.mismatches += other.mismatches
         self.atoms += other.atoms
         self.chars += other.chars
+        self.texts += other.texts
 
     def line(self, name: str) -> str:
         med_atoms = statistics.median(self.atoms) if self.atoms else 0
@@ -337,15 +343,14 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
     perturber = Perturber(schema, (old, new), random.Random(seed))
     for finding in report.changes:
         tally.changes += 1
+        tally.texts.append(f"{finding.kind} {finding.environment}: {_one_line(finding.description)}")
         if finding.description is None:
             tally.unavailable += 1
             continue
         tally.described += 1
         tally.structural += finding.description_form == "structural"
         parse_policy(finding.description)  # it is Cedar
-        from cedarscope.reports.render_text import one_line
-
-        tally.chars.append(len(one_line(finding.description)))
+        tally.chars.append(len(_one_line(finding.description)))
         tally.atoms.append(_atoms(finding.description))
         described = cedarpy.PolicySet.from_str(finding.description)
         for cx in finding.examples:
@@ -359,6 +364,12 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
                 if outcome:
                     tally.mismatches.append(outcome)
     return tally
+
+
+def _one_line(text: str | None) -> str:
+    from cedarscope.reports.render_text import one_line
+
+    return one_line(text) if text is not None else "(no description)"
 
 
 def _decide(cedarpy, engines, described, schema, request: Request, entities: Entities,
@@ -458,12 +469,18 @@ def generated_stores(sizes: Iterable[int] = (10, 30), seeds: Iterable[int] = (1,
 
 
 def main(argv: list[str]) -> int:
+    texts = Path(argv[argv.index("--texts") + 1]) if "--texts" in argv else None
     total = Tally()
+    lines: list[str] = []
+
     def show(name: str, tally: Tally) -> None:
         print(tally.line(name), flush=True)
         for m in tally.mismatches[:3]:
             print("   MISMATCH", m[:600], flush=True)
         total.add(tally)
+        lines.extend(f"{name} | {t}" for t in tally.texts)
+        if texts is not None:
+            texts.write_text("".join(line + "\n" for line in lines))
 
     show("bundled example", bundled_example())
     if CORPUS.exists():
