@@ -242,7 +242,7 @@ class Describer:
             return model.holds(self.meaning(n))
 
         try:
-            request, entities = self.enc.decode(model.main)
+            request, entities = self.enc.decode(model.solved, local=self.solver.local)
             leaves = [concrete, symbolic]
         except Exception:  # a model the decoder cannot read: the model alone
             leaves = [symbolic]

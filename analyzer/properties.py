@@ -114,7 +114,8 @@ def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
         # the static slice: a template's slots are no entity whose reads could be observed
         relevant = [i.policy for i in index.slice(enc.env)] + [question]
         read = distinct_outcomes(enc, observations(relevant, about=part))
-        return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
+        return lambda model, local=None: z3.And(enc.different_from(model, (f"{part}-id",), local),
+                                                read(model, local))
     return make
 
 
