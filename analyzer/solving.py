@@ -48,6 +48,7 @@ from cedarscope.reports.findings import Verdict
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
+RLIMIT_MAX = 2**32 - 1  # Z3's rlimit is an unsigned 32-bit number
 
 
 class Status(enum.StrEnum):
@@ -75,22 +76,37 @@ class Options:
     stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
     stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
-    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
+    # the search for a readable description, per change: seconds of solver
+    # work, counted in Z3 resource units so that it ends alike under any load
+    # (analyzer.describe.describe_work)
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS
     matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
-    """The time one query may still spend: its timeout from when it began,
-    never past the run's deadline."""
+    """What one query may still spend: the time from when it began to its
+    timeout, never past the run's deadline; and, when `work` is given, that
+    much solver work over all its calls (Z3's resource units, each call
+    limited by Z3's `rlimit` to what is left).  Work, unlike time, does not
+    depend on the machine's speed or load: a search its work budget cuts
+    stops at the same point in every run, and time is then only a safety
+    net."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, work: int | None = None):
         now = time.monotonic()
         self.ends = now + options.timeout_seconds
         if options.deadline is not None:
             self.ends = min(self.ends, options.deadline)
+        self.work = work  # left, when counted
 
     def remaining_ms(self) -> int:
         return int((self.ends - time.monotonic()) * 1000)
+
+    def out_of_time(self) -> bool:
+        return self.remaining_ms() <= 0
+
+    def out_of_work(self) -> bool:
+        return self.work is not None and self.work <= 0
 
 
 TIME_LIMIT_REACHED = "the run's time limit was reached before this environment was asked"
@@ -285,6 +301,7 @@ class EnvSolver:
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
+        self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
         self._hypotheses = hypotheses(enc, options.stated)
@@ -378,13 +395,20 @@ class EnvSolver:
         if ms <= 0:
             self.unknown_reasons.append("time budget exhausted")
             return Status.UNKNOWN
+        if budget.out_of_work():
+            self.unknown_reasons.append("work budget exhausted")
+            return Status.UNKNOWN
         self.solver.set("timeout", ms)
+        self._limit_work(budget.work)
+        done = self._work_done() if budget.work is not None else 0
         started = time.perf_counter()
         try:
             result = self.solver.check(*assumptions)
         finally:
             self.seconds += time.perf_counter() - started
             self.queries += 1
+            if budget.work is not None:
+                budget.work -= self._work_done() - done
         if result == z3.sat:
             return Status.SAT
         if result == z3.unsat:
@@ -395,6 +419,23 @@ class EnvSolver:
         if not assumptions:  # a failed preference is not an unknown answer
             self.unknown_reasons.append(f"solver: {reason}")
         return Status.UNKNOWN
+
+    def _limit_work(self, work: int | None) -> None:
+        """Each call of the solver does at most `work` units (None: no limit)."""
+        rlimit = 0 if work is None else min(max(work, 1), RLIMIT_MAX)
+        if rlimit != self._rlimit:
+            self.solver.set("rlimit", rlimit)
+            self._rlimit = rlimit
+
+    def _work_done(self) -> int:
+        """Z3's count of resource units spent in the solver's context so far
+        (looked up from the end of the statistics, where Z3 lists it)."""
+        stats = self.solver.statistics()
+        for i in reversed(range(len(stats))):
+            key, value = stats[i]
+            if key == "rlimit count":
+                return int(value)
+        return 0  # nothing solved yet
 
     # Examples --------------------------------------------------------------
 

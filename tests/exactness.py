@@ -65,14 +65,16 @@ class Tally:
     unavailable: int = 0
     requests: int = 0
     skipped: int = 0  # perturbations cedarpy rejected as input (never counted as agreement)
-    cut: int = 0  # descriptions whose search for redundant parts ran out of budget (still exact)
+    cut: int = 0  # descriptions whose search for redundant parts ran out of its work budget (still exact)
+    timed_out: int = 0  # ... or was stopped by the wall-clock safety net (still exact; may vary with load)
     mismatches: list[str] = field(default_factory=list)
     atoms: list[int] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # "direction environment: description", one line each
 
     def add(self, other: Tally) -> None:
-        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut"):
+        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut",
+                     "timed_out"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mismatches += other.mismatches
         self.atoms += other.atoms
@@ -85,6 +87,7 @@ class Tally:
         fallback = self.structural / self.changes if self.changes else 0.0
         return (f"{name}: {self.changes} changes, {self.described} described "
                 f"({self.structural} structural fallback = {fallback:.1%}, {self.cut} cut short by the budget, "
+                f"{self.timed_out} by the time limit, "
                 f"{self.unavailable} unavailable); "
                 f"{self.requests} requests evaluated by cedarpy ({self.skipped} perturbations rejected as input), "
                 f"{len(self.mismatches)} mismatches; median description {med_atoms} atoms, {med_chars} chars")
@@ -333,7 +336,8 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
     """Every change of a diff report, its description against cedarpy."""
     import cedarpy
 
-    tally = Tally(cut=report.stats.get("descriptions_cut_by_budget", 0))
+    tally = Tally(cut=report.stats.get("descriptions_cut_by_budget", 0),
+                  timed_out=report.stats.get("descriptions_cut_by_time", 0))
     old_text, new_text = linked_text(old), linked_text(new)
     engines = {"old": cedarpy.PolicySet.from_str(old_text), "new": cedarpy.PolicySet.from_str(new_text)}
     try:
