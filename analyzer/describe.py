@@ -27,16 +27,17 @@ and every store (under the encoding's assumptions):
 The result is printed, parsed back, validated against the schema and
 checked once more.  When step 1 cannot finish, step 2 starts from the
 structural form; when the budget runs out first, what step 2 has reached is
-printed (the structural form at worst).
-
-The budget is solver work, not time (`describe_work`): the same inputs
-reach the same point of the search, and so print the same description,
-on any machine and under any load.  A wall-clock limit stays as a safety
-net, far above what the work takes (`DESCRIBE_SAFETY`); a description it
-cuts is marked so (`Description.timed_out`), as only it may read
-differently from run to run.  When no exact form can be verified
+printed (the structural form at worst).  When no exact form can be verified
 (a guard Cedar cannot state, such as for a product of two attributes),
 the description is unavailable: an inexact one is never shown.
+
+The budget is solver work, not time (`describe_work`), and at most
+`DEFAULT_STEPS` checks: the same inputs reach the same point of the
+search, and so print the same description, on any machine and under any
+load.  A wall-clock limit stays as a safety net, far above what the work
+takes (`DESCRIBE_SAFETY`); a description it cuts is marked so
+(`Description.timed_out`), as only such a one may read differently from
+run to run.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ from cedarscope.lang.template import PolicyInstance
 READABLE, STRUCTURAL = "readable", "structural"
 DEFAULT_STEPS = 400  # solver checks per description
 # Z3 resource units per second of budget (Options.describe_seconds): about
-# what Z3 spends in a second of this search on a current CPU core.
+# what this search spends in a second of CPU (tags_n_roles' long searches
+# measured 7 to 10 million on the development machine, Python included).
 WORK_PER_SECOND = 10_000_000
 # The wall-clock safety net, per second of budget: far above what the work
 # takes, so that only a machine many times slower (or overloaded) meets it.
 DESCRIBE_SAFETY = 10.0
-
-
+# The reasons a check gives when the clock stopped it (Z3 says "canceled" for
+# a resource limit too, but that one has spent the work budget).
 TIME_REASONS = ("time budget exhausted", "solver: canceled", "solver: timeout")
 
 
@@ -166,8 +168,7 @@ class Describer:
         return status, model
 
     def _out_of_time(self) -> bool:
-        """Did the last check stop on the wall clock?  (Z3 says "canceled"
-        for a timeout, and for a resource limit, which spends the work.)"""
+        """Did the last check stop on the wall clock?"""
         last = self.solver.unknown_reasons[-1] if self.solver.unknown_reasons else ""
         return self.budget.out_of_time() or last in TIME_REASONS
 
@@ -520,7 +521,7 @@ class Describer:
         # The structural form is exact by construction; a check that timed
         # out does not withhold it (a check that found a difference does).
         return Description(parsed, text, form, f.size(tree), self.checks, time.perf_counter() - started,
-                           complete=self.complete, timed_out=self.timed_out and not self.complete)
+                           complete=self.complete, timed_out=self.timed_out)
 
     def _unavailable(self, reason: str, started: float) -> Description:
         return Description(None, None, None, 0, self.checks, time.perf_counter() - started, reason)
