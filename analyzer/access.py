@@ -66,6 +66,7 @@ from cedarscope.reports.findings import Verdict
 
 if TYPE_CHECKING:
     from cedarscope.reports.access import AccessReport
+    from cedarscope.reports.findings import Counterexample
 
 ALWAYS, SOMETIMES, NEVER, UNKNOWN = "always", "sometimes", "never", "unknown"
 LEVELS = (ALWAYS, SOMETIMES, NEVER, UNKNOWN)
@@ -240,7 +241,7 @@ def access_report(ps: PolicySet, found: Sequence[EnvAccess], assumptions: Sequen
     from cedarscope.analyzer.checks import counterexample
     from cedarscope.reports.access import AccessReport, AccessRow
 
-    def shown(example):
+    def shown(example: Example | None) -> Counterexample | None:
         return counterexample(example, {"policies": ps}) if example is not None else None
 
     rows = []

@@ -28,7 +28,7 @@ import functools
 import operator
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import z3
 
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 SAT, UNSAT, UNKNOWN = Status.SAT, Status.UNSAT, Status.UNKNOWN
 Rule = PolicyInstance | TemplateRule  # a static policy, a template link, or a template for every link
+EnvFacts: TypeAlias = tuple[RequestEnv, "Facts"]  # what is known of a rule in one environment
 
 
 def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
@@ -273,7 +274,7 @@ class Facts:
     error_model: Model | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
-    implied_by: set = field(default_factory=set)  # same-effect rules implying it here
+    implied_by: set[str] = field(default_factory=set)  # same-effect rules implying it here
     always_true: str = UNKNOWN  # unsat of "scope matches but conditions do not"
 
 
@@ -574,14 +575,13 @@ def _shown(session: EnvSession, example: Example | None) -> Shown | None:
     return Shown(example, response.decision.value, response.reasons)
 
 
-
-
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
     were decoded and replayed per environment (`_decode_examples`)."""
 
-    def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env, examples):
+    def __init__(self, ps: PolicySet, by_id: dict[str, Rule], per_env: dict[RequestEnv, dict[str, Facts]],
+                 examples: dict[tuple[str, str], Shown | None]):
         self.ps, self.by_id, self.per_env, self.examples = ps, by_id, per_env, examples
         self.order = {pid: i for i, pid in enumerate(ps.ids)}
         self.exceeds: dict[str, Exceeded] = {}  # permit -> @must("never") properties it violates, and where
@@ -618,7 +618,7 @@ class _Judge:
         redundant = [] if shadowed else self.redundant(r, alive, loc)
         return [*shadowed, *redundant, *self.over_permissive(r, alive, loc)]
 
-    def forbid_may_error(self, r: Rule, facts, loc) -> list[Finding]:
+    def forbid_may_error(self, r: Rule, facts: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         for env, f in facts:
             if f.errs == SAT:
                 example = self.examples.get(("error", r.id))
@@ -633,7 +633,7 @@ class _Judge:
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 
-    def overridden(self, r: Rule, alive, loc) -> list[Finding]:
+    def overridden(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         if not all(f.overridden == SAT for _, f in alive):
             return []
         env, f = alive[0]
@@ -644,7 +644,7 @@ class _Judge:
                         f"permit {r.id} never grants anything: a forbid always matches when it does",
                         (r.id,), example.overriders, loc, env, self.counterexample(example))]
 
-    def shadowed(self, r: Rule, alive, loc) -> list[Finding]:
+    def shadowed(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         """r is implied by one same-effect rule in every environment where it
         matches.  Of two equivalent rules only the later is reported."""
         common = None
@@ -653,7 +653,7 @@ class _Judge:
         if not common:
             return []
         order = self.order
-        def position(pid):
+        def position(pid: str) -> int:
             return order.get(pid, len(order))
         def equivalent(a: str, b: str) -> bool:
             return all(b in self.per_env[env][a].implied_by and a in self.per_env[env][b].implied_by
@@ -675,7 +675,7 @@ class _Judge:
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 
-    def redundant(self, r: Rule, alive, loc) -> list[Finding]:
+    def redundant(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         if not all(f.overridden == SAT or f.needed == UNSAT for _, f in alive):
             return []
         # the other permits that can match where r matches: together they cover it
@@ -686,7 +686,7 @@ class _Judge:
                         "other permits (with the forbids) already decide every request it matches",
                         (r.id,), tuple(covering), loc)]
 
-    def over_permissive(self, r: Rule, alive, loc) -> list[Finding]:
+    def over_permissive(self, r: Rule, alive: list[EnvFacts], loc: tuple[Location, ...]) -> list[Finding]:
         """One finding naming every way permit r is over-permissive
         (`analyzer.permissive`).  Granting every principal (or, strict,
         every resource) is shown with a replayed witness, and withheld

@@ -83,7 +83,7 @@ class Versions:
             return ADDED if before is None else REMOVED
         return EDITED if content(before) != content(after) else None
 
-    def source(self, policy_id: str):
+    def source(self, policy_id: str) -> Policy | None:
         """Where a changed policy is best shown: its new text when it has
         one (an edit is annotated where it was made), else its old text."""
         return source_of(self.new_set, policy_id) or source_of(self.old_set, policy_id)

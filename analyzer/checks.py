@@ -243,7 +243,7 @@ def _texts(ids: Iterable[str], versions: Versions) -> dict[str, str]:
     return out
 
 
-def _count(answer: Answer):
+def _count(answer: Answer) -> int | str:
     """1 when the direction is a change, 0 when not, or 'unknown'."""
     if answer.verdict is Verdict.UNKNOWN:
         return "unknown"

@@ -1,8 +1,9 @@
 """The `cedarscope` command line.
 
 This module only wires the other packages together: it reads the inputs
-with `lang`, asks `lang` (concrete commands) or `analyzer` (analysis
-commands) for an answer, and hands the answer to a `reports` renderer.
+with `lang`, asks the Python API (`analyzer.api`, the same functions
+Python callers use) for an answer, and hands the answer to a `reports`
+renderer.
 
 Layout:
   1. the group, its error handling and exit codes;
@@ -10,9 +11,10 @@ Layout:
   3. front-end and concrete-semantics commands (parse, format, validate,
      authorize, test);
   4. analysis commands (check, equivalent, implies, disjoint, diff, audit,
-     ask, whatif): they live in `analyzer.commands`, one function each,
-     registered on `cli` with `@cli.command()`, built from the shared
-     options of section 2 and ending in `emit_report(report, fmt)`.
+     ask, whatif; access, count): they live in `analyzer.commands` and
+     `analyzer.access_commands`, one function each, registered on `cli`
+     with `@cli.command()`, built from the shared options of section 2 and
+     ending in `emit_report(report, fmt)`.
 
 Exit codes (README): 0 ok / holds, 1 findings / violated / failing,
 2 bad input or usage, 3 unknown (the solver gave up), 4 internal error,
@@ -25,9 +27,9 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -39,10 +41,25 @@ from cedarscope.reports.findings import (
     EXIT_INTERNAL_ERROR,
     EXIT_OK,
     VERSION,
-    AuthorizationResult,
-    PolicyRef,
     Report,
 )
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.conformance import TestFileResult
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.schema import Schema
+
+    ParamType = click.ParamType[float, Any]  # generic in click's stubs since 8.2
+else:
+    ParamType = click.ParamType
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Decorator(Protocol):
+    """An option's (or argument's) decorator, typed as click's own are."""
+
+    def __call__(self, f: F, /) -> F: ...
 
 # ==========================================================================
 # 1. The group and its error handling
@@ -274,27 +291,27 @@ existing_path = InputPath(exists=True, path_type=Path)
 existing_file = InputPath(exists=True, dir_okay=False, path_type=Path)
 
 
-def policies_argument(name: str = "policies") -> Callable:
+def policies_argument(name: str = "policies") -> Decorator:
     return click.argument(name, nargs=-1, required=True, type=existing_path)
 
 
-def policy_sources_argument(name: str = "policies") -> Callable:
+def policy_sources_argument(name: str = "policies") -> Decorator:
     """Like `policies_argument`, but also accepts one ``git:REV:path`` source
     (see `analyzer.sources`); load them with `load_policy_sources`."""
     return click.argument(name, nargs=-1, required=True, type=str)
 
 
-def load_policy_sources(specs: Sequence[str]):
+def load_policy_sources(specs: Sequence[str]) -> PolicySet:
     from cedarscope.analyzer.sources import load_policy_source
     return load_policy_source(list(specs))
 
 
-def schema_option(required: bool = True) -> Callable:
+def schema_option(required: bool = True) -> Decorator:
     return click.option("--schema", "-s", "schema_path", type=existing_file, required=required,
                         help="Cedar schema (.cedarschema, or JSON schema).")
 
 
-def format_option(*formats: str) -> Callable:
+def format_option(*formats: str) -> Decorator:
     formats = formats or ("text", "json", "sarif", "markdown", "html")
     return click.option("--format", "-f", "fmt", type=click.Choice(formats), default="text",
                         show_default=True, help="Output format.")
@@ -307,7 +324,7 @@ MAX_TIMEOUT_SECONDS = 86_400.0
 MAX_TIME_LIMIT_SECONDS = 604_800.0
 
 
-class Seconds(click.ParamType):
+class Seconds(ParamType):
     """A finite, positive number of seconds up to `maximum`; `inf`, `nan`,
     `1e308`, zero and negatives are usage errors."""
 
@@ -332,10 +349,10 @@ class Seconds(click.ParamType):
         return seconds
 
 
-def timeout_option() -> Callable:
+def timeout_option() -> Decorator:
     """--timeout (per solver query), --time-limit (the whole run), --jobs
     and --scheduler."""
-    def decorate(f: Callable) -> Callable:
+    def decorate(f: F) -> F:
         f = click.option("--time-limit", "time_limit", type=Seconds(MAX_TIME_LIMIT_SECONDS), default=None,
                          help=f"Budget for the whole run, in seconds (at most {MAX_TIME_LIMIT_SECONDS:g}); "
                               "what is not settled when it runs out is reported unknown.")(f)
@@ -346,10 +363,10 @@ def timeout_option() -> Callable:
     return decorate
 
 
-def parallel_options() -> Callable:
+def parallel_options() -> Decorator:
     """--jobs and --scheduler, kept in the click context's `meta` (read by
-    commands._options), so the commands' signatures do not change."""
-    def keep(ctx: click.Context, param: click.Parameter, value):
+    commands.analysis_options), so the commands' signatures do not change."""
+    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         ctx.meta[f"cedarscope.{param.name}"] = value
         return value
 
@@ -359,7 +376,9 @@ def parallel_options() -> Callable:
     scheduler = click.option("--scheduler", metavar="ADDRESS", default=None, expose_value=False,
                              callback=keep, help="Run the environments on this Dask distributed "
                              "scheduler (pip install 'cedarscope[distributed]').")
-    return lambda f: jobs(scheduler(f))
+    def decorate(f: F) -> F:
+        return jobs(scheduler(f))
+    return decorate
 
 
 def read_text(path: Path) -> str:
@@ -385,7 +404,7 @@ def cedar_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
+def load_policy_set(paths: Sequence[Path], links_path: Path | None = None) -> PolicySet:
     from cedarscope.lang.links import with_links
     from cedarscope.lang.policy_files import load_policy_files
     policyset = load_policy_files(list(paths))
@@ -394,9 +413,7 @@ def load_policy_set(paths: Sequence[Path], links_path: Path | None = None):
     return policyset
 
 
-def load_schema_file(path: Path | None):
-    if path is None:
-        return None
+def load_schema_file(path: Path) -> Schema:
     from cedarscope.lang.schema import load_schema
     return load_schema(path)
 
@@ -416,12 +433,6 @@ def emit_report(report: Report, fmt: str) -> None:
     with interrupts.committing_output():
         click.echo(text, nl=False)
     click.get_current_context().exit(report.exit_code)
-
-
-def policy_refs(policyset, ids: Sequence[str]) -> tuple[PolicyRef, ...]:
-    """PolicyRefs for policy ids (a link points at its template's text)."""
-    templates = {link.link_id: link.template_id for link in policyset.links}
-    return tuple(PolicyRef.of(pid, policyset.get(templates.get(pid, pid))) for pid in ids)
 
 
 # ==========================================================================
@@ -481,24 +492,23 @@ def _formatted(text: str, path: Path) -> str:
 @format_option("text", "json")
 def validate(policies: tuple[Path, ...], schema_path: Path, fmt: str) -> None:
     """Type-check policies against a schema (Cedar's strict validation)."""
-    from cedarscope.lang.validator import validate as validate_policies
-    schema = load_schema_file(schema_path)
-    policyset = load_policy_set(policies)
-    diagnostics = validate_policies(policyset, schema)
-    n = len(policyset.policies)
+    from cedarscope.analyzer import api
+
+    schema = api.load_schema(schema_path)
+    result = api.validate(load_policy_set(policies), schema)
     if fmt == "json":
         from cedarscope.reports.render_json import dumps
-        click.echo(dumps({"valid": not diagnostics, "policies": n,
-                          "diagnostics": [diagnostic_json(d) for d in diagnostics]}), nl=False)
+        click.echo(dumps(result.to_json()), nl=False)
     else:
         texts: dict[str, str | None] = {}
-        for d in diagnostics:
+        for d in result.diagnostics:
             click.echo(bounded(with_source_line(d, texts)).format())
-        if diagnostics:
-            click.echo(f"{len(diagnostics)} validation error{'s' if len(diagnostics) != 1 else ''}")
+        n, errors = result.policies, len(result.diagnostics)
+        if errors:
+            click.echo(f"{errors} validation error{'s' if errors != 1 else ''}")
         else:
             click.echo(f"ok: {n} polic{'ies' if n != 1 else 'y'} valid against {schema_path}")
-    click.get_current_context().exit(EXIT_FINDINGS if diagnostics else EXIT_OK)
+    click.get_current_context().exit(EXIT_OK if result.valid else EXIT_FINDINGS)
 
 
 def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) -> Diagnostic:
@@ -520,11 +530,6 @@ def with_source_line(d: Diagnostic, texts: dict[str, str | None] | None = None) 
     return d if text is None else replace(d, source_line=source_line(text, d.line))
 
 
-def diagnostic_json(d: Diagnostic) -> dict:
-    return {"severity": d.severity, "file": d.file, "line": d.line, "column": d.column,
-            "path": d.path, "message": d.message}
-
-
 @cli.command()
 @click.option("--policies", "-p", "policies", multiple=True, required=True, type=existing_path,
               help="Policy file or folder (repeatable).")
@@ -542,31 +547,12 @@ def authorize(policies: tuple[Path, ...], entities_path: Path, schema_path: Path
     """Decide one concrete request, naming the determining policies.
 
     Exits 0 for either decision; the decision is in the output."""
-    from cedarscope.lang.authorizer import is_authorized
-    from cedarscope.lang.entities import load_entities
-    from cedarscope.lang.explain import explain as explain_request
-    from cedarscope.lang.request import parse_request, validate_request
-    schema = load_schema_file(schema_path)
+    from cedarscope.analyzer import api
+
+    schema = api.load_schema(schema_path) if schema_path is not None else None
     policyset = load_policy_set(policies, links_path)
-    entities = load_entities(entities_path, schema)
-    data = read_json(request_path)
-    if not isinstance(data, dict):
-        raise CedarError(Diagnostic("expected a JSON object with principal, action, resource "
-                                    "and context", file=str(request_path)))
-    request = parse_request(data, str(request_path), schema)
-    if schema is not None:
-        problems = validate_request(request, schema, str(request_path))
-        if problems:
-            raise CedarError(problems)
-    response = is_authorized(request, entities, policyset)
-    result = AuthorizationResult(
-        request=request,
-        decision=response.decision,
-        reasons=policy_refs(policyset, response.reasons),
-        errors=tuple(zip(policy_refs(policyset, [pid for pid, _ in response.errors]),
-                         (message for _, message in response.errors), strict=False)),
-        explanation=explain_request(request, entities, policyset) if explain else None,
-    )
+    entities = api.load_entities(entities_path, schema)
+    result = api.authorize(policyset, entities, api.load_request(request_path, schema), explain=explain)
     if fmt == "json":
         from cedarscope.reports.render_json import render_authorization_json
         click.echo(render_authorization_json(result), nl=False)
@@ -597,7 +583,7 @@ def test(files: tuple[Path, ...], root: Path | None) -> None:
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def test_results(paths: Sequence[Path], root: Path | None):
+def test_results(paths: Sequence[Path], root: Path | None) -> Iterator[TestFileResult]:
     from cedarscope.analyzer.conformance import find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
@@ -622,7 +608,7 @@ def find_test_root(test_file: Path) -> Path:
     return test_file.resolve().parent
 
 
-def outcome_counts(result) -> tuple[int, int]:
+def outcome_counts(result: TestFileResult) -> tuple[int, int]:
     """(passed, failed) for one test file's result."""
     failed = sum(1 for r in result.requests if not r.passed)
     passed = len(result.requests) - failed
@@ -641,6 +627,7 @@ def outcome_counts(result) -> tuple[int, int]:
 # `policy_sources_argument()` where a git revision makes sense, as for
 # `diff`), `schema_option()`, `format_option()`, `timeout_option()`; it loads
 # its inputs with `load_policy_set` (or `load_policy_sources`) and
-# `load_schema_file`, builds a `reports.Report` with the analyzer, and ends
-# with `emit_report(report, fmt)`, which prints it and exits with its
+# `load_schema_file`, calls the function of the same name in `analyzer.api`
+# (which validates first, builds the options and runs the analysis), and
+# ends with `emit_report(report, fmt)`, which prints it and exits with its
 # verdict's code (0 holds, 1 violated, 3 unknown).

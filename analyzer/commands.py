@@ -1,16 +1,21 @@
 """The analysis commands of the `cedarscope` command line: check,
 equivalent, implies, disjoint, diff, audit, ask, whatif.
 
-Each reads its inputs, asks `analyzer`, and hands the Report to
-`emit_report`, which renders it and exits with the verdict's code
-(0 holds / no findings, 1 violated / findings, 3 unknown).
+Each is a thin layer over the Python API (`analyzer.api`): it reads its
+arguments and files, calls the API function of the same name, which
+validates first, builds the options and runs the analysis, and hands the
+Report to `emit_report`, which renders it and exits with the verdict's code
+(0 holds / no findings, 1 violated / findings, 3 unknown).  The API is
+imported when a command runs, not for --help: it loads the solver.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -28,31 +33,64 @@ from cedarscope.analyzer.cli import (
     timeout_option,
 )
 from cedarscope.analyzer.workflow import (
-    INFERRED,
     baseline_options,
     finish,
     save_schema_option,
     schema_for,
+    stating_inferred,
+    triage_settings,
 )
-from cedarscope.encoder import assumptions
+from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.links import with_links
 
 if TYPE_CHECKING:  # the solver is imported by the command that runs, not by --help
-    from cedarscope.analyzer.solving import Options
+    from cedarscope.analyzer.api import AnalysisOptions, ExampleOptions, Spelling
+    from cedarscope.reports.findings import Report
+
+F = TypeVar("F", bound=Callable[..., Any])
+V = TypeVar("V")
 
 SET_PROPERTY_NAMES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
 
+# The API's keyword arguments as the command line writes them, for the
+# messages and assumptions that name them.
+FLAGS = {"principal_type": "--principal-type", "action": "--action", "resource_type": "--resource-type",
+         "validate": "--no-validate", "property": "--property", "policy": "--policy",
+         "principal": "--principal", "resource": "--resource", "entities": "--entities"}
 
-def nonempty(ctx, param, value):
+
+def spelling() -> Spelling:
+    """How messages name the options: by their flags."""
+    from cedarscope.analyzer.api import Spelling
+    from cedarscope.analyzer.inputs import VALIDATE_HINT
+
+    return Spelling(FLAGS, validate_hint=f"{VALIDATE_HINT} (`cedarscope validate` lists them), or pass "
+                                         "--no-validate to analyse them anyway (the report will say so)")
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """The API's option errors as the command line's usage errors (exit 2)."""
+    from cedarscope.analyzer.api import OptionError
+
+    try:
+        yield
+    except OptionError as err:
+        if err.option is not None:
+            raise click.BadParameter(err.message, param_hint=FLAGS.get(err.option, err.option)) from None
+        raise click.UsageError(err.message) from None
+
+
+def nonempty(ctx: click.Context, param: click.Parameter, value: V) -> V:
     """An option given as "" (or spaces) is a usage error, never "no filter"."""
-    values = value if isinstance(value, tuple) else (value,)
-    if any(v is not None and not v.strip() for v in values):
+    values: tuple[object, ...] = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(v, str) and not v.strip() for v in values):
         raise click.BadParameter("must not be empty", ctx=ctx, param=param)
     return value
 
 
-def environment_options(f):
+def environment_options(f: F) -> F:
     """--principal-type / --action / --resource-type: ask in one environment."""
     f = click.option("--resource-type", callback=nonempty, help="Only the environments with this resource type.")(f)
     f = click.option("--action", callback=nonempty,
@@ -62,7 +100,7 @@ def environment_options(f):
     return f
 
 
-def example_options(f):
+def example_options(f: F) -> F:
     """--save-examples DIR / --confirm: every command that shows counterexamples."""
     f = click.option("--confirm", is_flag=True,
                      help="Also replay every example with cedarpy (the official engine).")(f)
@@ -71,94 +109,70 @@ def example_options(f):
     return f
 
 
-def assumption_option(f):
+def _keep(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback keeping an option's value in the click context's `meta`,
+    where `analysis_options` reads it."""
+    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta[key] = value
+        return value
+
+    return keep
+
+
+_EXISTENCE = "cedarscope.entities-exist"
+_STATED_FILES = "cedarscope.stated-files"
+
+
+def assumption_option(f: F) -> F:
     """--entities-exist request|all: an assumption stronger than Cedar's own
-    (encoder.assumptions).  It is kept in the click context, where `_options`
-    and `_after_examples` read it, so the answers and the report's list of
-    assumptions cannot disagree."""
+    (encoder.assumptions), kept in the click context."""
     return click.option(
-        "--entities-exist", type=click.Choice(list(_EXISTENCE)), expose_value=False,
-        callback=lambda ctx, _param, which: ctx.meta.__setitem__(
-            _ASSUMED, frozenset([_EXISTENCE[which]]) if which else frozenset()),
+        "--entities-exist", type=click.Choice(["request", "all"]), expose_value=False, callback=_keep(_EXISTENCE),
         help="Assume these entities are in every entity store: 'request' (the principal and the "
              "resource), 'all' (every entity the policies read, as Cedar's symbolic compiler "
              "assumes). Default: only what Cedar enforces (any entity may be missing).")(f)
 
 
-_EXISTENCE = {"request": assumptions.REQUEST_ENTITIES_EXIST, "all": assumptions.ENTITIES_EXIST}
-_ASSUMED = "cedarscope.assumptions"
-
-
-def _assumed() -> frozenset[str]:
-    return click.get_current_context().meta.get(_ASSUMED, frozenset())
-
-
-def stated_assumption_option(f):
+def stated_assumption_option(f: F) -> F:
     """--assume FILE (repeatable): facts about the user's world, written as
-    @assume policies (analyzer.stated).  The files are kept in the click
-    context, where `_options` reads them and `_after_examples` names them in
-    the report, so the answers and the report's assumptions cannot disagree."""
+    @assume policies (analyzer.stated), kept in the click context."""
     return click.option(
-        "--assume", type=existing_file, multiple=True, expose_value=False,
-        callback=lambda ctx, _param, paths: ctx.meta.__setitem__(_STATED_FILES, tuple(paths)),
+        "--assume", type=existing_file, multiple=True, expose_value=False, callback=_keep(_STATED_FILES),
         help="A file of @assume policies (repeatable): `@assume permit (SCOPE) when { C };` states that "
              "every request in SCOPE satisfies C; `@assume forbid (SCOPE) when { C };` that none does. "
              "Every answer then holds for the requests and stores of that world.")(f)
 
 
-_STATED_FILES = "cedarscope.stated-files"
-_STATED_NOTES = "cedarscope.stated-notes"
+def analysis_options(timeout: float, time_limit: float | None, principal_type: str | None, action: str | None,
+                     resource_type: str | None, no_validate: bool) -> AnalysisOptions:
+    """The API's keyword options from the flags every analysis command has.
+    The time limit counts from the start of the run; --jobs, --scheduler,
+    --entities-exist and --assume are read from the click context."""
+    meta = click.get_current_context().meta
+    given: AnalysisOptions = {
+        "timeout": timeout, "principal_type": principal_type, "action": action, "resource_type": resource_type,
+        "deadline": run_started() + time_limit if time_limit is not None else None,
+        "entities_exist": meta.get(_EXISTENCE), "jobs": meta.get("cedarscope.jobs"),
+        "scheduler": meta.get("cedarscope.scheduler"), "validate": not no_validate, "spelling": spelling()}
+    if meta.get(_STATED_FILES):
+        given["assume"] = meta[_STATED_FILES]
+    return given
 
 
-def _with_stated(schema, options: Options) -> Options:
-    """The options with the --assume files' assumptions, once they are
-    proved not to make every answer vacuous (else bad input, exit 2)."""
-    from cedarscope.analyzer import stated
-    from cedarscope.lang.ast import PolicySet
-
-    ctx = click.get_current_context()
-    files = ctx.meta.get(_STATED_FILES, ())
-    if not files:
-        return options
-    parsed = [_parse_policy_file(path) for path in files]
-    ps = PolicySet(tuple(x for p in parsed for x in p.policies), tuple(link for p in parsed for link in p.links))
-    stated.apply(schema, ps, options, {str(path): read_text(path) for path in files})
-    ctx.meta[_STATED_NOTES] = options.stated_notes
-    return options
+def with_examples(given: AnalysisOptions, save_examples: Path | None, confirm: bool,
+                  max_examples: int = 1) -> ExampleOptions:
+    """The options of a command that shows counterexamples."""
+    return {**given, "max_examples": max_examples, "save_examples": save_examples, "confirm": confirm}
 
 
-def _options(schema, timeout: float, principal_type=None, action=None, resource_type=None,
-             max_examples: int = 1, time_limit: float | None = None) -> Options:
-    """The query options; a narrowing that selects no environment of the
-    schema is a usage error (a typo must not be "proved" vacuously).  The
-    time limit counts from the start of the run."""
-    from cedarscope.analyzer.solving import Options, environments
-
-    meta = click.get_current_context().meta  # --jobs, --scheduler (cli.parallel_options)
-    deadline = run_started() + time_limit if time_limit is not None else None
-    options = Options(timeout_seconds=timeout, principal_type=principal_type, action=action,
-                      resource_type=resource_type, max_examples=max_examples, deadline=deadline,
-                      assumptions=_assumed(), jobs=meta.get("cedarscope.jobs"),
-                      scheduler=meta.get("cedarscope.scheduler"))
-    if (principal_type or action or resource_type) and not environments(schema, options):
-        given = ", ".join(f"{flag} {value[:60]}" for flag, value in (
-            ("--principal-type", principal_type), ("--action", action),
-            ("--resource-type", resource_type)) if value)
-        envs = [f"{env.principal_type}, {env.action}, {env.resource_type}" for env in schema.environments()]
-        known = "; ".join(envs[:8]) + (f"; and {len(envs) - 8} more" if len(envs) > 8 else "")
-        raise click.UsageError(f"{given} selects no request environment of the schema "
-                               f"(it has: {known or 'none'})")
-    return _with_stated(schema, options)
-
-
-def links_option(f):
+def links_option(f: F) -> F:
     """--links FILE: template links in Cedar's link format."""
     return click.option("--links", "links_path", type=existing_file,
                         help='Template links: [{"template_id": .., "link_id": .., "args": '
                              '{"?principal": "User::\\"a\\""}}].')(f)
 
 
-def _load_sources(specs, links_path: Path | None = None):
+def load_sources(specs: Sequence[str], links_path: Path | None = None) -> PolicySet:
     """The policies of `specs`, with the template links of `links_path`."""
     ps = load_policy_sources(specs)
     if links_path is not None:
@@ -166,64 +180,18 @@ def _load_sources(specs, links_path: Path | None = None):
     return ps
 
 
-def _parse_policy_file(path: Path):
+def _parse_policy_file(path: Path) -> PolicySet:
     from cedarscope.lang.parser import parse_policies
+
     return parse_policies(read_text(path), str(path))
 
 
-def validation_option(f):
+def validation_option(f: F) -> F:
     """--no-validate: analyse policies that fail strict validation."""
     return click.option("--no-validate", "no_validate", is_flag=True,
                         help="Analyse the policies even if they fail strict validation against the schema "
                              "(the report lists this among its assumptions). By default such policies are "
                              "an error (exit 2) and nothing is answered.")(f)
-
-
-def _require_valid(schema, sides: dict, no_validate: bool) -> tuple[str, ...]:
-    """Validate first: every side's policies pass strict validation, or the
-    validator's errors are the answer (exit 2).  With --no-validate, the
-    assumptions the report must then state."""
-    from cedarscope.analyzer.inputs import VALIDATE_HINT, require_valid, unvalidated_assumption
-
-    if no_validate:
-        assumption = unvalidated_assumption(schema, sides)
-        return (assumption,) if assumption else ()
-    require_valid(schema, sides, hint=f"{VALIDATE_HINT} (`cedarscope validate` lists them), or pass "
-                                      "--no-validate to analyse them anyway (the report will say so)")
-    return ()
-
-
-def _assuming(report, more: tuple[str, ...]):
-    """The report with the assumptions `more` stated too."""
-    from dataclasses import replace
-
-    return replace(report, assumptions=(*report.assumptions, *more)) if more else report
-
-
-def _stated(unvalidated: tuple[str, ...], inferred: bool) -> tuple[str, ...]:
-    """What a report must state beyond the defaults: policies analysed
-    without validation, a schema inferred rather than given."""
-    return (*unvalidated, INFERRED) if inferred else unvalidated
-
-
-def _parse_properties(path: Path, schema):
-    """A properties file, validated against the schema."""
-    from cedarscope.analyzer.inputs import require_valid_query
-
-    ps = _parse_policy_file(path)
-    require_valid_query(ps, schema, "property", {str(path): read_text(path)})
-    return ps
-
-
-def _parse_question(text: str, schema):
-    """`ask`'s question: one policy, validated against the schema."""
-    from cedarscope.analyzer.inputs import require_valid_query
-    from cedarscope.lang.ast import PolicySet
-    from cedarscope.lang.parser import parse_policy
-
-    question = parse_policy(text, "<question>")
-    require_valid_query(PolicySet((("question", question),)), schema, "question", {"<question>": text})
-    return question
 
 
 # --------------------------------------------------------------------------
@@ -250,9 +218,11 @@ def _parse_question(text: str, schema):
 @validation_option
 @format_option()
 @timeout_option()
-def check(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, props, policy_id, links_path,
-          properties_path, principal_type, action, resource_type, save_examples, confirm, no_validate, fmt, timeout,
-          time_limit):
+def check(policies: tuple[str, ...], schema_path: Path | None, save_schema_path: Path | None,
+          baseline_path: Path | None, write_baseline_path: Path | None, props: tuple[str, ...],
+          policy_id: str | None, links_path: Path | None, properties_path: Path | None, principal_type: str | None,
+          action: str | None, resource_type: str | None, save_examples: Path | None, confirm: bool,
+          no_validate: bool, fmt: str, timeout: float, time_limit: float | None) -> None:
     """Prove a property of a policy set (or of one policy), or show a counterexample.
 
     \b
@@ -260,63 +230,24 @@ def check(policies, schema_path, save_schema_path, baseline_path, write_baseline
     Policy properties: never-errors, never-matches, always-matches (with --policy)
     With --properties FILE, every @must property in FILE is checked too.
     """
-    from cedarscope.analyzer.checks import check_policy, check_set
-    from cedarscope.analyzer.properties import check_properties
+    from cedarscope.analyzer import api
 
-    ps = _load_sources(policies, links_path)
+    ps = load_sources(policies, links_path)
     schema, inferred = schema_for(schema_path, [ps], save_schema_path)
-    properties = _parse_properties(properties_path, schema) if properties_path else None
-    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
-    props = props or (() if properties_path else ("never-errors",))
-    reports = []
-    if policy_id:
-        bad = [p for p in props if p not in POLICY_PROPERTY_NAMES]
-        if bad:
-            raise click.UsageError(f"--property {bad[0]} is a set property; drop --policy")
-        _require_evaluable(ps, policy_id)
-        if props:
-            reports.append(check_policy(schema, ps, policy_id, props, options))
-    elif props:
-        bad = [p for p in props if p not in SET_PROPERTY_NAMES]
-        if bad:
-            raise click.UsageError(f"--property {bad[0]} needs --policy ID")
-        reports.append(check_set(schema, ps, props, options))
-    if properties is not None:
-        reports.append(check_properties(schema, ps, properties, options))
-    report = _after_examples(_merge("check", reports), schema, {"policies": ps}, save_examples, confirm)
-    finish(_assuming(report, unvalidated), [ps], fmt, inferred=inferred, baseline_path=baseline_path,
-           write_baseline_path=write_baseline_path)
-
-
-def _require_evaluable(ps, policy_id: str) -> None:
-    """`--policy` names a static policy or a template link; a template is
-    never evaluated on its own (Cedar evaluates its links)."""
-    policy = ps.get(policy_id)
-    if policy is not None and policy.is_template:
-        links = sorted(link.link_id for link in ps.links if link.template_id == policy_id)
-        hint = f"; check one of its links: {', '.join(links)}" if links else " and has no links"
-        raise click.UsageError(f"policy {policy_id!r} is a template{hint}")
-    if policy is None and all(link.link_id != policy_id for link in ps.links):
-        raise click.UsageError(f"no policy with id {policy_id!r}")
-
-
-def _merge(command: str, reports):
-    """One report from several (findings concatenated, worst verdict)."""
-    from cedarscope.analyzer.solving import merged_stats, overall
-    from cedarscope.reports.findings import Report
-
-    findings = tuple(f for r in reports for f in r.findings)
-    assumptions = tuple(dict.fromkeys(a for r in reports for a in r.assumptions))
-    return Report(command, overall(r.result for r in reports), findings, merged_stats([r.stats for r in reports]),
-                  assumptions=assumptions)
+    must = _parse_policy_file(properties_path) if properties_path else None
+    given = with_examples(analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate),
+                          save_examples, confirm)
+    with usage_errors():
+        report = api.check(ps, schema, props or (() if properties_path else ("never-errors",)), policy=policy_id,
+                           must=must, **triage_settings(given, baseline_path, write_baseline_path))
+    finish(report, [ps], fmt, inferred=inferred, write_baseline_path=write_baseline_path)
 
 
 # --------------------------------------------------------------------------
 # equivalent, implies, disjoint
 
 
-def _relation_command(name: str, summary: str):
+def _relation_command(name: str, summary: str) -> click.Command:
     @cli.command(name, help=summary)
     @click.argument("first", type=str)
     @click.argument("second", type=str)
@@ -333,18 +264,19 @@ def _relation_command(name: str, summary: str):
     @validation_option
     @format_option()
     @timeout_option()
-    def command(first, second, schema_path, save_schema_path, links_path, principal_type, action, resource_type,
-                max_examples, save_examples, confirm, no_validate, fmt, timeout, time_limit):
-        from cedarscope.analyzer.checks import relation
+    def command(first: str, second: str, schema_path: Path | None, save_schema_path: Path | None,
+                links_path: Path | None, principal_type: str | None, action: str | None, resource_type: str | None,
+                max_examples: int, save_examples: Path | None, confirm: bool, no_validate: bool, fmt: str,
+                timeout: float, time_limit: float | None) -> None:
+        from cedarscope.analyzer import api
 
-        a, b = _load_sources([first], links_path), _load_sources([second], links_path)
+        a, b = load_sources([first], links_path), load_sources([second], links_path)
         schema, inferred = schema_for(schema_path, [a, b], save_schema_path)
-        unvalidated = _require_valid(schema, {"first": a, "second": b}, no_validate)
-        options = _options(schema, timeout, principal_type, action, resource_type, max_examples,
-                           time_limit=time_limit)
-        report = relation(name, schema, a, b, options)
-        report = _after_examples(report, schema, {"first": a, "second": b}, save_examples, confirm)
-        emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
+        given = analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate)
+        relation: Callable[..., Report] = getattr(api, name)  # api.equivalent, api.implies, api.disjoint
+        with usage_errors():
+            report = relation(a, b, schema, **with_examples(given, save_examples, confirm, max_examples))
+        emit_report(stating_inferred(report, inferred), fmt)
 
     return command
 
@@ -360,11 +292,11 @@ _relation_command("disjoint", "Prove that no request is allowed by both FIRST an
 # diff, whatif
 
 
-def fail_on_option(f):
+def fail_on_option(f: F) -> F:
     """--fail-on KINDS: which finding kinds make the exit code 1."""
     from cedarscope.reports.findings import FINDING_KINDS
 
-    def parse(ctx, param, value):
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> frozenset[str] | None:
         if value is None:
             return None
         kinds = [k.strip() for k in value.split(",") if k.strip()]
@@ -379,7 +311,7 @@ def fail_on_option(f):
                              "(default: any finding); the others are still reported.")(f)
 
 
-def plan_options(f):
+def plan_options(f: F) -> F:
     """The change plan's options: examples per change, --fail-on, the
     description budget and the access matrix."""
     f = click.option("--matrix", is_flag=True,
@@ -394,14 +326,6 @@ def plan_options(f):
     f = click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                      help="Examples per change; more differ in what the policies read.")(f)
     return f
-
-
-def _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
-                  matrix, fmt, time_limit) -> Options:
-    from dataclasses import replace
-
-    options = _options(schema, timeout, principal_type, action, resource_type, max_examples, time_limit=time_limit)
-    return replace(options, describe_seconds=describe_budget, matrix=matrix or fmt == "html")
 
 
 @cli.command()
@@ -419,8 +343,10 @@ def _plan_options(schema, timeout, principal_type, action, resource_type, max_ex
 @validation_option
 @format_option()
 @timeout_option()
-def diff(old, new, schema_path, save_schema_path, links_path, principal_type, action, resource_type, max_examples,
-         fail_on, describe_budget, matrix, save_examples, confirm, no_validate, fmt, timeout, time_limit):
+def diff(old: str, new: str, schema_path: Path | None, save_schema_path: Path | None, links_path: Path | None,
+         principal_type: str | None, action: str | None, resource_type: str | None, max_examples: int,
+         fail_on: frozenset[str] | None, describe_budget: float, matrix: bool, save_examples: Path | None,
+         confirm: bool, no_validate: bool, fmt: str, timeout: float, time_limit: float | None) -> None:
     """The change plan: each request environment where NEW allows requests
     OLD denied (gained) or the reverse (lost), with the policies whose edit
     caused it, the exact set of requests as one Cedar policy, and an example.
@@ -428,16 +354,15 @@ def diff(old, new, schema_path, save_schema_path, links_path, principal_type, ac
     OLD and NEW are .cedar files, folders of them, or git:REV:path (a file or
     folder as it was at a git revision), e.g.  cedarscope diff git:HEAD:policies policies
     """
-    from cedarscope.analyzer.checks import diff_report
+    from cedarscope.analyzer import api
 
-    old_ps, new_ps = _load_sources([old], links_path), _load_sources([new], links_path)
+    old_ps, new_ps = load_sources([old], links_path), load_sources([new], links_path)
     schema, inferred = schema_for(schema_path, [new_ps, old_ps], save_schema_path)
-    unvalidated = _require_valid(schema, {"old": old_ps, "new": new_ps}, no_validate)
-    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
-                            matrix, fmt, time_limit)
-    report = diff_report(schema, old_ps, new_ps, options, fail_on=fail_on)
-    report = _after_examples(report, schema, {"old": old_ps, "new": new_ps}, save_examples, confirm)
-    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
+    given = analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate)
+    with usage_errors():
+        report = api.diff(old_ps, new_ps, schema, fail_on=fail_on, describe_budget=describe_budget,
+                          matrix=matrix or fmt == "html", **with_examples(given, save_examples, confirm, max_examples))
+    emit_report(stating_inferred(report, inferred), fmt)
 
 
 @cli.command()
@@ -456,44 +381,26 @@ def diff(old, new, schema_path, save_schema_path, links_path, principal_type, ac
 @validation_option
 @format_option()
 @timeout_option()
-def whatif(policies, schema_path, save_schema_path, add_paths, remove_ids, links_path, principal_type, action,
-           resource_type, max_examples, fail_on, describe_budget, matrix, save_examples, confirm, no_validate, fmt,
-           timeout, time_limit):
+def whatif(policies: tuple[str, ...], schema_path: Path | None, save_schema_path: Path | None,
+           add_paths: tuple[Path, ...], remove_ids: tuple[str, ...], links_path: Path | None,
+           principal_type: str | None, action: str | None, resource_type: str | None, max_examples: int,
+           fail_on: frozenset[str] | None, describe_budget: float, matrix: bool, save_examples: Path | None,
+           confirm: bool, no_validate: bool, fmt: str, timeout: float, time_limit: float | None) -> None:
     """The change plan a change would cause: add the policies of --add files, remove --remove ids."""
-    from cedarscope.analyzer.whatif import changed
-    from cedarscope.analyzer.whatif import whatif as run_whatif
-    from cedarscope.lang.ast import PolicySet
+    from cedarscope.analyzer import api
 
     if not add_paths and not remove_ids:
         raise click.UsageError("give --add FILE and/or --remove ID")
-    current = _load_sources(policies, links_path)
+    current = load_sources(policies, links_path)
     added = [_parse_policy_file(p) for p in add_paths]
     add = PolicySet(tuple(x for ps in added for x in ps.policies), tuple(link for ps in added for link in ps.links))
     schema, inferred = schema_for(schema_path, [current, add], save_schema_path)
-    sides = {"old": current, "new": changed(current, add, remove_ids)}
-    unvalidated = _require_valid(schema, sides, no_validate)
-    options = _plan_options(schema, timeout, principal_type, action, resource_type, max_examples, describe_budget,
-                            matrix, fmt, time_limit)
-    report = run_whatif(schema, current, add, remove_ids, options, fail_on=fail_on)
-    report = _after_examples(report, schema, sides, save_examples, confirm)
-    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
-
-
-def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool):
-    """Name the assumptions in force; write examples to disk, and confirm
-    them with cedarpy, as asked."""
-    from dataclasses import replace
-
-    from cedarscope.analyzer.confirm import confirm_report, save_examples
-
-    stated = click.get_current_context().meta.get(_STATED_NOTES, ())
-    named = (*assumptions.describe(_assumed()), *report.assumptions, *stated)
-    report = replace(report, assumptions=tuple(dict.fromkeys(named)))
-    if save_dir is not None:
-        save_examples(report, save_dir)
-    if confirm:
-        report = confirm_report(report, schema, sides)
-    return report
+    given = analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate)
+    with usage_errors():
+        report = api.whatif(current, schema, add=add, remove=remove_ids, fail_on=fail_on,
+                            describe_budget=describe_budget, matrix=matrix or fmt == "html",
+                            **with_examples(given, save_examples, confirm, max_examples))
+    emit_report(stating_inferred(report, inferred), fmt)
 
 
 # --------------------------------------------------------------------------
@@ -518,25 +425,26 @@ def _after_examples(report, schema, sides, save_dir: Path | None, confirm: bool)
 @validation_option
 @format_option()
 @timeout_option()
-def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline_path, properties_path, strict,
-          links_path, principal_type, action, resource_type, save_examples, confirm, no_validate, fmt, timeout,
-          time_limit):
+def audit(policies: tuple[str, ...], schema_path: Path | None, save_schema_path: Path | None,
+          baseline_path: Path | None, write_baseline_path: Path | None, properties_path: Path | None, strict: bool,
+          links_path: Path | None, principal_type: str | None, action: str | None, resource_type: str | None,
+          save_examples: Path | None, confirm: bool, no_validate: bool, fmt: str, timeout: float,
+          time_limit: float | None) -> None:
     """Find dead, redundant, shadowed and overridden rules, forbids that may
     error (and so fail open), and over-permissive permits.  Findings a policy
     accepts with @suppress("kind: reason"), kinds the settings ignore, and
     findings recorded in a --baseline are set aside and counted."""
-    from cedarscope.analyzer.audit import audit as run_audit
+    from cedarscope.analyzer import api
 
-    ps = _load_sources(policies, links_path)
+    ps = load_sources(policies, links_path)
     schema, inferred = schema_for(schema_path, [ps], save_schema_path)
-    properties = _parse_properties(properties_path, schema) if properties_path else None
-    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, time_limit=time_limit)
-    with _progress("auditing environments") as tick:
-        report = run_audit(schema, ps, options, properties, progress=tick, strict=strict)
-    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
-    finish(_assuming(report, unvalidated), [ps], fmt, inferred=inferred, baseline_path=baseline_path,
-           write_baseline_path=write_baseline_path)
+    must = _parse_policy_file(properties_path) if properties_path else None
+    given = with_examples(analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate),
+                          save_examples, confirm)
+    with usage_errors(), _progress("auditing environments") as tick:
+        report = api.audit(ps, schema, must=must, strict=strict, progress=tick,
+                           **triage_settings(given, baseline_path, write_baseline_path))
+    finish(report, [ps], fmt, inferred=inferred, write_baseline_path=write_baseline_path)
 
 
 @cli.command()
@@ -560,23 +468,29 @@ def audit(policies, schema_path, save_schema_path, baseline_path, write_baseline
 @validation_option
 @format_option()
 @timeout_option()
-def ask(policies, schema_path, save_schema_path, question, enumerate_n, by, links_path, principal_type, action,
-        resource_type, save_examples, confirm, no_validate, fmt, timeout, time_limit):
+def ask(policies: tuple[str, ...], schema_path: Path | None, save_schema_path: Path | None, question: str,
+        enumerate_n: int | None, by: str, links_path: Path | None, principal_type: str | None, action: str | None,
+        resource_type: str | None, save_examples: Path | None, confirm: bool, no_validate: bool, fmt: str,
+        timeout: float, time_limit: float | None) -> None:
     """Can anyone ever reach the requests QUESTION describes?  "yes" with
     examples (exit 1), "no, never" proved (exit 0), or unknown (exit 3)."""
-    from cedarscope.analyzer.properties import ask as run_ask
-    from cedarscope.lang.ast import PolicySet
+    from cedarscope.analyzer import api
+
+    ps = load_sources(policies, links_path)
+    schema, inferred = schema_for(schema_path, [ps, _question_set(question)], save_schema_path)
+    given = analysis_options(timeout, time_limit, principal_type, action, resource_type, no_validate)
+    with usage_errors():
+        report = api.ask(ps, schema, question, enumerate=enumerate_n, by=by,
+                         **with_examples(given, save_examples, confirm))
+    emit_report(stating_inferred(report, inferred), fmt)
+
+
+def _question_set(question: str) -> PolicySet:
+    """The question as a policy set: what it reads needs a type in an inferred schema too."""
     from cedarscope.lang.parser import parse_policy
 
-    ps = _load_sources(policies, links_path)
-    asked = PolicySet((("question", parse_policy(question, "<question>")),))  # what it reads needs a type too
-    schema, inferred = schema_for(schema_path, [ps, asked], save_schema_path)
-    q = _parse_question(question, schema)
-    unvalidated = _require_valid(schema, {"policies": ps}, no_validate)
-    options = _options(schema, timeout, principal_type, action, resource_type, enumerate_n or 1, time_limit=time_limit)
-    report = run_ask(schema, ps, q, options, by if enumerate_n else None)
-    report = _after_examples(report, schema, {"policies": ps}, save_examples, confirm)
-    emit_report(_assuming(report, _stated(unvalidated, inferred)), fmt)
+    asked: Policy = parse_policy(question, "<question>")
+    return PolicySet((("question", asked),))
 
 
 class _progress:
@@ -589,7 +503,7 @@ class _progress:
         self._task: Any = None
         self._started = 0.0
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[int, int], None]:
         import time
 
         self._started = time.monotonic()
@@ -611,10 +525,9 @@ class _progress:
             self._task = self._progress.add_task(self.label, total=total)
         self._progress.update(self._task, completed=done)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
-        return False
 
 
 # The "who can do what" commands (count) live in their own module.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def read_config(path: Path) -> Config | None:
     return Config(path, _checked(data, path, prefix))
 
 
-def _checked(data: dict, path: Path, prefix: str) -> dict[str, Any]:
+def _checked(data: dict[str, Any], path: Path, prefix: str) -> dict[str, Any]:
     """The values, with paths made relative to the working folder and each
     checked for its kind; a bad one is a located error."""
     def error(key: str, message: str) -> CedarError:
@@ -124,7 +124,7 @@ def _checked(data: dict, path: Path, prefix: str) -> dict[str, Any]:
     return values
 
 
-def _value(kind: str, value: Any, base: Path, error) -> Any:
+def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) -> Any:
     if kind == "path":
         if not isinstance(value, str) or not value:
             raise error("expected a path (a string)")
@@ -158,7 +158,7 @@ def _value(kind: str, value: Any, base: Path, error) -> Any:
     raise AssertionError(kind)
 
 
-def _known_kinds(kinds: list[str], error) -> None:
+def _known_kinds(kinds: list[str], error: Callable[[str], CedarError]) -> None:
     unknown = [k for k in kinds if k not in FINDING_KINDS]
     if unknown:
         raise error(f"unknown finding kind {unknown[0]!r} (known: {', '.join(FINDING_KINDS)})")

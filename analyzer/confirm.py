@@ -11,6 +11,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cedarscope.analyzer.templates import with_example_links
 from cedarscope.lang.ast import PolicySet
@@ -21,6 +22,10 @@ from cedarscope.lang.request import request_to_json
 from cedarscope.lang.schema import schema_to_json
 from cedarscope.lang.template import instantiate
 from cedarscope.reports.findings import Report
+
+if TYPE_CHECKING:
+    from cedarscope.lang.request import Request
+    from cedarscope.lang.schema import Schema
 
 EXAMPLE_FILES = frozenset({"request.json", "entities.json", "links.json"})
 
@@ -64,7 +69,7 @@ def linked_text(ps: PolicySet) -> str:
     return "\n\n".join(print_policy(instance.policy) for instance in instantiate(ps)) + "\n"
 
 
-def cedarpy_decision(ps: PolicySet, request, entities: Entities, schema=None) -> str:
+def cedarpy_decision(ps: PolicySet, request: Request, entities: Entities, schema: Schema | None = None) -> str:
     """The official engine's decision, "allow" or "deny".  With a schema, the
     engine also checks that the request and entities conform to it; when they
     do not, the answer is "invalid: <the engine's message>"."""
@@ -80,7 +85,7 @@ def cedarpy_decision(ps: PolicySet, request, entities: Entities, schema=None) ->
     return "invalid: " + "; ".join(result.diagnostics.errors or ["no decision"])
 
 
-def confirm_report(report: Report, schema, sides: Mapping[str, PolicySet]) -> Report:
+def confirm_report(report: Report, schema: Schema | None, sides: Mapping[str, PolicySet]) -> Report:
     """The report with stats saying how many examples cedarpy confirmed.  A
     disagreement is listed by finding; it means our evaluator and the
     official engine differ, which is a bug to report."""

@@ -147,7 +147,7 @@ def _ids(ids: Iterable[str]) -> str:
 # Integration tests
 
 
-def run_test_file(path, root) -> TestFileResult:
+def run_test_file(path: str | Path, root: str | Path) -> TestFileResult:
     """Run the integration test in file `path`; its paths are relative to `root`."""
     from cedarscope.lang.files import read_text
 
@@ -160,7 +160,7 @@ class TestRequest:
     """One request of an integration test, with what it expects."""
 
     description: str
-    request: dict  # Cedar's request JSON (principal, action, resource, context)
+    request: dict[str, Any]  # Cedar's request JSON (principal, action, resource, context)
     decision: str  # "allow" | "deny"
     reasons: frozenset[str]
     errors: frozenset[str]
@@ -202,7 +202,7 @@ def read_test(data: Any, name: str) -> IntegrationTest:
                            tuple(_read_test_request(r, f"requests[{i}]", bad) for i, r in enumerate(requests)))
 
 
-def _read_test_request(obj: Any, path: str, bad) -> TestRequest:
+def _read_test_request(obj: Any, path: str, bad: Callable[[str, str], CedarError]) -> TestRequest:
     if not isinstance(obj, dict):
         raise bad(path, f"expected a request (a JSON object), got {json_kind(obj)}")
     description = obj.get("description", "")
@@ -220,7 +220,7 @@ def _read_test_request(obj: Any, path: str, bad) -> TestRequest:
     return TestRequest(description, obj, decision.lower(), reasons, errors, validate_request)
 
 
-def _policy_ids(value: Any, path: str, bad, objects: bool) -> frozenset[str]:
+def _policy_ids(value: Any, path: str, bad: Callable[[str, str], CedarError], objects: bool) -> frozenset[str]:
     """A list of policy ids; expected errors may also be written as objects
     naming the policy (older test files)."""
     if not isinstance(value, list):
@@ -339,7 +339,7 @@ def _is_test(data: Any) -> bool:
     return isinstance(data, dict) and "requests" in data
 
 
-def find_test_files(folder) -> list[Path]:
+def find_test_files(folder: str | Path) -> list[Path]:
     """The integration test files under `folder`: JSON files holding an
     object with `requests` (other files, and files that are not regular
     files or not JSON, are not tests)."""
@@ -355,7 +355,7 @@ def find_test_files(folder) -> list[Path]:
     return found
 
 
-def run_tarball(path, limit: int | None = None) -> Iterator[TestFileResult]:
+def run_tarball(path: str | Path, limit: int | None = None) -> Iterator[TestFileResult]:
     """Run the integration tests inside a tar archive (such as
     ``corpus-tests.tar.gz``) without unpacking it.  Paths in the tests are
     relative to the archive's root.  Members are read in one pass (the
@@ -434,14 +434,14 @@ def _dict_reader(contents: dict[str, str]) -> Reader:
 # cedar-examples applications
 
 
-def find_example_apps(root) -> list[Path]:
+def find_example_apps(root: str | Path) -> list[Path]:
     """Folders under `root` holding ALLOW/ or DENY/ request folders."""
     root = Path(root)
     apps = {p.parent for p in root.rglob("*") if p.is_dir() and p.name in ("ALLOW", "DENY")}
     return sorted(apps)
 
 
-def run_example_app(folder, use_schema: bool | None = None) -> TestFileResult:
+def run_example_app(folder: str | Path, use_schema: bool | None = None) -> TestFileResult:
     """Authorize every request under `folder`/ALLOW and `folder`/DENY and
     compare with its folder's decision.  `use_schema` defaults to True
     except for the applications in SCHEMALESS_EXAMPLES."""

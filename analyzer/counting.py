@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -48,6 +49,10 @@ from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.lang.values import CedarRecord, EntityUID
 from cedarscope.reports.counts import CAPPED, EXACT, UNKNOWN, CountReport, CountRow, Tally
 from cedarscope.reports.findings import Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.encoding import Encoding
+    from cedarscope.encoder.symenv import SymEnv
 
 DEFAULT_CAP = 1000
 ALLOWED, GAINED, LOST = "allowed", "gained", "lost"
@@ -132,13 +137,13 @@ def _count(solver: EnvSolver, goal: z3.BoolRef, within: list[z3.BoolRef], univer
     return found, status
 
 
-def _uid(sym, etype: str, value: z3.ExprRef) -> EntityUID:
+def _uid(sym: SymEnv, etype: str, value: z3.ExprRef) -> EntityUID:
     """The universe's entity a model's id numbers (the universe's entities
     are all numbered, so it always names one)."""
-    return EntityUID(etype, sym.ids.id_of(etype, value))
+    return EntityUID(etype, sym.ids.id_of(etype, value))  # type: ignore[arg-type]  # see the docstring: never None
 
 
-def _pinned_store(enc, store: Entities) -> list[z3.BoolRef]:
+def _pinned_store(enc: Encoding, store: Entities) -> list[z3.BoolRef]:
     """The store fixed for everything compiled so far (the goal), and for
     what the well-formedness constraints add to the footprint (computed
     until it stops growing, so no application is left free)."""

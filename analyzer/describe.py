@@ -136,7 +136,7 @@ class Describer:
             return z3.And([self.meaning(p) for p in n.parts]) if n.parts else z3.BoolVal(True)
         if isinstance(n, f.Any):
             return z3.Or([self.meaning(p) for p in n.parts]) if n.parts else z3.BoolVal(False)
-        return z3.Not(self.meaning(n.part))  # type: ignore[arg-type]
+        return z3.Not(self.meaning(n.part))
 
     def _atom_meaning(self, a: f.Atom) -> z3.BoolRef:
         t = self.enc.compiler.expr(a.expr)
@@ -205,7 +205,7 @@ class Describer:
         if isinstance(n, (f.All, f.Any)):
             return type(n)(tuple(self.simplified(p) for p in n.parts))
         if isinstance(n, f.Neg):
-            return f.Neg(self.simplified(n.part))  # type: ignore[arg-type]
+            return f.Neg(self.simplified(n.part))
         return n
 
     def _tautology(self, e: ast.Expr) -> bool:
@@ -218,7 +218,7 @@ class Describer:
     # Step 0: the structural form ----------------------------------------
 
     def structural(self) -> f.Node:
-        def holds(instances, effect):
+        def holds(instances: Sequence[PolicyInstance], effect: str) -> list[f.Holds]:
             return [f.Holds(i, self.changed(i)) for i in instances if i.effect == effect]
 
         permits_a, forbids_a = holds(self.side_a, "permit"), holds(self.side_a, "forbid")
@@ -234,7 +234,7 @@ class Describer:
         if isinstance(n, (f.All, f.Any)):
             return type(n)(tuple(self.expanded(p) for p in n.parts))
         if isinstance(n, f.Neg):
-            return f.Neg(self.expanded(n.part))  # type: ignore[arg-type]
+            return f.Neg(self.expanded(n.part))
         return n
 
     # Step 1: which policies are needed ------------------------------------
@@ -261,7 +261,7 @@ class Describer:
                 return None
             dropped -= restore
 
-    def _valuation(self, full: f.Node, model: Model, dropped: set) -> Callable[..., bool] | None:
+    def _valuation(self, full: f.Node, model: Model, dropped: set[tuple[int, ...]]) -> Callable[..., bool] | None:
         """value(node, current, path): a node's truth on the counterexample,
         in the current candidate (dropped parts left out) or in the full
         form; None when it does not separate the two.  Each policy is
@@ -283,30 +283,32 @@ class Describer:
         for leaf in leaves:
             cache: dict[f.Node, bool] = {}
 
-            def value(n: f.Node, current: bool, at: tuple[int, ...] = (), leaf=leaf, cache=cache) -> bool:
+            def value(n: f.Node, current: bool, at: tuple[int, ...] = (), leaf: Callable[[f.Node], bool] = leaf,
+                      cache: dict[f.Node, bool] = cache) -> bool:
                 return self._value(n, at, leaf, dropped if current else set(), cache)
 
             if value(full, True) != value(full, False):
                 return value
         return None
 
-    def _value(self, n: f.Node, at: tuple[int, ...], leaf: Callable[[f.Node], bool], dropped: set,
-               cache: dict) -> bool:
+    def _value(self, n: f.Node, at: tuple[int, ...], leaf: Callable[[f.Node], bool], dropped: set[tuple[int, ...]],
+               cache: dict[f.Node, bool]) -> bool:
         if isinstance(n, (f.Holds, f.Atom)):
             if n not in cache:
                 cache[n] = leaf(n)
             return cache[n]
         if isinstance(n, f.Neg):
-            return not self._value(n.part, at + (0,), leaf, dropped, cache)  # type: ignore[arg-type]
+            return not self._value(n.part, at + (0,), leaf, dropped, cache)
         kept = [self._value(c, at + (i,), leaf, dropped, cache)
                 for i, c in enumerate(n.parts) if at + (i,) not in dropped]
         return all(kept) if isinstance(n, f.All) else any(kept)
 
-    def _repair(self, n: f.Node, at: tuple[int, ...], want: bool, value, dropped: set) -> set:
+    def _repair(self, n: f.Node, at: tuple[int, ...], want: bool, value: Callable[..., bool],
+                dropped: set[tuple[int, ...]]) -> set[tuple[int, ...]]:
         """Paths to restore so that `n` (kept, valued `not want` now and
         `want` in the full form) gets the value `want` on this model."""
         if isinstance(n, f.Neg):
-            return self._repair(n.part, at + (0,), not want, value, dropped)  # type: ignore[arg-type]
+            return self._repair(n.part, at + (0,), not want, value, dropped)
         if not isinstance(n, (f.All, f.Any)):
             return set()
         is_all = isinstance(n, f.All)
@@ -326,7 +328,7 @@ class Describer:
                 return set()
             _, path, c, restore = min(fixes, key=lambda x: (x[0], x[1]))
             return {path} if restore else self._repair(c, path, want, value, dropped)
-        out: set = set()
+        out: set[tuple[int, ...]] = set()
         for path, c in children:  # every kept child must turn
             if path not in dropped and value(c, True, path) != want:
                 fix = self._repair(c, path, want, value, dropped)
@@ -380,7 +382,7 @@ class Describer:
         def droppable(g: ast.Expr) -> bool:
             return not self._optional_has(g) and not (isinstance(g, ast.MethodCall) and g.name == "hasTag")
 
-        def without(t: f.Node, keep) -> f.Node:
+        def without(t: f.Node, keep: Callable[[tuple[int, ...], ast.Expr], bool]) -> f.Node:
             for path, n in list(f.paths(t)):
                 if isinstance(n, f.Atom) and n.guard and path:
                     t = f.replaced(t, path, replace(n, guard=tuple(g for g in n.guard if keep(path, g))))
@@ -549,10 +551,10 @@ class Describer:
         return found
 
 
-def pruned(n: f.Node, dropped: set, at: tuple[int, ...] = ()) -> f.Node:
+def pruned(n: f.Node, dropped: set[tuple[int, ...]], at: tuple[int, ...] = ()) -> f.Node:
     """`n` without the parts at the dropped paths."""
     if isinstance(n, f.Neg):
-        return f.Neg(pruned(n.part, dropped, at + (0,)))  # type: ignore[arg-type]
+        return f.Neg(pruned(n.part, dropped, at + (0,)))
     if isinstance(n, (f.All, f.Any)):
         return type(n)(tuple(pruned(c, dropped, at + (i,)) for i, c in enumerate(n.parts)
                              if at + (i,) not in dropped))
@@ -561,7 +563,7 @@ def pruned(n: f.Node, dropped: set, at: tuple[int, ...] = ()) -> f.Node:
 
 def _is_changed(n: f.Node) -> bool:
     if isinstance(n, f.Neg):
-        n = n.part  # type: ignore[assignment]
+        n = n.part
     return isinstance(n, f.Holds) and n.changed
 
 
@@ -612,7 +614,7 @@ def merged_comparisons(parts: list[f.Node]) -> list[f.Node]:
     ``a <= b`` and ``a >= b`` are ``a == b``.  Both are read without error
     at the top level, so their conjunction is exactly the merged one."""
     out: list[f.Node] = []
-    merged: dict[tuple, int] = {}
+    merged: dict[tuple[ast.Expr, ast.Expr], int] = {}
     for n in parts:
         c = _comparison(n)
         if c is None:

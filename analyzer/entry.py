@@ -17,11 +17,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 EXIT_INTERRUPTED = 130
 
 
-def _stop_early(signum, frame) -> None:
+def _stop_early(signum: int, frame: FrameType | None) -> None:
     os.write(2, b"cedarscope: interrupted; nothing was proved\n")
     raise SystemExit(EXIT_INTERRUPTED)
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from cedarscope.analyzer.guards import conjunction, defined, disjunction
+from cedarscope.analyzer.guards import conjunction as conjunction  # re-exported (analyzer.describe)
+from cedarscope.analyzer.guards import defined
+from cedarscope.analyzer.guards import disjunction as disjunction  # re-exported (analyzer.describe)
 from cedarscope.lang import ast
 from cedarscope.lang.template import PolicyInstance
 
@@ -44,17 +46,17 @@ class Atom:
 
 @dataclass(frozen=True)
 class All:
-    parts: tuple = ()
+    parts: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)
 class Any:
-    parts: tuple = ()
+    parts: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)
 class Neg:
-    part: object
+    part: Node
 
 
 @dataclass(frozen=True)
@@ -133,13 +135,13 @@ def policy_formula(policy: ast.Policy) -> Node:
 def normal(n: Node) -> Node:
     """Flattened, with constants folded and double negations removed."""
     if isinstance(n, Neg):
-        inner = normal(n.part)  # type: ignore[arg-type]
+        inner = normal(n.part)
         if inner == TRUE:
             return FALSE
         if inner == FALSE:
             return TRUE
         if isinstance(inner, Neg):
-            return inner.part  # type: ignore[return-value]
+            return inner.part
         if isinstance(inner, Atom) and inner.guard == ():  # it cannot error
             return replace(inner, positive=not inner.positive)
         return Neg(inner)
@@ -180,7 +182,7 @@ def paths(n: Node, at: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], 
 
 def at_path(n: Node, path: tuple[int, ...]) -> Node:
     for i in path:
-        n = n.part if isinstance(n, Neg) else n.parts[i]  # type: ignore[assignment,union-attr]
+        n = n.part if isinstance(n, Neg) else n.parts[i]  # type: ignore[union-attr]
     return n
 
 
@@ -192,7 +194,7 @@ def replaced(n: Node, path: tuple[int, ...], new: Node | None) -> Node:
         return new
     i, rest = path[0], path[1:]
     if isinstance(n, Neg):
-        return Neg(replaced(n.part, rest, new))  # type: ignore[arg-type]
+        return Neg(replaced(n.part, rest, new))
     assert isinstance(n, (All, Any))
     if not rest and new is None:
         return type(n)(n.parts[:i] + n.parts[i + 1:])
@@ -232,7 +234,7 @@ def guarded(n: Node) -> ast.Expr:
     if isinstance(n, Any):
         return disjunction([guarded(p) for p in n.parts])
     if isinstance(n, Neg):
-        return negated(guarded(n.part))  # type: ignore[arg-type]
+        return negated(guarded(n.part))
     raise TypeError(f"{n!r} is expanded before it is printed")
 
 
@@ -249,7 +251,7 @@ def clause(n: Node) -> tuple[bool, ast.Expr]:
             return True, negated(n.expr)
         return False, n.expr
     if isinstance(n, Neg):
-        return False, guarded(n.part)  # type: ignore[arg-type]
+        return False, guarded(n.part)
     return True, guarded(n)
 
 

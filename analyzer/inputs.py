@@ -34,7 +34,7 @@ def validation_errors(schema: Schema, sides: Mapping[str, PolicySet] | PolicySet
     if isinstance(sides, PolicySet):
         sides = {"policies": sides}
     errors: list[Diagnostic] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[str, int | None, int | None, str | None, str]] = set()
     for ps in sides.values():
         for d in validate(ps, schema):
             key = (d.file, d.line, d.column, d.path, d.message)

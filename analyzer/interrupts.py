@@ -33,7 +33,12 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import z3
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
 POKE_SECONDS = 0.25
@@ -59,7 +64,7 @@ class _Guard:
         os.set_blocking(self.write_fd, False)
         self.watcher = threading.Thread(target=self._watch, name="cedarscope-ctrl-c", daemon=True)
 
-    def on_sigint(self, signum, frame) -> None:
+    def on_sigint(self, signum: int, frame: FrameType | None) -> None:
         if self.acknowledged:
             return
         if self.committing and not self.deferred:
@@ -103,10 +108,10 @@ _active: _Guard | None = None
 
 # The z3 contexts solver calls run in (analyzer.solving gives each
 # environment its own): an interrupt must reach whichever is checking.
-_contexts: weakref.WeakSet = weakref.WeakSet()
+_contexts: weakref.WeakSet[z3.Context] = weakref.WeakSet()
 
 
-def solver_context(ctx) -> None:
+def solver_context(ctx: z3.Context) -> None:
     """Register a z3 context whose checks Ctrl-C must end; while a guard is
     active, z3 must also leave SIGINT to Python."""
     _contexts.add(ctx)
@@ -170,13 +175,14 @@ def ctrl_c_stops_everything() -> Iterator[None]:
         os.close(guard.read_fd)
 
 
-def _quiet_when_interrupted(previous):
+def _quiet_when_interrupted(previous: Callable[[sys.UnraisableHookArgs], object]
+                             ) -> Callable[[sys.UnraisableHookArgs], None]:
     """Python prints an exception it cannot raise (in a __del__) as
     "Exception ignored ...".  A KeyboardInterrupt lost that way is ours
     (`_Guard` delivers it again), and what objects left half-made by the
     interrupt fail to clean up is a consequence of stopping: neither is
     shown."""
-    def hook(unraisable) -> None:
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt) or interrupted():
             return
         previous(unraisable)

@@ -23,16 +23,27 @@ Z3 in the model and every other policy's scope is false there.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import z3
 
-from cedarscope.analyzer.solving import Model
+from cedarscope.analyzer.solving import Example, Model
 from cedarscope.encoder import Encoding
 from cedarscope.encoder.decode import array_members
 from cedarscope.lang.ast import And, Policy, Scope, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.values import EntityUID
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.templates import TemplateRule
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.template import PolicyInstance
+
+    # A scope's index key (scope_key): ANY, or ("eq", E) or ("in", E) for an entity E;
+    # `_text_key` adds ("slot", i) for a template's slot.
+    ScopeKey: TypeAlias = tuple[str, *tuple[EntityUID, ...]]
+    TextKey: TypeAlias = ScopeKey | tuple[str, int]
 
 ANY = ("any",)
 
@@ -47,7 +58,7 @@ class Profile:
     undetermined: tuple[int, ...] = ()  # Z3 could not evaluate whether it is satisfied
 
 
-def scope_key(scope: Scope) -> tuple:
+def scope_key(scope: Scope) -> ScopeKey:
     """The index key of a principal or resource scope: ANY, ("eq", E) or
     ("in", E).  A form not listed here is ANY (always a candidate)."""
     if isinstance(scope, ScopeEq) and isinstance(scope.target, EntityUID):
@@ -62,7 +73,7 @@ def scope_key(scope: Scope) -> tuple:
 Focus = frozenset[EntityUID]  # the entities an example is about (see named_entities)
 
 
-def named_entities(node) -> Focus:
+def named_entities(node: object) -> Focus:
     """The entities a policy (or expression) names: an example about the
     policy is decoded with its principal and resource in these groups only,
     where that still makes the policy match (see EnvSolver.example)."""
@@ -80,7 +91,8 @@ class _VarIndex:
     """The policies by the key of one variable's (principal's or resource's)
     scope."""
 
-    def __init__(self, enc: Encoding, var: str, keys: Sequence[tuple], local):
+    def __init__(self, enc: Encoding, var: str, keys: Sequence[ScopeKey],
+                 local: Callable[[z3.ExprRef], z3.ExprRef]) -> None:
         sym = enc.sym
         self.term = local(getattr(sym, var).val)
         self.type = getattr(sym, var).ty.name
@@ -88,14 +100,15 @@ class _VarIndex:
         self.any: set[int] = set()
         self.eq: dict[int, set[int]] = {}
         self.in_: dict[str, dict[int, set[int]]] = {}  # target type -> target id number -> policies
+        # (a key other than ANY holds its entity at [1]; mypy cannot narrow by `== ANY`, hence the ignores)
         for i, key in enumerate(keys):
             if key == ANY:
                 self.any.add(i)
             elif key[0] == "eq":
-                if key[1].type == self.type:
-                    self.eq.setdefault(self.num(key[1]), set()).add(i)
+                if key[1].type == self.type:  # type: ignore[misc]
+                    self.eq.setdefault(self.num(key[1]), set()).add(i)  # type: ignore[misc]
             else:
-                self.in_.setdefault(key[1].type, {}).setdefault(self.num(key[1]), set()).add(i)
+                self.in_.setdefault(key[1].type, {}).setdefault(self.num(key[1]), set()).add(i)  # type: ignore[misc]
         ancestor_types = sym.ancestor_types.get(self.type, ())
         # the ancestor-set term per target type (compiled already by the policies that test it)
         self.ancestors = {t: local(sym.ancestors(self.type, getattr(sym, var).val, t))
@@ -131,7 +144,7 @@ class PolicyMatcher:
 
     def __init__(self, enc: Encoding, policies: Sequence[Policy], satisfied: Sequence[z3.BoolRef],
                  errors: Sequence[z3.BoolRef | None], scope_only: Sequence[z3.BoolRef | None],
-                 local):
+                 local: Callable[[z3.ExprRef], z3.ExprRef]) -> None:
         self.principal = _VarIndex(enc, "principal", [scope_key(p.principal) for p in policies], local)
         self.resource = _VarIndex(enc, "resource", [scope_key(p.resource) for p in policies], local)
         # per policy: the bits evaluated for it, most significant first
@@ -201,7 +214,7 @@ def _truth(value: z3.ExprRef) -> bool | None:
     """A Boolean model value: true, false, or None when even a solver on the
     (ground) value cannot tell."""
     if z3.is_true(value) or z3.is_false(value):
-        return z3.is_true(value)
+        return z3.is_true(value)  # type: ignore[no-any-return]  # z3 is untyped
     solver = z3.Solver(ctx=value.ctx)
     solver.set("rlimit", 5_000_000)  # a resource limit, not a time limit: the same answer under any load
     if solver.check(value) == z3.unsat:
@@ -257,8 +270,8 @@ class Implication:
         self._keys = [(_text_key(p.principal, i), _text_key(p.resource, i)) for i, p in enumerate(policies)]
         self._conjuncts = [frozenset(intern.setdefault(c, len(intern)) for c in conjuncts(p))
                            for p in policies]
-        self._by_scope: dict[tuple, list[int]] = {}
-        self._by_shape: dict[tuple, list[int]] = {}
+        self._by_scope: dict[tuple[TextKey, TextKey], list[int]] = {}
+        self._by_shape: dict[tuple[tuple[TextKey, TextKey], frozenset[int]], list[int]] = {}
         for i, (keys, conj) in enumerate(zip(self._keys, self._conjuncts, strict=True)):
             self._by_scope.setdefault(keys, []).append(i)
             self._by_shape.setdefault((keys, conj), []).append(i)
@@ -280,7 +293,7 @@ class Implication:
         return out
 
 
-def _text_key(scope: Scope, i: int) -> tuple:
+def _text_key(scope: Scope, i: int) -> TextKey:
     """`scope_key`, except that a template's slot (analysed for every link)
     is a key of its own: the slot is unknown, so a scope on it is neither
     unconstrained nor the same as any other policy's."""
@@ -296,14 +309,14 @@ class ConcreteScopes:
     `==`, `in` and `is` never error): authorizing against the rest gives
     the same decision, reasons and errors as against the whole slice."""
 
-    def __init__(self, instances: Sequence):
+    def __init__(self, instances: Sequence[PolicyInstance | TemplateRule]):
         self.instances = list(instances)
-        self._by_key: dict[tuple, dict[tuple, list[int]]] = {}  # principal key -> resource key -> rules
+        self._by_key: dict[ScopeKey, dict[ScopeKey, list[int]]] = {}  # principal key -> resource key -> rules
         for i, inst in enumerate(self.instances):
             by_resource = self._by_key.setdefault(scope_key(inst.policy.principal), {})
             by_resource.setdefault(scope_key(inst.policy.resource), []).append(i)
 
-    def matching(self, example) -> list:
+    def matching(self, example: Example) -> list[PolicyInstance | TemplateRule]:
         request, entities = example.request, example.entities
         resource = set(_keys(request.resource, entities))
         found: list[int] = []
@@ -318,7 +331,7 @@ class ConcreteScopes:
         return [self.instances[i] for i in sorted(found)]
 
 
-def _keys(uid: EntityUID, entities) -> list[tuple]:
+def _keys(uid: EntityUID, entities: Entities) -> list[ScopeKey]:
     """The scope keys that hold for an entity: unconstrained, `== uid`, and
     `in` it or any of its ancestors."""
     return [ANY, ("eq", uid), ("in", uid), *(("in", a) for a in entities.ancestors(uid))]

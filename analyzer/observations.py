@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -21,6 +22,9 @@ from cedarscope.analyzer import formula as f
 from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang import ast
 from cedarscope.lang.schema import BoolType
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.terms import Term
 
 
 def reads(node: object, var: str) -> bool:
@@ -52,7 +56,7 @@ def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[...,
     must satisfy to differ in the outcome of at least one observation, as
     a formula of the model's context."""
     exprs = list(exprs)
-    terms: list = []
+    terms: list[Term] = []
 
     def differs(model: z3.ModelRef, local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
         if not terms:  # compiled when first needed: most changes show one example

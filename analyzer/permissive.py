@@ -22,8 +22,9 @@ One finding per policy names every way it is over-permissive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -32,8 +33,12 @@ from cedarscope.analyzer.slicing import may_match
 from cedarscope.analyzer.solving import Answer, EnvSolver, Options, environments, in_environment
 from cedarscope.lang.ast import Policy, PolicySet, Scope, ScopeAny, ScopeIs
 from cedarscope.lang.schema import RequestEnv, Schema
-from cedarscope.lang.template import instantiate
+from cedarscope.lang.template import PolicyInstance, instantiate
 from cedarscope.reports.findings import Counterexample, Finding, Location, Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
 
 
 def admits_whole_type(scope: Scope) -> bool:
@@ -160,7 +165,8 @@ def exceeding(schema: Schema, ps: PolicySet, properties: PolicySet, options: Opt
     return out, answers
 
 
-def _exceeding_in(ps: PolicySet, prop: Policy, sliced, permits):
+def _exceeding_in(ps: PolicySet, prop: Policy, sliced: Sequence[PolicyInstance], permits: list[PolicyInstance]
+                  ) -> Callable[[EnvSolver], list[tuple[str, Answer]]]:
     """In one environment: for each permit, an allowed request of the
     property that the permit matches."""
     from cedarscope.analyzer.properties import describes
@@ -171,7 +177,7 @@ def _exceeding_in(ps: PolicySet, prop: Policy, sliced, permits):
         allowed = allows(solver.enc, sliced)
         found = []
         for permit in permits:
-            def replay(request, entities, permit=permit) -> bool:
+            def replay(request: Request, entities: Entities, permit: PolicyInstance = permit) -> bool:
                 return (describes(prop, request, entities)
                         and policy_outcome(permit.policy, request, entities) == "match"
                         and is_authorized(request, entities, ps).decision == ALLOW)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -34,6 +35,10 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance
 from cedarscope.reports.findings import Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.lang.ast import PolicySet
+    from cedarscope.lang.request import Request
 
 GAINED, LOST = "gained", "lost"
 
@@ -70,9 +75,9 @@ class EnvPlan:
     access: tuple[str, str] | None = None  # (old, new): always | sometimes | never | unknown
 
 
-def replay(after, before) -> Replay:
+def replay(after: PolicySet, before: PolicySet) -> Replay:
     """Concretely: `after` allows and `before` denies."""
-    def check(request, entities) -> bool:
+    def check(request: Request, entities: Entities) -> bool:
         return (is_authorized(request, entities, after).decision == ALLOW
                 and is_authorized(request, entities, before).decision == DENY)
     return check

@@ -12,7 +12,9 @@ allowed?", answered with examples, a proof of "never", or unknown.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import z3
 
@@ -23,17 +25,25 @@ from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import Answer, Options, overall, stats_of
 from cedarscope.analyzer.templates import notes as template_notes
 from cedarscope.analyzer.templates import with_example_links
-from cedarscope.lang.ast import Policy, PolicySet, Var
+from cedarscope.lang.ast import Policy, PolicySet, TemplateLink, Var
 from cedarscope.lang.authorizer import ALLOW, DENY, is_authorized
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.schema import Schema
 from cedarscope.lang.template import instantiate
 from cedarscope.reports.findings import Finding, Location, Report
 
+if TYPE_CHECKING:
+    from cedarscope.encoder.encoding import Encoding
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
+
+    # Per encoding: for a found model, what the next one must satisfy (solving.Distinct)
+    Distinct: TypeAlias = Callable[[Encoding], Callable[..., z3.BoolRef]]
+
 NEVER, ALWAYS = "never", "always"
 
 
-def mentions_var(node, name: str) -> bool:
+def mentions_var(node: object, name: str) -> bool:
     """Does the expression read the request variable `name`?"""
     if isinstance(node, Var):
         return node.name == name
@@ -44,7 +54,7 @@ def mentions_var(node, name: str) -> bool:
     return False
 
 
-def describes(question: Policy, request, entities) -> bool:
+def describes(question: Policy, request: Request, entities: Entities) -> bool:
     """Concretely: does the question's scope and conditions match?"""
     return policy_outcome(question, request, entities) == "match"
 
@@ -63,18 +73,18 @@ def must_of(policy: Policy) -> str:
 
 
 def _answers(schema: Schema, ps: PolicySet, question: Policy, mode: str, options: Options,
-             distinct=None) -> list[Answer]:
+             distinct: Distinct | None = None) -> list[Answer]:
     """Is a request the question describes allowed (mode never) or denied
     (mode always)?  Asked in the environments the question's scope can
     match (a static slice, see analyzer.slicing)."""
     index = PolicyIndex(instantiate(ps), schema)
     wanted = ALLOW if mode == NEVER else DENY
 
-    def goal(enc):
+    def goal(enc: Encoding) -> z3.BoolRef:
         allowed = allows(enc, evaluable_in(ps, index, enc.env))
         return z3.And(enc.satisfied(question), allowed if mode == NEVER else z3.Not(allowed))
 
-    def replay(request, entities, links=()) -> bool:
+    def replay(request: Request, entities: Entities, links: Sequence[TemplateLink] = ()) -> bool:
         linked = with_example_links(ps, links)
         return describes(question, request, entities) and is_authorized(request, entities, linked).decision == wanted
 
@@ -101,7 +111,7 @@ def check_properties(schema: Schema, ps: PolicySet, properties: PolicySet, optio
                   assumptions=template_notes(ps))
 
 
-def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
+def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema) -> Distinct:
     """The next example has another principal (or resource) that differs in
     what the question and the policies of the environment's slice read of
     it: principals that differ only in their id, or in what only policies
@@ -110,12 +120,14 @@ def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema):
 
     index = PolicyIndex(instantiate(ps), schema)
 
-    def make(enc):
+    def make(enc: Encoding) -> Callable[..., z3.BoolRef]:
         # the static slice: a template's slots are no entity whose reads could be observed
         relevant = [i.policy for i in index.slice(enc.env)] + [question]
         read = distinct_outcomes(enc, observations(relevant, about=part))
-        return lambda model, local=None: z3.And(enc.different_from(model, (f"{part}-id",), local),
-                                                read(model, local))
+
+        def differs(model: z3.ModelRef, local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
+            return z3.And(enc.different_from(model, (f"{part}-id",), local), read(model, local))
+        return differs
     return make
 
 
@@ -156,5 +168,5 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                   stats_of(answers, environments=len(answers)), assumptions=template_notes(ps))
 
 
-def _distinct_by_request(enc):
+def _distinct_by_request(enc: Encoding) -> Callable[..., z3.BoolRef]:
     return enc.different_from

@@ -196,7 +196,9 @@ def _relation(schema: Schema, a: PolicySet, b: PolicySet, options: Options,
     return [by_env.get(env) or Answer(Verdict.HOLDS, env) for env in envs]
 
 
-def _relation_task(shared, task: tuple[RequestEnv, list[PolicyInstance], list[PolicyInstance]]) -> Answer:
+def _relation_task(shared: tuple[Schema, PolicySet, PolicySet, Options, Callable[[z3.BoolRef, z3.BoolRef], z3.BoolRef],
+                                 Callable[[Decision, Decision], bool]],
+                   task: tuple[RequestEnv, list[PolicyInstance], list[PolicyInstance]]) -> Answer:
     schema, a, b, options, goal, concrete = shared
     env, sa, sb = task
     return in_environment(schema, env, options, lambda solver: solver.examples(

@@ -81,17 +81,32 @@ class PolicyIndex:
     def __init__(self, instances: Sequence[PolicyInstance], schema: Schema):
         self.instances, self.schema = list(instances), schema
         self._by_action: dict[EntityUID, list[int]] = {}
+        self._by_action_resource: dict[tuple[EntityUID, str], list[int]] = {}
         self._entity: dict[tuple[Scope, str], bool] = {}
 
     def positions(self, env: RequestEnv) -> list[int]:
         """The positions (in `instances`) of the policies that may match in env."""
-        if env.action not in self._by_action:
-            self._by_action[env.action] = [
+        return [i for i in self._for_action_resource(env.action, env.resource_type)
+                if self._may_match(self.instances[i].policy.principal, env.principal_type)]
+
+    def _for_action(self, action: EntityUID) -> list[int]:
+        found = self._by_action.get(action)
+        if found is None:
+            found = self._by_action[action] = [
                 i for i, inst in enumerate(self.instances)
-                if _action_scope_may_match(inst.policy.action, env.action, self.schema)]
-        return [i for i in self._by_action[env.action]
-                if self._may_match(self.instances[i].policy.principal, env.principal_type)
-                and self._may_match(self.instances[i].policy.resource, env.resource_type)]
+                if _action_scope_may_match(inst.policy.action, action, self.schema)]
+        return found
+
+    def _for_action_resource(self, action: EntityUID, resource_type: str) -> list[int]:
+        """Found once per (action, resource type): schemas with many
+        environments repeat each pair for every principal type."""
+        key = (action, resource_type)
+        found = self._by_action_resource.get(key)
+        if found is None:
+            found = self._by_action_resource[key] = [
+                i for i in self._for_action(action)
+                if self._may_match(self.instances[i].policy.resource, resource_type)]
+        return found
 
     def slice(self, env: RequestEnv) -> list[PolicyInstance]:
         return [self.instances[i] for i in self.positions(env)]

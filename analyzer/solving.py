@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import z3
 
 from cedarscope.analyzer import interrupts
-from cedarscope.analyzer.stated import all_hold, hypotheses
+from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
@@ -73,7 +73,7 @@ class Options:
     jobs: int | None = None  # worker processes for the environments (None: this machine's cores)
     scheduler: str | None = None  # a Dask scheduler's address: environments run on that cluster
     assumptions: frozenset[str] = frozenset()  # stronger assumptions by name (encoder.assumptions)
-    stated: tuple = ()  # the user's @assume policies (analyzer.stated.StatedAssumption)
+    stated: tuple[StatedAssumption, ...] = ()  # the user's @assume policies
     stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
     # the search for a readable description, per change: seconds of solver
@@ -213,7 +213,7 @@ class Model:
         self.local, self._model = local, model
 
     def holds(self, formula: z3.BoolRef) -> bool:
-        return z3.is_true(self.value(formula))
+        return z3.is_true(self.value(formula))  # type: ignore[no-any-return]  # z3 is untyped
 
     def value(self, term: z3.ExprRef) -> z3.ExprRef:
         """The value of a term of the encoding, in the solver's context."""
@@ -297,7 +297,7 @@ class EnvSolver:
         # Keyed by term id; each entry keeps its term alive, because Z3 reuses
         # the id of a term once it is freed.
         self._added: dict[int, z3.ExprRef] = {}
-        self._footprint: tuple = ()
+        self._footprint: tuple[int, ...] = ()
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []

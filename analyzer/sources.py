@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.ast import Policy, PolicySet, TemplateLink
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
 from cedarscope.lang.parser import parse_policies
 from cedarscope.lang.policy_files import is_json_policy_file, load_policy_files
@@ -75,10 +75,10 @@ def _load_git(spec: str) -> PolicySet:
     files.sort(key=lambda f: PurePosixPath(f).parts)
     if not files:
         raise CedarError(Diagnostic(f"no .cedar files at {path!r} in revision {rev}", file=spec))
-    policies: list = []
+    policies: list[tuple[str, Policy]] = []
     seen: set[str] = set()
     errors: list[Diagnostic] = []
-    links: list = []
+    links: list[TemplateLink] = []
     positional = 0
     for name in files:
         source = f"git:{rev}:{name}"

@@ -74,10 +74,10 @@ def _can_fork() -> bool:
 
     return "fork" in multiprocessing.get_all_start_methods()
 
-_work: tuple[Callable, Any] | None = None  # (fn, shared), inherited by forked workers
+_work: tuple[Callable[[Any, Any], Any], Any] | None = None  # (fn, shared), inherited by forked workers
 
 
-def _remember(fn: Callable, shared: Any) -> None:
+def _remember(fn: Callable[[Any, Any], Any], shared: Any) -> None:
     global _work
     _work = (fn, shared)
     # Ctrl-C is the parent's to handle (it reaches the whole process group):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -42,6 +43,10 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.evaluator import EvalError, satisfied, scope_matches
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import RequestEnv, Schema
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.solving import EnvSolver, Options
+    from cedarscope.encoder.encoding import Encoding
 
 ANNOTATION = "assume"
 
@@ -114,7 +119,7 @@ def relevant(stated: Sequence[StatedAssumption], env: RequestEnv, schema: Schema
     return [s for s in stated if may_match(s.policy, env, schema)]
 
 
-def hypothesis(enc, s: StatedAssumption) -> z3.BoolRef:
+def hypothesis(enc: Encoding, s: StatedAssumption) -> z3.BoolRef:
     """The assumption as a formula of the encoding `enc`: ``scope -> conditions
     hold without error`` for `permit`, ``not (scope and conditions hold)`` for `forbid`."""
     if s.is_forbid:
@@ -122,7 +127,7 @@ def hypothesis(enc, s: StatedAssumption) -> z3.BoolRef:
     return z3.Implies(enc.satisfied(s.scope), enc.satisfied(s.policy))
 
 
-def hypotheses(enc, stated: Sequence[StatedAssumption]) -> list[z3.BoolRef]:
+def hypotheses(enc: Encoding, stated: Sequence[StatedAssumption]) -> list[z3.BoolRef]:
     """The hypotheses to add in `enc`'s environment."""
     return [hypothesis(enc, s) for s in relevant(stated, enc.env, enc.schema)]
 
@@ -148,7 +153,7 @@ def all_hold(stated: Sequence[StatedAssumption], request: Request, entities: Ent
 # The world must not be empty
 
 
-def apply(schema: Schema, policyset: PolicySet, options, sources: dict[str, str] | None = None) -> None:
+def apply(schema: Schema, policyset: PolicySet, options: Options, sources: dict[str, str] | None = None) -> None:
     """Put an assumption file's policies in force in `options` (`stated`, and
     the report's sentences in `stated_notes`): checked for form, validated
     against the schema like any policy, and proved not vacuous."""
@@ -162,7 +167,7 @@ def apply(schema: Schema, policyset: PolicySet, options, sources: dict[str, str]
     options.stated_notes = check_world(schema, stated, options)
 
 
-def check_world(schema: Schema, stated: Sequence[StatedAssumption], options) -> tuple[str, ...]:
+def check_world(schema: Schema, stated: Sequence[StatedAssumption], options: Options) -> tuple[str, ...]:
     """Prove the stated world is not vacuous, or raise CedarError (bad input).
 
     Every assumption must be satisfied by some request in its scope, in some
@@ -185,7 +190,7 @@ def check_world(schema: Schema, stated: Sequence[StatedAssumption], options) -> 
         if env not in asked and not pending:
             continue
 
-        def ask(solver, env=env, pending=pending) -> None:
+        def ask(solver: EnvSolver, env: RequestEnv = env, pending: list[StatedAssumption] = pending) -> None:
             status, _ = solver.check(z3.BoolVal(True), Budget(options))
             if status is Status.UNSAT:
                 empty.append(env)

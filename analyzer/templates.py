@@ -24,10 +24,15 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cedarscope.lang.ast import Policy, PolicySet, Scope, ScopeEq, ScopeIn, ScopeIs, Slot, TemplateLink
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance, for_every_link, link
+
+if TYPE_CHECKING:
+    from cedarscope.lang.entities import Entities
+    from cedarscope.lang.request import Request
 
 NOTE = ("templates without links are analysed for every possible link: each may be linked, with any "
         "arguments of the types its scope allows")
@@ -38,7 +43,7 @@ def open_templates(ps: PolicySet) -> list[tuple[str, Policy]]:
     no links at all (with links, the given links are analysed instead)."""
     if ps.links:
         return []
-    return [(pid, p) for pid, p in ps.policies if p.is_template]
+    return list(ps.templates)
 
 
 def _slot_types(scope: Scope, var_type: str, schema: Schema) -> dict[str, list[str]]:
@@ -114,7 +119,7 @@ class TemplateRule:
     def policies_in(self, env: RequestEnv) -> tuple[Policy, ...]:
         return tuple(for_every_link(self.id, self.policy, typing) for typing in typings(self.policy, env, self.schema))
 
-    def outcome(self, request, entities, links: Sequence[TemplateLink]) -> str:
+    def outcome(self, request: Request, entities: Entities, links: Sequence[TemplateLink]) -> str:
         """"match" when a link of this template among `links` is satisfied,
         else "error" when one errors, else "no-match"."""
         from cedarscope.analyzer.queries import policy_outcome

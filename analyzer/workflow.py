@@ -8,8 +8,9 @@ baselines and inferred schemas.
   schema infers one the same way, states it among the report's
   assumptions, and keeps it with ``--save-schema FILE``.
 - `audit` and `check` set aside suppressed and ignored findings and, with
-  ``--baseline FILE``, the findings recorded there (`analyzer.triage`);
-  ``--write-baseline FILE`` records the current ones.
+  ``--baseline FILE``, the findings recorded there (the API does, with
+  `triage_settings`' options: `analyzer.triage`); ``--write-baseline FILE``
+  records the current ones.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -27,6 +28,12 @@ from cedarscope.analyzer.config import Config, effective
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.schema import Schema
 from cedarscope.reports.findings import Report, Verdict
+
+if TYPE_CHECKING:
+    from cedarscope.analyzer.api import ExampleOptions, TriageOptions
+    from cedarscope.lang.infer import Inferred
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 INFERRED = "schema inferred from the policies (no --schema given); see `cedarscope schema infer`"
 
@@ -42,7 +49,7 @@ def settings() -> Config:
 # Options
 
 
-def baseline_options(f: Callable) -> Callable:
+def baseline_options(f: F) -> F:
     f = click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="Record the current findings (after @suppress) in FILE, and exit 0.")(f)
     f = click.option("--baseline", "baseline_path", type=existing_file,
@@ -50,7 +57,7 @@ def baseline_options(f: Callable) -> Callable:
     return f
 
 
-def save_schema_option(f: Callable) -> Callable:
+def save_schema_option(f: F) -> F:
     return click.option("--save-schema", "save_schema_path", type=click.Path(dir_okay=False, path_type=Path),
                         help="When no --schema is given, write the inferred schema to FILE.")(f)
 
@@ -76,7 +83,7 @@ def schema_for(schema_path: Path | None, policy_sets: Sequence[PolicySet],
     return inferred.schema, True
 
 
-def infer(policy_sets: Sequence[PolicySet], entities: Any = None, requests: Sequence[Any] = ()):
+def infer(policy_sets: Sequence[PolicySet], entities: Any = None, requests: Sequence[Any] = ()) -> Inferred:
     from cedarscope.lang.infer import infer_schema
 
     merged = PolicySet(tuple((f"{i}:{pid}", p) for i, ps in enumerate(policy_sets) for pid, p in ps.policies),
@@ -92,21 +99,32 @@ def assuming(report: Report, assumption: str) -> Report:
 
 
 # --------------------------------------------------------------------------
-# Ending an audit or check
+# Accepted findings (audit, check)
 
 
-def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferred: bool = False,
-           baseline_path: Path | None = None, write_baseline_path: Path | None = None) -> None:
-    """Set aside accepted findings, record or apply a baseline, print, exit."""
-    from cedarscope.analyzer.triage import record_baseline, triage
-
+def triage_settings(given: ExampleOptions, baseline_path: Path | None,
+                    write_baseline_path: Path | None) -> TriageOptions:
+    """The API's options with what the project sets aside: the settings'
+    ignored kinds and severities, and the --baseline (or the settings'
+    baseline file, unless a baseline is given or being written)."""
     config = settings()
-    if inferred:
-        report = assuming(report, INFERRED)
     if baseline_path is None and write_baseline_path is None and "baseline" in config.values:
         candidate = Path(config.values["baseline"])
         baseline_path = candidate if candidate.is_file() else None
-    report = triage(report, policy_sets, ignore=config.ignore, severities=config.severity, baseline=baseline_path)
+    return {**given, "ignore": config.ignore, "severities": config.severity, "baseline": baseline_path}
+
+
+def stating_inferred(report: Report, inferred: bool) -> Report:
+    """The report stating that its schema was inferred, when it was."""
+    return assuming(report, INFERRED) if inferred else report
+
+
+def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferred: bool = False,
+           write_baseline_path: Path | None = None) -> None:
+    """End an audit or check: record the findings as a baseline if asked, print, exit."""
+    from cedarscope.analyzer.triage import record_baseline
+
+    report = stating_inferred(report, inferred)
     if write_baseline_path is not None:
         n = record_baseline(report, policy_sets, write_baseline_path)
         click.echo(f"cedarscope: {n} finding{'s' if n != 1 else ''} recorded in {write_baseline_path}", err=True)

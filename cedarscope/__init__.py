@@ -10,8 +10,8 @@
     report.to_json()    # exactly the object `--format json` prints
 
 The functions are those of the command line (`cedarscope.analyzer.api`):
-diff, whatif, audit, ask, access, check, equivalent, implies, disjoint,
-authorize, validate, and the loaders.  Bad input raises `CedarError`, which carries the
+diff, whatif, audit, ask, access, count, check, equivalent, implies,
+disjoint, authorize, validate, and the loaders.  Bad input raises `CedarError`, which carries the
 located diagnostics.  Names load on first use, so `import cedarscope` is cheap.
 """
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         audit,
         authorize,
         check,
+        count,
         diff,
         disjoint,
         equivalent,
@@ -55,14 +56,14 @@ if TYPE_CHECKING:
 
 from cedarscope.version import VERSION as __version__
 
-_ANALYSES = ("Validation", "access", "ask", "audit", "authorize", "check", "diff", "disjoint", "equivalent",
+_ANALYSES = ("Validation", "access", "ask", "audit", "authorize", "check", "count", "diff", "disjoint", "equivalent",
              "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
              "parse_request", "parse_schema", "validate", "whatif")
 _RESULTS = ("AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict")
 _DIAGNOSTICS = ("CedarError", "Diagnostic")
 
 __all__ = [  # written out, so linters see the re-exports: _ANALYSES, _RESULTS, _DIAGNOSTICS
-    "Validation", "access", "ask", "audit", "authorize", "check", "diff", "disjoint", "equivalent",
+    "Validation", "access", "ask", "audit", "authorize", "check", "count", "diff", "disjoint", "equivalent",
     "implies", "load_entities", "load_policies", "load_request", "load_schema", "parse_policies",
     "parse_request", "parse_schema", "validate", "whatif",
     "AuthorizationResult", "Counterexample", "Finding", "Location", "PolicyRef", "Report", "Verdict",

@@ -54,7 +54,9 @@ from cedarscope.encoder.terms import (
     STRING,
     TRUE,
     MixedSetType,
+    Raw,
     Term,
+    TermType,
     Unsupported,
     bad,
     conjunction,
@@ -117,6 +119,8 @@ class Compiler:
         return acc
 
     def scope(self, s: ast.Scope, var: Term) -> z3.BoolRef:
+        if var is self.sym.action:  # one known action per environment: decided here
+            return TRUE if self.sym.action_scope_holds(s) else FALSE
         if isinstance(s, ast.ScopeAny):
             return TRUE
         if isinstance(s, ast.ScopeEq):
@@ -128,11 +132,9 @@ class Compiler:
             if s.in_target is None:
                 return is_t
             return _and(is_t, self.in_entity(var, self.target(s.in_target)))
-        if isinstance(s, ast.ActionInSet):
-            return _or(*[self.in_entity(var, self.target(t)) for t in s.targets])
-        raise Unsupported(f"scope {type(s).__name__}")
+        raise Unsupported(f"scope {type(s).__name__}")  # (`in [...]` is only an action scope: above)
 
-    def target(self, t) -> Term:
+    def target(self, t: EntityUID | ast.Slot | AnyEntity) -> Term:
         if isinstance(t, ast.Slot):
             return self.slot(t)
         if isinstance(t, AnyEntity):
@@ -162,7 +164,7 @@ class Compiler:
         return Term(EntityType(e.uid.type), self.sym.ids.val(e.uid), FALSE)
 
     def var(self, e: ast.Var) -> Term:
-        return getattr(self.sym, e.name)
+        return getattr(self.sym, e.name)  # type: ignore[no-any-return]  # SymEnv's principal, ... context: Terms
 
     def slot(self, e: ast.Slot) -> Term:
         """Templates are linked before they are compiled (lang.template)."""
@@ -270,7 +272,8 @@ class Compiler:
     def eq(self, a: Term, b: Term) -> z3.BoolRef:
         return self.eq_raw(a.ty, a.val, b.ty, b.val, a.lits, b.lits)
 
-    def eq_raw(self, ta, va, tb, vb, la=None, lb=None) -> z3.BoolRef:
+    def eq_raw(self, ta: TermType, va: Raw, tb: TermType, vb: Raw, la: tuple[Any, ...] | None = None,
+               lb: tuple[Any, ...] | None = None) -> z3.BoolRef:
         """Cedar's `==` on two raw values (values of different types are
         unequal; empty sets of any element type are equal)."""
         if ta == NEVER or tb == NEVER:
@@ -295,7 +298,8 @@ class Compiler:
         constant = z3.is_string_value if isinstance(ta, StringType) else z3.is_int_value
         return z3.simplify(r) if constant(va) and constant(vb) else r
 
-    def record_eq(self, ta, va, tb, vb) -> z3.BoolRef:
+    def record_eq(self, ta: RecordType, va: dict[str, tuple[z3.BoolRef, Raw]], tb: RecordType,
+                  vb: dict[str, tuple[z3.BoolRef, Raw]]) -> z3.BoolRef:
         parts = []
         for k in sorted({k for k, _ in ta.attrs} | {k for k, _ in tb.attrs}):
             x, y = ta.get(k), tb.get(k)
@@ -310,7 +314,7 @@ class Compiler:
                                   _or(_not(pa), same)))
         return _and(*parts)
 
-    def set_eq(self, ty: SetType, a, b) -> z3.BoolRef:
+    def set_eq(self, ty: SetType, a: z3.ArrayRef, b: z3.ArrayRef) -> z3.BoolRef:
         eq = a == b
         w = self.sym.witness(ty.elem)
         wz = to_sorted(ty.elem, w)
@@ -345,12 +349,12 @@ class Compiler:
             arr = z3.Store(arr, to_sorted(ty, v), TRUE)
         return Term(SetType(ty), arr, err, vals)
 
-    def parts(self, s: Term) -> dict[Any, Term]:
+    def parts(self, s: Term) -> dict[TermType, Term]:
         """A set as one typed set per element type (a mixed literal splits
         into one literal per type)."""
         if isinstance(s.ty, SetType):
             return {} if s.ty.elem == NEVER and s.lits == () else {s.ty.elem: s}
-        groups: dict[Any, list] = {}
+        groups: dict[TermType, list[Raw]] = {}
         assert s.lits is not None  # a set of literals, its type not yet one SetType
         for ty, v in s.lits:
             groups.setdefault(ty, []).append(v)
@@ -363,7 +367,7 @@ class Compiler:
             out[ty] = Term(SetType(ty), arr, FALSE, tuple(vals))
         return out
 
-    def member(self, s: Term, ty: Any, x: Any) -> z3.BoolRef:
+    def member(self, s: Term, ty: TermType, x: Raw) -> z3.BoolRef:
         """x (of type ty) ∈ s."""
         if isinstance(s.ty, MixedSetType):
             return _or(*[self.member(p, ty, x) for p in self.parts(s).values()])
@@ -385,9 +389,9 @@ class Compiler:
         self.sym.element(ty, x)
         return z3.Select(s.val, to_sorted(ty, x))
 
-    def empty(self, ty: SetType, v, lits=None) -> z3.BoolRef:
+    def empty(self, ty: SetType, v: z3.ArrayRef, lits: tuple[Any, ...] | None = None) -> z3.BoolRef:
         if lits is not None or isinstance(ty, MixedSetType):
-            return z3.BoolVal(len(lits) == 0)
+            return z3.BoolVal(len(lits) == 0)  # type: ignore[arg-type]  # a mixed set is a literal: lits is set
         if ty.elem == NEVER:
             return TRUE
         empty = v == z3.K(sort_of(ty.elem), FALSE)
@@ -551,7 +555,7 @@ class Compiler:
         return self.like_term(self.expr(e.expr), e.pattern)
 
     @lifted
-    def like_term(self, x: Term, pattern: tuple) -> Term:
+    def like_term(self, x: Term, pattern: tuple[ast.PatternElem, ...]) -> Term:
         if x.ty != STRING:
             return bad(BOOL)
         atom = strings.like_atom(x.val, pattern)
@@ -578,7 +582,7 @@ class Compiler:
         return self.record_of(tuple(k for k, _ in e.fields), *[self.expr(v) for _, v in e.fields])
 
     @lifted
-    def record_of(self, keys: tuple, *vals: Term) -> Term:
+    def record_of(self, keys: tuple[str, ...], *vals: Term) -> Term:
         """The record of the attributes' values."""
         fields = list(zip(keys, vals, strict=False))
         err = _or(*[t.err for _, t in fields])
@@ -611,30 +615,30 @@ class Compiler:
             return bad(ty)
         return Term(ty, val, _or(err, extra_err))
 
-    def contains(self, s: Term, x: Term):
+    def contains(self, s: Term, x: Term) -> ext.Encoded:
         if x.ty == NEVER:
             return BOOL, FALSE, TRUE
         return BOOL, self.member(s, x.ty, x.val), FALSE
 
-    def contains_all(self, s: Term, t: Term):
+    def contains_all(self, s: Term, t: Term) -> ext.Encoded:
         if not _is_set(t.ty):
             return BOOL, None, TRUE
         return BOOL, self.subset(t, s), FALSE
 
-    def contains_any(self, s: Term, t: Term):
+    def contains_any(self, s: Term, t: Term) -> ext.Encoded:
         if not _is_set(t.ty):
             return BOOL, None, TRUE
         return BOOL, self.intersects(s, t), FALSE
 
-    def is_empty(self, s: Term):
+    def is_empty(self, s: Term) -> ext.Encoded:
         return BOOL, self.empty(s.ty, s.val, s.lits), FALSE
 
-    def has_tag(self, x: Term, k: Term):
+    def has_tag(self, x: Term, k: Term) -> ext.Encoded:
         if k.ty != STRING:
             return BOOL, None, TRUE
         return BOOL, self.sym.has_tag(x.ty.name, x.val, k.val), FALSE
 
-    def get_tag(self, x: Term, k: Term):
+    def get_tag(self, x: Term, k: Term) -> ext.Encoded:
         if k.ty != STRING:
             return NEVER, None, TRUE
         tty = self.sym.tags_type(x.ty.name)
@@ -678,15 +682,15 @@ class Compiler:
 # the extension types' methods are in encoder.ext.
 
 
-def _is_set(t) -> bool:
+def _is_set(t: TermType) -> bool:
     return isinstance(t, (SetType, MixedSetType))
 
 
-def _is_entity_type(t) -> bool:
+def _is_entity_type(t: TermType) -> bool:
     return isinstance(t, EntityType)
 
 
-_METHODS = {
+_METHODS: dict[str, tuple[int, Callable[[TermType], bool], str]] = {
     "contains": (1, _is_set, "contains"),
     "containsAll": (1, _is_set, "contains_all"),
     "containsAny": (1, _is_set, "contains_any"),

@@ -26,13 +26,14 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import z3
 
 from cedarscope.encoder.symenv import SymEnv, fn_name
-from cedarscope.encoder.terms import NEVER, ext_value, string_of, to_sorted
-from cedarscope.lang.entities import Entities, Entity
+from cedarscope.encoder.terms import NEVER, TermType, ext_value, string_of, to_sorted
+from cedarscope.lang.entities import Entities
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
     BoolType,
@@ -45,16 +46,24 @@ from cedarscope.lang.schema import (
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
+# Terms that may denote an entity, each with its number when it is a constant.
+_Numbered: TypeAlias = list[tuple[z3.ExprRef, int | None]]
+# (names given, names used): see Decoder.
+Naming: TypeAlias = tuple[dict[tuple[str, int | str], str], dict[str, set[str]]]
+
 # Per encoding (its SymEnv): the terms that may denote an entity of each
 # type, with their numbers; every decode of the encoding reads them.
-_ENTITY_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_NAMED_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, by the entity named
+_ENTITY_TERMS: weakref.WeakKeyDictionary[SymEnv, tuple[tuple[int, int], dict[str, _Numbered]]]
+_ENTITY_TERMS = weakref.WeakKeyDictionary()
+# the same, by the entity named: (named, others)
+_NAMED_TERMS: weakref.WeakKeyDictionary[SymEnv, dict[str, tuple[dict[EntityUID, _Numbered], _Numbered]]]
+_NAMED_TERMS = weakref.WeakKeyDictionary()
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 
 
 class Decoder:
-    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+    def __init__(self, sym: SymEnv, model: z3.ModelRef, naming: Naming | None = None,
                  focus: frozenset[EntityUID] | None = None, local: Callable[[Any], Any] | None = None):
         """`naming` (names given, names used) is shared by the decoders of one
         encoding, so examples decoded one after another name different model
@@ -68,7 +77,7 @@ class Decoder:
         self._used: dict[str, set[str]]
         self._names, self._used = naming if naming is not None else ({}, {})
         self._fresh_n = 0
-        self._index: dict = {}
+        self._index: dict[tuple[str | int, tuple[int | str, ...]], z3.ExprRef] = {}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
         self._uids: dict[tuple[str, int], EntityUID] = {}
         # Values that got a default because no formula reads them, as
@@ -213,8 +222,9 @@ class Decoder:
         if isinstance(ty, RecordType):
             return CedarRecord({k: self.default(a.type) for k, a in ty.attrs if a.required})
         if isinstance(ty, ExtensionType):
+            # mypy gives lambdas in a dict literal no signature, so calling one is an "untyped call"
             return {"decimal": lambda: lv.Decimal(0), "ipaddr": lambda: lv.IPAddr(4, 0, 32),
-                    "datetime": lambda: lv.Datetime(0), "duration": lambda: lv.Duration(0)}[ty.name]()
+                    "datetime": lambda: lv.Datetime(0), "duration": lambda: lv.Duration(0)}[ty.name]()  # type: ignore[no-untyped-call]
         raise TypeError(f"no default value of type {ty}")
 
     # ------------------------------------------------------------------
@@ -242,7 +252,7 @@ class Decoder:
         exists: dict[EntityUID, bool] = {}
         ancestors: dict[EntityUID, set[EntityUID]] = {}
         tag_keys: dict[EntityUID, dict[str, z3.ExprRef]] = {}
-        terms: dict[str, list] = {}  # ancestor type -> the terms that may denote one
+        terms: dict[str, _Numbered] = {}  # ancestor type -> the terms that may denote one
         for kind, info, args, app in sym.apps.values():
             if kind in ("extok", "extval"):
                 continue  # not about an entity
@@ -313,7 +323,7 @@ class Decoder:
             _NAMED_TERMS[sym][etype] = (named, others)
         return by_type[etype]
 
-    def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict) -> set[EntityUID]:
+    def _parents(self, u: EntityUID, anc: set[EntityUID], extra: dict[EntityUID, set[EntityUID]]) -> set[EntityUID]:
         """Direct parents giving u exactly the ancestors `anc` (plus fresh
         intermediates where the schema needs them)."""
         declared = self.sym.schema.entity_types.get(u.type)
@@ -342,7 +352,8 @@ class Decoder:
             return CedarRecord()
         return self._record(d.shape, "attr", etype, (), (mid,) if mid is not None else None)
 
-    def _record(self, ty: RecordType, kind: str, etype: str, path: tuple, args) -> CedarRecord:
+    def _record(self, ty: RecordType, kind: str, etype: str, path: tuple[str, ...],
+                args: tuple[z3.ExprRef, ...] | None) -> CedarRecord:
         out = {}
         for k, a in ty.attrs:
             p = path + (k,)
@@ -353,7 +364,8 @@ class Decoder:
             out[k] = self._field(a.type, kind, etype, p, args)
         return CedarRecord(out)
 
-    def _field(self, ty: Any, kind: str, etype: str, path: tuple, args) -> Any:
+    def _field(self, ty: TermType, kind: str, etype: str, path: tuple[str, ...],
+               args: tuple[z3.ExprRef, ...] | None) -> Any:
         if isinstance(ty, RecordType):
             return self._record(ty, kind, etype, path, args)
         raw = self._read(fn_name(kind, etype, path), args, raw=True)
@@ -361,7 +373,7 @@ class Decoder:
             self._defaulted.append(path)
         return self.default(ty) if raw is None else self.value(ty, raw)
 
-    def _read(self, fname: str, args, raw: bool = False):
+    def _read(self, fname: str, args: tuple[z3.ExprRef, ...] | None, raw: bool = False) -> z3.ExprRef | None:
         """The formulas' application of store function fname to entities with
         these model ids, or None when the formulas never read it."""
         if args is None:
@@ -395,7 +407,7 @@ class Decoder:
                 for a in sorted(wanted)]
 
 
-def _key(z: z3.ExprRef):
+def _key(z: z3.ExprRef) -> int | str:
     """A hashable form of a model value (an entity number or a tag key)."""
     n = _number(z)
     return n if n is not None else string_of(z)
@@ -407,7 +419,7 @@ def _number(z: z3.ExprRef) -> int | None:
     return _numeral(z.ctx_ref(), z.as_ast())
 
 
-def _numeral(ctx, ast) -> int | None:
+def _numeral(ctx: z3.ContextObj, ast: z3.Ast) -> int | None:
     """`_number` of a raw AST of context ctx."""
     if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_NUMERAL_AST:
         return None
@@ -416,7 +428,7 @@ def _numeral(ctx, ast) -> int | None:
     return int(z3.Z3_get_numeral_string(ctx, ast))
 
 
-def decode(sym: SymEnv, model: z3.ModelRef, naming: tuple[dict, dict] | None = None,
+def decode(sym: SymEnv, model: z3.ModelRef, naming: Naming | None = None,
            unread: list[str] | None = None, focus: frozenset[EntityUID] | None = None,
            local: Callable[[Any], Any] | None = None) -> tuple[Request, Entities]:
     """The request and store of a model; `unread`, when given, receives the
@@ -458,7 +470,7 @@ def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
     return None
 
 
-def _truth_value(ctx, ast) -> bool | None:
+def _truth_value(ctx: z3.ContextObj, ast: z3.Ast) -> bool | None:
     """True or False for the Boolean constants, else None."""
     value = z3.Z3_get_bool_value(ctx, ast)
     return None if value == z3.Z3_L_UNDEF else value == z3.Z3_L_TRUE

@@ -34,6 +34,7 @@ encoded raise `Unsupported` naming them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import z3
 
@@ -46,6 +47,9 @@ from cedarscope.lang.request import Request
 from cedarscope.lang.schema import LongType, RequestEnv, Schema
 from cedarscope.lang.values import EntityUID
 
+if TYPE_CHECKING:
+    from cedarscope.encoder.decode import Naming
+
 
 class Encoding:
     def __init__(self, schema: Schema, env: RequestEnv, assumptions: frozenset[str] = frozenset()):
@@ -54,7 +58,7 @@ class Encoding:
         self.compiler = Compiler(self.sym)
         self._cache: dict[Policy, Term] = {}
         self._by_object: dict[int, tuple[Policy, Term]] = {}
-        self._naming: tuple[dict, dict] = ({}, {})  # shared by every decode (see decode.Decoder)
+        self._naming: Naming = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy) -> Term:
         """The compiled condition of a (static or linked) policy, cached: by

@@ -27,14 +27,14 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cedarscope.lang.ast import WILDCARD
+from cedarscope.lang.ast import WILDCARD, PatternElem
 
 
 class Glob:
     """One pattern's automaton."""
 
-    def __init__(self, pattern: tuple):
-        tokens: list = []
+    def __init__(self, pattern: tuple[PatternElem, ...]) -> None:
+        tokens: list[PatternElem] = []
         for elem in pattern:
             if elem is WILDCARD:
                 if not tokens or tokens[-1] is not WILDCARD:
@@ -81,7 +81,7 @@ class Glob:
 
 
 @functools.lru_cache(maxsize=4096)
-def glob(pattern: tuple) -> Glob:
+def glob(pattern: tuple[PatternElem, ...]) -> Glob:
     """The automaton of a pattern (patterns recur across queries)."""
     return Glob(pattern)
 
@@ -113,10 +113,10 @@ def search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> st
     used = set().union(*(a.chars for a in autos)) if autos else set()
     alphabet = [fresh_char(used)] + sorted(used)
 
-    def alive(state: tuple) -> bool:
+    def alive(state: tuple[int, ...]) -> bool:
         return all(state[:k]) and not any(a.always(s) for a, s in zip(avoided, state[k:], strict=True))
 
-    def done(state: tuple) -> bool:
+    def done(state: tuple[int, ...]) -> bool:
         return (all(a.accepts(s) for a, s in zip(required, state[:k], strict=True))
                 and not any(a.accepts(s) for a, s in zip(avoided, state[k:], strict=True)))
 
@@ -168,12 +168,13 @@ def realize(required: Sequence[Glob], avoided: Sequence[Glob], budget: int = 20_
         relevant.append(hit)
 
 
-def _minimal(required, avoided, relevant, budget) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _minimal(required: Sequence[Glob], avoided: Sequence[Glob], relevant: list[int],
+             budget: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Drop every pattern the conflict does not need (one pass: the result
     conflicts, and removing any one pattern of it would not)."""
     req, avo = list(range(len(required))), list(relevant)
 
-    def empty(rs, avs) -> bool:
+    def empty(rs: list[int], avs: list[int]) -> bool:
         return search([required[i] for i in rs], [avoided[j] for j in avs], budget) == EMPTY
 
     for j in list(avo):

@@ -41,13 +41,17 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import z3
 
 from cedarscope.encoder.globs import glob, realize
 from cedarscope.encoder.strings import LikeAtom, string_val
+from cedarscope.encoder.watchdog import watching
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.encoding import Encoding
 
 # Z3 parameters for every encoding.  None of Z3's string-solver settings
 # (smt.seq.*, smt.string_solver, smt.sls.enable, the regex solver's budget,
@@ -173,7 +177,7 @@ class Solver:
         abstract = z3.substitute(formula, *self._pairs)
         return formula if abstract.eq(formula) else abstract
 
-    def _satisfies(self, model: z3.ModelRef, assumptions) -> bool:
+    def _satisfies(self, model: z3.ModelRef, assumptions: Iterable[z3.BoolRef]) -> bool:
         """Does the model satisfy the real formulas (each test evaluated on
         the model's strings)?  Only those holding tests can fail."""
         return all(z3.is_true(model.eval(f, model_completion=True))
@@ -187,14 +191,19 @@ class Solver:
             self._atoms[str(b)] = atom
         return b
 
-    def _solve(self, deadline: float | None, assumptions: list) -> z3.CheckSatResult:
-        if deadline is not None:
-            left = int((deadline - time.monotonic()) * 1000)
-            if left <= 0:
+    def _solve(self, deadline: float | None, assumptions: list[z3.BoolRef]) -> z3.CheckSatResult:
+        if deadline is not None and deadline <= time.monotonic():
+            self._reason = "timeout"
+            return z3.unknown
+        with watching(deadline, self._z3.ctx) as watch:  # (not Z3's timeout: see encoder.watchdog)
+            status = self._z3.check(*assumptions)
+        if watch is not None and watch.fired:
+            # The interrupt may have come just after the check returned; Z3
+            # then refuses to evaluate in the context until its next check.
+            z3.Solver(ctx=self._z3.ctx).check()
+            if status == z3.unknown:
                 self._reason = "timeout"
-                return z3.unknown
-            self._z3.set("timeout", left)
-        status = self._z3.check(*assumptions)
+                return status
         if status == z3.unknown:
             self._reason = self._z3.reason_unknown() or "unknown"
         return status
@@ -239,7 +248,7 @@ class Solver:
         self._z3.add(z3.Implies(pin, z3.And(subject == self._local(string_val(found.witness)), *values)))
         return pin
 
-    def _define(self, atoms) -> None:
+    def _define(self, atoms: Iterable[LikeAtom]) -> None:
         for atom in atoms:
             key = atom.formula.get_id()
             if key not in self._defined:
@@ -247,7 +256,7 @@ class Solver:
                 self._z3.add(self._boolean(atom) == self._local(atom.formula))
 
 
-def solver_for(enc, timeout_seconds: float | None = None) -> Solver:
+def solver_for(enc: Encoding, timeout_seconds: float | None = None) -> Solver:
     """The solver for queries on encoding `enc`, with the query's budget (the
     whole budget of each `check`, however many Z3 calls it makes)."""
     ms = None if timeout_seconds is None else max(1, int(timeout_seconds * 1000))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import z3
 
-from cedarscope.lang.ast import WILDCARD
+from cedarscope.lang.ast import WILDCARD, PatternElem
 
 # --------------------------------------------------------------------------
 # String values
@@ -76,7 +76,7 @@ def string_of(z: z3.ExprRef) -> str:
 # `like`
 
 
-def pieces(pattern: tuple) -> list[str]:
+def pieces(pattern: tuple[PatternElem, ...]) -> list[str]:
     """The literal pieces between a pattern's wildcards: one more than there
     are wildcards, the first and last possibly empty."""
     out = [""]
@@ -88,7 +88,7 @@ def pieces(pattern: tuple) -> list[str]:
     return out
 
 
-def like(s: z3.SeqRef, pattern: tuple) -> z3.BoolRef:
+def like(s: z3.SeqRef, pattern: tuple[PatternElem, ...]) -> z3.BoolRef:
     """`s like pattern`, with native string predicates (see the module
     docstring for the cases and why they are exact)."""
     parts = pieces(pattern)
@@ -120,11 +120,11 @@ class LikeAtom:
     Boolean and decide lazily."""
 
     subject: z3.SeqRef
-    pattern: tuple
+    pattern: tuple[PatternElem, ...]
     formula: z3.BoolRef
 
 
-def like_atom(s: z3.SeqRef, pattern: tuple) -> LikeAtom | None:
+def like_atom(s: z3.SeqRef, pattern: tuple[PatternElem, ...]) -> LikeAtom | None:
     """The test as an atom worth deciding lazily, or None when the native
     formula is as easy as it gets (no wildcard, only wildcards, a literal
     subject)."""
@@ -133,7 +133,7 @@ def like_atom(s: z3.SeqRef, pattern: tuple) -> LikeAtom | None:
     return LikeAtom(s, pattern, like(s, pattern))
 
 
-def like_regex(s: z3.SeqRef, pattern: tuple) -> z3.BoolRef:
+def like_regex(s: z3.SeqRef, pattern: tuple[PatternElem, ...]) -> z3.BoolRef:
     """`s like pattern` as a regular-expression membership: the reference
     encoding `like` is tested against."""
     any_run = z3.Star(z3.AllChar(z3.ReSort(z3.StringSort())))

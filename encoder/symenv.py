@@ -32,8 +32,8 @@ application to a concrete store.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import z3
 
@@ -43,16 +43,21 @@ from cedarscope.encoder.terms import (
     IP,
     NEVER,
     Ids,
+    Raw,
     Term,
+    TermType,
     Unsupported,
     const_raw,
     sort_of,
     string_val,
     to_sorted,
 )
+from cedarscope.lang.ast import ActionInSet, Scope, ScopeAny, ScopeEq, ScopeIn
 from cedarscope.lang.entities import Entities
+from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request
 from cedarscope.lang.schema import (
+    CedarType,
     EntityType,
     ExtensionType,
     LongType,
@@ -64,6 +69,17 @@ from cedarscope.lang.schema import (
 )
 from cedarscope.lang.values import CedarRecord, CedarSet, EntityUID
 
+if TYPE_CHECKING:
+    from cedarscope.lang.template import AnyEntity
+
+# An application of a store function, in the footprint: (kind, info, args,
+# application).  `info` depends on the kind: (entity type,) for "exists",
+# (entity type, ancestor type) for "anc", (entity type, path, type) for
+# attributes and tags, (constructor, lang.values class[, type]) for
+# extension parses; mypy cannot tie it to the kind, so its items are Any.
+App: TypeAlias = tuple[str, tuple[Any, ...], tuple[z3.ExprRef, ...], z3.ExprRef]
+_Node = TypeVar("_Node", bound=Hashable)
+
 
 def symbol(name: str, n: int) -> str:
     """A Z3 symbol for a readable name: printable (Z3 cuts names at NUL) and
@@ -72,13 +88,13 @@ def symbol(name: str, n: int) -> str:
     return f"{clean}#{n}"
 
 
-def fn_name(kind: str, etype: str, path: tuple) -> str:
+def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     """The (unambiguous) key of the store function reading `path` of an
     entity's attributes or tags."""
     return f"{kind}_{etype}{json.dumps(list(path))}"
 
 
-def _transitive(graph: dict) -> dict:
+def _transitive(graph: Mapping[_Node, Iterable[_Node]]) -> dict[_Node, set[_Node]]:
     """Transitive closure (excluding the node itself unless on a cycle)."""
     out = {}
     for start in graph:
@@ -92,16 +108,16 @@ def _transitive(graph: dict) -> dict:
     return out
 
 
-class LazyRecord(dict):
+class LazyRecord(dict[str, tuple[z3.BoolRef, Raw]]):
     """The raw value of a symbolic record: an attribute's (presence, value)
     constants are made when first read, so inputs no formula reads stay out
     of every formula (and out of the models the decoder reads)."""
 
-    def __init__(self, make):
+    def __init__(self, make: Callable[[str], tuple[z3.BoolRef, Raw]]) -> None:
         super().__init__()
         self._make = make
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> tuple[z3.BoolRef, Raw]:
         v = self[key] = self._make(key)
         return v
 
@@ -120,21 +136,23 @@ class SymEnv:
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
         self._funcs: dict[str, z3.FuncDeclRef] = {}
-        self._reads: dict[tuple, tuple] = {}  # attribute and tag reads, by entity term (see attribute)
+        # attribute and tag reads, by entity term (see attribute): (what to keep alive, what was read)
+        self._reads: dict[tuple[str, str, int, str | int],
+                          tuple[object, tuple[z3.BoolRef, Raw, CedarType] | Raw | None]] = {}
         # footprint: every application of a store function, in order
-        self.apps: dict[tuple, tuple] = {}  # key -> (kind, info, args, expr)
-        self.leaves: list[tuple[Any, Any]] = []  # symbolic values to keep well-formed
-        self.elements: dict[Any, list] = {}  # set element type -> element terms seen
+        self.apps: dict[tuple[str | int, ...], App] = {}  # key -> (kind, info, args, expr)
+        self.leaves: list[tuple[TermType, z3.ExprRef]] = []  # symbolic values to keep well-formed
+        self.elements: dict[TermType, list[Raw]] = {}  # set element type -> element terms seen
         self.witnessed: list[z3.BoolRef] = []  # witness constraints for set tests
         self._fresh = 0
         self.ids = Ids()
-        self._distinct_done: set = set()
-        self._element_keys: set = set()
+        self._distinct_done: set[tuple[int, int]] = set()
+        self._element_keys: set[tuple[TermType, int]] = set()
         self.literal_ids: dict[str, set[str]] = {}  # entity ids the policies mention
         # templates analysed for every link: (template, slot, type) -> its variable,
         # (template, ((slot, type), ...)) -> whether that link exists
         self.slots: dict[tuple[str, str, str], z3.ArithRef] = {}
-        self.links: dict[tuple[str, tuple], z3.BoolRef] = {}
+        self.links: dict[tuple[str, tuple[tuple[str, str], ...]], z3.BoolRef] = {}
         self.principal = Term(EntityType(env.principal_type), z3.Int("principal"), z3.BoolVal(False))
         self.resource = Term(EntityType(env.resource_type), z3.Int("resource"), z3.BoolVal(False))
         self.action = Term(EntityType(env.action.type), self.ids.val(env.action), z3.BoolVal(False))
@@ -144,12 +162,12 @@ class SymEnv:
     # ------------------------------------------------------------------
     # Symbolic values
 
-    def leaf(self, name: str, ty: Any) -> Any:
+    def leaf(self, name: str, ty: TermType) -> Raw:
         """A fresh symbolic value of type `ty` (records: one per attribute)."""
         if isinstance(ty, RecordType):
             record = ty
 
-            def field(k: str) -> tuple[Any, Any]:
+            def field(k: str) -> tuple[z3.BoolRef, Raw]:
                 attr = record.get(k)
                 assert attr is not None  # a record is read only at its declared attributes
                 present = self._bool(f"{name}.{k}?") if not attr.required else z3.BoolVal(True)
@@ -165,10 +183,10 @@ class SymEnv:
         self._fresh += 1
         return z3.Bool(symbol(name, self._fresh))
 
-    def fresh(self, name: str, ty: Any) -> Any:
+    def fresh(self, name: str, ty: TermType) -> Raw:
         return self.leaf(name, ty)
 
-    def any_entity(self, slot: Any) -> Term:
+    def any_entity(self, slot: AnyEntity) -> Term:
         """The unknown entity a template slot stands for (lang.template.AnyEntity):
         one variable per template, slot and type, shared by every policy that
         mentions it (two versions of a template are linked alike)."""
@@ -179,7 +197,7 @@ class SymEnv:
             self.leaves.append((EntityType(slot.entity_type), v))
         return Term(EntityType(slot.entity_type), self.slots[key], z3.BoolVal(False))
 
-    def linked(self, slots: tuple) -> z3.BoolRef:
+    def linked(self, slots: tuple[AnyEntity, ...]) -> z3.BoolRef:
         """Whether the link these slot values make exists: a template may be
         linked or not, once for each typing of its slots."""
         key = (slots[0].template_id, tuple(sorted((s.slot, s.entity_type) for s in slots)))
@@ -192,7 +210,7 @@ class SymEnv:
         self.literal_ids.setdefault(uid.type, set()).add(uid.id)
         self.ids.num(uid)
 
-    def element(self, ty: Any, raw: Any) -> None:
+    def element(self, ty: TermType, raw: Raw) -> None:
         """Record a value tested for membership in a set of `ty`s (decode
         reads sets through these)."""
         if ty == NEVER:
@@ -202,7 +220,7 @@ class SymEnv:
             self._element_keys.add(key)
             self.elements.setdefault(ty, []).append(raw)
 
-    def witness(self, ty: Any) -> Any:
+    def witness(self, ty: TermType) -> Raw:
         """A fresh element of type `ty` standing for 'some element'."""
         w = self.fresh("w", ty)
         self.element(ty, w)
@@ -216,7 +234,8 @@ class SymEnv:
             self._funcs[name] = z3.Function(symbol(name, len(self._funcs)), *sorts)
         return self._funcs[name]
 
-    def _apply(self, kind: str, info: tuple, name: str, args: tuple, rsort: z3.SortRef) -> z3.ExprRef:
+    def _apply(self, kind: str, info: tuple[Any, ...], name: str, args: tuple[z3.ExprRef, ...],
+               rsort: z3.SortRef) -> z3.ExprRef:
         f = self._func(name, *[a.sort() for a in args], rsort)
         e = f(*args)
         key = (name, *(a.get_id() for a in args))
@@ -244,7 +263,7 @@ class SymEnv:
             return z3.BoolVal(self.ids.id_of(etype, e) in d.enum)
         return self._apply("exists", (etype,), f"exists_{etype}", (e,), z3.BoolSort())
 
-    def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Any, Any] | None:
+    def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Raw, CedarType] | None:
         """(present, raw value, type) of attribute `name` of entity e, or None
         when entities of this type never have it.  Read once per entity term
         and attribute (policies read the same attributes again and again)."""
@@ -261,12 +280,14 @@ class SymEnv:
             found = self._reads[key] = (e, value)  # the entry keeps e alive: its id stays its own
         return found[1]
 
-    def _present(self, kind, info, fname, args, required) -> z3.BoolRef:
+    def _present(self, kind: str, info: tuple[Any, ...], fname: str, args: tuple[z3.ExprRef, ...],
+                 required: bool) -> z3.BoolRef:
         if required:
             return z3.BoolVal(True)
         return self._apply(kind, info, fname, args, z3.BoolSort())
 
-    def _attr_value(self, etype: str, path: tuple, ty: Any, args: tuple, kind: str) -> Any:
+    def _attr_value(self, etype: str, path: tuple[str, ...], ty: TermType, args: tuple[z3.ExprRef, ...],
+                    kind: str) -> Raw:
         """The raw value at `path` of an attribute (kind "attr") or tag
         (kind "tag"), flattening records: a record's fields are made when
         first read, so reading one field of a nested record does not apply
@@ -275,7 +296,7 @@ class SymEnv:
         if isinstance(ty, RecordType):
             record = ty
 
-            def field(k: str) -> tuple[Any, Any]:
+            def field(k: str) -> tuple[z3.BoolRef, Raw]:
                 a = record.get(k)
                 assert a is not None  # a record is read only at its declared attributes
                 p = path + (k,)
@@ -294,7 +315,7 @@ class SymEnv:
             return None
         return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), z3.ArraySort(ID, z3.BoolSort()))
 
-    def tags_type(self, etype: str) -> Any:
+    def tags_type(self, etype: str) -> CedarType | None:
         d = self.schema.entity_types.get(etype)
         return d.tags if d else None
 
@@ -304,7 +325,7 @@ class SymEnv:
         return z3.And(self.exists(etype, e),
                       self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), z3.BoolSort()))
 
-    def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Any:
+    def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Raw:
         """The raw value of tag k of entity e, read once per entity and key
         term."""
         key = ("tag", etype, e.get_id(), k.get_id())
@@ -313,7 +334,7 @@ class SymEnv:
             found = self._reads[key] = ((e, k), self._attr_value(etype, (), self.tags_type(etype), (e, k), "tag"))
         return found[1]
 
-    def ext_parse(self, name: str, ty: Any, cls: str, s: z3.SeqRef) -> tuple[z3.BoolRef, Any]:
+    def ext_parse(self, name: str, ty: CedarType, cls: str, s: z3.SeqRef) -> tuple[z3.BoolRef, Raw]:
         """An extension constructor applied to a string the policies do not
         spell out (`decimal(context.s)`; validation rejects this): whether
         the string parses, and its value, as functions of the string.  They
@@ -329,6 +350,25 @@ class SymEnv:
     def action_in(self, action: EntityUID, target: EntityUID) -> bool:
         return action == target or target in self.action_ancestors.get(action, ())
 
+    def action_scope_holds(self, scope: Scope) -> bool:
+        """Whether the environment's action satisfies a policy's action
+        scope, by the schema's action groups (the constant the compiler's
+        `action_in` gives two action constants, without building them)."""
+        targets: tuple[EntityUID, ...]
+        if isinstance(scope, ScopeAny):
+            return True
+        if isinstance(scope, ActionInSet):
+            targets = scope.targets
+        elif isinstance(scope, (ScopeEq, ScopeIn)) and isinstance(scope.target, EntityUID):
+            targets = (scope.target,)
+        else:
+            raise Unsupported(f"action scope {type(scope).__name__}")
+        for t in targets:
+            self.mention(t)  # as every entity a policy names: decoding reads their ids
+        if isinstance(scope, ScopeEq):
+            return self.env.action == targets[0]
+        return any(self.action_in(self.env.action, t) for t in targets)
+
     # ------------------------------------------------------------------
     # Assumptions
 
@@ -336,7 +376,7 @@ class SymEnv:
         """Two different sets that are elements of a set must differ on a
         named element, so that decoding (which reads a set through named
         elements) keeps them apart."""
-        def depth(t):
+        def depth(t: TermType) -> int:
             return 1 + depth(t.elem) if isinstance(t, SetType) else 0
         for ty in sorted([t for t in self.elements if isinstance(t, SetType) and t.elem != NEVER],
                          key=depth, reverse=True):
@@ -381,7 +421,7 @@ class SymEnv:
             out += [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
         return out
 
-    def _leaf_wf(self, ty: Any, v: Any) -> list[z3.BoolRef]:
+    def _leaf_wf(self, ty: TermType, v: z3.ExprRef) -> list[z3.BoolRef]:
         if isinstance(ty, EntityType):
             d = self.schema.entity_types.get(ty.name)
             if d is not None and d.enum is not None:
@@ -397,7 +437,7 @@ class SymEnv:
         """Irreflexivity and transitivity of `in` over the footprint: for
         footprint entities a, b and any known entity term c,
         b ∈ anc(a) ∧ c ∈ anc(b) → c ∈ anc(a)."""
-        nodes: dict[str, list] = {}
+        nodes: dict[str, list[z3.ExprRef]] = {}
         for kind, info, args, _e in list(self.apps.values()):
             if kind == "anc":
                 lst = nodes.setdefault(info[0], [])
@@ -420,7 +460,7 @@ class SymEnv:
                                                       z3.Select(anc_ac, c)))
         return out
 
-    def _entity_terms(self, etype: str, nodes: dict) -> list:
+    def _entity_terms(self, etype: str, nodes: dict[str, list[z3.ExprRef]]) -> list[z3.ExprRef]:
         lst = list(nodes.get(etype, []))
         for x in self.elements.get(EntityType(etype), []):
             if not any(x.eq(y) for y in lst):
@@ -457,11 +497,11 @@ class SymEnv:
         model's context (`local` carries the terms there, when it is another)."""
         nothing = z3.BoolVal(False, model.ctx)
 
-        def changes(e):
+        def changes(e: z3.ExprRef) -> z3.BoolRef:
             here = local(e) if local is not None else e
             return here != model.eval(here, model_completion=True)
 
-        def differs(ty, e):
+        def differs(ty: TermType, e: z3.ExprRef) -> z3.BoolRef:
             if isinstance(ty, EntityType):
                 named = [e == self.ids.val(EntityUID(ty.name, i)) for i in sorted(self.literal_ids.get(ty.name, ()))]
                 return z3.Or([changes(is_named) for is_named in named] or [nothing])
@@ -472,9 +512,10 @@ class SymEnv:
                 return nothing  # flattened: its parts are leaves of their own
             return changes(e)
 
-        def app_differs(kind, info, app):
+        def app_differs(kind: str, info: tuple[Any, ...], app: z3.ExprRef) -> z3.BoolRef:
+            # mypy gives lambdas in a dict literal no signature, so calling one is an "untyped call"
             ty = {"anc": lambda: SetType(EntityType(info[1])), "attr": lambda: info[2],
-                  "tag": lambda: info[2]}.get(kind, lambda: None)()
+                  "tag": lambda: info[2]}.get(kind, lambda: None)()  # type: ignore[no-untyped-call]
             return differs(ty, app) if ty is not None else changes(app)
 
         diffs = []
@@ -504,7 +545,7 @@ class SymEnv:
         out = [self.principal.val == self.ids.val(request.principal),
                self.resource.val == self.ids.val(request.resource)]
         out += pin_record(self.context.val, self.context_type, request.context, self.ids)
-        by_type: dict[str, list] = {}
+        by_type: dict[str, list[Entity]] = {}
         for ent in entities:
             by_type.setdefault(ent.uid.type, []).append(ent)
         strings = None
@@ -522,7 +563,7 @@ class SymEnv:
         """Constraints fixing every recorded store application to a concrete
         store, leaving the request free.  An extension constructor applied
         to a computed string would need the request's strings: Unsupported."""
-        by_type: dict[str, list] = {}
+        by_type: dict[str, list[Entity]] = {}
         for ent in entities:
             by_type.setdefault(ent.uid.type, []).append(ent)
         out = []
@@ -532,7 +573,8 @@ class SymEnv:
             out += self._pin_app(kind, info, args, e, by_type.get(info[0], []), entities)
         return out
 
-    def _pin_app(self, kind, info, args, app, ents, entities) -> list[z3.BoolRef]:
+    def _pin_app(self, kind: str, info: tuple[Any, ...], args: tuple[z3.ExprRef, ...], app: z3.ExprRef,
+                 ents: list[Entity], entities: Entities) -> list[z3.BoolRef]:
         out = []
         ids = [self.ids.val(x.uid) for x in ents]
         is_x = [args[0] == i for i in ids]
@@ -575,7 +617,7 @@ class SymEnv:
         raise AssertionError(kind)
 
 
-def _strings(values) -> set[str]:
+def _strings(values: Iterable[object]) -> set[str]:
     """Every string inside the given values."""
     out: set[str] = set()
     todo = list(values)
@@ -590,7 +632,8 @@ def _strings(values) -> set[str]:
     return out
 
 
-def _pin_parse(kind: str, info: tuple, s: z3.SeqRef, app, strings: list[str], ids: Ids) -> list[z3.BoolRef]:
+def _pin_parse(kind: str, info: tuple[Any, ...], s: z3.SeqRef, app: z3.ExprRef, strings: list[str],
+               ids: Ids) -> list[z3.BoolRef]:
     """Fix an extension constructor's parse of s on every concrete string
     (under a pin, s is one of them)."""
     import cedarscope.lang.values as lv
@@ -609,7 +652,7 @@ def _pin_parse(kind: str, info: tuple, s: z3.SeqRef, app, strings: list[str], id
     return out
 
 
-def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:
+def _walk(rec: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
     v = rec
     for k in path:
         if not isinstance(v, CedarRecord) or k not in v:
@@ -618,7 +661,7 @@ def _walk(rec: Any, path: tuple) -> tuple[bool, Any]:
     return True, v
 
 
-def pin_record(raw: dict, ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
+def pin_record(raw: dict[str, tuple[z3.BoolRef, Raw]], ty: RecordType, rec: CedarRecord, ids: Ids) -> list[z3.BoolRef]:
     extra = set(rec) - {k for k, _ in ty.attrs}
     if extra:
         raise ValueError(f"context has undeclared attributes {sorted(extra)}")

@@ -23,15 +23,20 @@ representation of each type:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import z3
 
-from cedarscope.encoder.ext import IP, MS_PER_DAY, ext_raw, ext_value, ip_val  # noqa: F401  (re-exported)
-from cedarscope.encoder.strings import string_of, string_val  # noqa: F401  (re-exported)
+from cedarscope.encoder.ext import IP as IP  # re-exported
+from cedarscope.encoder.ext import MS_PER_DAY, ext_raw, ip_val  # noqa: F401  (re-exported)
+from cedarscope.encoder.ext import ext_value as ext_value  # re-exported
+from cedarscope.encoder.strings import string_of as string_of  # re-exported
+from cedarscope.encoder.strings import string_val as string_val  # re-exported
 from cedarscope.lang.schema import (
     BoolType,
+    CedarType,
     EntityType,
     ExtensionType,
     LongType,
@@ -54,7 +59,9 @@ class NeverType:
         return "Never"
 
 
-NEVER = NeverType()
+# The encoder's bottom type joins the schema's types: `[]` has type
+# SetType(NEVER), which lang's CedarType does not list.
+NEVER: CedarType = NeverType()  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -63,20 +70,30 @@ class MixedSetType:
     ``[User::"a", Group::"b"]``; such a set is only ever a literal, kept as
     its elements (`Term.lits` holds (type, raw value) pairs)."""
 
-    elems: tuple
+    elems: tuple[TermType, ...]
 
     def __str__(self) -> str:
         return "Set<" + " | ".join(sorted(map(str, self.elems))) + ">"
 BOOL, LONG, STRING = BoolType(), LongType(), StringType()
 DECIMAL, IPADDR = ExtensionType("decimal"), ExtensionType("ipaddr")
 DATETIME, DURATION = ExtensionType("datetime"), ExtensionType("duration")
-EMPTY_SET = SetType(NEVER)  # type: ignore[arg-type]  # `[]`'s type: Never is the encoder's own bottom type
+EMPTY_SET = SetType(NEVER)  # `[]`'s type: Never is the encoder's own bottom type
 
 BV64 = z3.BitVecSort(64)
 STR = z3.StringSort()
 ID = z3.IntSort()  # entity ids, numbered by `Ids`
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
+# z3-solver ships no types, so to mypy every Z3 class (z3.ExprRef,
+# z3.BoolRef, ...) is Any; annotations name them all the same, for the
+# reader.  These two say what a term's parts are:
+# - TermType: a CedarType (NEVER among them) or a MixedSetType.  Any, because
+#   the compiler reads what a validated policy guarantees (a set's `elem`, an
+#   entity type's `name`) without narrowing each time.
+# - Raw: a Z3 expression, or for a record a dict from attribute name to
+#   (present, Raw), as the module docstring lists.
+TermType: TypeAlias = Any
+Raw: TypeAlias = Any
 
 
 @dataclass
@@ -85,10 +102,10 @@ class Term:
     element values of a set literal so that tests on it unfold into
     disjunctions instead of array reasoning."""
 
-    ty: Any
-    val: Any
+    ty: TermType
+    val: Raw
     err: z3.BoolRef
-    lits: tuple | None = None
+    lits: tuple[Any, ...] | None = None  # raw values; for a mixed set, (type, raw value) pairs
 
 
 # --------------------------------------------------------------------------
@@ -98,7 +115,7 @@ class Term:
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 
 
-def bad(ty: Any) -> Term:
+def bad(ty: TermType) -> Term:
     """A term of type ty that always errors (its value is a placeholder)."""
     return Term(ty, None if ty == NEVER else default_raw(ty), TRUE)
 
@@ -107,15 +124,15 @@ def is_entity(t: Term) -> bool:
     return isinstance(t.ty, EntityType)
 
 
-def _truth(b) -> int:
+def _truth(b: z3.BoolRef | bool) -> int:
     """Z3_L_TRUE, Z3_L_FALSE, or Z3_L_UNDEF (not a constant): one call into
     Z3 rather than z3py's half dozen (the compiler folds every connective)."""
     if isinstance(b, bool):
-        return z3.Z3_L_TRUE if b else z3.Z3_L_FALSE
-    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())
+        return z3.Z3_L_TRUE if b else z3.Z3_L_FALSE  # type: ignore[no-any-return]  # z3 is untyped; an lbool is an int
+    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())  # type: ignore[no-any-return]  # (the same)
 
 
-def _connective(make, bs: list) -> z3.BoolRef:
+def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.And or z3.Or of Boolean terms of one context, made directly."""
     if not all(isinstance(b, z3.BoolRef) for b in bs):
         return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
@@ -124,23 +141,24 @@ def _connective(make, bs: list) -> z3.BoolRef:
     return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
 
 
-def or_of(bs: list) -> z3.BoolRef:
+def or_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.Or of Boolean terms of one context (at least one, in any context:
     nothing is folded into the encoding's constants)."""
     return bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
 
 
-def disjunction(*args) -> z3.BoolRef:
+def disjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
     return _folded(args, z3.Z3_L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
 
 
-def conjunction(*args) -> z3.BoolRef:
+def conjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.And, folding constants."""
     return _folded(args, z3.Z3_L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
 
 
-def _folded(args: tuple, absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef, make) -> z3.BoolRef:
+def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef,
+            make: Callable[..., z3.Ast]) -> z3.BoolRef:
     """The connective `make` of `args`: `absorbed` as soon as one of them is
     the absorbing constant, the others' identity constants left out."""
     bs = []
@@ -153,7 +171,7 @@ def _folded(args: tuple, absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef
     return empty if not bs else bs[0] if len(bs) == 1 else _connective(make, bs)
 
 
-def negation(b) -> z3.BoolRef:
+def negation(b: z3.BoolRef) -> z3.BoolRef:
     """z3.Not, folding constants."""
     value = _truth(b)
     if value != z3.Z3_L_UNDEF:
@@ -161,7 +179,7 @@ def negation(b) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
 
 
-def ite(c, a, b):
+def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
     """z3.If, folding a constant condition."""
     if z3.is_true(c):
         return a
@@ -178,7 +196,7 @@ def ite(c, a, b):
 _record_sorts: dict[RecordType, z3.DatatypeSortRef] = {}
 
 
-def sort_of(ty: Any) -> z3.SortRef:
+def sort_of(ty: TermType) -> z3.SortRef:
     """The Z3 sort of a type's raw value, when it has one (records become a
     datatype only here, for use as set elements)."""
     if isinstance(ty, BoolType):
@@ -200,7 +218,7 @@ def sort_of(ty: Any) -> z3.SortRef:
     raise Unsupported(f"no Z3 sort for values of type {ty}")
 
 
-def record_sort(ty: RecordType):
+def record_sort(ty: RecordType) -> tuple[z3.DatatypeSortRef, z3.FuncDeclRef, list[z3.FuncDeclRef]]:
     """The datatype for records of type `ty`: one presence bit and one value
     per attribute.  Named after the type itself, so the name does not depend
     on which record types the process met before."""
@@ -217,7 +235,7 @@ def record_sort(ty: RecordType):
     return dt, dt.constructor(0), [dt.accessor(0, i) for i in range(dt.constructor(0).arity())]
 
 
-def to_sorted(ty: Any, raw: Any) -> z3.ExprRef:
+def to_sorted(ty: TermType, raw: Raw) -> z3.ExprRef:
     """The raw value as a single Z3 expression (records packed)."""
     if isinstance(ty, RecordType):
         _, mk, _ = record_sort(ty)
@@ -244,7 +262,7 @@ class Ids:
     numbered on first use; a model's integer that numbers no entity of the
     type stands for an id no one named."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._num: dict[EntityUID, int] = {}
         self._uids: list[EntityUID] = []
 
@@ -275,7 +293,7 @@ class Ids:
 # Concrete values as raw Z3 constants
 
 
-def const_raw(v: Any, ty: Any, ids: Ids) -> Any:
+def const_raw(v: Any, ty: TermType, ids: Ids) -> Raw:
     """The raw representation of concrete value `v` at type `ty`.  Raises
     ValueError when `v` does not have type `ty`."""
     bad = ValueError(f"value {v!r} does not have type {ty}")
@@ -323,7 +341,7 @@ def const_raw(v: Any, ty: Any, ids: Ids) -> Any:
     raise bad
 
 
-def default_raw(ty: Any) -> Any:
+def default_raw(ty: TermType) -> Raw:
     """Some valid raw value of type `ty` (for absent optional attributes)."""
     if isinstance(ty, BoolType):
         return z3.BoolVal(False)

@@ -12,8 +12,9 @@ alternatives merge into one term of the joined type.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import z3
 
@@ -22,7 +23,9 @@ from cedarscope.encoder.terms import (
     NEVER,
     TRUE,
     MixedSetType,
+    Raw,
     Term,
+    TermType,
     Unsupported,
     conjunction,
     default_raw,
@@ -33,6 +36,8 @@ from cedarscope.lang.schema import Attribute, RecordType, SetType
 
 _and, _or, _ite = conjunction, disjunction, ite
 
+_Operation = TypeVar("_Operation", bound=Callable[..., Term])
+
 
 @dataclass(frozen=True)
 class UnionType:
@@ -40,20 +45,20 @@ class UnionType:
     Its raw value is a list of (guard, Term) alternatives: exactly one guard
     holds, and the alternatives carry no error of their own."""
 
-    alts: tuple
+    alts: tuple[TermType, ...]
 
     def __str__(self) -> str:
         return " | ".join(map(str, self.alts))
 
 
-def lifted(fn):
+def lifted(fn: _Operation) -> _Operation:
     """Apply a term-level operation to each alternative of union-typed
     arguments and join the results.  Each alternative inherits the error of
     its union, so short-circuiting operations still see it in the right
     place."""
 
     @functools.wraps(fn)
-    def wrapper(self, *args):
+    def wrapper(self: object, *args: Any) -> Term:  # args: the operation's, terms among them
         if not any(isinstance(a, Term) and isinstance(a.ty, UnionType) for a in args):
             return fn(self, *args)
         combos: list[tuple[tuple[Any, ...], Any]] = [((), TRUE)]
@@ -65,7 +70,7 @@ def lifted(fn):
             combos = [(xs + (x,), _and(g, h)) for xs, g in combos for h, x in alts]
         return union_of([(g, fn(self, *xs)) for xs, g in combos])
 
-    return wrapper
+    return cast(_Operation, wrapper)  # wrapper takes fn's arguments and returns a Term
 
 
 def union_of(results: list[tuple[z3.BoolRef, Term]]) -> Term:
@@ -96,7 +101,7 @@ def union_of(results: list[tuple[z3.BoolRef, Term]]) -> Term:
         for _, t in alts[1:]:
             ty = join(ty, t.ty)
     except Unsupported:
-        groups: dict[Any, list] = {}
+        groups: dict[TermType, list[tuple[z3.BoolRef, Term]]] = {}
         for g, t in alts:
             groups.setdefault(t.ty, []).append((g, t))
         merged = [(_or(*[g for g, _ in grp]), union_of(grp)) for grp in groups.values()]
@@ -109,7 +114,7 @@ def union_of(results: list[tuple[z3.BoolRef, Term]]) -> Term:
     return Term(ty, val, err)
 
 
-def join(a: Any, b: Any) -> Any:
+def join(a: TermType, b: TermType) -> TermType:
     """The least type holding values of both types (records join
     attribute-wise, an attribute missing on one side becoming optional)."""
     if a == b:
@@ -133,7 +138,7 @@ def join(a: Any, b: Any) -> Any:
     raise Unsupported(f"no common type for {a} and {b}")
 
 
-def coerce(t: Term, ty: Any) -> Any:
+def coerce(t: Term, ty: TermType) -> Raw:
     """t's raw value seen at the (joined) type ty."""
     if t.ty == ty:
         return t.val
@@ -151,7 +156,7 @@ def coerce(t: Term, ty: Any) -> Any:
     raise Unsupported(f"value of type {t.ty} at type {ty}")
 
 
-def merge_raw(c, ty, a, b):
+def merge_raw(c: z3.BoolRef, ty: TermType, a: Raw, b: Raw) -> Raw:
     """The raw value that is a when c holds, else b (records attribute-wise)."""
     if isinstance(ty, RecordType):
         return {k: (_ite(c, a[k][0], b[k][0]), merge_raw(c, at.type, a[k][1], b[k][1]))

@@ -14,6 +14,7 @@ desugars (e.g. ``has a.b``), that is documented on the node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cedarscope.lang.values import EntityUID
 
@@ -328,7 +329,7 @@ class Policy:
                 return a
         return None
 
-    @property
+    @cached_property  # asked per policy in every environment of an analysis
     def slots(self) -> tuple[str, ...]:
         """The slots this policy mentions, in scope order."""
         found = []
@@ -338,7 +339,7 @@ class Policy:
                 found.append(target.name)
         return tuple(found)
 
-    @property
+    @cached_property
     def is_template(self) -> bool:
         return bool(self.slots)
 
@@ -370,3 +371,8 @@ class PolicySet:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(pid for pid, _ in self.policies)
+
+    @cached_property  # asked in every environment of an analysis
+    def templates(self) -> tuple[tuple[str, Policy], ...]:
+        """The templates (policies with a slot), with their ids, in order."""
+        return tuple((pid, p) for pid, p in self.policies if p.is_template)

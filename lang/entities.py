@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from cedarscope.lang.diagnostics import CedarError, Diagnostic, elide
@@ -61,7 +61,7 @@ class Entities:
     def __contains__(self, uid: EntityUID) -> bool:
         return uid in self._by_uid
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Entity]:
         return iter(self._by_uid.values())
 
     def __len__(self) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from cedarscope.lang.ast import Policy, PolicySet, Scope, Slot, TemplateLink
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
@@ -119,7 +118,7 @@ def instantiate(policyset: PolicySet) -> list[PolicyInstance]:
     return out
 
 
-def source_of(policyset: PolicySet, policy_id: str) -> Any:
+def source_of(policyset: PolicySet, policy_id: str) -> Policy | None:
     """The policy as written for an id: the static policy, or for a link
     the template it instantiates (for locations); None when unknown."""
     policy = policyset.get(policy_id)

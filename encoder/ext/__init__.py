@@ -9,7 +9,8 @@ type error; the compiler adds the operands' errors.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import z3
 
@@ -17,6 +18,14 @@ from cedarscope.encoder.ext import datetime, decimal, ipaddr
 from cedarscope.encoder.ext.datetime import DATETIME, DURATION, MS_PER_DAY
 from cedarscope.encoder.ext.decimal import DECIMAL
 from cedarscope.encoder.ext.ipaddr import IP, IPADDR, ip_in_range, ip_val
+from cedarscope.lang.schema import CedarType, ExtensionType
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.terms import Raw, TermType
+
+    # A method's encoding: (receiver, *args) -> (type, raw value or None, extra error)
+    Encoded: TypeAlias = tuple[CedarType, Raw, z3.BoolRef]
+    Method: TypeAlias = Callable[..., Encoded]
 
 __all__ = ["CONSTRUCTORS", "DATETIME", "DECIMAL", "DURATION", "IP", "IPADDR", "METHODS", "MS_PER_DAY",
            "ext_raw", "ext_value", "ip_in_range", "ip_val"]
@@ -29,12 +38,12 @@ CONSTRUCTORS = {
 
 
 
-def _receiver(ty: Any):
+def _receiver(ty: ExtensionType) -> Callable[[TermType], bool]:
     return lambda t: t == ty
 
 
 # name: (arity, receiver check, (receiver, *args) -> (type, raw value or None, extra error))
-METHODS = {name: (arity, _receiver(ty), fn)
+METHODS: dict[str, tuple[int, Callable[[TermType], bool], Method]] = {name: (arity, _receiver(ty), fn)
            for module in (decimal, ipaddr, datetime)
            for name, (arity, ty, fn) in module.METHODS.items()}
 

@@ -8,10 +8,17 @@ signed bit-vector comparisons.  The evaluator's counterpart is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import z3
 
 import cedarscope.lang.values as lv
 from cedarscope.lang.schema import BoolType, ExtensionType
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.ext import Encoded, Method
+    from cedarscope.encoder.terms import Term
 
 DECIMAL = ExtensionType("decimal")
 _BOOL = BoolType()
@@ -25,9 +32,9 @@ def value(z: z3.ExprRef) -> lv.Decimal:
     return lv.Decimal((z if z3.is_bv_value(z) else z3.simplify(z)).as_signed_long())
 
 
-def decimal_compare(test):
+def decimal_compare(test: Callable[[z3.BitVecRef, z3.BitVecRef], z3.BoolRef]) -> Callable[[Term, Term], Encoded]:
     """`lessThan` and its siblings: an error unless the argument is a decimal."""
-    def method(a, b):
+    def method(a: Term, b: Term) -> Encoded:
         if b.ty != DECIMAL:
             return _BOOL, None, z3.BoolVal(True)
         return _BOOL, test(a.val, b.val), z3.BoolVal(False)
@@ -35,7 +42,7 @@ def decimal_compare(test):
 
 
 # name: (arity, receiver type, (receiver, *args) -> (type, raw value or None, extra error))
-METHODS = {
+METHODS: dict[str, tuple[int, ExtensionType, Method]] = {
     "lessThan": (1, DECIMAL, decimal_compare(lambda x, y: x < y)),
     "lessThanOrEqual": (1, DECIMAL, decimal_compare(lambda x, y: x <= y)),
     "greaterThan": (1, DECIMAL, decimal_compare(lambda x, y: x > y)),

@@ -8,10 +8,17 @@ and the addresses agree on its prefix bits.  The evaluator's counterpart is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import z3
 
 import cedarscope.lang.values as lv
 from cedarscope.lang.schema import BoolType, ExtensionType
+
+if TYPE_CHECKING:
+    from cedarscope.encoder.ext import Encoded, Method
+    from cedarscope.encoder.terms import Term
 
 IPADDR = ExtensionType("ipaddr")
 _BOOL = BoolType()
@@ -47,31 +54,31 @@ def _mask(v4: bool, prefix: z3.BitVecRef) -> z3.BitVecRef:
     return z3.BitVecVal(2**128 - 1, 128) << (128 - p)
 
 
-def ip_in_range(a, b) -> z3.BoolRef:
+def ip_in_range(a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
     """Every address of a's range lies in b's range (same version)."""
-    def within(v4):
+    def within(v4: bool) -> z3.BoolRef:
         m = _mask(v4, IP.prefix(b))
         return z3.And(z3.ULE(IP.prefix(b), IP.prefix(a)), IP.addr(a) & m == IP.addr(b) & m)
     return z3.And(IP.is_v4(a) == IP.is_v4(b), z3.If(IP.is_v4(a), within(True), within(False)))
 
 
-def _in_net(a, v4_net, v6_net) -> z3.BoolRef:
+def _in_net(a: z3.ExprRef, v4_net: tuple[int, int], v6_net: tuple[int, int]) -> z3.BoolRef:
     return z3.If(IP.is_v4(a), ip_in_range(a, ip_val(True, *v4_net)), ip_in_range(a, ip_val(False, *v6_net)))
 
 
-def ip_method(test):
+def ip_method(test: Callable[[z3.ExprRef], z3.BoolRef]) -> Callable[[Term], Encoded]:
     """`isIpv4` and its siblings: a test of the receiver alone."""
     return lambda a: (_BOOL, test(a.val), z3.BoolVal(False))
 
 
-def is_in_range(a, b):
+def is_in_range(a: Term, b: Term) -> Encoded:
     if b.ty != IPADDR:
         return _BOOL, None, z3.BoolVal(True)
     return _BOOL, ip_in_range(a.val, b.val), z3.BoolVal(False)
 
 
 # name: (arity, receiver type, (receiver, *args) -> (type, raw value or None, extra error))
-METHODS = {
+METHODS: dict[str, tuple[int, ExtensionType, Method]] = {
     "isIpv4": (0, IPADDR, ip_method(lambda a: IP.is_v4(a))),
     "isIpv6": (0, IPADDR, ip_method(lambda a: z3.Not(IP.is_v4(a)))),
     "isLoopback": (0, IPADDR, ip_method(lambda a: _in_net(a, (0x7F000000, 8), (1, 128)))),
