@@ -204,10 +204,11 @@ def focused_access(solver: EnvSolver, ps: PolicySet, sliced: Sequence[PolicyInst
         other_type = others[0].type
         for wanted, goal in goals.items():
             def keep(model: Model, wanted: str = wanted) -> bool:
-                other = _uid(sym, other_type, model.main.eval(theirs, model_completion=True))
+                other = _uid(sym, other_type, model.value(theirs))
                 if other not in known:
                     return False
-                context = enc.decode(model.main)[0].context if sym.context_type.attrs else CedarRecord()
+                context = (enc.decode(model.solved, local=model.local)[0].context if sym.context_type.attrs
+                           else CedarRecord())
                 request = focus.request(env, other, context)
                 if is_authorized(request, focus.store, ps).decision != wanted:
                     solver.unknown_reasons.append(f"a request ({request.principal}, {request.resource}) failed "
@@ -217,7 +218,7 @@ def focused_access(solver: EnvSolver, ps: PolicySet, sliced: Sequence[PolicyInst
                 return True
 
             def block(model: Model) -> z3.BoolRef:
-                return theirs != model.main.eval(theirs, model_completion=True)
+                return model.changes(theirs)
 
             status = solver.enumerate(z3.And(goal, *within), block, len(others) + 1, Budget(solver.options), keep)
             unsettled = unsettled or status is not Status.UNSAT

@@ -113,7 +113,8 @@ def count(policies: tuple[str, ...], schema_path: Path | None, save_schema_path:
 @assumption_option
 @stated_assumption_option
 @click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Seconds to search each environment's readable description (0: structural form only).")
+              help="Budget for each environment's readable description, in seconds of solver work "
+                   "(counted in Z3 resource units, so the same on any machine load; 0: structural form only).")
 @click.option("--principal", "principal_uid",
               help='One principal\'s effective access, as `User::"alice"` (needs --entities): which of the '
                    "store's resources it may reach.")

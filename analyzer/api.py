@@ -504,8 +504,9 @@ def diff(old: PolicySet, new: PolicySet, schema: Schema, *, fail_on: Collection[
     """The change plan: one finding per change (gained or lost, per request
     environment) with the policies whose edit caused it, its exact
     description in Cedar and examples.  `fail_on` narrows the finding kinds
-    that make `exit_code` 1; `describe_budget` is the seconds each
-    description's search may take; `matrix` adds the before/after access
+    that make `exit_code` 1; `describe_budget` is each description's search,
+    in seconds of solver work (Z3 resource units: the same result under any
+    load; see analyzer.describe); `matrix` adds the before/after access
     matrix (the command line computes it for --format html)."""
     from cedarscope.analyzer.checks import diff_report
 

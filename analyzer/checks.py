@@ -182,9 +182,15 @@ def diff_report(schema: Schema, old: PolicySet, new: PolicySet, options: Options
     if described:
         extra["description_checks"] = sum(d.checks for d in described)
         extra["description_seconds"] = round(sum(d.seconds for d in described), 4)
-        cut = sum(1 for d in described if not d.complete)
-        if cut:  # exact, but the search for redundant parts ran out of budget
+        # Exact, but the search for redundant parts ran out of its work
+        # budget (the same in every run), or met the wall-clock safety net
+        # (which a different load may not have met).
+        cut = sum(1 for d in described if not d.complete and not d.timed_out)
+        if cut:
             extra["descriptions_cut_by_budget"] = cut
+        timed_out = sum(1 for d in described if d.timed_out)
+        if timed_out:
+            extra["descriptions_cut_by_time"] = timed_out
     return Report(command, result.verdict, tuple(findings), stats_of(result.answers, **extra),
                   fail_on=frozenset(fail_on) if fail_on is not None else None, matrix=matrix)
 

@@ -319,7 +319,9 @@ def plan_options(f: F) -> F:
     # The default is solving.DEFAULT_DESCRIBE_SECONDS, written out: importing
     # the solver here would load Z3 for --help (tests/test_plan.py checks it).
     f = click.option("--describe-budget", type=click.FloatRange(min=0), default=5.0, show_default=True,
-                     help="Seconds to search each change's readable description (0: structural form only).")(f)
+                     help="Budget for each change's readable description, in seconds of solver work "
+                          "(counted in Z3 resource units, so the same on any machine load; "
+                          "0: structural form only).")(f)
     f = fail_on_option(f)
     f = click.option("--max-examples", default=1, show_default=True, type=click.IntRange(1, 1000),
                      help="Examples per change; more differ in what the policies read.")(f)

@@ -122,7 +122,7 @@ def _count(solver: EnvSolver, goal: z3.BoolRef, within: list[z3.BoolRef], univer
     found = _Found()
 
     def keep(model: Model) -> bool:
-        p, r = (model.main.eval(v, model_completion=True) for v in (principal, resource))
+        p, r = model.value(principal), model.value(resource)
         if not _replays(solver, model, universe, p, r, replay):
             return False
         found.requests += 1
@@ -131,8 +131,7 @@ def _count(solver: EnvSolver, goal: z3.BoolRef, within: list[z3.BoolRef], univer
         return True
 
     def block(model: Model) -> z3.BoolRef:
-        p, r = (model.main.eval(v, model_completion=True) for v in (principal, resource))
-        return z3.Not(z3.And(principal == p, resource == r))
+        return z3.Or(model.changes(principal), model.changes(resource))
 
     status = solver.enumerate(z3.And(goal, *within), block, cap, Budget(solver.options), keep)
     return found, status
@@ -164,7 +163,7 @@ def _replays(solver: EnvSolver, model: Model, universe: Universe, p: z3.ExprRef,
         return solver.example(model, replay) is not None
     enc, env = solver.enc, solver.env
     # the context, from the model (decoding it is most of a step's cost: only when there is one)
-    context = enc.decode(model.main)[0].context if enc.sym.context_type.attrs else CedarRecord()
+    context = enc.decode(model.solved, local=model.local)[0].context if enc.sym.context_type.attrs else CedarRecord()
     request = Request(_uid(enc.sym, env.principal_type, p), env.action, _uid(enc.sym, env.resource_type, r),
                       context)
     if replay(request, universe.store):

@@ -30,6 +30,14 @@ structural form; when the budget runs out first, what step 2 has reached is
 printed (the structural form at worst).  When no exact form can be verified
 (a guard Cedar cannot state, such as for a product of two attributes),
 the description is unavailable: an inexact one is never shown.
+
+The budget is solver work, not time (`describe_work`), and at most
+`DEFAULT_STEPS` checks: the same inputs reach the same point of the
+search, and so print the same description, on any machine and under any
+load.  A wall-clock limit stays as a safety net, far above what the work
+takes (`DESCRIBE_SAFETY`); a description it cuts is marked so
+(`Description.timed_out`), as only such a one may read differently from
+run to run.
 """
 
 from __future__ import annotations
@@ -50,6 +58,21 @@ from cedarscope.lang.template import PolicyInstance
 
 READABLE, STRUCTURAL = "readable", "structural"
 DEFAULT_STEPS = 400  # solver checks per description
+# Z3 resource units per second of budget (Options.describe_seconds): about
+# what this search spends in a second of CPU (tags_n_roles' long searches
+# measured 7 to 10 million on the development machine, Python included).
+WORK_PER_SECOND = 10_000_000
+# The wall-clock safety net, per second of budget: far above what the work
+# takes, so that only a machine many times slower (or overloaded) meets it.
+DESCRIBE_SAFETY = 10.0
+# The reasons a check gives when the clock stopped it (Z3 says "canceled" for
+# a resource limit too, but that one has spent the work budget).
+TIME_REASONS = ("time budget exhausted", "solver: canceled", "solver: timeout")
+
+
+def describe_work(seconds: float) -> int:
+    """The solver work a search of the given budget may do."""
+    return int(seconds * WORK_PER_SECOND)
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Description:
     seconds: float = 0.0
     reason: str = ""
     complete: bool = True  # the search ran to its end (else its budget ran out first)
+    timed_out: bool = False  # cut by the wall-clock safety net, not the work budget: may vary with load
 
     @property
     def one_line(self) -> str | None:
@@ -88,11 +112,13 @@ class Describer:
         self.env: RequestEnv = solver.env
         self.goal = goal
         self.side_a, self.side_b, self.changed = side_a, side_b, changed
-        self.budget = Budget(replace(options, timeout_seconds=options.describe_seconds if seconds is None else seconds))
+        seconds = options.describe_seconds if seconds is None else seconds
+        self.budget = Budget(replace(options, timeout_seconds=seconds * DESCRIBE_SAFETY), describe_work(seconds))
         self.options = options  # the final check has the query's own budget
         self.steps = steps
         self.checks = 0
         self.complete = True  # the search ran to its end (else: the budget ran out)
+        self.timed_out = False  # ... and it was the safety net that stopped it
         self._atom_terms: dict[f.Atom, z3.BoolRef] = {}
         self._guard_cache: dict[ast.Expr, bool] = {}
 
@@ -136,7 +162,15 @@ class Describer:
             difference = z3.And(meaning, z3.Not(self.goal))
         else:
             difference = z3.And(self.goal, z3.Not(meaning))
-        return self.solver.check(difference, self.budget, reuse=True)
+        status, model = self.solver.check(difference, self.budget, reuse=True)
+        if status is Status.UNKNOWN and not self.budget.out_of_work() and self._out_of_time():
+            self.timed_out = True  # the safety net, not the work budget
+        return status, model
+
+    def _out_of_time(self) -> bool:
+        """Did the last check stop on the wall clock?"""
+        last = self.solver.unknown_reasons[-1] if self.solver.unknown_reasons else ""
+        return self.budget.out_of_time() or last in TIME_REASONS
 
     @staticmethod
     def _widens(tree: f.Node, path: tuple[int, ...]) -> bool:
@@ -242,7 +276,7 @@ class Describer:
             return model.holds(self.meaning(n))
 
         try:
-            request, entities = self.enc.decode(model.main)
+            request, entities = self.enc.decode(model.solved, local=self.solver.local)
             leaves = [concrete, symbolic]
         except Exception:  # a model the decoder cannot read: the model alone
             leaves = [symbolic]
@@ -489,7 +523,7 @@ class Describer:
         # The structural form is exact by construction; a check that timed
         # out does not withhold it (a check that found a difference does).
         return Description(parsed, text, form, f.size(tree), self.checks, time.perf_counter() - started,
-                           complete=self.complete)
+                           complete=self.complete, timed_out=self.timed_out)
 
     def _unavailable(self, reason: str, started: float) -> Description:
         return Description(None, None, None, 0, self.checks, time.perf_counter() - started, reason)

@@ -50,13 +50,15 @@ def observations(policies: Iterable[ast.Policy], about: str | None = None) -> li
     return out
 
 
-def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[[z3.ModelRef], z3.BoolRef]:
-    """For `EnvSolver.examples`: given a model, what the next model must
-    satisfy to differ in the outcome of at least one observation."""
+def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[..., z3.BoolRef]:
+    """For `EnvSolver.examples`: given a model (and `local`, which carries
+    the encoding's terms into the model's context), what the next model
+    must satisfy to differ in the outcome of at least one observation, as
+    a formula of the model's context."""
     exprs = list(exprs)
     terms: list[Term] = []
 
-    def differs(model: z3.ModelRef) -> z3.BoolRef:
+    def differs(model: z3.ModelRef, local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
         if not terms:  # compiled when first needed: most changes show one example
             for e in exprs:
                 try:
@@ -65,14 +67,14 @@ def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[[z3.
                     continue
                 if t.ty == BoolType():
                     terms.append(t)
+        here = local or (lambda e: e)
         options = []
         for t in terms:
-            erred = z3.is_true(model.eval(t.err, model_completion=True))
-            if erred:
-                options.append(z3.Not(t.err))
+            err, val = here(t.err), here(t.val)
+            if z3.is_true(model.eval(err, model_completion=True)):
+                options.append(z3.Not(err))
             else:
-                value = model.eval(t.val, model_completion=True)
-                options.append(z3.Or(t.err, t.val != value))
-        return z3.Or(options) if options else z3.BoolVal(False)
+                options.append(z3.Or(err, val != model.eval(val, model_completion=True)))
+        return z3.Or(options) if options else z3.BoolVal(False, model.ctx)
 
     return differs

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from cedarscope.lang.entities import Entities
     from cedarscope.lang.request import Request
 
-    # Per encoding: for a found model, what the next one must satisfy (EnvSolver.examples)
-    Distinct: TypeAlias = Callable[[Encoding], Callable[[z3.ModelRef], z3.BoolRef]]
+    # Per encoding: for a found model, what the next one must satisfy (solving.Distinct)
+    Distinct: TypeAlias = Callable[[Encoding], Callable[..., z3.BoolRef]]
 
 NEVER, ALWAYS = "never", "always"
 
@@ -120,11 +120,14 @@ def _distinct_by(part: str, ps: PolicySet, question: Policy, schema: Schema) -> 
 
     index = PolicyIndex(instantiate(ps), schema)
 
-    def make(enc: Encoding) -> Callable[[z3.ModelRef], z3.BoolRef]:
+    def make(enc: Encoding) -> Callable[..., z3.BoolRef]:
         # the static slice: a template's slots are no entity whose reads could be observed
         relevant = [i.policy for i in index.slice(enc.env)] + [question]
         read = distinct_outcomes(enc, observations(relevant, about=part))
-        return lambda model: z3.And(enc.different_from(model, (f"{part}-id",)), read(model))
+
+        def differs(model: z3.ModelRef, local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
+            return z3.And(enc.different_from(model, (f"{part}-id",), local), read(model, local))
+        return differs
     return make
 
 
@@ -165,5 +168,5 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                   stats_of(answers, environments=len(answers)), assumptions=template_notes(ps))
 
 
-def _distinct_by_request(enc: Encoding) -> Callable[[z3.ModelRef], z3.BoolRef]:
+def _distinct_by_request(enc: Encoding) -> Callable[..., z3.BoolRef]:
     return enc.different_from

@@ -25,6 +25,7 @@ import z3
 from cedarscope.analyzer.slicing import PolicyIndex, may_match
 from cedarscope.analyzer.solving import (
     Answer,
+    Distinct,
     EnvSolver,
     Options,
     Replay,
@@ -103,7 +104,7 @@ Goal = Callable[[Encoding], z3.BoolRef]
 
 
 def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
-        distinct: Callable[[Encoding], Callable[[z3.ModelRef], z3.BoolRef]] | None = None,
+        distinct: Callable[[Encoding], Distinct] | None = None,
         where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
     """Look for up to `options.max_examples` examples of `goal` in every
     selected environment (those `where` keeps)."""

@@ -48,6 +48,7 @@ from cedarscope.reports.findings import Verdict
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_DESCRIBE_SECONDS = 5.0
 MODEL_POOL = 16  # recent models tried before a solver call (see EnvSolver.check)
+RLIMIT_MAX = 2**32 - 1  # Z3's rlimit is an unsigned 32-bit number
 
 
 class Status(enum.StrEnum):
@@ -75,22 +76,37 @@ class Options:
     stated: tuple[StatedAssumption, ...] = ()  # the user's @assume policies
     stated_notes: tuple[str, ...] = ()  # what a report says of them (analyzer.stated.check_world)
     describe: bool = True  # diff, whatif: describe each change exactly in Cedar
-    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS  # the search for a readable description, per change
+    # the search for a readable description, per change: seconds of solver
+    # work, counted in Z3 resource units so that it ends alike under any load
+    # (analyzer.describe.describe_work)
+    describe_seconds: float = DEFAULT_DESCRIBE_SECONDS
     matrix: bool = False  # diff, whatif: the before/after access matrix too
 
 
 class Budget:
-    """The time one query may still spend: its timeout from when it began,
-    never past the run's deadline."""
+    """What one query may still spend: the time from when it began to its
+    timeout, never past the run's deadline; and, when `work` is given, that
+    much solver work over all its calls (Z3's resource units, each call
+    limited by Z3's `rlimit` to what is left).  Work, unlike time, does not
+    depend on the machine's speed or load: a search its work budget cuts
+    stops at the same point in every run, and time is then only a safety
+    net."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, work: int | None = None):
         now = time.monotonic()
         self.ends = now + options.timeout_seconds
         if options.deadline is not None:
             self.ends = min(self.ends, options.deadline)
+        self.work = work  # left, when counted
 
     def remaining_ms(self) -> int:
         return int((self.ends - time.monotonic()) * 1000)
+
+    def out_of_time(self) -> bool:
+        return self.remaining_ms() <= 0
+
+    def out_of_work(self) -> bool:
+        return self.work is not None and self.work <= 0
 
 
 TIME_LIMIT_REACHED = "the run's time limit was reached before this environment was asked"
@@ -167,6 +183,11 @@ def overall(verdicts: Iterable[Verdict]) -> Verdict:
 # A replay checks an example under the concrete evaluator: it takes the
 # request and entities, and the example's template links when it has any.
 Replay = Callable[..., bool]
+# What the next example must differ in: called as distinct(model,
+# local=...) with a model of the solver's context and `local`, which carries
+# the encoding's terms there; a formula of that context (as
+# Encoding.different_from and observations.distinct_outcomes give).
+Distinct = Callable[..., z3.BoolRef]
 T = TypeVar("T")
 
 
@@ -176,15 +197,31 @@ T = TypeVar("T")
 
 class Model:
     """A model found by an `EnvSolver`.  It lives in the solver's own Z3
-    context; `holds` evaluates a formula of the encoding in it, and `main`
-    is the model in the encoding's context (for decoding)."""
+    context and is read only there: `holds` and `value` evaluate a formula
+    or term of the encoding in it, `changes` states that a term takes
+    another value (for the next model), and examples are decoded from
+    `solved` with `local`.
 
-    def __init__(self, local: Callable[[z3.ExprRef], z3.ExprRef], enc_ctx: z3.Context, model: z3.ModelRef):
-        self._local, self._enc_ctx, self._model = local, enc_ctx, model
-        self._main: z3.ModelRef | None = None
+    Nothing is translated back into the encoding's context: a translation
+    copies the source context's count of fresh names into the target, and
+    the encoding's context hands its count to every later environment's
+    solver context; an environment's models (and so its examples) would
+    then depend on what ran before it in the process, on the environment
+    filter and on `--jobs`."""
+
+    def __init__(self, local: Callable[[z3.ExprRef], z3.ExprRef], model: z3.ModelRef):
+        self.local, self._model = local, model
 
     def holds(self, formula: z3.BoolRef) -> bool:
-        return z3.is_true(self._model.eval(self._local(formula), model_completion=True))  # type: ignore[no-any-return]  # z3 is untyped
+        return z3.is_true(self.value(formula))  # type: ignore[no-any-return]  # z3 is untyped
+
+    def value(self, term: z3.ExprRef) -> z3.ExprRef:
+        """The value of a term of the encoding, in the solver's context."""
+        return self._model.eval(self.local(term), model_completion=True)
+
+    def changes(self, term: z3.ExprRef) -> z3.BoolRef:
+        """The term takes another value than here (in the solver's context)."""
+        return self.local(term) != self.value(term)
 
     def eval_local(self, term: z3.ExprRef) -> z3.ExprRef:
         """The value of a term already in the solver's context (see
@@ -193,18 +230,9 @@ class Model:
 
     @property
     def solved(self) -> z3.ModelRef:
-        """The model in the solver's context.  Examples are decoded from it
-        there: translating a model into the encoding's context would carry
-        the solver context's counter of fresh names into it, and from there
-        into the next environment's solver context, whose models would then
-        depend on what ran before it in the process (and so on `--jobs`)."""
+        """The model itself, in the solver's context (decoded there with
+        `local`, see `Encoding.decode`)."""
         return self._model
-
-    @property
-    def main(self) -> z3.ModelRef:
-        if self._main is None:
-            self._main = self._model.translate(self._enc_ctx)
-        return self._main
 
 
 @functools.cache
@@ -250,7 +278,6 @@ class EnvSolver:
 
     def __init__(self, enc: Encoding, options: Options):
         self.enc, self.env, self.options = enc, enc.env, options
-        self.enc_ctx = z3.main_ctx()
         _keep_freed_memory()
         self.ctx = z3.Context()
         interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
@@ -274,6 +301,7 @@ class EnvSolver:
         self._readable = z3.Bool("cedarscope.readable", self.ctx)
         self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
+        self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
         self._hypotheses = hypotheses(enc, options.stated)
@@ -335,8 +363,9 @@ class EnvSolver:
     def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
                   keep: Callable[[Model], bool]) -> Status:
         """Models of ``base ∧ goal``, each handed to `keep` and then excluded
-        by ``block(model)``, until there are no more (UNSAT), `cap` were kept
-        (SAT), `keep` refuses one or the solver gives up (UNKNOWN).  One
+        by ``block(model)`` (a formula of the solver's context, as
+        `Model.changes` gives), until there are no more (UNSAT), `cap` were
+        kept (SAT), `keep` refuses one or the solver gives up (UNKNOWN).  One
         push for the whole run: the blocking clauses accumulate in place."""
         self._assume()
         self.solver.push()
@@ -346,16 +375,16 @@ class EnvSolver:
                 status = self._check(budget)
                 if status is not Status.SAT:
                     return status
-                model = Model(self.local, self.enc_ctx, self.solver.model())
+                model = Model(self.local, self.solver.model())
                 if not keep(model):
                     return Status.UNKNOWN
-                self.solver.add(self.local(block(model)))
+                self.solver.add(block(model))
             return Status.SAT
         finally:
             self.solver.pop()
 
     def _keep(self, found: z3.ModelRef) -> Model:
-        model = Model(self.local, self.enc_ctx, found)
+        model = Model(self.local, found)
         self._models.insert(0, model)
         del self._models[MODEL_POOL:]
         return model
@@ -366,13 +395,20 @@ class EnvSolver:
         if ms <= 0:
             self.unknown_reasons.append("time budget exhausted")
             return Status.UNKNOWN
+        if budget.out_of_work():
+            self.unknown_reasons.append("work budget exhausted")
+            return Status.UNKNOWN
         self.solver.set("timeout", ms)
+        self._limit_work(budget.work)
+        done = self._work_done() if budget.work is not None else 0
         started = time.perf_counter()
         try:
             result = self.solver.check(*assumptions)
         finally:
             self.seconds += time.perf_counter() - started
             self.queries += 1
+            if budget.work is not None:
+                budget.work -= self._work_done() - done
         if result == z3.sat:
             return Status.SAT
         if result == z3.unsat:
@@ -384,6 +420,23 @@ class EnvSolver:
             self.unknown_reasons.append(f"solver: {reason}")
         return Status.UNKNOWN
 
+    def _limit_work(self, work: int | None) -> None:
+        """Each call of the solver does at most `work` units (None: no limit)."""
+        rlimit = 0 if work is None else min(max(work, 1), RLIMIT_MAX)
+        if rlimit != self._rlimit:
+            self.solver.set("rlimit", rlimit)
+            self._rlimit = rlimit
+
+    def _work_done(self) -> int:
+        """Z3's count of resource units spent in the solver's context so far
+        (looked up from the end of the statistics, where Z3 lists it)."""
+        stats = self.solver.statistics()
+        for i in reversed(range(len(stats))):
+            key, value = stats[i]
+            if key == "rlimit count":
+                return int(value)
+        return 0  # nothing solved yet
+
     # Examples --------------------------------------------------------------
 
     def example(self, model: Model, replay: Replay, focus: frozenset[EntityUID] | None = None
@@ -394,9 +447,7 @@ class EnvSolver:
         (the entities one policy names), the memberships in other named
         entities are left out when the example still replays without them."""
         # A template analysed for every link: the replay takes the links too.
-        # (Read from the model translated into the encoding's context, which
-        # only such templates need: see Model.solved.)
-        links = self.enc.links(model.main) if self.enc.sym.links else ()
+        links = self.enc.links(model.solved, local=self.local) if self.enc.sym.links else ()
 
         def replays(request: Request, entities: Entities) -> bool:
             return replay(request, entities, links) if links else replay(request, entities)
@@ -419,7 +470,7 @@ class EnvSolver:
         return Example(request, entities, frozenset(unread), links)
 
     def examples(self, goal: z3.BoolRef, replay: Replay, max_examples: int = 1,
-                 distinct: Callable[[z3.ModelRef], z3.BoolRef] | None = None) -> Answer:
+                 distinct: Distinct | None = None) -> Answer:
         """Up to `max_examples` replayed examples of ``base ∧ goal``; holds
         when there is none.  `distinct` gives, for a found model, what the
         next one must satisfy so that the same example is not found twice.
@@ -428,11 +479,12 @@ class EnvSolver:
         queries, seconds, reasons = self.queries, self.seconds, len(self.unknown_reasons)
         answer = Answer(Verdict.HOLDS, self.env)
         seen: set[str] = set()
-        blocking: list[z3.BoolRef] = []
+        blocking: list[z3.BoolRef] = []  # in the solver's context
         for _ in range(3 * max_examples):
             if len(answer.examples) >= max_examples:
                 break
-            status, model = self.check(z3.And(goal, *blocking), budget, readable=True)
+            status, model = self.check(z3.And(self.local(goal), *blocking), budget, readable=True,
+                                       translated=True)
             if status is Status.UNSAT:
                 break
             if status is Status.UNKNOWN or model is None:
@@ -450,7 +502,7 @@ class EnvSolver:
                 answer.examples.append(example)
             if distinct is None or len(answer.examples) >= max_examples:
                 break
-            blocking.append(distinct(model.main))
+            blocking.append(distinct(model.solved, local=self.local))
         answer.queries = self.queries - queries
         answer.solver_seconds = self.seconds - seconds
         if answer.verdict is Verdict.UNKNOWN:

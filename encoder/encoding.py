@@ -134,7 +134,8 @@ class Encoding:
         between 0 and 100, the numbers a reader would pick."""
         return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
 
-    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None) -> z3.BoolRef:
+    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None,
+                       local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
         """The next model must differ from `model` in something the policies
         observe among `parts` (all by default): "principal" or "resource"
         (its id when the policies name it, the attributes, tags and ancestors
@@ -142,29 +143,35 @@ class Encoding:
         entity).  Ids the policies never name are renamed by the decoder, so
         a model differing only there would decode alike.  "principal-id" and
         "resource-id" ask for another entity outright (decoded under a
-        different name, as the decoders of one encoding share their names)."""
+        different name, as the decoders of one encoding share their names).
+        A model of another Z3 context (`local` carrying the encoding's terms
+        there, as for `decode`) gets the formula in its own context."""
+        def here(e: z3.ExprRef) -> z3.ExprRef:
+            return local(e) if local is not None else e
+
         parts = parts or ("principal", "resource", "context", "store")
         observed = tuple(p for p in parts if not p.endswith("-id"))
-        options = [self.sym.different_from(model, observed)] if observed else []
+        options = [self.sym.different_from(model, observed, local)] if observed else []
         for part in parts:
             if part.endswith("-id"):  # "principal-id": simply another principal
-                var = getattr(self.sym, part[:-len("-id")])
-                options.append(var.val != model.eval(var.val, model_completion=True))
-        return z3.Or(options) if options else z3.BoolVal(False)
+                var = here(getattr(self.sym, part[:-len("-id")]).val)
+                options.append(var != model.eval(var, model_completion=True))
+        return z3.Or(options) if options else z3.BoolVal(False, model.ctx)
 
-    def links(self, model: z3.ModelRef) -> tuple[TemplateLink, ...]:
+    def links(self, model: z3.ModelRef, local: Callable[[z3.ExprRef], z3.ExprRef] | None = None
+              ) -> tuple[TemplateLink, ...]:
         """The template links a model makes (templates analysed for every
         link, lang.template.AnyEntity): those it says exist, their slots'
-        entities named as the decoder names them."""
+        entities named as the decoder names them.  A model of another Z3
+        context is read there, as by `decode`."""
         from cedarscope.encoder.decode import Decoder
 
         sym, out = self.sym, []
-        decoder = Decoder(sym, model, self._naming)
+        decoder = Decoder(sym, model, self._naming, local=local)
         for (template_id, typing), exists in sorted(sym.links.items(), key=lambda kv: str(kv[0])):
-            if not z3.is_true(model.eval(exists, model_completion=True)):
+            if not z3.is_true(decoder.eval(exists)):
                 continue
-            values = tuple((slot, decoder.uid(etype, model.eval(sym.slots[(template_id, slot, etype)],
-                                                               model_completion=True)))
+            values = tuple((slot, decoder.uid(etype, decoder.eval(sym.slots[(template_id, slot, etype)])))
                            for slot, etype in typing)
             link_id = template_id + "(" + ", ".join(f"{slot}={uid}" for slot, uid in values) + ")"
             out.append(TemplateLink(template_id, link_id, values))

@@ -65,7 +65,7 @@ _MAX_ROUNDS = 200  # refinement rounds before every test gets its definition
 class Solver:
     """A z3.Solver over an encoding's formulas, with `like` decided lazily.
     Offers the z3.Solver methods the analyzer uses: set("timeout", ms), add,
-    push, pop, check(*assumptions), model, reason_unknown."""
+    push, pop, check(*assumptions), model, reason_unknown, statistics."""
 
     def __init__(self, likes: dict[int, LikeAtom], timeout_ms: int | None = None,
                  ctx: z3.Context | None = None, local: Callable[[Any], Any] | None = None):
@@ -120,6 +120,9 @@ class Solver:
 
     def reason_unknown(self) -> str:
         return self._reason
+
+    def statistics(self) -> z3.Statistics:
+        return self._z3.statistics()
 
     def check(self, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
         self._model, self._reason = None, ""

@@ -489,29 +489,34 @@ class SymEnv:
                 out.append(z3.And(v >= -31_536_000_000, v <= 31_536_000_000))  # a year
         return out
 
-    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...]) -> z3.BoolRef:
+    def different_from(self, model: z3.ModelRef, parts: tuple[str, ...],
+                       local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:
         """Some observation of the given request parts changes: decoding
         renames ids and reads sets through their named elements, so only such
-        differences give a different counterexample."""
-        def value(e: z3.ExprRef) -> z3.ExprRef:
-            return model.eval(e, model_completion=True)
+        differences give a different counterexample.  The formula is in the
+        model's context (`local` carries the terms there, when it is another)."""
+        nothing = z3.BoolVal(False, model.ctx)
+
+        def changes(e: z3.ExprRef) -> z3.BoolRef:
+            here = local(e) if local is not None else e
+            return here != model.eval(here, model_completion=True)
 
         def differs(ty: TermType, e: z3.ExprRef) -> z3.BoolRef:
             if isinstance(ty, EntityType):
                 named = [e == self.ids.val(EntityUID(ty.name, i)) for i in sorted(self.literal_ids.get(ty.name, ()))]
-                return z3.Or([is_named != value(is_named) for is_named in named] or [z3.BoolVal(False)])
+                return z3.Or([changes(is_named) for is_named in named] or [nothing])
             if isinstance(ty, SetType):
-                return z3.Or([z3.Select(e, to_sorted(ty.elem, x)) != value(z3.Select(e, to_sorted(ty.elem, x)))
-                              for x in self.elements.get(ty.elem, [])] or [z3.BoolVal(False)])
+                return z3.Or([changes(z3.Select(e, to_sorted(ty.elem, x)))
+                              for x in self.elements.get(ty.elem, [])] or [nothing])
             if isinstance(ty, RecordType):
-                return z3.BoolVal(False)  # flattened: its parts are leaves of their own
-            return e != value(e)
+                return nothing  # flattened: its parts are leaves of their own
+            return changes(e)
 
         def app_differs(kind: str, info: tuple[Any, ...], app: z3.ExprRef) -> z3.BoolRef:
             # mypy gives lambdas in a dict literal no signature, so calling one is an "untyped call"
             ty = {"anc": lambda: SetType(EntityType(info[1])), "attr": lambda: info[2],
                   "tag": lambda: info[2]}.get(kind, lambda: None)()  # type: ignore[no-untyped-call]
-            return differs(ty, app) if ty is not None else app != value(app)
+            return differs(ty, app) if ty is not None else changes(app)
 
         diffs = []
         for part in parts:
@@ -525,7 +530,7 @@ class SymEnv:
                 diffs.append(differs(var.ty, var.val))
                 diffs += [app_differs(kind, info, app) for kind, info, args, app in list(self.apps.values())
                           if args[0].eq(var.val)]
-        return z3.Or(diffs) if diffs else z3.BoolVal(False)
+        return z3.Or(diffs) if diffs else nothing
 
     # ------------------------------------------------------------------
     # Pinning to concrete inputs

@@ -14,9 +14,13 @@ schema defaults, when a perturbation refers to a new one), and parents keep
 the types the schema allows.
 
     python -m tests.exactness            # the bundled example, mutants, generated stores
+    python -m tests.exactness --texts F  # ... and every description's text into F
 
 prints, per corpus, changes checked, requests evaluated, mismatches, the
-median description size (atoms, characters) and the fallback rate.
+median description size (atoms, characters) and the fallback rate.  The
+texts written with `--texts` (one line per change: corpus, direction,
+environment, description) let two runs be compared: descriptions are
+deterministic, so they must be identical.
 """
 
 from __future__ import annotations
@@ -61,17 +65,21 @@ class Tally:
     unavailable: int = 0
     requests: int = 0
     skipped: int = 0  # perturbations cedarpy rejected as input (never counted as agreement)
-    cut: int = 0  # descriptions whose search for redundant parts ran out of budget (still exact)
+    cut: int = 0  # descriptions whose search for redundant parts ran out of its work budget (still exact)
+    timed_out: int = 0  # ... or was stopped by the wall-clock safety net (still exact; may vary with load)
     mismatches: list[str] = field(default_factory=list)
     atoms: list[int] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # "direction environment: description", one line each
 
     def add(self, other: Tally) -> None:
-        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut"):
+        for name in ("changes", "described", "structural", "unavailable", "requests", "skipped", "cut",
+                     "timed_out"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mismatches += other.mismatches
         self.atoms += other.atoms
         self.chars += other.chars
+        self.texts += other.texts
 
     def line(self, name: str) -> str:
         med_atoms = statistics.median(self.atoms) if self.atoms else 0
@@ -79,6 +87,7 @@ class Tally:
         fallback = self.structural / self.changes if self.changes else 0.0
         return (f"{name}: {self.changes} changes, {self.described} described "
                 f"({self.structural} structural fallback = {fallback:.1%}, {self.cut} cut short by the budget, "
+                f"{self.timed_out} by the time limit, "
                 f"{self.unavailable} unavailable); "
                 f"{self.requests} requests evaluated by cedarpy ({self.skipped} perturbations rejected as input), "
                 f"{len(self.mismatches)} mismatches; median description {med_atoms} atoms, {med_chars} chars")
@@ -327,7 +336,8 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
     """Every change of a diff report, its description against cedarpy."""
     import cedarpy
 
-    tally = Tally(cut=report.stats.get("descriptions_cut_by_budget", 0))
+    tally = Tally(cut=report.stats.get("descriptions_cut_by_budget", 0),
+                  timed_out=report.stats.get("descriptions_cut_by_time", 0))
     old_text, new_text = linked_text(old), linked_text(new)
     engines = {"old": cedarpy.PolicySet.from_str(old_text), "new": cedarpy.PolicySet.from_str(new_text)}
     try:
@@ -337,15 +347,14 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
     perturber = Perturber(schema, (old, new), random.Random(seed))
     for finding in report.changes:
         tally.changes += 1
+        tally.texts.append(f"{finding.kind} {finding.environment}: {_one_line(finding.description)}")
         if finding.description is None:
             tally.unavailable += 1
             continue
         tally.described += 1
         tally.structural += finding.description_form == "structural"
         parse_policy(finding.description)  # it is Cedar
-        from cedarscope.reports.render_text import one_line
-
-        tally.chars.append(len(one_line(finding.description)))
+        tally.chars.append(len(_one_line(finding.description)))
         tally.atoms.append(_atoms(finding.description))
         described = cedarpy.PolicySet.from_str(finding.description)
         for cx in finding.examples:
@@ -359,6 +368,12 @@ def check_report(report: Report, schema: Schema, schema_text: str, old: PolicySe
                 if outcome:
                     tally.mismatches.append(outcome)
     return tally
+
+
+def _one_line(text: str | None) -> str:
+    from cedarscope.reports.render_text import one_line
+
+    return one_line(text) if text is not None else "(no description)"
 
 
 def _decide(cedarpy, engines, described, schema, request: Request, entities: Entities,
@@ -458,12 +473,18 @@ def generated_stores(sizes: Iterable[int] = (10, 30), seeds: Iterable[int] = (1,
 
 
 def main(argv: list[str]) -> int:
+    texts = Path(argv[argv.index("--texts") + 1]) if "--texts" in argv else None
     total = Tally()
+    lines: list[str] = []
+
     def show(name: str, tally: Tally) -> None:
         print(tally.line(name), flush=True)
         for m in tally.mismatches[:3]:
             print("   MISMATCH", m[:600], flush=True)
         total.add(tally)
+        lines.extend(f"{name} | {t}" for t in tally.texts)
+        if texts is not None:
+            texts.write_text("".join(line + "\n" for line in lines))
 
     show("bundled example", bundled_example())
     if CORPUS.exists():
