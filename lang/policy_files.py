@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cedarscope.lang.ast import Policy, PolicySet, TemplateLink
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.files import read_bytes
 
 JSON_SUFFIX = ".json"
 
@@ -58,10 +59,7 @@ def read_json_policy_file(path: str | Path) -> PolicySet:
     from cedarscope.lang.json_policies import parse_policy_json
 
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise CedarError(Diagnostic(f"cannot read file: {err.strerror or err}", file=str(path))) from None
+    data = read_bytes(path)  # a regular file within the input limit: a FIFO would block
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

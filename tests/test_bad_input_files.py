@@ -185,6 +185,18 @@ def test_a_fifo_is_refused_never_read(inputs, fifo, role):
     assert proc.stderr.startswith(f"{fifo}: error: cannot read") and "FIFO" in proc.stderr, proc.stderr
 
 
+def test_a_fifo_named_as_json_policies_is_refused(inputs, tmp_path):
+    """A `.json` policy source is read as Cedar's JSON policy format, by a
+    reader of its own: it refuses a FIFO too (the fuzzer found it blocked)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    proc = _cli("validate", pipe, "-s", inputs / "s.cedarschema")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"{pipe}: error: cannot read") and "FIFO" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("command", [("parse",), ("format",), ("format", "--check"), ("audit", "-s", "SCHEMA")])
 def test_a_device_is_refused(inputs, command):
     if not Path("/dev/zero").exists():
