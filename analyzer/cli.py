@@ -265,6 +265,8 @@ class InputPath(click.Path):
     input, reported as one line naming it (exit 2), not a usage screen."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise empty_path(param)
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as err:
@@ -298,7 +300,20 @@ def policies_argument(name: str = "policies") -> Decorator:
 def policy_sources_argument(name: str = "policies") -> Decorator:
     """Like `policies_argument`, but also accepts one ``git:REV:path`` source
     (see `analyzer.sources`); load them with `load_policy_sources`."""
-    return click.argument(name, nargs=-1, required=True, type=str)
+    return click.argument(name, nargs=-1, required=True, type=str, callback=_no_empty_source)
+
+
+def _no_empty_source(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    if any(not v.strip() for v in values):
+        raise empty_path(param)
+    return values
+
+
+def empty_path(param: click.Parameter | None) -> InputError:
+    """"" would read as the current folder: a slip (an empty variable in a
+    script), never a choice."""
+    where = (param.opts[0] if isinstance(param, click.Option) else param.human_readable_name) if param else "path"
+    return InputError(f"{where}: error: an empty path names no file or folder")
 
 
 def load_policy_sources(specs: Sequence[str]) -> PolicySet:

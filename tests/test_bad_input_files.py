@@ -361,3 +361,13 @@ def test_a_missing_input_file_is_one_line_naming_it(tmp_path, monkeypatch, args,
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert result.stderr.strip() == line
+
+
+@pytest.mark.parametrize("command", [("validate",), ("audit",), ("ask", "-q", "permit(principal, action, resource);")])
+def test_an_empty_policy_path_is_a_usage_error(inputs, command):
+    """"" would name the current folder: an empty variable in a script, never
+    a choice, so it is refused rather than read."""
+    name, *rest = command
+    proc = _cli(name, inputs / "p.cedar", "", "-s", inputs / "s.cedarschema", *rest)
+    assert proc.returncode == 2, proc.stderr
+    assert "an empty path names no file or folder" in proc.stderr
