@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cedarscope.lang.ast import ActionInSet, Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
+from cedarscope.lang.ast import Policy, Scope, ScopeAny, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.schema import RequestEnv, Schema
 from cedarscope.lang.template import PolicyInstance
 from cedarscope.lang.values import EntityUID
@@ -49,23 +49,10 @@ def _may_be_in(child_type: str, ancestor_type: str, schema: Schema) -> bool:
     return child_type == ancestor_type or ancestor_type in schema.ancestor_types(child_type)
 
 
-def _action_scope_may_match(scope: Scope, action: EntityUID, schema: Schema) -> bool:
-    if isinstance(scope, ScopeAny):
-        return True
-    if isinstance(scope, ScopeEq):
-        return scope.target == action
-    if isinstance(scope, ScopeIn):
-        return scope.target == action or scope.target in schema.action_ancestors(action)
-    if isinstance(scope, ActionInSet):
-        ancestors = schema.action_ancestors(action)
-        return any(t == action or t in ancestors for t in scope.targets)
-    raise TypeError(f"not an action scope: {scope!r}")
-
-
 def may_match(policy: Policy, env: RequestEnv, schema: Schema) -> bool:
     """False only if no request of `env` can satisfy the policy's scope."""
     return (
-        _action_scope_may_match(policy.action, env.action, schema)
+        schema.action_scope_holds(policy.action, env.action)
         and _entity_scope_may_match(policy.principal, env.principal_type, schema)
         and _entity_scope_may_match(policy.resource, env.resource_type, schema)
     )
@@ -94,7 +81,7 @@ class PolicyIndex:
         if found is None:
             found = self._by_action[action] = [
                 i for i, inst in enumerate(self.instances)
-                if _action_scope_may_match(inst.policy.action, action, self.schema)]
+                if self.schema.action_scope_holds(inst.policy.action, action)]
         return found
 
     def _for_action_resource(self, action: EntityUID, resource_type: str) -> list[int]:

@@ -52,7 +52,7 @@ from cedarscope.encoder.terms import (
     string_val,
     to_sorted,
 )
-from cedarscope.lang.ast import ActionInSet, Scope, ScopeAny, ScopeEq, ScopeIn
+from cedarscope.lang.ast import ActionInSet, Scope, ScopeAny
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request
@@ -352,22 +352,15 @@ class SymEnv:
 
     def action_scope_holds(self, scope: Scope) -> bool:
         """Whether the environment's action satisfies a policy's action
-        scope, by the schema's action groups (the constant the compiler's
+        scope (`Schema.action_scope_holds`: the constant the compiler's
         `action_in` gives two action constants, without building them)."""
-        targets: tuple[EntityUID, ...]
-        if isinstance(scope, ScopeAny):
-            return True
-        if isinstance(scope, ActionInSet):
-            targets = scope.targets
-        elif isinstance(scope, (ScopeEq, ScopeIn)) and isinstance(scope.target, EntityUID):
-            targets = (scope.target,)
-        else:
-            raise Unsupported(f"action scope {type(scope).__name__}")
-        for t in targets:
-            self.mention(t)  # as every entity a policy names: decoding reads their ids
-        if isinstance(scope, ScopeEq):
-            return self.env.action == targets[0]
-        return any(self.action_in(self.env.action, t) for t in targets)
+        if not isinstance(scope, ScopeAny):
+            targets = scope.targets if isinstance(scope, ActionInSet) else (getattr(scope, "target", None),)
+            for t in targets:
+                if not isinstance(t, EntityUID):
+                    raise Unsupported(f"action scope {type(scope).__name__}")
+                self.mention(t)  # as every entity a policy names: decoding reads their ids
+        return self.schema.action_scope_holds(scope, self.env.action)
 
     # ------------------------------------------------------------------
     # Assumptions

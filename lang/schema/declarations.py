@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cedarscope.lang.ast import ActionInSet, Scope, ScopeAny, ScopeEq, ScopeIn
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.graphs import Digraph
 from cedarscope.lang.schema.types import CedarType, RecordType
@@ -68,6 +69,22 @@ class Schema:
             return {n: graph.reachable(n) - {n} for n in graph.nodes}
 
         return self._cached("_action_closure", self.actions, closure).get(uid, frozenset())
+
+    def action_scope_holds(self, scope: Scope, action: EntityUID) -> bool:
+        """Whether `action` satisfies a policy's action scope (`action`,
+        `== A`, `in A`, `in [A, ...]`), by the schema's action groups."""
+        if isinstance(scope, ScopeAny):
+            return True
+        if isinstance(scope, ScopeEq):
+            return scope.target == action
+        if isinstance(scope, ScopeIn):
+            targets: tuple[object, ...] = (scope.target,)
+        elif isinstance(scope, ActionInSet):
+            targets = scope.targets
+        else:
+            raise TypeError(f"not an action scope: {scope!r}")
+        ancestors = self.action_ancestors(action)
+        return any(t == action or t in ancestors for t in targets)
 
     def _cached(self, key: str, source: dict, compute):
         """`compute()`, remembered until an entry of `source` (a dict of
