@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cedarscope.reports.findings import TOOL, VERSION, AccessCell, Counterexample, Verdict
+from cedarscope.reports.findings import TOOL, VERSION, AccessCell, Answered, Counterexample, Verdict
 
 if TYPE_CHECKING:
     from cedarscope.lang.schema import RequestEnv
@@ -47,7 +47,7 @@ class AccessRow:
 
 
 @dataclass(frozen=True)
-class AccessReport:
+class AccessReport(Answered):
     rows: tuple[AccessRow, ...]
     result: Verdict  # holds when every environment was answered, else unknown
     stats: Mapping[str, Any] = field(default_factory=dict)
@@ -61,15 +61,6 @@ class AccessReport:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "rows", tuple(self.rows))
         object.__setattr__(self, "stats", MappingProxyType(dict(self.stats)))
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.result
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every environment was answered, 3 when one is unknown."""
-        return self.result.exit_code
 
     def tally(self) -> dict[str, int]:
         return {level: sum(1 for r in self.rows if r.level == level) for level in LEVEL_ORDER}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cedarscope.reports.findings import TOOL, VERSION, Verdict
+from cedarscope.reports.findings import TOOL, VERSION, Answered, Verdict
 
 if TYPE_CHECKING:
     from cedarscope.lang.schema import RequestEnv
@@ -55,7 +55,7 @@ class CountRow:
 
 
 @dataclass(frozen=True)
-class CountReport:
+class CountReport(Answered):
     universe: str
     rows: tuple[CountRow, ...]
     result: Verdict
@@ -69,16 +69,6 @@ class CountReport:
     def __post_init__(self) -> None:
         object.__setattr__(self, "result", Verdict(self.result))
         object.__setattr__(self, "stats", MappingProxyType(dict(self.stats)))
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.result
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every count was answered (exactly or as a bound), 3 when
-        the solver gave up somewhere."""
-        return self.result.exit_code
 
     def kinds(self) -> tuple[str, ...]:
         return tuple(t.kind for t in self.rows[0].tallies) if self.rows else ()

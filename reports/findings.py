@@ -46,6 +46,22 @@ class Verdict(enum.StrEnum):
         return {"holds": 0, "violated": 1, "unknown": 3}[self.value]
 
 
+class Answered:
+    """What every report gives: its verdict, and the exit code that verdict
+    maps to (a report may narrow which findings fail it: `Report`)."""
+
+    result: Verdict
+
+    @property
+    def verdict(self) -> Verdict:
+        """The answer: holds, violated or unknown (`result` in the JSON)."""
+        return self.result
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
 # Exit codes of every command (README documents them).
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -212,7 +228,7 @@ class AccessCell:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Answered):
     """The result of one analysis command.  `assumptions` says, one sentence
     each, which requests and entity stores its answers cover: every
     "holds" is proved for those and no others."""
@@ -240,11 +256,6 @@ class Report:
             if unknown:
                 raise ValueError(f"unknown finding kind {sorted(unknown)[0]!r}")
             object.__setattr__(self, "fail_on", frozenset(self.fail_on))
-
-    @property
-    def verdict(self) -> Verdict:
-        """The answer: holds, violated or unknown (`result` in the JSON)."""
-        return self.result
 
     @property
     def exit_code(self) -> int:
