@@ -151,6 +151,13 @@ class EnvSession:
             return UNKNOWN, None
         return SAT, j
 
+    def decide(self, goal: z3.BoolRef) -> Status:
+        """sat, unsat or unknown, for a question whose model is not kept:
+        profiling it would cost an evaluation of every candidate rule, and
+        the models of such questions (a rule's scope without its
+        conditions) refute few implications later."""
+        return self.solver.check(goal, Budget(self.options), translated=True)[0]
+
     def _record(self, model: Model) -> tuple[int, Profile]:
         self.last_model = model
         j, bit = self.found, 1 << self.found
@@ -284,8 +291,7 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
             facts[i].errs, facts[i].error_model = _fails_open(s, i, allowed)
     for i in alive:
         if s.rules[i].effect == "permit" and s.scope[i] is not None:
-            facts[i].always_true = SAT if s.models_scope_only[i] else s.solve(
-                z3.And(s.scope[i], z3.Not(s.sat[i])), _in("scope_only", i))[0]
+            facts[i].always_true = SAT if s.models_scope_only[i] else s.decide(z3.And(s.scope[i], z3.Not(s.sat[i])))
     s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
     s.not_dead_forbids = {q for q in s.not_dead if s.rules[q].effect == "forbid"}
     sole = {i: _sole(s, i, facts) for i in alive}
@@ -311,6 +317,15 @@ def _fails_open(s: EnvSession, i: int, allowed: int) -> tuple[Status, Model | No
     for j in sorted(s.kept):
         if (s.models_err[i] & allowed) >> j & 1:
             return SAT, s.kept[j]
+    if not s.models_err[i]:
+        # Most forbids cannot error at all, and "can it error?" is a small
+        # question where the one below holds every rule of the slice.
+        status, found = s.solve(s.err[i], _in("errors", i))
+        if status is not SAT:
+            return status, None
+        assert found is not None
+        if any(s.models_sat[p] >> found & 1 for p in s.permits) and not s.models_forbidden >> found & 1:
+            return SAT, s.last_model  # it errors where the rest allows
     fails_open = z3.And(s.err[i], s.any_sat(s.permits), z3.Not(s.any_sat(s.forbids)))
     status, _ = s.solve(fails_open, _in("errors", i))
     return status, (s.last_model if status is SAT else None)
