@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from cedarscope.analyzer.matching import named_entities
 from cedarscope.analyzer.queries import policy_outcome
-from cedarscope.analyzer.solving import Example, Model, Status
+from cedarscope.analyzer.solving import Example, Model, Replay, Status
 from cedarscope.analyzer.templates import TemplateRule, linked_for_example
 from cedarscope.lang.ast import ScopeAny, ScopeIs, TemplateLink
 from cedarscope.lang.authorizer import authorize_instances
@@ -42,6 +42,17 @@ def outcome(rule: Rule, request: Request, entities: Entities, links: Sequence[Te
 def _outcome_is(rule: Rule, wanted: str, request: Request, entities: Entities,
                 links: Sequence[TemplateLink] = ()) -> bool:
     return outcome(rule, request, entities, links) == wanted
+
+
+def _fails_open(session: EnvSession, rule: Rule, request: Request, entities: Entities,
+                links: Sequence[TemplateLink] = ()) -> bool:
+    """Forbid `rule` errors and the environment's slice allows the request:
+    what a forbid-may-error finding says its example shows (the model was
+    found so; a decoding that leaves out a permit's group would not show it)."""
+    if outcome(rule, request, entities, links) != "error":
+        return False
+    instances = linked_for_example(session.scopes.matching(Example(request, entities, links=tuple(links))), links)
+    return authorize_instances(request, entities, instances).decision.value == "allow"
 
 
 @dataclass
@@ -81,19 +92,19 @@ def decode_examples(session: EnvSession, facts: dict[str, Facts]) -> dict[tuple[
     out: dict[tuple[str, str], Shown | None] = {}
     for r in session.rules:
         f = facts[r.id]
-        wanted: list[tuple[str, Model | None, str]] = []
+        wanted: list[tuple[str, Model | None, Replay]] = []
+        match = functools.partial(_outcome_is, r, "match")
         if f.alive == Status.SAT and r.effect == "permit" and f.overridden == Status.SAT:
-            wanted.append(("witness", f.witness, "match"))  # shows the forbid that defeats it
+            wanted.append(("witness", f.witness, match))  # shows the forbid that defeats it
         if f.alive == Status.SAT and may_be_over_permissive(r):
             # a request it grants, else (every one it matches is denied) one it matches
-            wanted.append(("granted", f.granted or f.witness, "match"))
+            wanted.append(("granted", f.granted or f.witness, match))
         if f.errs == Status.SAT:
-            wanted.append(("error", f.error_model, "error"))
+            wanted.append(("error", f.error_model, functools.partial(_fails_open, session, r)))
         decoded: dict[int, Shown | None] = {}  # a model shown twice is decoded once
-        for kind, model, replayed in wanted:
+        for kind, model, replays in wanted:
             if id(model) not in decoded:
-                decoded[id(model)] = shown(session, session.example(
-                    model, functools.partial(_outcome_is, r, replayed), named_entities(r.policy)))
+                decoded[id(model)] = shown(session, session.example(model, replays, named_entities(r.policy)))
             out[(kind, r.id)] = decoded[id(model)]
         f.witness = f.granted = f.error_model = None
     return out

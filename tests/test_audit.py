@@ -161,6 +161,21 @@ def test_a_forbid_fails_open_only_where_its_error_lets_a_request_through():
     assert finding.counterexample.request.resource not in finding.counterexample.entities
 
 
+def test_a_failing_open_example_keeps_what_lets_it_through():
+    """The example of a forbid that fails open is allowed, also where the
+    permit that allows it holds through a group the forbid never names."""
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
+
+    schema = parse_schema("entity Group; entity User in [Group]; entity Doc { secret: Bool };\n"
+                          "action view appliesTo { principal: User, resource: Doc };")
+    ps = parse_policies('permit (principal in Group::"staff", action, resource);\n'
+                        'forbid (principal == User::"alice", action, resource) when { resource.secret };\n')
+    report = audit(schema, ps, Options(timeout_seconds=30.0))
+    [finding] = [f for f in report.findings if f.kind == "forbid-may-error"]
+    assert finding.counterexample.decisions["policies"] == "allow"
+
+
 def test_generated_store_planted_problems_are_found():
     """A generated store (bench/storegen.py) with every kind planted: each
     planted instance shows up as a finding of its kind."""
