@@ -272,14 +272,17 @@ class Facts:
     error_model: Model | None = None
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
-    implied_by: set[str] = field(default_factory=set)  # same-effect rules implying it here
+    # the same-effect rules q with "it ⇒ q" here; not asked (left empty) of a
+    # permit overridden here that is sliced into no other environment
+    implied_by: set[str] = field(default_factory=set)
     always_true: str = UNKNOWN  # unsat of "scope matches but conditions do not"
 
 
-def _gather(session: EnvSession) -> dict[str, Facts]:
-    """The facts of every rule of the environment.  The order of the
-    questions is fixed, and so is every answer and model: the same
-    environment gives the same facts however the work is spread."""
+def _gather(session: EnvSession, elsewhere: Collection[str] = ()) -> dict[str, Facts]:
+    """The facts of every rule of the environment (`elsewhere`: the rules
+    sliced into other environments too).  The order of the questions is
+    fixed, and so is every answer and model: the same environment gives the
+    same facts however the work is spread."""
     s = session
     facts = [Facts() for _ in s.rules]
     _alive(s, facts)
@@ -295,13 +298,20 @@ def _gather(session: EnvSession) -> dict[str, Facts]:
     s.not_dead = {q for q, f in enumerate(facts) if f.alive != UNSAT}  # what may match here
     s.not_dead_forbids = {q for q in s.not_dead if s.rules[q].effect == "forbid"}
     sole = {i: _sole(s, i, facts) for i in alive}
+    permits = [i for i in alive if s.rules[i].effect == "permit"]
+    for i in permits:
+        _overridden(s, i, facts[i], sole[i])
     for i in alive:
-        facts[i].implied_by = _implied_by(s, i, alive, sole[i])
+        # A permit a forbid overrides here, matching nowhere else, is
+        # reported as overridden and nothing more; what implies it is asked
+        # by no finding (whatever implies it is overridden here too).
+        if facts[i].overridden != SAT or s.rules[i].id in elsewhere:
+            facts[i].implied_by = _implied_by(s, i, alive, sole[i])
     later = {s.rules[i].id: i for i in range(len(s.rules))}
     by_id = {r.id: i for i, r in enumerate(s.rules)}
-    for i in alive:
-        if s.rules[i].effect == "permit":
-            _overridden_and_needed(s, i, facts, sole[i], later, by_id)
+    for i in permits:
+        if facts[i].overridden == UNSAT:
+            _needed(s, i, facts, sole[i], later, by_id)
     for i, f in enumerate(facts):
         if i in s.first_sat:
             f.witness = s.kept[s.first_sat[i]]
@@ -388,23 +398,25 @@ def _implied_by(s: EnvSession, i: int, alive: Sequence[int], sole: tuple[Status,
     return implied
 
 
-def _overridden_and_needed(s: EnvSession, i: int, facts: list[Facts], sole: tuple[Status, list[int]],
-                           later: dict[str, int], by_id: dict[str, int]) -> None:
-    """overridden: does a forbid match whenever permit i does?  needed: is
-    there a request i alone allows (no other permit, no forbid)?"""
-    f, r = facts[i], s.rules[i]
-    status, negated = sole
-    if status is SAT:
-        f.overridden, f.needed = UNSAT, SAT
-        return
-    unforbidden = s.models_sat[i] & ~s.models_forbidden
-    if unforbidden:
+def _overridden(s: EnvSession, i: int, f: Facts, sole: tuple[Status, list[int]]) -> None:
+    """Does a forbid match whenever permit i does?"""
+    if sole[0] is SAT:
+        f.overridden, f.needed = UNSAT, SAT  # i can match alone
+    elif s.models_sat[i] & ~s.models_forbidden:
         f.overridden = UNSAT
     else:
         found, _, _ = s.avoiding(s.sat[i], s.models_sat[i], s.not_dead_forbids, s.implication.implied_by(i))
         f.overridden = {UNSAT: SAT, SAT: UNSAT}.get(found, UNKNOWN)
-    if f.overridden != UNSAT:
-        return
+
+
+def _needed(s: EnvSession, i: int, facts: list[Facts], sole: tuple[Status, list[int]],
+            later: dict[str, int], by_id: dict[str, int]) -> None:
+    """Is there a request permit i, not overridden, alone allows (no other
+    permit, no forbid)?"""
+    f, r = facts[i], s.rules[i]
+    status, negated = sole
+    if status is SAT:
+        return  # (set with `overridden`)
     # Of equivalent permits the first is kept: its redundancy is judged
     # without the later ones, which are reported as shadowed by it.
     equivalents = {q for q in f.implied_by if r.id in facts[by_id[q]].implied_by and later[q] > later[r.id]}
@@ -436,16 +448,18 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     envs = environments(schema, options)
     index = PolicyIndex(instances, schema)
     # a template for every link is in an environment's slice when some typing of its slots may match there
-    tasks: list[tuple[RequestEnv, list[Rule]]] = [
+    slices: list[tuple[RequestEnv, list[Rule]]] = [
         (env, [*index.slice(env), *(t for t in templates if t.policies_in(env))]) for env in envs]
     sliced: dict[str, list[RequestEnv]] = {r.id: [] for r in rules}
-    for env, env_rules in tasks:
+    for env, env_rules in slices:
         for r in env_rules:
             sliced[r.id].append(env)
+    tasks = [(env, env_rules, frozenset(r.id for r in env_rules if len(sliced[r.id]) > 1))
+             for env, env_rules in slices]
     stats = Stats()
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
     examples: dict[tuple[str, str], Shown | None] = {}
-    weights = [len(env_rules) for _, env_rules in tasks]
+    weights = [len(env_rules) for _, env_rules, _ in tasks]
     done = 0
     # Merged in the environments' order, so the first environment where a
     # rule matches gives its example however the work was spread.
@@ -498,11 +512,13 @@ class EnvAudit:
     unknown: list[str] = field(default_factory=list)
 
 
-def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, list[Rule]]) -> EnvAudit | None:
+def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, list[Rule], frozenset[str]]
+                       ) -> EnvAudit | None:
     """Gather one environment's facts and decode the examples its findings
-    may show.  Depends on nothing but the environment and its slice."""
+    may show.  Depends on nothing but the environment, its slice, and which
+    of the slice's rules are sliced into other environments too."""
     schema, options = shared
-    env, env_rules = task
+    env, env_rules, elsewhere = task
     if not env_rules:
         return None
     if out_of_time(options):
@@ -514,7 +530,7 @@ def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, l
         except Unsupported as exc:
             return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
                             unknown=[f"{env}: unsupported: {exc}"])
-        facts = _gather(session)
+        facts = _gather(session, elsewhere)
         examples = decode_examples(session, facts)
         solver = session.solver
         return EnvAudit(env, facts, examples, solver.queries, solver.seconds,
