@@ -114,7 +114,7 @@ def confirm_report(report: Report, schema: Schema | None, sides: Mapping[str, Po
                     confirmed += 1
                 else:
                     disagreements.append(f"finding {i} (description): cedarpy {theirs} on its example")
-    stats = dict(report.stats, confirmed=f"{confirmed} decisions confirmed by cedarpy"
+    stats = dict(report.stats, confirmed=f"{confirmed} decision{'' if confirmed == 1 else 's'} confirmed by cedarpy"
                  + (" (request and entities checked against the schema)" if schema is not None else ""))
     if disagreements:
         stats["confirm_disagreements"] = disagreements

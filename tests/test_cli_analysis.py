@@ -243,7 +243,7 @@ def test_confirm_says_cedarpy_agreed():
     code, report = run_json("diff", V1, V2, "-s", SCHEMA, "--max-examples", "2", "--confirm")
     assert code == 1
     confirmed = report["stats"]["confirmed"]
-    assert "decisions confirmed by cedarpy" in confirmed
+    assert "confirmed by cedarpy" in confirmed
     examples = sum(len(f["examples"]) for f in report["findings"])
     # each example's two decisions, and that the change's description allows it
     assert int(confirmed.split()[0]) == 3 * examples > 0
@@ -487,7 +487,7 @@ def test_every_command_saves_and_confirms_examples(args, sides, tmp_path):
     examples = [(f, x) for f in report["findings"] for x in f["examples"]]
     assert examples
     checked = sum(sides + (f["description"] is not None) for f, _ in examples)  # a description allows its examples
-    assert report["stats"]["confirmed"].startswith(f"{checked} decisions confirmed")
+    assert report["stats"]["confirmed"].startswith(f"{checked} decision{'' if checked == 1 else 's'} confirmed")
     assert "confirm_disagreements" not in report["stats"]
     saved = sorted((tmp_path / "out").iterdir())
     assert len(saved) == len(examples)
@@ -526,7 +526,7 @@ def test_template_links():
     request = report["findings"][0]["counterexample"]["request"]
     assert (request["principal"], request["resource"]) == ({"type": "User", "id": "bob"},
                                                            {"type": "Doc", "id": "plan"})
-    assert report["stats"]["confirmed"].startswith("1 decisions confirmed")
+    assert report["stats"]["confirmed"].startswith("1 decision confirmed")
     # Without links, the template is analysed for every link: some link grants access.
     code, report = run_json("check", template, "-s", SCHEMA, "-P", "always-denies")
     assert code == 1 and report["findings"][0]["counterexample"]["links"][0]["template_id"] == "share"

@@ -87,7 +87,7 @@ def test_a_never_property_is_violated_only_through_a_link(paths):
     assert code == 1 and report["findings"][0]["kind"] == "property-violated"
     cx = report["findings"][0]["counterexample"]
     assert cx["links"] and cedarpy_replay(POLICIES, SCHEMA, cx) == "allow"
-    assert "1 decisions confirmed by cedarpy" in report["stats"]["confirmed"]
+    assert "1 decision confirmed by cedarpy" in report["stats"]["confirmed"]
     # With links given, those links are analysed, as they are.
     (paths / "links.json").write_text(json.dumps([{"template_id": "delegate-delete", "link_id": "ops",
                                                    "args": {"?principal": 'Team::"ops"',
