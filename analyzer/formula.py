@@ -156,10 +156,29 @@ def normal(n: Node) -> Node:
             if q == unit:
                 continue
             for r in (q.parts if isinstance(q, kind) else (q,)):
+                if kind is Any:
+                    r = _given_false(r, parts)
+                    if r == TRUE:
+                        return TRUE
                 if r not in parts:
                     parts.append(r)
         return parts[0] if len(parts) == 1 else kind(tuple(parts))
     return n
+
+
+def _given_false(n: Node, earlier: list[Node]) -> Node:
+    """A disjunct without the conjuncts that only say an earlier disjunct
+    is false: ``x || (!x && y)`` is ``x || y`` when x cannot error (how
+    `truth` reads Cedar's short-circuit `||`, and a chain of them would
+    otherwise repeat every earlier test)."""
+    if not isinstance(n, (All, Atom)):
+        return n
+    false = {(a.expr, not a.positive) for a in earlier if isinstance(a, Atom) and a.guard == ()}
+    kept = tuple(c for c in conjuncts(n)
+                 if not (isinstance(c, Atom) and c.guard == () and (c.expr, c.positive) in false))
+    if len(kept) == len(conjuncts(n)):
+        return n
+    return kept[0] if len(kept) == 1 else All(kept)
 
 
 def conjuncts(n: Node) -> tuple[Node, ...]:
