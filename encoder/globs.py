@@ -104,10 +104,26 @@ def fresh_char(used: Iterable[str]) -> str:
 EMPTY = "empty"  # `search` proved there is no such string
 
 
-def search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> str | None:
+@dataclass
+class Effort:
+    """The product states searches explored: Python work no solver counts,
+    which a query's work budget charges (analyzer.solving)."""
+
+    states: int = 0
+
+
+def search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int, effort: Effort | None = None
+           ) -> str | None:
     """A shortest string every required automaton accepts and no avoided one
     does; EMPTY if there is none; None if `budget` product states were not
-    enough to tell."""
+    enough to tell.  The states it explores are added to `effort`."""
+    found, seen = _search(required, avoided, budget)
+    if effort is not None:
+        effort.states += seen
+    return found
+
+
+def _search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> tuple[str | None, int]:
     autos = list(required) + list(avoided)
     k = len(required)
     used = set().union(*(a.chars for a in autos)) if autos else set()
@@ -122,23 +138,23 @@ def search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> st
 
     start = tuple(a.start for a in autos)
     if not alive(start):
-        return EMPTY
+        return EMPTY, 1
     seen = {start: ""}
     queue = deque([start])
     while queue:
         state = queue.popleft()
         text = seen[state]
         if done(state):
-            return text
+            return text, len(seen)
         for ch in alphabet:
             nxt = tuple(a.step(s, ch) for a, s in zip(autos, state, strict=True))
             if nxt in seen or not alive(nxt):
                 continue
             if len(seen) >= budget:
-                return None
+                return None, len(seen)
             seen[nxt] = text + ch
             queue.append(nxt)
-    return EMPTY
+    return EMPTY, len(seen)
 
 
 @dataclass
@@ -151,17 +167,19 @@ class Realized:
     conflict: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
 
-def realize(required: Sequence[Glob], avoided: Sequence[Glob], budget: int = 20_000) -> Realized:
+def realize(required: Sequence[Glob], avoided: Sequence[Glob], budget: int = 20_000,
+            effort: Effort | None = None) -> Realized:
     """A string matching every `required` pattern and no `avoided` one, or a
     small conflicting subset.  Avoided patterns join the search only once a
-    candidate matches them (most never do)."""
+    candidate matches them (most never do).  The searches' states are added
+    to `effort`."""
     relevant: list[int] = []
     while True:
-        found = search(required, [avoided[j] for j in relevant], budget)
+        found = search(required, [avoided[j] for j in relevant], budget, effort)
         if found is None:
             return Realized()
         if found == EMPTY:
-            return Realized(conflict=_minimal(required, avoided, relevant, budget))
+            return Realized(conflict=_minimal(required, avoided, relevant, budget, effort))
         hit = next((j for j, a in enumerate(avoided) if j not in relevant and a.matches(found)), None)
         if hit is None:
             return Realized(witness=found)
@@ -169,13 +187,13 @@ def realize(required: Sequence[Glob], avoided: Sequence[Glob], budget: int = 20_
 
 
 def _minimal(required: Sequence[Glob], avoided: Sequence[Glob], relevant: list[int],
-             budget: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+             budget: int, effort: Effort | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Drop every pattern the conflict does not need (one pass: the result
     conflicts, and removing any one pattern of it would not)."""
     req, avo = list(range(len(required))), list(relevant)
 
     def empty(rs: list[int], avs: list[int]) -> bool:
-        return search([required[i] for i in rs], [avoided[j] for j in avs], budget) == EMPTY
+        return search([required[i] for i in rs], [avoided[j] for j in avs], budget, effort) == EMPTY
 
     for j in list(avo):
         if empty(req, [x for x in avo if x != j]):

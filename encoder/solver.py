@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import z3
 
-from cedarscope.encoder.globs import glob, realize
+from cedarscope.encoder.globs import Effort, glob, realize
 from cedarscope.encoder.strings import LikeAtom, string_val
 from cedarscope.encoder.watchdog import watching
 
@@ -90,6 +90,7 @@ class Solver:
         self._model: z3.ModelRef | None = None
         self._reason = ""
         self._pins = 0
+        self.effort = Effort()  # the string searches of every refinement so far
 
     # -- the z3.Solver surface ------------------------------------------------
 
@@ -232,7 +233,8 @@ class Solver:
         definitions."""
         required = [a for a, v in atoms if v]
         avoided = [a for a, v in atoms if not v]
-        found = realize([glob(a.pattern) for a in required], [glob(a.pattern) for a in avoided])
+        found = realize([glob(a.pattern) for a in required], [glob(a.pattern) for a in avoided],
+                        effort=self.effort)
         if found.conflict is not None:
             rs, avs = found.conflict
             self._z3.add(z3.Or([z3.Not(self._boolean(required[i])) for i in rs]

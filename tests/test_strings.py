@@ -260,3 +260,21 @@ def test_guardrail_store_questions_are_decided():
         report = ask(schema, policies, parse_policy(q.cedar, "<question>"), Options(timeout_seconds=20))
         answers[q.text] = {Verdict.HOLDS: "never", Verdict.VIOLATED: "yes"}.get(report.result, "unknown")
     assert answers == {q.text: q.answer for q in QUESTIONS}
+
+
+def test_string_searches_count_their_work():
+    """The states a `like` search explores are charged to the query's work
+    budget (they are Python's work, which Z3's resource count misses)."""
+    from cedarscope.analyzer.solving import UNITS_PER_STRING_STATE, EnvSolver, Options
+    from cedarscope.encoder import Encoding
+    from cedarscope.encoder.globs import Effort
+    from cedarscope.lang.schema import parse_schema
+
+    effort = Effort()
+    assert realize([Glob(pat("*ab*")), Glob(pat("*ba*"))], [Glob(pat("*aba*"))], effort=effort).witness == "bab"
+    assert effort.states > 0
+    schema = parse_schema("entity U; action a appliesTo { principal: U, resource: U, context: { s: String } };")
+    solver = EnvSolver(Encoding(schema, schema.environments()[0]), Options())
+    before = solver._work_done()
+    solver.solver.effort.states += 10
+    assert solver._work_done() - before == 10 * UNITS_PER_STRING_STATE
