@@ -31,6 +31,7 @@ application to a concrete store.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -88,6 +89,7 @@ def symbol(name: str, n: int) -> str:
     return f"{clean}#{n}"
 
 
+@functools.cache
 def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     """The (unambiguous) key of the store function reading `path` of an
     entity's attributes or tags."""
@@ -136,6 +138,7 @@ class SymEnv:
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
         self._funcs: dict[str, z3.FuncDeclRef] = {}
+        self._wraps: dict[str, type] = {}  # store function -> the z3py class of its applications
         # attribute and tag reads, by entity term (see attribute): (what to keep alive, what was read)
         self._reads: dict[tuple[str, str, int, str | int],
                           tuple[object, tuple[z3.BoolRef, Raw, CedarType] | Raw | None]] = {}
@@ -236,11 +239,23 @@ class SymEnv:
 
     def _apply(self, kind: str, info: tuple[Any, ...], name: str, args: tuple[z3.ExprRef, ...],
                rsort: z3.SortRef) -> z3.ExprRef:
-        f = self._func(name, *[a.sort() for a in args], rsort)
-        e = f(*args)
+        """The application of store function `name` to `args`, recorded in
+        the footprint; made once (policies read the same store values again
+        and again), and directly rather than through z3py's checks."""
         key = (name, *(a.get_id() for a in args))
-        if key not in self.apps:
-            self.apps[key] = (kind, info, args, e)
+        found = self.apps.get(key)
+        if found is not None:
+            return found[3]
+        f = self._func(name, *[a.sort() for a in args], rsort)
+        wrap = self._wraps.get(name)
+        if wrap is None:
+            e = f(*args)
+            self._wraps[name] = type(e)  # an application of f is never a numeral: one class for all
+        else:
+            ctx = f.ctx
+            e = wrap(z3.Z3_mk_app(ctx.ref(), f.ast, len(args), (z3.Ast * len(args))(*[a.as_ast() for a in args])),
+                     ctx)
+        self.apps[key] = (kind, info, args, e)
         return e
 
     def is_declared(self, etype: str) -> bool:

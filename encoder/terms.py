@@ -124,12 +124,37 @@ def is_entity(t: Term) -> bool:
     return isinstance(t.ty, EntityType)
 
 
+# Z3 hash-conses terms: in a context, `true` and `false` are one node each.
+# So a Boolean of the main context (the encoding's) is a constant exactly
+# when its node is one of these two, which Python can tell without calling
+# into Z3 (the compiler folds every connective it makes).
+_MAIN = TRUE.ctx
+_TRUE_NODE, _FALSE_NODE = TRUE.as_ast().value, FALSE.as_ast().value
+
+
+_L_TRUE: int = z3.Z3_L_TRUE  # Z3's lbool values (z3 is untyped: named here as ints)
+_L_FALSE: int = z3.Z3_L_FALSE
+_L_UNDEF: int = z3.Z3_L_UNDEF
+
+
 def _truth(b: z3.BoolRef | bool) -> int:
-    """Z3_L_TRUE, Z3_L_FALSE, or Z3_L_UNDEF (not a constant): one call into
-    Z3 rather than z3py's half dozen (the compiler folds every connective)."""
+    """_L_TRUE, _L_FALSE, or _L_UNDEF (not a constant)."""
     if isinstance(b, bool):
-        return z3.Z3_L_TRUE if b else z3.Z3_L_FALSE  # type: ignore[no-any-return]  # z3 is untyped; an lbool is an int
-    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())  # type: ignore[no-any-return]  # (the same)
+        return _L_TRUE if b else _L_FALSE
+    if b.ctx is _MAIN:
+        node = b.ast.value
+        return _L_TRUE if node == _TRUE_NODE else _L_FALSE if node == _FALSE_NODE else _L_UNDEF
+    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())  # type: ignore[no-any-return]  # z3 is untyped; an lbool is an int
+
+
+def is_true(b: z3.BoolRef) -> bool:
+    """z3.is_true, without calls into Z3 for the encoding's terms."""
+    return _truth(b) == _L_TRUE
+
+
+def is_false(b: z3.BoolRef) -> bool:
+    """z3.is_false, the same way."""
+    return _truth(b) == _L_FALSE
 
 
 def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
@@ -149,12 +174,12 @@ def or_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
 
 def disjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
-    return _folded(args, z3.Z3_L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
+    return _folded(args, _L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
 
 
 def conjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.And, folding constants."""
-    return _folded(args, z3.Z3_L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
+    return _folded(args, _L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
 
 
 def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef,
@@ -166,7 +191,7 @@ def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.Bo
         value = _truth(b)
         if value == absorbing:
             return absorbed
-        if value == z3.Z3_L_UNDEF:
+        if value == _L_UNDEF:
             bs.append(b)
     return empty if not bs else bs[0] if len(bs) == 1 else _connective(make, bs)
 
@@ -174,19 +199,45 @@ def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.Bo
 def negation(b: z3.BoolRef) -> z3.BoolRef:
     """z3.Not, folding constants."""
     value = _truth(b)
-    if value != z3.Z3_L_UNDEF:
-        return FALSE if value == z3.Z3_L_TRUE else TRUE
+    if value != _L_UNDEF:
+        return FALSE if value == _L_TRUE else TRUE
     return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
 
 
 def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
-    """z3.If, folding a constant condition."""
-    if z3.is_true(c):
+    """z3.If, folding a constant condition (two Booleans: made directly)."""
+    value = _truth(c)
+    if value == _L_TRUE:
         return a
-    if z3.is_false(c):
+    if value == _L_FALSE:
         return b
+    if isinstance(a, z3.BoolRef) and isinstance(b, z3.BoolRef):
+        ctx = c.ctx
+        return z3.BoolRef(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
     return z3.If(c, a, b)
 
+
+def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
+    """z3.Implies, made directly (the same term)."""
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
+def not_of(b: z3.BoolRef) -> z3.BoolRef:
+    """z3.Not, made directly (the same term, nothing folded)."""
+    return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
+
+
+def and_of(*bs: z3.BoolRef) -> z3.BoolRef:
+    """z3.And of two or more Booleans, made directly (the same term, nothing folded)."""
+    return _connective(z3.Z3_mk_and, list(bs))
+
+
+def select(array: z3.ArrayRef, index: z3.ExprRef) -> z3.BoolRef:
+    """z3.Select on a set (an array to Bool), made directly: the compiler
+    tests membership in every set it reads."""
+    ctx = array.ctx
+    return z3.BoolRef(z3.Z3_mk_select(ctx.ref(), array.as_ast(), index.as_ast()), ctx)
 
 
 # --------------------------------------------------------------------------
