@@ -96,6 +96,17 @@ def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     return f"{kind}_{etype}{json.dumps(list(path))}"
 
 
+# The z3py class of an uninterpreted function's applications, by its range
+# sort (never a numeral; None: let z3py choose).
+_WRAPS: tuple[tuple[type, type], ...] = (
+    (z3.BoolSortRef, z3.BoolRef), (z3.ArraySortRef, z3.ArrayRef), (z3.BitVecSortRef, z3.BitVecRef),
+    (z3.SeqSortRef, z3.SeqRef), (z3.ArithSortRef, z3.ArithRef), (z3.DatatypeSortRef, z3.DatatypeRef))
+
+
+def _wrap_of(rsort: z3.SortRef) -> type | None:
+    return next((cls for sort, cls in _WRAPS if isinstance(rsort, sort)), None)
+
+
 def _transitive(graph: Mapping[_Node, Iterable[_Node]]) -> dict[_Node, set[_Node]]:
     """Transitive closure (excluding the node itself unless on a cycle)."""
     out = {}
@@ -138,7 +149,6 @@ class SymEnv:
         self.context_type: RecordType = adef.context
         self.action_types = {a.type for a in schema.actions}
         self._funcs: dict[str, z3.FuncDeclRef] = {}
-        self._wraps: dict[str, type] = {}  # store function -> the z3py class of its applications
         # attribute and tag reads, by entity term (see attribute): (what to keep alive, what was read)
         self._reads: dict[tuple[str, str, int, str | int],
                           tuple[object, tuple[z3.BoolRef, Raw, CedarType] | Raw | None]] = {}
@@ -247,10 +257,9 @@ class SymEnv:
         if found is not None:
             return found[3]
         f = self._func(name, *[a.sort() for a in args], rsort)
-        wrap = self._wraps.get(name)
+        wrap = _wrap_of(rsort)
         if wrap is None:
             e = f(*args)
-            self._wraps[name] = type(e)  # an application of f is never a numeral: one class for all
         else:
             ctx = f.ctx
             e = wrap(z3.Z3_mk_app(ctx.ref(), f.ast, len(args), (z3.Ast * len(args))(*[a.as_ast() for a in args])),
