@@ -38,6 +38,7 @@ import z3
 from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
+from cedarscope.encoder.terms import and_of, implies
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -347,10 +348,10 @@ class EnvSolver:
                 plain = self.solver.model()
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
-                    self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                    self.solver.add(implies(self._readable, and_of(*preferences)))
                 small = [self.local(c) for c in self.enc.small_numbers()]
                 if small:  # numbers a reader would pick, when the goal allows them
-                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    self.solver.add(implies(self._small, and_of(*small)))
                     if self._check(budget, self._readable, self._small) is Status.SAT:
                         return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:

@@ -132,7 +132,7 @@ class Encoding:
     def small_numbers(self) -> list[z3.BoolRef]:
         """A stronger preference than `readable`: the Longs compiled so far
         between 0 and 100, the numbers a reader would pick."""
-        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
+        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if isinstance(ty, LongType)]
 
     def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None,
                        local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:

@@ -48,6 +48,7 @@ from cedarscope.encoder.terms import (
     Term,
     TermType,
     Unsupported,
+    and_of,
     const_raw,
     sort_of,
     string_val,
@@ -105,6 +106,27 @@ _WRAPS: tuple[tuple[type, type], ...] = (
 
 def _wrap_of(rsort: z3.SortRef) -> type | None:
     return next((cls for sort, cls in _WRAPS if isinstance(rsort, sort)), None)
+
+
+@functools.cache
+def _printable() -> z3.ReRef:
+    return z3.Star(z3.Range(" ", "~"))
+
+
+def _short_printable(v: z3.SeqRef) -> z3.BoolRef:
+    """z3.And(z3.Length(v) <= 12, z3.InRe(v, printable)), made directly
+    (the same term): a query prefers it of every string it reads."""
+    ctx = v.ctx
+    c = ctx.ref()
+    length = z3.ArithRef(z3.Z3_mk_seq_length(c, v.as_ast()), ctx)
+    short = z3.BoolRef(z3.Z3_mk_le(c, length.as_ast(), _twelve().as_ast()), ctx)
+    printable = z3.BoolRef(z3.Z3_mk_seq_in_re(c, v.as_ast(), _printable().as_ast()), ctx)
+    return and_of(short, printable)
+
+
+@functools.cache
+def _twelve() -> z3.IntNumRef:
+    return z3.IntVal(12)
 
 
 def _transitive(graph: Mapping[_Node, Iterable[_Node]]) -> dict[_Node, set[_Node]]:
@@ -492,12 +514,13 @@ class SymEnv:
         read reads best), small numbers, short printable strings, dates in
         this century."""
         out = [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
-        printable = z3.Star(z3.Range(" ", "~"))
         for ty, v in self.leaves:
-            if ty == LongType():
+            if isinstance(ty, (EntityType, SetType)):
+                continue  # (most leaves: nothing to prefer)
+            if isinstance(ty, LongType):
                 out.append(z3.And(v >= -1000, v <= 1000))
-            elif ty == StringType():
-                out.append(z3.And(z3.Length(v) <= 12, z3.InRe(v, printable)))
+            elif isinstance(ty, StringType):
+                out.append(_short_printable(v))
             elif isinstance(ty, ExtensionType) and ty.name == "decimal":
                 out.append(z3.And(v >= -10_000_000, v <= 10_000_000))
             elif isinstance(ty, ExtensionType) and ty.name == "datetime":
