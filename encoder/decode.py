@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 import z3
 
 from cedarscope.encoder.symenv import SymEnv, fn_name
-from cedarscope.encoder.terms import NEVER, TermType, ext_value, string_of, to_sorted
+from cedarscope.encoder.terms import NEVER, TermType, ext_value, select, string_of, to_sorted
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request
@@ -103,14 +103,14 @@ class Decoder:
         value = array_members(self.eval(s))
         if value is None:
             return [(y, n) for y, n in elements
-                    if z3.is_true(self.eval(z3.Select(s, y)))]
+                    if z3.is_true(self.eval(select(s, y)))]
         default, exceptions = value
         out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
                 n = _number(self.eval(y))
             if n is None:
-                if z3.is_true(self.eval(z3.Select(s, y))):
+                if z3.is_true(self.eval(select(s, y))):
                     out.append((y, None))
             elif exceptions.get(n, default):
                 out.append((y, n))
@@ -198,7 +198,7 @@ class Decoder:
             return CedarSet()
         members = []
         for x in self.sym.elements.get(ty.elem, []):
-            if z3.is_true(self.eval(z3.Select(raw, to_sorted(ty.elem, x)))):
+            if z3.is_true(self.eval(select(raw, to_sorted(ty.elem, x)))):
                 members.append(self.value(ty.elem, x))
         return CedarSet(members)
 

@@ -86,11 +86,16 @@ _Node = TypeVar("_Node", bound=Hashable)
 def symbol(name: str, n: int) -> str:
     """A Z3 symbol for a readable name: printable (Z3 cuts names at NUL) and
     made unique by a counter."""
-    clean = "".join(c if c.isprintable() and c not in "|\\" else f"\\x{ord(c):x}" for c in name)
-    return f"{clean}#{n}"
+    return f"{_printable_name(name)}#{n}"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
+def _printable_name(name: str) -> str:
+    """(Cached: every encoding names the same store functions and inputs.)"""
+    return "".join(c if c.isprintable() and c not in "|\\" else f"\\x{ord(c):x}" for c in name)
+
+
+@functools.lru_cache(maxsize=4096)
 def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     """The (unambiguous) key of the store function reading `path` of an
     entity's attributes or tags."""
