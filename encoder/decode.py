@@ -80,6 +80,7 @@ class Decoder:
         self._index: dict[tuple[str | int, tuple[int | str, ...]], z3.ExprRef] = {}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
         self._uids: dict[tuple[str, int], EntityUID] = {}
+        self._numbers: dict[int, tuple[z3.ExprRef, int | None]] = {}  # id -> (value, number)
         # Values that got a default because no formula reads them, as
         # `User::"alice".department` or `context.mfa` (shown as unread).
         self.unread: list[str] = []
@@ -93,6 +94,21 @@ class Decoder:
         if found is None:
             found = self._values[key] = (e, self.model.eval(self.local(e), model_completion=True))
         return found[1]
+
+    def number(self, z: z3.ExprRef) -> int | None:
+        """`_number` of a model value, read once per value object (the
+        entry keeps it alive, so its id stays its own): the decoder asks it
+        of the same values again and again (every store function applied to
+        an entity is indexed by its value, and read back per attribute)."""
+        found = self._numbers.get(id(z))
+        if found is None:
+            found = self._numbers[id(z)] = (z, _number(z))
+        return found[1]
+
+    def key(self, z: z3.ExprRef) -> int | str:
+        """A hashable form of a model value (an entity number or a tag key)."""
+        n = self.number(z)
+        return n if n is not None else string_of(z)
 
     def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]
                 ) -> list[tuple[z3.ExprRef, int | None]]:
@@ -108,7 +124,7 @@ class Decoder:
         out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
-                n = _number(self.eval(y))
+                n = self.number(self.eval(y))
             if n is None:
                 if z3.is_true(self.eval(select(s, y))):
                     out.append((y, None))
@@ -122,7 +138,7 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        n = _number(z) if z3.is_expr(z) else None
+        n = self.number(z) if z3.is_expr(z) else None
         if n is not None:
             return self.numbered(etype, n)
         key = (etype, str(z))
@@ -247,7 +263,7 @@ class Decoder:
         sym = self.sym
         self._index = {}
         for key, (_kind, _info, args, app) in sym.apps.items():
-            self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
+            self._index.setdefault((key[0], tuple(self.key(self.eval(a)) for a in args)), app)
         observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
         exists: dict[EntityUID, bool] = {}
         ancestors: dict[EntityUID, set[EntityUID]] = {}
@@ -378,7 +394,7 @@ class Decoder:
         these model ids, or None when the formulas never read it."""
         if args is None:
             return None
-        app = self._index.get((fname, tuple(_key(a) for a in args)))
+        app = self._index.get((fname, tuple(self.key(a) for a in args)))
         if app is None:
             return None
         return app if raw else self.eval(app)
@@ -405,12 +421,6 @@ class Decoder:
         actions = sym.schema.actions
         return [Entity(a, parents=frozenset(actions[a].member_of) if a in actions else frozenset())
                 for a in sorted(wanted)]
-
-
-def _key(z: z3.ExprRef) -> int | str:
-    """A hashable form of a model value (an entity number or a tag key)."""
-    n = _number(z)
-    return n if n is not None else string_of(z)
 
 
 def _number(z: z3.ExprRef) -> int | None:
