@@ -56,18 +56,22 @@ class Encoding:
         self.schema, self.env = schema, env
         self.sym = SymEnv(schema, env, assumptions)
         self.compiler = Compiler(self.sym)
-        self._cache: dict[Policy, Term] = {}
+        self._cache: dict[tuple[object, ...], Term] = {}  # (scopes, conditions) -> term
         self._by_object: dict[int, tuple[Policy, Term]] = {}
         self._naming: Naming = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy) -> Term:
         """The compiled condition of a (static or linked) policy, cached: by
-        the object first (hashing a policy walks all of it), then by value."""
+        the object first (hashing a policy walks all of it), then by what
+        the condition depends on, its scope and conditions (not its effect,
+        id or annotations: a diff often meets the same condition under
+        another effect or name)."""
         found = self._by_object.get(id(policy))
         if found is None:
-            term = self._cache.get(policy)
+            body = (policy.principal, policy.action, policy.resource, policy.conditions)
+            term = self._cache.get(body)
             if term is None:
-                term = self._cache[policy] = self.compiler.policy(policy)
+                term = self._cache[body] = self.compiler.policy(policy)
             found = self._by_object[id(policy)] = (policy, term)  # keeps the policy alive: its id stays its own
         return found[1]
 
