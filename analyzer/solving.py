@@ -38,7 +38,7 @@ import z3
 from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
-from cedarscope.encoder.terms import and_of, implies
+from cedarscope.encoder.direct import and_of, implies
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request

@@ -41,6 +41,7 @@ from typing import Any
 import z3
 
 from cedarscope.encoder import ext, strings
+from cedarscope.encoder.direct import and_of, implies, not_of, select
 from cedarscope.encoder.symenv import SymEnv
 from cedarscope.encoder.terms import (
     BOOL,
@@ -58,16 +59,12 @@ from cedarscope.encoder.terms import (
     Term,
     TermType,
     Unsupported,
-    and_of,
     bad,
     conjunction,
     default_raw,
     disjunction,
-    implies,
     is_entity,
     negation,
-    not_of,
-    select,
     sort_of,
     string_of,
     string_val,
@@ -398,9 +395,8 @@ class Compiler:
             return z3.BoolVal(len(lits) == 0)  # type: ignore[arg-type]  # a mixed set is a literal: lits is set
         if ty.elem == NEVER:
             return TRUE
-        empty = v == z3.K(sort_of(ty.elem), FALSE)
-        w = self.sym.witness(ty.elem)
-        self.sym.witnessed.append(implies(not_of(empty), select(v, to_sorted(ty.elem, w))))
+        empty = v == z3.K(sort_of(ty.elem), FALSE)  # else a witness, some element, is in v:
+        self.sym.witnessed.append(implies(not_of(empty), select(v, to_sorted(ty.elem, self.sym.witness(ty.elem)))))
         return empty
 
     def subset(self, t: Term, s: Term) -> z3.BoolRef:

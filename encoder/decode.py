@@ -30,8 +30,9 @@ from typing import Any, TypeAlias
 
 import z3
 
+from cedarscope.encoder.direct import select
 from cedarscope.encoder.symenv import SymEnv, fn_name
-from cedarscope.encoder.terms import NEVER, TermType, ext_value, select, string_of, to_sorted
+from cedarscope.encoder.terms import NEVER, TermType, ext_value, string_of, to_sorted
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.request import Request

@@ -39,7 +39,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import z3
 
 from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
+from cedarscope.encoder.direct import apply, declared, short_printable
 from cedarscope.encoder.terms import (
+    BOOL_SORT,
     ID,
     IP,
     NEVER,
@@ -48,7 +50,6 @@ from cedarscope.encoder.terms import (
     Term,
     TermType,
     Unsupported,
-    and_of,
     const_raw,
     sort_of,
     string_val,
@@ -102,36 +103,7 @@ def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     return f"{kind}_{etype}{json.dumps(list(path))}"
 
 
-# The z3py class of an uninterpreted function's applications, by its range
-# sort (never a numeral; None: let z3py choose).
-_WRAPS: tuple[tuple[type, type], ...] = (
-    (z3.BoolSortRef, z3.BoolRef), (z3.ArraySortRef, z3.ArrayRef), (z3.BitVecSortRef, z3.BitVecRef),
-    (z3.SeqSortRef, z3.SeqRef), (z3.ArithSortRef, z3.ArithRef), (z3.DatatypeSortRef, z3.DatatypeRef))
-
-
-def _wrap_of(rsort: z3.SortRef) -> type | None:
-    return next((cls for sort, cls in _WRAPS if isinstance(rsort, sort)), None)
-
-
-@functools.cache
-def _printable() -> z3.ReRef:
-    return z3.Star(z3.Range(" ", "~"))
-
-
-def _short_printable(v: z3.SeqRef) -> z3.BoolRef:
-    """z3.And(z3.Length(v) <= 12, z3.InRe(v, printable)), made directly
-    (the same term): a query prefers it of every string it reads."""
-    ctx = v.ctx
-    c = ctx.ref()
-    length = z3.ArithRef(z3.Z3_mk_seq_length(c, v.as_ast()), ctx)
-    short = z3.BoolRef(z3.Z3_mk_le(c, length.as_ast(), _twelve().as_ast()), ctx)
-    printable = z3.BoolRef(z3.Z3_mk_seq_in_re(c, v.as_ast(), _printable().as_ast()), ctx)
-    return and_of(short, printable)
-
-
-@functools.cache
-def _twelve() -> z3.IntNumRef:
-    return z3.IntVal(12)
+_ANCESTOR_SET = z3.ArraySort(ID, BOOL_SORT)  # the range of anc_T_U
 
 
 def _transitive(graph: Mapping[_Node, Iterable[_Node]]) -> dict[_Node, set[_Node]]:
@@ -269,28 +241,24 @@ class SymEnv:
     # ------------------------------------------------------------------
     # Store functions
 
-    def _func(self, name: str, *sorts: z3.SortRef) -> z3.FuncDeclRef:
-        if name not in self._funcs:
-            self._funcs[name] = z3.Function(symbol(name, len(self._funcs)), *sorts)
-        return self._funcs[name]
+    def _func(self, name: str, args: tuple[z3.ExprRef, ...], rsort: z3.SortRef) -> z3.FuncDeclRef:
+        """Store function `name` (taking args like these), declared once per
+        encoding under a numbered symbol."""
+        f = self._funcs.get(name)
+        if f is None:
+            f = self._funcs[name] = declared(symbol(name, len(self._funcs)), args, rsort)
+        return f
 
     def _apply(self, kind: str, info: tuple[Any, ...], name: str, args: tuple[z3.ExprRef, ...],
                rsort: z3.SortRef) -> z3.ExprRef:
         """The application of store function `name` to `args`, recorded in
         the footprint; made once (policies read the same store values again
-        and again), and directly rather than through z3py's checks."""
+        and again)."""
         key = (name, *(a.get_id() for a in args))
         found = self.apps.get(key)
         if found is not None:
             return found[3]
-        f = self._func(name, *[a.sort() for a in args], rsort)
-        wrap = _wrap_of(rsort)
-        if wrap is None:
-            e = f(*args)
-        else:
-            ctx = f.ctx
-            e = wrap(z3.Z3_mk_app(ctx.ref(), f.ast, len(args), (z3.Ast * len(args))(*[a.as_ast() for a in args])),
-                     ctx)
+        e = apply(self._func(name, args, rsort), args, rsort)
         self.apps[key] = (kind, info, args, e)
         return e
 
@@ -312,7 +280,7 @@ class SymEnv:
             return z3.BoolVal(False)
         if d.enum is not None and z3.is_int_value(e):
             return z3.BoolVal(self.ids.id_of(etype, e) in d.enum)
-        return self._apply("exists", (etype,), f"exists_{etype}", (e,), z3.BoolSort())
+        return self._apply("exists", (etype,), f"exists_{etype}", (e,), BOOL_SORT)
 
     def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Raw, CedarType] | None:
         """(present, raw value, type) of attribute `name` of entity e, or None
@@ -335,7 +303,7 @@ class SymEnv:
                  required: bool) -> z3.BoolRef:
         if required:
             return z3.BoolVal(True)
-        return self._apply(kind, info, fname, args, z3.BoolSort())
+        return self._apply(kind, info, fname, args, BOOL_SORT)
 
     def _attr_value(self, etype: str, path: tuple[str, ...], ty: TermType, args: tuple[z3.ExprRef, ...],
                     kind: str) -> Raw:
@@ -364,7 +332,7 @@ class SymEnv:
         """The set of e's ancestors of type atype, or None if impossible."""
         if atype not in self.ancestor_types.get(etype, ()):
             return None
-        return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), z3.ArraySort(ID, z3.BoolSort()))
+        return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), _ANCESTOR_SET)
 
     def tags_type(self, etype: str) -> CedarType | None:
         d = self.schema.entity_types.get(etype)
@@ -374,7 +342,7 @@ class SymEnv:
         if self.tags_type(etype) is None:
             return z3.BoolVal(False)
         return z3.And(self.exists(etype, e),
-                      self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), z3.BoolSort()))
+                      self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), BOOL_SORT))
 
     def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Raw:
         """The raw value of tag k of entity e, read once per entity and key
@@ -393,7 +361,7 @@ class SymEnv:
         model may not replay (the analyzer replays every one), and `pin`
         fixes them on every string of the concrete inputs, so pinned answers
         are exact."""
-        ok = self._apply("extok", (name, cls), f"extok_{name}", (s,), z3.BoolSort())
+        ok = self._apply("extok", (name, cls), f"extok_{name}", (s,), BOOL_SORT)
         val = self._apply("extval", (name, cls, ty), f"extval_{name}", (s,), sort_of(ty))
         self.leaves.append((ty, val))
         return ok, val
@@ -525,7 +493,7 @@ class SymEnv:
             if isinstance(ty, LongType):
                 out.append(z3.And(v >= -1000, v <= 1000))
             elif isinstance(ty, StringType):
-                out.append(_short_printable(v))
+                out.append(short_printable(v))
             elif isinstance(ty, ExtensionType) and ty.name == "decimal":
                 out.append(z3.And(v >= -10_000_000, v <= 10_000_000))
             elif isinstance(ty, ExtensionType) and ty.name == "datetime":

@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 
 import z3
 
+from cedarscope.encoder.direct import connective
 from cedarscope.encoder.ext import IP as IP  # re-exported
 from cedarscope.encoder.ext import MS_PER_DAY, ext_raw, ip_val  # noqa: F401  (re-exported)
 from cedarscope.encoder.ext import ext_value as ext_value  # re-exported
@@ -82,6 +83,7 @@ EMPTY_SET = SetType(NEVER)  # `[]`'s type: Never is the encoder's own bottom typ
 BV64 = z3.BitVecSort(64)
 STR = z3.StringSort()
 ID = z3.IntSort()  # entity ids, numbered by `Ids`
+BOOL_SORT = z3.BoolSort()
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 # z3-solver ships no types, so to mypy every Z3 class (z3.ExprRef,
@@ -157,19 +159,10 @@ def is_false(b: z3.BoolRef) -> bool:
     return _truth(b) == _L_FALSE
 
 
-def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
-    """z3.And or z3.Or of Boolean terms of one context, made directly."""
-    if not all(isinstance(b, z3.BoolRef) for b in bs):
-        return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
-    ctx = bs[0].ctx
-    args = (z3.Ast * len(bs))(*[b.as_ast() for b in bs])
-    return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
-
-
 def or_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.Or of Boolean terms of one context (at least one, in any context:
     nothing is folded into the encoding's constants)."""
-    return bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
+    return bs[0] if len(bs) == 1 else connective(z3.Z3_mk_or, bs)
 
 
 def disjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
@@ -193,7 +186,7 @@ def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.Bo
             return absorbed
         if value == _L_UNDEF:
             bs.append(b)
-    return empty if not bs else bs[0] if len(bs) == 1 else _connective(make, bs)
+    return empty if not bs else bs[0] if len(bs) == 1 else connective(make, bs)
 
 
 def negation(b: z3.BoolRef) -> z3.BoolRef:
@@ -217,41 +210,19 @@ def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
     return z3.If(c, a, b)
 
 
-def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
-    """z3.Implies, made directly (the same term)."""
-    ctx = a.ctx
-    return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
-
-
-def not_of(b: z3.BoolRef) -> z3.BoolRef:
-    """z3.Not, made directly (the same term, nothing folded)."""
-    return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
-
-
-def and_of(*bs: z3.BoolRef) -> z3.BoolRef:
-    """z3.And of two or more Booleans, made directly (the same term, nothing folded)."""
-    return _connective(z3.Z3_mk_and, list(bs))
-
-
-def select(array: z3.ArrayRef, index: z3.ExprRef) -> z3.BoolRef:
-    """z3.Select on a set (an array to Bool), made directly: the compiler
-    tests membership in every set it reads."""
-    ctx = array.ctx
-    return z3.BoolRef(z3.Z3_mk_select(ctx.ref(), array.as_ast(), index.as_ast()), ctx)
-
-
 # --------------------------------------------------------------------------
 # Sorts
 
 
 _record_sorts: dict[RecordType, z3.DatatypeSortRef] = {}
+_set_sorts: dict[SetType, z3.ArraySortRef] = {}  # (asked for at every set test)
 
 
 def sort_of(ty: TermType) -> z3.SortRef:
     """The Z3 sort of a type's raw value, when it has one (records become a
     datatype only here, for use as set elements)."""
     if isinstance(ty, BoolType):
-        return z3.BoolSort()
+        return BOOL_SORT
     if isinstance(ty, (LongType,)):
         return BV64
     if isinstance(ty, StringType):
@@ -261,9 +232,11 @@ def sort_of(ty: TermType) -> z3.SortRef:
     if isinstance(ty, ExtensionType):
         return IP if ty.name == "ipaddr" else BV64
     if isinstance(ty, SetType):
-        if ty.elem == NEVER:
-            return z3.ArraySort(z3.BoolSort(), z3.BoolSort())
-        return z3.ArraySort(sort_of(ty.elem), z3.BoolSort())
+        found = _set_sorts.get(ty)
+        if found is None:
+            elem = BOOL_SORT if ty.elem == NEVER else sort_of(ty.elem)
+            found = _set_sorts[ty] = z3.ArraySort(elem, BOOL_SORT)
+        return found
     if isinstance(ty, RecordType):
         return record_sort(ty)[0]
     raise Unsupported(f"no Z3 sort for values of type {ty}")
