@@ -17,14 +17,18 @@ from collections.abc import Callable
 
 import z3
 
+_ASTS = [z3.Ast * n for n in range(9)]  # ctypes array types, made once
+
 
 def connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.And or z3.Or of Boolean terms of one context, made directly."""
-    if not all(isinstance(b, z3.BoolRef) for b in bs):
-        return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
+    for b in bs:
+        if not isinstance(b, z3.BoolRef):
+            return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
+    n = len(bs)
     ctx = bs[0].ctx
-    args = (z3.Ast * len(bs))(*[b.as_ast() for b in bs])
-    return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
+    args = (_ASTS[n] if n < len(_ASTS) else z3.Ast * n)(*[b.ast for b in bs])
+    return z3.BoolRef(make(ctx.ref(), n, args), ctx)
 
 
 def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
@@ -53,20 +57,35 @@ def select(array: z3.ArrayRef, index: z3.ExprRef) -> z3.BoolRef:
 # --------------------------------------------------------------------------
 # Store functions (encoder.symenv)
 
-# The z3py class of an uninterpreted function's applications, by its range
-# sort (never a numeral; None: let z3py choose).
+# The z3py class of a constant or of an uninterpreted function's
+# applications, by its sort (never a numeral; None: let z3py choose).
 _WRAPS: tuple[tuple[type, type], ...] = (
     (z3.BoolSortRef, z3.BoolRef), (z3.ArraySortRef, z3.ArrayRef), (z3.BitVecSortRef, z3.BitVecRef),
     (z3.SeqSortRef, z3.SeqRef), (z3.ArithSortRef, z3.ArithRef), (z3.DatatypeSortRef, z3.DatatypeRef))
 
 
+def _wrap_of(sort: z3.SortRef) -> type | None:
+    return next((cls for s, cls in _WRAPS if isinstance(sort, s)), None)
+
+
+def const(name: str, sort: z3.SortRef) -> z3.ExprRef:
+    """z3.Const(name, sort)."""
+    wrap = _wrap_of(sort)
+    if wrap is None:
+        return z3.Const(name, sort)
+    ctx = sort.ctx
+    return wrap(z3.Z3_mk_const(ctx.ref(), z3.to_symbol(name, ctx), sort.ast), ctx)
+
+
 def apply(f: z3.FuncDeclRef, args: tuple[z3.ExprRef, ...], rsort: z3.SortRef) -> z3.ExprRef:
     """f(*args), f's range being rsort."""
-    wrap = next((cls for sort, cls in _WRAPS if isinstance(rsort, sort)), None)
+    wrap = _wrap_of(rsort)
     if wrap is None:
         return f(*args)
     ctx = f.ctx
-    return wrap(z3.Z3_mk_app(ctx.ref(), f.ast, len(args), (z3.Ast * len(args))(*[a.as_ast() for a in args])), ctx)
+    n = len(args)
+    return wrap(z3.Z3_mk_app(ctx.ref(), f.ast, n, (_ASTS[n] if n < len(_ASTS) else z3.Ast * n)(*[a.ast for a in args])),
+                ctx)
 
 
 # Declarations by (symbol, domain, range): Z3 interns them, so this is the

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import z3
 
 from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
-from cedarscope.encoder.direct import apply, declared, short_printable
+from cedarscope.encoder.direct import apply, const, declared, short_printable
 from cedarscope.encoder.terms import (
     BOOL_SORT,
     ID,
@@ -187,7 +187,7 @@ class SymEnv:
 
             return LazyRecord(field)
         self._fresh += 1  # names are for reading; the counter keeps them apart
-        v = z3.Const(symbol(name, self._fresh), sort_of(ty))
+        v = const(symbol(name, self._fresh), sort_of(ty))
         self.leaves.append((ty, v))
         return v
 
