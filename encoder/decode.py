@@ -213,9 +213,15 @@ class Decoder:
     def set_value(self, ty: SetType, raw: Any) -> CedarSet:
         if ty.elem == NEVER:
             return CedarSet()
+        elements = self.sym.elements.get(ty.elem, [])
+        stores = stored_values(self.eval(raw)) if isinstance(ty.elem, _LITERAL_VALUED) else None
         members = []
-        for x in self.sym.elements.get(ty.elem, []):
-            if z3.is_true(self.eval(select(raw, to_sorted(ty.elem, x)))):
+        for x in elements:
+            if stores is not None and _is_literal(v := self.eval(x)):  # looked up by its value's node
+                member = stores[1].get(v.ast.value, stores[0])
+            else:
+                member = z3.is_true(self.eval(select(raw, to_sorted(ty.elem, x))))
+            if member:
                 members.append(self.value(ty.elem, x))
         return CedarSet(members)
 
@@ -479,6 +485,46 @@ def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
         exceptions.setdefault(index, member)  # the outermost store wins
         node = z3.Z3_get_app_arg(ctx, node, 0)
     return None
+
+
+# Element types whose model values are literals, one node per value (Z3
+# hash-conses them), so that an element is looked up in a set's stores by
+# its value's node.
+_LITERAL_VALUED = (StringType, LongType, EntityType)
+
+
+def stored_values(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
+    """A model's value of a set as (default, {index node: member}), or None
+    when it is not a chain of stores over a constant array with literal
+    members (then each element is evaluated on its own).  Read through Z3's
+    C interface; the raw children stay alive as long as `value` does."""
+    ctx, node = value.ctx_ref(), value.as_ast()
+    exceptions: dict[int, bool] = {}
+    while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
+        op = z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, node))
+        if op == z3.Z3_OP_CONST_ARRAY:
+            default = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 0))
+            return None if default is None else (default, exceptions)
+        if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
+            return None
+        index = z3.Z3_get_app_arg(ctx, node, 1)
+        if not _literal(ctx, index):
+            return None  # its node need not be its value's
+        member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
+        if member is None:
+            return None
+        exceptions.setdefault(index.value, member)  # the outermost store wins
+        node = z3.Z3_get_app_arg(ctx, node, 0)
+    return None
+
+
+def _is_literal(v: z3.ExprRef) -> bool:
+    return _literal(v.ctx_ref(), v.as_ast())
+
+
+def _literal(ctx: z3.ContextObj, ast: z3.Ast) -> bool:
+    """A numeral or a string literal."""
+    return z3.Z3_get_ast_kind(ctx, ast) == z3.Z3_NUMERAL_AST or bool(z3.Z3_is_string(ctx, ast))
 
 
 def _truth_value(ctx: z3.ContextObj, ast: z3.Ast) -> bool | None:
