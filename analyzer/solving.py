@@ -38,7 +38,7 @@ import z3
 from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
-from cedarscope.encoder.direct import and_of, implies
+from cedarscope.encoder.direct import and_of, implies, translated
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -261,7 +261,7 @@ def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
         key = formula.get_id()
         found = cache.get(key)
         if found is None:
-            found = cache[key] = (formula, formula.translate(ctx))
+            found = cache[key] = (formula, translated(formula, ctx))
         return found[1]
     return local
 

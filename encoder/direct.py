@@ -54,6 +54,12 @@ def select(array: z3.ArrayRef, index: z3.ExprRef) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_select(ctx.ref(), array.as_ast(), index.as_ast()), ctx)
 
 
+def translated(e: z3.ExprRef, ctx: z3.Context) -> z3.ExprRef:
+    """e.translate(ctx): the same term in context ctx, with e's z3py class
+    (a translation keeps the sort, and a numeral stays one)."""
+    return type(e)(z3.Z3_translate(e.ctx.ref(), e.as_ast(), ctx.ref()), ctx)
+
+
 # --------------------------------------------------------------------------
 # Store functions (encoder.symenv)
 

@@ -53,6 +53,15 @@ def test_select_apply_const_and_declarations_are_z3pys():
     assert direct.short_printable(v).eq(z3.And(z3.Length(v) <= 12, z3.InRe(v, z3.Star(z3.Range(" ", "~")))))
 
 
+def test_translation_is_z3pys():
+    other = z3.Context()
+    x, s = z3.Int("x"), z3.String("s")
+    for e in [x, z3.IntVal(7), z3.BitVecVal(-3, 64), x + 1 > 2, s, string_val("ALL"), z3.Length(s),
+              z3.K(z3.IntSort(), z3.BoolVal(False)), z3.Function("f", z3.IntSort(), z3.BoolSort())(x)]:
+        made, expected = direct.translated(e, other), e.translate(other)
+        assert made.eq(expected) and type(made) is type(expected) and made.ctx is other
+
+
 def test_folding_tells_constants_as_z3_does():
     for ctx in (None, z3.Context()):
         for x in _booleans(ctx) + [z3.simplify(z3.BoolVal(True, ctx) == z3.BoolVal(True, ctx))]:
