@@ -38,6 +38,7 @@ import z3
 from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
+from cedarscope.encoder.direct import and_of, implies, translated
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -266,7 +267,7 @@ def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
         key = formula.get_id()
         found = cache.get(key)
         if found is None:
-            found = cache[key] = (formula, formula.translate(ctx))
+            found = cache[key] = (formula, translated(formula, ctx))
         return found[1]
     return local
 
@@ -353,10 +354,10 @@ class EnvSolver:
                 plain = self.solver.model()
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
-                    self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                    self.solver.add(implies(self._readable, and_of(*preferences)))
                 small = [self.local(c) for c in self.enc.small_numbers()]
                 if small:  # numbers a reader would pick, when the goal allows them
-                    self.solver.add(z3.Implies(self._small, z3.And(small)))
+                    self.solver.add(implies(self._small, and_of(*small)))
                     if self._check(budget, self._readable, self._small) is Status.SAT:
                         return Status.SAT, self._keep(self.solver.model())
                 if preferences and self._check(budget, self._readable) is Status.SAT:
@@ -507,8 +508,9 @@ class EnvSolver:
                 answer.examples.clear()
                 break
             answer.verdict = Verdict.VIOLATED
-            if example.fingerprint() not in seen:  # decoded alike: not shown twice
-                seen.add(example.fingerprint())
+            fingerprint = example.fingerprint()
+            if fingerprint not in seen:  # decoded alike: not shown twice
+                seen.add(fingerprint)
                 answer.examples.append(example)
             if distinct is None or len(answer.examples) >= max_examples:
                 break

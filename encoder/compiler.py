@@ -41,6 +41,7 @@ from typing import Any
 import z3
 
 from cedarscope.encoder import ext, strings
+from cedarscope.encoder.direct import and_of, implies, not_of, select
 from cedarscope.encoder.symenv import SymEnv
 from cedarscope.encoder.terms import (
     BOOL,
@@ -318,7 +319,7 @@ class Compiler:
         eq = a == b
         w = self.sym.witness(ty.elem)
         wz = to_sorted(ty.elem, w)
-        self.sym.witnessed.append(z3.Implies(z3.Not(eq), z3.Select(a, wz) != z3.Select(b, wz)))
+        self.sym.witnessed.append(implies(not_of(eq), select(a, wz) != select(b, wz)))
         return eq
 
     # Sets -------------------------------------------------------------------
@@ -387,16 +388,15 @@ class Compiler:
                 raise Unsupported(f"membership of a {ty} in a set of {elem}")
             x, ty = coerce(Term(ty, x, FALSE), elem), elem
         self.sym.element(ty, x)
-        return z3.Select(s.val, to_sorted(ty, x))
+        return select(s.val, to_sorted(ty, x))
 
     def empty(self, ty: SetType, v: z3.ArrayRef, lits: tuple[Any, ...] | None = None) -> z3.BoolRef:
         if lits is not None or isinstance(ty, MixedSetType):
             return z3.BoolVal(len(lits) == 0)  # type: ignore[arg-type]  # a mixed set is a literal: lits is set
         if ty.elem == NEVER:
             return TRUE
-        empty = v == z3.K(sort_of(ty.elem), FALSE)
-        w = self.sym.witness(ty.elem)
-        self.sym.witnessed.append(z3.Implies(z3.Not(empty), z3.Select(v, to_sorted(ty.elem, w))))
+        empty = v == z3.K(sort_of(ty.elem), FALSE)  # else a witness, some element, is in v:
+        self.sym.witnessed.append(implies(not_of(empty), select(v, to_sorted(ty.elem, self.sym.witness(ty.elem)))))
         return empty
 
     def subset(self, t: Term, s: Term) -> z3.BoolRef:
@@ -413,7 +413,7 @@ class Compiler:
         sub = z3.IsSubset(t.val, s.val)
         w = self.sym.witness(t.ty.elem)
         wz = to_sorted(t.ty.elem, w)
-        self.sym.witnessed.append(z3.Implies(z3.Not(sub), z3.And(z3.Select(t.val, wz), z3.Not(z3.Select(s.val, wz)))))
+        self.sym.witnessed.append(implies(not_of(sub), and_of(select(t.val, wz), not_of(select(s.val, wz)))))
         return sub
 
     def intersects(self, s: Term, t: Term) -> z3.BoolRef:
@@ -433,7 +433,7 @@ class Compiler:
         any_ = z3.Not(z3.SetIntersect(s.val, t.val) == z3.K(sort_of(elem), FALSE))
         w = self.sym.witness(elem)
         wz = to_sorted(elem, w)
-        self.sym.witnessed.append(z3.Implies(any_, z3.And(z3.Select(s.val, wz), z3.Select(t.val, wz))))
+        self.sym.witnessed.append(implies(any_, and_of(select(s.val, wz), select(t.val, wz))))
         return any_
 
     # Hierarchy --------------------------------------------------------------
@@ -470,7 +470,7 @@ class Compiler:
         if anc is None:
             return same
         sym.element(b.ty, b.val)
-        return _or(same, z3.Select(anc, b.val))
+        return _or(same, select(anc, b.val))
 
     def action_in(self, a: Term, b: Term) -> z3.BoolRef:
         """`in` on actions: the schema's action groups, by cases over the

@@ -30,6 +30,7 @@ from typing import Any, TypeAlias
 
 import z3
 
+from cedarscope.encoder.direct import select
 from cedarscope.encoder.symenv import SymEnv, fn_name
 from cedarscope.encoder.terms import NEVER, TermType, ext_value, string_of, to_sorted
 from cedarscope.lang.entities import Entities
@@ -80,6 +81,7 @@ class Decoder:
         self._index: dict[tuple[str | int, tuple[int | str, ...]], z3.ExprRef] = {}
         self._values: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # id -> (term, value)
         self._uids: dict[tuple[str, int], EntityUID] = {}
+        self._numbers: dict[int, tuple[z3.ExprRef, int | None]] = {}  # id -> (value, number)
         # Values that got a default because no formula reads them, as
         # `User::"alice".department` or `context.mfa` (shown as unread).
         self.unread: list[str] = []
@@ -94,6 +96,21 @@ class Decoder:
             found = self._values[key] = (e, self.model.eval(self.local(e), model_completion=True))
         return found[1]
 
+    def number(self, z: z3.ExprRef) -> int | None:
+        """`_number` of a model value, read once per value object (the
+        entry keeps it alive, so its id stays its own): the decoder asks it
+        of the same values again and again (every store function applied to
+        an entity is indexed by its value, and read back per attribute)."""
+        found = self._numbers.get(id(z))
+        if found is None:
+            found = self._numbers[id(z)] = (z, _number(z))
+        return found[1]
+
+    def key(self, z: z3.ExprRef) -> int | str:
+        """A hashable form of a model value (an entity number or a tag key)."""
+        n = self.number(z)
+        return n if n is not None else string_of(z)
+
     def members(self, s: z3.ExprRef, elements: list[tuple[z3.ExprRef, int | None]]
                 ) -> list[tuple[z3.ExprRef, int | None]]:
         """The elements (terms, with their number when they are constants)
@@ -103,14 +120,14 @@ class Decoder:
         value = array_members(self.eval(s))
         if value is None:
             return [(y, n) for y, n in elements
-                    if z3.is_true(self.eval(z3.Select(s, y)))]
+                    if z3.is_true(self.eval(select(s, y)))]
         default, exceptions = value
         out: list[tuple[z3.ExprRef, int | None]] = []
         for y, n in elements:
             if n is None:
-                n = _number(self.eval(y))
+                n = self.number(self.eval(y))
             if n is None:
-                if z3.is_true(self.eval(z3.Select(s, y))):
+                if z3.is_true(self.eval(select(s, y))):
                     out.append((y, None))
             elif exceptions.get(n, default):
                 out.append((y, n))
@@ -122,7 +139,7 @@ class Decoder:
     def uid(self, etype: str, z: Any) -> EntityUID:
         """The entity for an id the model chose (an integer; see terms.Ids):
         a numbered id is kept, any other number gets a fresh readable id."""
-        n = _number(z) if z3.is_expr(z) else None
+        n = self.number(z) if z3.is_expr(z) else None
         if n is not None:
             return self.numbered(etype, n)
         key = (etype, str(z))
@@ -196,9 +213,15 @@ class Decoder:
     def set_value(self, ty: SetType, raw: Any) -> CedarSet:
         if ty.elem == NEVER:
             return CedarSet()
+        elements = self.sym.elements.get(ty.elem, [])
+        stores = stored_values(self.eval(raw)) if isinstance(ty.elem, _LITERAL_VALUED) else None
         members = []
-        for x in self.sym.elements.get(ty.elem, []):
-            if z3.is_true(self.eval(z3.Select(raw, to_sorted(ty.elem, x)))):
+        for x in elements:
+            if stores is not None and _is_literal(v := self.eval(x)):  # looked up by its value's node
+                member = stores[1].get(v.ast.value, stores[0])
+            else:
+                member = z3.is_true(self.eval(select(raw, to_sorted(ty.elem, x))))
+            if member:
                 members.append(self.value(ty.elem, x))
         return CedarSet(members)
 
@@ -247,7 +270,7 @@ class Decoder:
         sym = self.sym
         self._index = {}
         for key, (_kind, _info, args, app) in sym.apps.items():
-            self._index.setdefault((key[0], tuple(_key(self.eval(a)) for a in args)), app)
+            self._index.setdefault((key[0], tuple(self.key(self.eval(a)) for a in args)), app)
         observed: dict[EntityUID, tuple[str, z3.ExprRef]] = {}  # uid -> (type, model id term)
         exists: dict[EntityUID, bool] = {}
         ancestors: dict[EntityUID, set[EntityUID]] = {}
@@ -378,7 +401,7 @@ class Decoder:
         these model ids, or None when the formulas never read it."""
         if args is None:
             return None
-        app = self._index.get((fname, tuple(_key(a) for a in args)))
+        app = self._index.get((fname, tuple(self.key(a) for a in args)))
         if app is None:
             return None
         return app if raw else self.eval(app)
@@ -405,12 +428,6 @@ class Decoder:
         actions = sym.schema.actions
         return [Entity(a, parents=frozenset(actions[a].member_of) if a in actions else frozenset())
                 for a in sorted(wanted)]
-
-
-def _key(z: z3.ExprRef) -> int | str:
-    """A hashable form of a model value (an entity number or a tag key)."""
-    n = _number(z)
-    return n if n is not None else string_of(z)
 
 
 def _number(z: z3.ExprRef) -> int | None:
@@ -468,6 +485,46 @@ def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
         exceptions.setdefault(index, member)  # the outermost store wins
         node = z3.Z3_get_app_arg(ctx, node, 0)
     return None
+
+
+# Element types whose model values are literals, one node per value (Z3
+# hash-conses them), so that an element is looked up in a set's stores by
+# its value's node.
+_LITERAL_VALUED = (StringType, LongType, EntityType)
+
+
+def stored_values(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
+    """A model's value of a set as (default, {index node: member}), or None
+    when it is not a chain of stores over a constant array with literal
+    members (then each element is evaluated on its own).  Read through Z3's
+    C interface; the raw children stay alive as long as `value` does."""
+    ctx, node = value.ctx_ref(), value.as_ast()
+    exceptions: dict[int, bool] = {}
+    while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
+        op = z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, node))
+        if op == z3.Z3_OP_CONST_ARRAY:
+            default = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 0))
+            return None if default is None else (default, exceptions)
+        if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
+            return None
+        index = z3.Z3_get_app_arg(ctx, node, 1)
+        if not _literal(ctx, index):
+            return None  # its node need not be its value's
+        member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
+        if member is None:
+            return None
+        exceptions.setdefault(index.value, member)  # the outermost store wins
+        node = z3.Z3_get_app_arg(ctx, node, 0)
+    return None
+
+
+def _is_literal(v: z3.ExprRef) -> bool:
+    return _literal(v.ctx_ref(), v.as_ast())
+
+
+def _literal(ctx: z3.ContextObj, ast: z3.Ast) -> bool:
+    """A numeral or a string literal."""
+    return z3.Z3_get_ast_kind(ctx, ast) == z3.Z3_NUMERAL_AST or bool(z3.Z3_is_string(ctx, ast))
 
 
 def _truth_value(ctx: z3.ContextObj, ast: z3.Ast) -> bool | None:

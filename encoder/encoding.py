@@ -56,18 +56,22 @@ class Encoding:
         self.schema, self.env = schema, env
         self.sym = SymEnv(schema, env, assumptions)
         self.compiler = Compiler(self.sym)
-        self._cache: dict[Policy, Term] = {}
+        self._cache: dict[tuple[object, ...], Term] = {}  # (scopes, conditions) -> term
         self._by_object: dict[int, tuple[Policy, Term]] = {}
         self._naming: Naming = ({}, {})  # shared by every decode (see decode.Decoder)
 
     def term(self, policy: Policy) -> Term:
         """The compiled condition of a (static or linked) policy, cached: by
-        the object first (hashing a policy walks all of it), then by value."""
+        the object first (hashing a policy walks all of it), then by what
+        the condition depends on, its scope and conditions (not its effect,
+        id or annotations: a diff often meets the same condition under
+        another effect or name)."""
         found = self._by_object.get(id(policy))
         if found is None:
-            term = self._cache.get(policy)
+            body = (policy.principal, policy.action, policy.resource, policy.conditions)
+            term = self._cache.get(body)
             if term is None:
-                term = self._cache[policy] = self.compiler.policy(policy)
+                term = self._cache[body] = self.compiler.policy(policy)
             found = self._by_object[id(policy)] = (policy, term)  # keeps the policy alive: its id stays its own
         return found[1]
 
@@ -132,7 +136,7 @@ class Encoding:
     def small_numbers(self) -> list[z3.BoolRef]:
         """A stronger preference than `readable`: the Longs compiled so far
         between 0 and 100, the numbers a reader would pick."""
-        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if ty == LongType()]
+        return [z3.And(v >= 0, v <= 100) for ty, v in self.sym.leaves if isinstance(ty, LongType)]
 
     def different_from(self, model: z3.ModelRef, parts: tuple[str, ...] | None = None,
                        local: Callable[[z3.ExprRef], z3.ExprRef] | None = None) -> z3.BoolRef:

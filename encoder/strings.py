@@ -30,6 +30,7 @@ expression as the reference the tests compare against.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from cedarscope.lang.ast import WILDCARD, PatternElem
 # String values
 
 
+@functools.lru_cache(maxsize=4096)  # (policies spell the same strings again and again)
 def string_val(s: str) -> z3.SeqRef:
     """A Z3 string literal for `s` (characters above U+2FFFF as surrogate
     pairs).  Everything outside printable ASCII is escaped so that Z3 reads no

@@ -31,6 +31,7 @@ application to a concrete store.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -38,7 +39,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import z3
 
 from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
+from cedarscope.encoder.direct import apply, const, declared, short_printable
 from cedarscope.encoder.terms import (
+    BOOL_SORT,
     ID,
     IP,
     NEVER,
@@ -84,14 +87,23 @@ _Node = TypeVar("_Node", bound=Hashable)
 def symbol(name: str, n: int) -> str:
     """A Z3 symbol for a readable name: printable (Z3 cuts names at NUL) and
     made unique by a counter."""
-    clean = "".join(c if c.isprintable() and c not in "|\\" else f"\\x{ord(c):x}" for c in name)
-    return f"{clean}#{n}"
+    return f"{_printable_name(name)}#{n}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _printable_name(name: str) -> str:
+    """(Cached: every encoding names the same store functions and inputs.)"""
+    return "".join(c if c.isprintable() and c not in "|\\" else f"\\x{ord(c):x}" for c in name)
+
+
+@functools.lru_cache(maxsize=4096)
 def fn_name(kind: str, etype: str, path: tuple[str, ...]) -> str:
     """The (unambiguous) key of the store function reading `path` of an
     entity's attributes or tags."""
     return f"{kind}_{etype}{json.dumps(list(path))}"
+
+
+_ANCESTOR_SET = z3.ArraySort(ID, BOOL_SORT)  # the range of anc_T_U
 
 
 def _transitive(graph: Mapping[_Node, Iterable[_Node]]) -> dict[_Node, set[_Node]]:
@@ -175,7 +187,7 @@ class SymEnv:
 
             return LazyRecord(field)
         self._fresh += 1  # names are for reading; the counter keeps them apart
-        v = z3.Const(symbol(name, self._fresh), sort_of(ty))
+        v = const(symbol(name, self._fresh), sort_of(ty))
         self.leaves.append((ty, v))
         return v
 
@@ -229,18 +241,25 @@ class SymEnv:
     # ------------------------------------------------------------------
     # Store functions
 
-    def _func(self, name: str, *sorts: z3.SortRef) -> z3.FuncDeclRef:
-        if name not in self._funcs:
-            self._funcs[name] = z3.Function(symbol(name, len(self._funcs)), *sorts)
-        return self._funcs[name]
+    def _func(self, name: str, args: tuple[z3.ExprRef, ...], rsort: z3.SortRef) -> z3.FuncDeclRef:
+        """Store function `name` (taking args like these), declared once per
+        encoding under a numbered symbol."""
+        f = self._funcs.get(name)
+        if f is None:
+            f = self._funcs[name] = declared(symbol(name, len(self._funcs)), args, rsort)
+        return f
 
     def _apply(self, kind: str, info: tuple[Any, ...], name: str, args: tuple[z3.ExprRef, ...],
                rsort: z3.SortRef) -> z3.ExprRef:
-        f = self._func(name, *[a.sort() for a in args], rsort)
-        e = f(*args)
+        """The application of store function `name` to `args`, recorded in
+        the footprint; made once (policies read the same store values again
+        and again)."""
         key = (name, *(a.get_id() for a in args))
-        if key not in self.apps:
-            self.apps[key] = (kind, info, args, e)
+        found = self.apps.get(key)
+        if found is not None:
+            return found[3]
+        e = apply(self._func(name, args, rsort), args, rsort)
+        self.apps[key] = (kind, info, args, e)
         return e
 
     def is_declared(self, etype: str) -> bool:
@@ -261,7 +280,7 @@ class SymEnv:
             return z3.BoolVal(False)
         if d.enum is not None and z3.is_int_value(e):
             return z3.BoolVal(self.ids.id_of(etype, e) in d.enum)
-        return self._apply("exists", (etype,), f"exists_{etype}", (e,), z3.BoolSort())
+        return self._apply("exists", (etype,), f"exists_{etype}", (e,), BOOL_SORT)
 
     def attribute(self, etype: str, e: z3.ExprRef, name: str) -> tuple[z3.BoolRef, Raw, CedarType] | None:
         """(present, raw value, type) of attribute `name` of entity e, or None
@@ -284,7 +303,7 @@ class SymEnv:
                  required: bool) -> z3.BoolRef:
         if required:
             return z3.BoolVal(True)
-        return self._apply(kind, info, fname, args, z3.BoolSort())
+        return self._apply(kind, info, fname, args, BOOL_SORT)
 
     def _attr_value(self, etype: str, path: tuple[str, ...], ty: TermType, args: tuple[z3.ExprRef, ...],
                     kind: str) -> Raw:
@@ -313,7 +332,7 @@ class SymEnv:
         """The set of e's ancestors of type atype, or None if impossible."""
         if atype not in self.ancestor_types.get(etype, ()):
             return None
-        return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), z3.ArraySort(ID, z3.BoolSort()))
+        return self._apply("anc", (etype, atype), f"anc_{etype}_{atype}", (e,), _ANCESTOR_SET)
 
     def tags_type(self, etype: str) -> CedarType | None:
         d = self.schema.entity_types.get(etype)
@@ -323,7 +342,7 @@ class SymEnv:
         if self.tags_type(etype) is None:
             return z3.BoolVal(False)
         return z3.And(self.exists(etype, e),
-                      self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), z3.BoolSort()))
+                      self._apply("hastag", (etype,), f"hastag_{etype}", (e, k), BOOL_SORT))
 
     def get_tag(self, etype: str, e: z3.ExprRef, k: z3.SeqRef) -> Raw:
         """The raw value of tag k of entity e, read once per entity and key
@@ -342,7 +361,7 @@ class SymEnv:
         model may not replay (the analyzer replays every one), and `pin`
         fixes them on every string of the concrete inputs, so pinned answers
         are exact."""
-        ok = self._apply("extok", (name, cls), f"extok_{name}", (s,), z3.BoolSort())
+        ok = self._apply("extok", (name, cls), f"extok_{name}", (s,), BOOL_SORT)
         val = self._apply("extval", (name, cls, ty), f"extval_{name}", (s,), sort_of(ty))
         self.leaves.append((ty, val))
         return ok, val
@@ -468,12 +487,13 @@ class SymEnv:
         read reads best), small numbers, short printable strings, dates in
         this century."""
         out = [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
-        printable = z3.Star(z3.Range(" ", "~"))
         for ty, v in self.leaves:
-            if ty == LongType():
+            if isinstance(ty, (EntityType, SetType)):
+                continue  # (most leaves: nothing to prefer)
+            if isinstance(ty, LongType):
                 out.append(z3.And(v >= -1000, v <= 1000))
-            elif ty == StringType():
-                out.append(z3.And(z3.Length(v) <= 12, z3.InRe(v, printable)))
+            elif isinstance(ty, StringType):
+                out.append(short_printable(v))
             elif isinstance(ty, ExtensionType) and ty.name == "decimal":
                 out.append(z3.And(v >= -10_000_000, v <= 10_000_000))
             elif isinstance(ty, ExtensionType) and ty.name == "datetime":

@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 
 import z3
 
+from cedarscope.encoder.direct import connective
 from cedarscope.encoder.ext import IP as IP  # re-exported
 from cedarscope.encoder.ext import MS_PER_DAY, ext_raw, ip_val  # noqa: F401  (re-exported)
 from cedarscope.encoder.ext import ext_value as ext_value  # re-exported
@@ -82,6 +83,7 @@ EMPTY_SET = SetType(NEVER)  # `[]`'s type: Never is the encoder's own bottom typ
 BV64 = z3.BitVecSort(64)
 STR = z3.StringSort()
 ID = z3.IntSort()  # entity ids, numbered by `Ids`
+BOOL_SORT = z3.BoolSort()
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 # z3-solver ships no types, so to mypy every Z3 class (z3.ExprRef,
@@ -124,37 +126,53 @@ def is_entity(t: Term) -> bool:
     return isinstance(t.ty, EntityType)
 
 
+# Z3 hash-conses terms: in a context, `true` and `false` are one node each.
+# So a Boolean of the main context (the encoding's) is a constant exactly
+# when its node is one of these two, which Python can tell without calling
+# into Z3 (the compiler folds every connective it makes).
+_MAIN = TRUE.ctx
+_TRUE_NODE, _FALSE_NODE = TRUE.as_ast().value, FALSE.as_ast().value
+
+
+_L_TRUE: int = z3.Z3_L_TRUE  # Z3's lbool values (z3 is untyped: named here as ints)
+_L_FALSE: int = z3.Z3_L_FALSE
+_L_UNDEF: int = z3.Z3_L_UNDEF
+
+
 def _truth(b: z3.BoolRef | bool) -> int:
-    """Z3_L_TRUE, Z3_L_FALSE, or Z3_L_UNDEF (not a constant): one call into
-    Z3 rather than z3py's half dozen (the compiler folds every connective)."""
+    """_L_TRUE, _L_FALSE, or _L_UNDEF (not a constant)."""
     if isinstance(b, bool):
-        return z3.Z3_L_TRUE if b else z3.Z3_L_FALSE  # type: ignore[no-any-return]  # z3 is untyped; an lbool is an int
-    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())  # type: ignore[no-any-return]  # (the same)
+        return _L_TRUE if b else _L_FALSE
+    if b.ctx is _MAIN:
+        node = b.ast.value
+        return _L_TRUE if node == _TRUE_NODE else _L_FALSE if node == _FALSE_NODE else _L_UNDEF
+    return z3.Z3_get_bool_value(b.ctx_ref(), b.as_ast())  # type: ignore[no-any-return]  # z3 is untyped; an lbool is an int
 
 
-def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
-    """z3.And or z3.Or of Boolean terms of one context, made directly."""
-    if not all(isinstance(b, z3.BoolRef) for b in bs):
-        return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
-    ctx = bs[0].ctx
-    args = (z3.Ast * len(bs))(*[b.as_ast() for b in bs])
-    return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
+def is_true(b: z3.BoolRef) -> bool:
+    """z3.is_true, without calls into Z3 for the encoding's terms."""
+    return _truth(b) == _L_TRUE
+
+
+def is_false(b: z3.BoolRef) -> bool:
+    """z3.is_false, the same way."""
+    return _truth(b) == _L_FALSE
 
 
 def or_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.Or of Boolean terms of one context (at least one, in any context:
     nothing is folded into the encoding's constants)."""
-    return bs[0] if len(bs) == 1 else _connective(z3.Z3_mk_or, bs)
+    return bs[0] if len(bs) == 1 else connective(z3.Z3_mk_or, bs)
 
 
 def disjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.Or, folding constants (so that constant parts of a policy stay constant)."""
-    return _folded(args, z3.Z3_L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
+    return _folded(args, _L_TRUE, TRUE, FALSE, z3.Z3_mk_or)
 
 
 def conjunction(*args: z3.BoolRef | bool) -> z3.BoolRef:
     """z3.And, folding constants."""
-    return _folded(args, z3.Z3_L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
+    return _folded(args, _L_FALSE, FALSE, TRUE, z3.Z3_mk_and)
 
 
 def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.BoolRef, empty: z3.BoolRef,
@@ -166,27 +184,30 @@ def _folded(args: tuple[z3.BoolRef | bool, ...], absorbing: int, absorbed: z3.Bo
         value = _truth(b)
         if value == absorbing:
             return absorbed
-        if value == z3.Z3_L_UNDEF:
+        if value == _L_UNDEF:
             bs.append(b)
-    return empty if not bs else bs[0] if len(bs) == 1 else _connective(make, bs)
+    return empty if not bs else bs[0] if len(bs) == 1 else connective(make, bs)
 
 
 def negation(b: z3.BoolRef) -> z3.BoolRef:
     """z3.Not, folding constants."""
     value = _truth(b)
-    if value != z3.Z3_L_UNDEF:
-        return FALSE if value == z3.Z3_L_TRUE else TRUE
+    if value != _L_UNDEF:
+        return FALSE if value == _L_TRUE else TRUE
     return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
 
 
 def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
-    """z3.If, folding a constant condition."""
-    if z3.is_true(c):
+    """z3.If, folding a constant condition (two Booleans: made directly)."""
+    value = _truth(c)
+    if value == _L_TRUE:
         return a
-    if z3.is_false(c):
+    if value == _L_FALSE:
         return b
+    if isinstance(a, z3.BoolRef) and isinstance(b, z3.BoolRef):
+        ctx = c.ctx
+        return z3.BoolRef(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
     return z3.If(c, a, b)
-
 
 
 # --------------------------------------------------------------------------
@@ -194,13 +215,14 @@ def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
 
 
 _record_sorts: dict[RecordType, z3.DatatypeSortRef] = {}
+_set_sorts: dict[SetType, z3.ArraySortRef] = {}  # (asked for at every set test)
 
 
 def sort_of(ty: TermType) -> z3.SortRef:
     """The Z3 sort of a type's raw value, when it has one (records become a
     datatype only here, for use as set elements)."""
     if isinstance(ty, BoolType):
-        return z3.BoolSort()
+        return BOOL_SORT
     if isinstance(ty, (LongType,)):
         return BV64
     if isinstance(ty, StringType):
@@ -210,9 +232,11 @@ def sort_of(ty: TermType) -> z3.SortRef:
     if isinstance(ty, ExtensionType):
         return IP if ty.name == "ipaddr" else BV64
     if isinstance(ty, SetType):
-        if ty.elem == NEVER:
-            return z3.ArraySort(z3.BoolSort(), z3.BoolSort())
-        return z3.ArraySort(sort_of(ty.elem), z3.BoolSort())
+        found = _set_sorts.get(ty)
+        if found is None:
+            elem = BOOL_SORT if ty.elem == NEVER else sort_of(ty.elem)
+            found = _set_sorts[ty] = z3.ArraySort(elem, BOOL_SORT)
+        return found
     if isinstance(ty, RecordType):
         return record_sort(ty)[0]
     raise Unsupported(f"no Z3 sort for values of type {ty}")

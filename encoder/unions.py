@@ -30,6 +30,7 @@ from cedarscope.encoder.terms import (
     conjunction,
     default_raw,
     disjunction,
+    is_false,
     ite,
 )
 from cedarscope.lang.schema import Attribute, RecordType, SetType
@@ -80,11 +81,11 @@ def union_of(results: list[tuple[z3.BoolRef, Term]]) -> Term:
     err = _or(*[_and(g, r.err) for g, r in results])
     alts, never = [], []
     for g, r in results:
-        if z3.is_false(g):
+        if is_false(g):
             continue
         for h, t in (r.val if isinstance(r.ty, UnionType) else [(TRUE, r)]):
             gh = _and(g, h)
-            if z3.is_false(gh):
+            if is_false(gh):
                 continue
             if t.ty == NEVER:
                 never.append(gh)  # erroring cases: kept so the guards stay exhaustive
