@@ -466,25 +466,8 @@ def decode(sym: SymEnv, model: z3.ModelRef, naming: Naming | None = None,
 def array_members(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
     """A model's value of a set of entity ids (an array Int -> Bool) as
     (default, {id: member}), or None when it is not a chain of stores over
-    a constant array.  Read through Z3's C interface, without a z3py object
-    per node: profiling and decoding read thousands of these (the raw
-    children stay alive as long as `value` does)."""
-    ctx, node = value.ctx_ref(), value.as_ast()
-    exceptions: dict[int, bool] = {}
-    while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
-        op = z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, node))
-        if op == z3.Z3_OP_CONST_ARRAY:
-            default = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 0))
-            return None if default is None else (default, exceptions)
-        if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
-            return None
-        index = _numeral(ctx, z3.Z3_get_app_arg(ctx, node, 1))
-        member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
-        if index is None or member is None:
-            return None
-        exceptions.setdefault(index, member)  # the outermost store wins
-        node = z3.Z3_get_app_arg(ctx, node, 0)
-    return None
+    a constant array.  Profiling and decoding read thousands of these."""
+    return _stores(value, _numeral)
 
 
 # Element types whose model values are literals, one node per value (Z3
@@ -496,8 +479,22 @@ _LITERAL_VALUED = (StringType, LongType, EntityType)
 def stored_values(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
     """A model's value of a set as (default, {index node: member}), or None
     when it is not a chain of stores over a constant array with literal
-    members (then each element is evaluated on its own).  Read through Z3's
-    C interface; the raw children stay alive as long as `value` does."""
+    members (then each element is evaluated on its own)."""
+    return _stores(value, _literal_node)
+
+
+def _literal_node(ctx: z3.ContextObj, index: z3.Ast) -> int | None:
+    """A literal index's node, which is its value's (else None)."""
+    return index.value if _literal(ctx, index) else None
+
+
+def _stores(value: z3.ExprRef, key: Callable[[z3.ContextObj, z3.Ast], int | None]
+            ) -> tuple[bool, dict[int, bool]] | None:
+    """An array's model value as (default, {key of index: member}), or None
+    when it is not a chain of stores of Boolean members over a constant
+    array, or `key` cannot read an index.  Read through Z3's C interface,
+    without a z3py object per node (the raw children stay alive as long as
+    `value` does)."""
     ctx, node = value.ctx_ref(), value.as_ast()
     exceptions: dict[int, bool] = {}
     while z3.Z3_get_ast_kind(ctx, node) == z3.Z3_APP_AST:
@@ -507,13 +504,11 @@ def stored_values(value: z3.ExprRef) -> tuple[bool, dict[int, bool]] | None:
             return None if default is None else (default, exceptions)
         if op != z3.Z3_OP_STORE or z3.Z3_get_app_num_args(ctx, node) != 3:
             return None
-        index = z3.Z3_get_app_arg(ctx, node, 1)
-        if not _literal(ctx, index):
-            return None  # its node need not be its value's
+        index = key(ctx, z3.Z3_get_app_arg(ctx, node, 1))
         member = _truth_value(ctx, z3.Z3_get_app_arg(ctx, node, 2))
-        if member is None:
+        if index is None or member is None:
             return None
-        exceptions.setdefault(index.value, member)  # the outermost store wins
+        exceptions.setdefault(index, member)  # the outermost store wins
         node = z3.Z3_get_app_arg(ctx, node, 0)
     return None
 
