@@ -265,19 +265,10 @@ def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
     return local
 
 
-class EnvSolver:
-    """One environment's encoding and an incremental solver over it.
+class _SolverContext:
+    """An environment's own Z3 context and its solver (see EnvSolver)."""
 
-    The solver works in a Z3 context of its own, into which every formula is
-    translated before it is checked.  Z3's search depends on the internal ids
-    of terms, and the encoding's context numbers terms in the order the whole
-    process created them; a fresh context numbers them by the formulas alone.
-    So the same question gets the same model, and the same example, whatever
-    was asked before it (in this process, in another order, or in another
-    worker process)."""
-
-    def __init__(self, enc: Encoding, options: Options):
-        self.enc, self.env, self.options = enc, enc.env, options
+    def __init__(self, enc: Encoding):
         _keep_freed_memory()
         self.ctx = z3.Context()
         interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
@@ -291,6 +282,23 @@ class EnvSolver:
         self.local: Callable[[z3.ExprRef], z3.ExprRef] = _translator(self._local, self.ctx)
         # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
+        self.readable = z3.Bool("cedarscope.readable", self.ctx)
+        self.small = z3.Bool("cedarscope.small", self.ctx)
+
+
+class EnvSolver:
+    """One environment's encoding and an incremental solver over it.
+
+    The solver works in a Z3 context of its own, into which every formula is
+    translated before it is checked.  Z3's search depends on the internal ids
+    of terms, and the encoding's context numbers terms in the order the whole
+    process created them; a fresh context numbers them by the formulas alone.
+    So the same question gets the same model, and the same example, whatever
+    was asked before it (in this process, in another order, or in another
+    worker process)."""
+
+    def __init__(self, enc: Encoding, options: Options):
+        self.enc, self.env, self.options = enc, enc.env, options
         self.queries = 0
         self.seconds = 0.0
         self.unknown_reasons: list[str] = []
@@ -298,8 +306,6 @@ class EnvSolver:
         # the id of a term once it is freed.
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple[int, ...] = ()
-        self._readable = z3.Bool("cedarscope.readable", self.ctx)
-        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
         self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
@@ -307,6 +313,28 @@ class EnvSolver:
         self._hypotheses = hypotheses(enc, options.stated)
         if self._hypotheses:
             self.solver.add(*[self.local(h) for h in self._hypotheses])
+
+    @functools.cached_property
+    def _z3(self) -> _SolverContext:
+        """The Z3 context and solver, made when first needed: a question
+        decided without the solver (a goal false outright) costs no context,
+        which is the larger part of a small environment's work.  Made in
+        the same order every time, so their terms' ids do not depend on
+        when."""
+        return _SolverContext(self.enc)
+
+    @property
+    def ctx(self) -> z3.Context:
+        return self._z3.ctx
+
+    @property
+    def local(self) -> Callable[[z3.ExprRef], z3.ExprRef]:
+        """A term of the encoding, translated (once) into the solver's context."""
+        return self._z3.local
+
+    @property
+    def solver(self) -> Solver:
+        return self._z3.solver
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -347,13 +375,13 @@ class EnvSolver:
                 plain = self.solver.model()
                 preferences = [self.local(c) for c in self.enc.readable()]
                 if preferences:
-                    self.solver.add(z3.Implies(self._readable, z3.And(preferences)))
+                    self.solver.add(z3.Implies(self._z3.readable, z3.And(preferences)))
                 small = [self.local(c) for c in self.enc.small_numbers()]
                 if small:  # numbers a reader would pick, when the goal allows them
-                    self.solver.add(z3.Implies(self._small, z3.And(small)))
-                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                    self.solver.add(z3.Implies(self._z3.small, z3.And(small)))
+                    if self._check(budget, self._z3.readable, self._z3.small) is Status.SAT:
                         return Status.SAT, self._keep(self.solver.model())
-                if preferences and self._check(budget, self._readable) is Status.SAT:
+                if preferences and self._check(budget, self._z3.readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
             return status, self._keep(self.solver.model()) if status is Status.SAT else None
@@ -474,7 +502,10 @@ class EnvSolver:
         """Up to `max_examples` replayed examples of ``base ∧ goal``; holds
         when there is none.  `distinct` gives, for a found model, what the
         next one must satisfy so that the same example is not found twice.
-        The query's budget covers every call it makes."""
+        The query's budget covers every call it makes.  A goal that is false
+        outright (z3's `False`: an empty slice) holds with no solver call."""
+        if z3.is_false(goal):
+            return Answer(Verdict.HOLDS, self.env)
         budget = Budget(self.options)
         queries, seconds, reasons = self.queries, self.seconds, len(self.unknown_reasons)
         answer = Answer(Verdict.HOLDS, self.env)
@@ -510,24 +541,27 @@ class EnvSolver:
         return answer
 
 
-def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], Answer],
-                    where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
+def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], T],
+                    where: Callable[[RequestEnv], bool] | None = None,
+                    unsupported: Callable[[Answer], T] | None = None) -> list[T]:
     """`ask` in every selected environment (those `where` keeps), each on a
     fresh encoding, spread over `options.jobs` processes (analyzer.spread);
     a construct the encoder does not support makes that environment's
-    answer unknown."""
+    answer unknown (`unsupported` turns it into what `ask` returns, when
+    that is not an Answer)."""
     from cedarscope.analyzer.spread import spread
 
     envs = [env for env in environments(schema, options) if where is None or where(env)]
-    return list(spread(_ask_in, (schema, options, ask), envs, options, [ENV_WEIGHT] * len(envs)))
+    return list(spread(_ask_in, (schema, options, ask, unsupported), envs, options, [ENV_WEIGHT] * len(envs)))
 
 
 ENV_WEIGHT = 10  # an environment's cost for `spread` when its slice is not known
 
 
-def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], Answer]], env: RequestEnv) -> Answer:
-    schema, options, ask = shared
-    return in_environment(schema, env, options, ask)
+def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], T], Callable[[Answer], T] | None],
+            env: RequestEnv) -> T:
+    schema, options, ask, unsupported = shared
+    return in_environment(schema, env, options, ask, unsupported)
 
 
 def in_environment(schema: Schema, env: RequestEnv, options: Options,
