@@ -374,9 +374,11 @@ class EnvSolver:
                 # would slow every later check of the environment.
                 plain = self.solver.model()
                 preferences = [self.local(c) for c in self.enc.readable()]
+                small = [self.local(c) for c in self.enc.small_numbers()]
+                if z3.is_true(plain.eval(z3.And(*preferences, *small), model_completion=True)):
+                    return Status.SAT, self._keep(plain)  # it reads well already: no call needed
                 if preferences:
                     self.solver.add(z3.Implies(self._z3.readable, z3.And(preferences)))
-                small = [self.local(c) for c in self.enc.small_numbers()]
                 if small:  # numbers a reader would pick, when the goal allows them
                     self.solver.add(z3.Implies(self._z3.small, z3.And(small)))
                     if self._check(budget, self._z3.readable, self._z3.small) is Status.SAT:
