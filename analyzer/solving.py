@@ -265,6 +265,11 @@ def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
     return local
 
 
+def _satisfies(model: z3.ModelRef, formulas: list[z3.BoolRef]) -> bool:
+    """Do these formulas (of the model's context) all hold in the model?"""
+    return not formulas or z3.is_true(model.eval(z3.And(formulas), model_completion=True))
+
+
 class _SolverContext:
     """An environment's own Z3 context and its solver (see EnvSolver)."""
 
@@ -284,6 +289,11 @@ class _SolverContext:
         self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.readable = z3.Bool("cedarscope.readable", self.ctx)
         self.small = z3.Bool("cedarscope.small", self.ctx)
+
+    @functools.cached_property
+    def present(self) -> z3.BoolRef:
+        """Made when first asked for: the terms made before it keep their ids."""
+        return z3.Bool("cedarscope.present", self.ctx)
 
 
 class EnvSolver:
@@ -375,8 +385,21 @@ class EnvSolver:
                 plain = self.solver.model()
                 preferences = [self.local(c) for c in self.enc.readable()]
                 small = [self.local(c) for c in self.enc.small_numbers()]
-                if z3.is_true(plain.eval(z3.And(*preferences, *small), model_completion=True)):
+                if _satisfies(plain, [*preferences, *small]):
                     return Status.SAT, self._keep(plain)  # it reads well already: no call needed
+                present = preferences[:len(self.enc.present())]  # (readable() lists them first)
+                if present and _satisfies(plain, [*preferences[len(present):], *small]):
+                    # Only entities missing from the store keep it from reading
+                    # well: ask for them alone, a Boolean question, cheaper by
+                    # far than the string preferences (Z3's sequence solver).
+                    # Unsat there is unsat for every preference (they include
+                    # these): the plain model is the best to be had.
+                    self.solver.add(z3.Implies(self._z3.present, z3.And(present)))
+                    found = self._check(budget, self._z3.present)
+                    if found is Status.UNSAT:
+                        return Status.SAT, self._keep(plain)
+                    if found is Status.SAT and _satisfies(self.solver.model(), [*preferences, *small]):
+                        return Status.SAT, self._keep(self.solver.model())
                 if preferences:
                     self.solver.add(z3.Implies(self._z3.readable, z3.And(preferences)))
                 if small:  # numbers a reader would pick, when the goal allows them

@@ -129,6 +129,11 @@ class Encoding:
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
 
+    def present(self) -> list[z3.BoolRef]:
+        """The first of the `readable` preferences alone: the entities read
+        are in the store (Boolean, so cheap to ask for, unlike the strings')."""
+        return self.sym.present()
+
     def small_numbers(self) -> list[z3.BoolRef]:
         """A stronger preference than `readable`: the Longs compiled so far
         between 0 and 100, the numbers a reader would pick."""
