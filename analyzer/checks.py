@@ -50,12 +50,14 @@ def refs(policyset: PolicySet, ids: Iterable[str]) -> tuple[PolicyRef, ...]:
     return tuple(PolicyRef.of(pid, source_of(policyset, pid)) for pid in ids)
 
 
-def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexample:
-    """An example with each side's decision and determining policies."""
+def counterexample(example: Example, sides: dict[str, PolicySet],
+                   known: dict[str, Response] | None = None) -> Counterexample:
+    """An example with each side's decision and determining policies
+    (`known`: a side's response to the example, when already computed)."""
     decisions, determining = {}, {}
     for side, ps in sides.items():
         linked = with_example_links(ps, example.links)
-        response: Response = is_authorized(example.request, example.entities, linked)
+        response: Response = (known or {}).get(side) or is_authorized(example.request, example.entities, linked)
         decisions[side] = response.decision
         determining[side] = refs(linked, response.reasons)
     return Counterexample(example.request, example.entities, decisions, determining, example.unread,
@@ -96,7 +98,7 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
                     policies=tuple(subjects),
                     locations=_locations(linked, subjects),
                     environment=answer.env,
-                    counterexample=counterexample(ex, {"policies": ps}),
+                    counterexample=counterexample(ex, {"policies": ps}, {"policies": response}),
                 ))
     return Report("check", _verdict(answers), tuple(findings), stats_of(answers), assumptions=template_notes(ps))
 

@@ -553,8 +553,9 @@ class EnvSolver:
                 answer.examples.clear()
                 break
             answer.verdict = Verdict.VIOLATED
-            if example.fingerprint() not in seen:  # decoded alike: not shown twice
-                seen.add(example.fingerprint())
+            fingerprint = example.fingerprint()
+            if fingerprint not in seen:  # decoded alike: not shown twice
+                seen.add(fingerprint)
                 answer.examples.append(example)
             if distinct is None or len(answer.examples) >= max_examples:
                 break
