@@ -40,7 +40,7 @@ import z3
 
 from cedarscope.encoder.compiler import Compiler
 from cedarscope.encoder.symenv import SymEnv, pin_record
-from cedarscope.encoder.terms import Term
+from cedarscope.encoder.terms import Term, and_of
 from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -73,7 +73,12 @@ class Encoding:
 
     def satisfied(self, policy: Policy) -> z3.BoolRef:
         t = self.term(policy)
-        return z3.And(z3.Not(t.err), t.val)
+        if not isinstance(t.err, z3.BoolRef):
+            return z3.And(z3.Not(t.err), t.val)
+        # z3.And(z3.Not(err), val), made directly: z3py's checks of sorts cost
+        # more than the terms, once per policy in every environment
+        no_error = z3.BoolRef(z3.Z3_mk_not(t.err.ctx_ref(), t.err.as_ast()), t.err.ctx)
+        return and_of([no_error, t.val])
 
     def errors(self, policy: Policy) -> z3.BoolRef:
         return self.term(policy).err

@@ -141,6 +141,12 @@ def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef
     return z3.BoolRef(make(ctx.ref(), len(bs), args), ctx)
 
 
+def and_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.And of Boolean terms of one context (at least two), made directly:
+    nothing is folded, so the term is the one z3.And makes."""
+    return _connective(z3.Z3_mk_and, bs)
+
+
 def or_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
     """z3.Or of Boolean terms of one context (at least one, in any context:
     nothing is folded into the encoding's constants)."""
