@@ -38,6 +38,7 @@ import z3
 from cedarscope.analyzer import interrupts
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
+from cedarscope.encoder.terms import and_of
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -267,7 +268,7 @@ def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
 
 def _satisfies(model: z3.ModelRef, formulas: list[z3.BoolRef]) -> bool:
     """Do these formulas (of the model's context) all hold in the model?"""
-    return not formulas or z3.is_true(model.eval(z3.And(formulas), model_completion=True))
+    return not formulas or z3.is_true(model.eval(and_of(formulas), model_completion=True))
 
 
 class _SolverContext:
@@ -317,6 +318,7 @@ class EnvSolver:
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple[int, ...] = ()
         self._models: list[Model] = []
+        self._readable_for: tuple[tuple[int, ...], list[z3.BoolRef], list[z3.BoolRef], int] | None = None
         self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
@@ -383,11 +385,10 @@ class EnvSolver:
                 # Preferences, added only for this check: string constraints
                 # would slow every later check of the environment.
                 plain = self.solver.model()
-                preferences = [self.local(c) for c in self.enc.readable()]
-                small = [self.local(c) for c in self.enc.small_numbers()]
+                preferences, small, presence = self._preferences()
                 if _satisfies(plain, [*preferences, *small]):
                     return Status.SAT, self._keep(plain)  # it reads well already: no call needed
-                present = preferences[:len(self.enc.present())]  # (readable() lists them first)
+                present = preferences[:presence]  # (readable() lists them first)
                 if present and _satisfies(plain, [*preferences[len(present):], *small]):
                     # Only entities missing from the store keep it from reading
                     # well: ask for them alone, a Boolean question, cheaper by
@@ -412,6 +413,17 @@ class EnvSolver:
             return status, self._keep(self.solver.model()) if status is Status.SAT else None
         finally:
             self.solver.pop()
+
+    def _preferences(self) -> tuple[list[z3.BoolRef], list[z3.BoolRef], int]:
+        """The readability preferences (`Encoding.readable`) and the small
+        numbers, in the solver's context, and how many of the first are
+        `present`; made again only when compiling added to what they speak
+        of (the footprint), not for every example."""
+        footprint = self.enc.footprint()
+        if self._readable_for is None or self._readable_for[0] != footprint:
+            self._readable_for = (footprint, [self.local(c) for c in self.enc.readable()],
+                                  [self.local(c) for c in self.enc.small_numbers()], len(self.enc.present()))
+        return self._readable_for[1:]
 
     def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
                   keep: Callable[[Model], bool]) -> Status:

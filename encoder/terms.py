@@ -142,7 +142,7 @@ def _connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef
 
 
 def and_of(bs: list[z3.BoolRef]) -> z3.BoolRef:
-    """z3.And of Boolean terms of one context (at least two), made directly:
+    """z3.And of Boolean terms of one context (one or more), made directly:
     nothing is folded, so the term is the one z3.And makes."""
     return _connective(z3.Z3_mk_and, bs)
 
