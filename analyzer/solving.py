@@ -328,11 +328,9 @@ class EnvSolver:
 
     @functools.cached_property
     def _z3(self) -> _SolverContext:
-        """The Z3 context and solver, made when first needed: a question
-        decided without the solver (a goal false outright) costs no context,
-        which is the larger part of a small environment's work.  Made in
-        the same order every time, so their terms' ids do not depend on
-        when."""
+        """The Z3 context and solver, made when first needed: a goal false
+        outright costs no context (the larger part of a small environment's
+        work).  Nothing is made in the context before them."""
         return _SolverContext(self.enc)
 
     @property
