@@ -24,12 +24,13 @@ from cedarscope.lang.schema import Schema
 from cedarscope.lang.template import instantiate, source_of
 from cedarscope.reports.findings import AccessCell, Counterexample, Finding, Location, PolicyRef, Report, Verdict
 
-# The set-level properties `check` knows, with the query that decides each,
-# the finding kind a violation is reported as, and how to say it.
+# The set-level properties `check` knows (each decided by its question in
+# queries.SET_QUESTIONS), with the finding kind a violation is reported as,
+# and how to say it.
 SET_PROPERTIES = {
-    "always-allows": (queries.always_allows, "always-allows", "is denied, so not every request is allowed"),
-    "always-denies": (queries.always_denies, "always-denies", "is allowed, so the policies do not deny everything"),
-    "never-errors": (queries.never_errors, "may-error", "makes a policy error (an erroring policy is skipped)"),
+    "always-allows": ("always-allows", "is denied, so not every request is allowed"),
+    "always-denies": ("always-denies", "is allowed, so the policies do not deny everything"),
+    "never-errors": ("may-error", "makes a policy error (an erroring policy is skipped)"),
 }
 
 # Per-policy properties.
@@ -49,12 +50,14 @@ def refs(policyset: PolicySet, ids: Iterable[str]) -> tuple[PolicyRef, ...]:
     return tuple(PolicyRef.of(pid, source_of(policyset, pid)) for pid in ids)
 
 
-def counterexample(example: Example, sides: dict[str, PolicySet]) -> Counterexample:
-    """An example with each side's decision and determining policies."""
+def counterexample(example: Example, sides: dict[str, PolicySet],
+                   known: dict[str, Response] | None = None) -> Counterexample:
+    """An example with each side's decision and determining policies
+    (`known`: a side's response to the example, when already computed)."""
     decisions, determining = {}, {}
     for side, ps in sides.items():
         linked = with_example_links(ps, example.links)
-        response: Response = is_authorized(example.request, example.entities, linked)
+        response: Response = (known or {}).get(side) or is_authorized(example.request, example.entities, linked)
         decisions[side] = response.decision
         determining[side] = refs(linked, response.reasons)
     return Counterexample(example.request, example.entities, decisions, determining, example.unread,
@@ -76,9 +79,10 @@ def _verdict(answers: Sequence[Answer]) -> Verdict:
 
 def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options: Options) -> Report:
     findings, answers = [], []
-    for name in properties:
-        query, kind, says = SET_PROPERTIES[name]
-        result = query(schema, ps, options)
+    # every property asked on one encoding per environment
+    results = queries.set_properties(schema, ps, properties, options)
+    for name, result in zip(properties, results, strict=True):
+        kind, says = SET_PROPERTIES[name]
         answers.extend(result)
         for answer in result:
             for ex in answer.examples:
@@ -94,7 +98,7 @@ def check_set(schema: Schema, ps: PolicySet, properties: Sequence[str], options:
                     policies=tuple(subjects),
                     locations=_locations(linked, subjects),
                     environment=answer.env,
-                    counterexample=counterexample(ex, {"policies": ps}),
+                    counterexample=counterexample(ex, {"policies": ps}, {"policies": response}),
                 ))
     return Report("check", _verdict(answers), tuple(findings), stats_of(answers), assumptions=template_notes(ps))
 

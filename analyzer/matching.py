@@ -225,9 +225,14 @@ def _truth(value: z3.ExprRef) -> bool | None:
 
 
 def _packed(parts: Sequence[z3.ExprRef]) -> z3.BitVecRef:
-    """Booleans (or bit-vectors) as one bit-vector, the first most significant."""
-    bits = [z3.If(p, z3.BitVecVal(1, 1, p.ctx), z3.BitVecVal(0, 1, p.ctx)) if z3.is_bool(p) else p
-            for p in parts]
+    """Booleans (or bit-vectors) as one bit-vector, the first most significant.
+    Each Boolean p becomes `If(p, 1, 0)`, made through Z3's C interface (z3py's
+    If builds and checks sorts each time: a few percent of a many-environment
+    audit)."""
+    ctx = parts[0].ctx
+    one, zero = z3.BitVecVal(1, 1, ctx), z3.BitVecVal(0, 1, ctx)
+    bits = [z3.BitVecRef(z3.Z3_mk_ite(ctx.ref(), p.as_ast(), one.as_ast(), zero.as_ast()), ctx)
+            if z3.is_bool(p) else p for p in parts]
     return bits[0] if len(bits) == 1 else z3.Concat(*bits)
 
 

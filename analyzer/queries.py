@@ -19,6 +19,7 @@ itself (budgets, unknowns, examples) is `analyzer.solving`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import z3
 
@@ -35,7 +36,7 @@ from cedarscope.analyzer.solving import (
 )
 from cedarscope.analyzer.spread import spread
 from cedarscope.analyzer.templates import every_link_instances, with_example_links
-from cedarscope.encoder import Encoding
+from cedarscope.encoder import Encoding, Unsupported
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.authorizer import ALLOW, DENY, Decision, Response, is_authorized
 from cedarscope.lang.entities import Entities
@@ -103,15 +104,47 @@ def error_of(policy: Policy, request: Request, entities: Entities) -> str | None
 Goal = Callable[[Encoding], z3.BoolRef]
 
 
+@dataclass(frozen=True)
+class Question:
+    """A goal whose models are the violations, how an example of it is
+    replayed, and (for more than one example) what the next must differ in."""
+
+    goal: Goal
+    replay: Replay
+    distinct: Callable[[Encoding], Distinct] | None = None
+
+
 def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
         distinct: Callable[[Encoding], Distinct] | None = None,
         where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
     """Look for up to `options.max_examples` examples of `goal` in every
     selected environment (those `where` keeps)."""
-    def in_env(solver: EnvSolver) -> Answer:
-        return solver.examples(goal(solver.enc), replay, options.max_examples,
-                               distinct(solver.enc) if distinct else None)
-    return per_environment(schema, options, in_env, where)
+    return ask_each(schema, options, [Question(goal, replay, distinct)], where)[0]
+
+
+def ask_each(schema: Schema, options: Options, questions: Sequence[Question],
+             where: Callable[[RequestEnv], bool] | None = None) -> list[list[Answer]]:
+    """Each question's answers in every selected environment, in the
+    environments' order.  An environment's questions are asked in turn on
+    one encoding and one solver: its policies are compiled, and its solver
+    set up, once rather than once per question.  So an answer depends on
+    its environment and on the questions asked before it there, never on
+    other environments."""
+    def in_env(solver: EnvSolver) -> list[Answer]:
+        return [_examples(solver, question, options) for question in questions]
+
+    per_env = per_environment(schema, options, in_env, where, lambda unknown: [unknown] * len(questions))
+    return [list(answers) for answers in zip(*per_env, strict=True)] if per_env else [[] for _ in questions]
+
+
+def _examples(solver: EnvSolver, question: Question, options: Options) -> Answer:
+    """One question's examples; a construct the encoder does not support
+    makes this answer unknown, not the environment's other answers."""
+    try:
+        return solver.examples(question.goal(solver.enc), question.replay, options.max_examples,
+                               question.distinct(solver.enc) if question.distinct else None)
+    except Unsupported as exc:
+        return Answer(Verdict.UNKNOWN, solver.env, reason=f"unsupported: {exc}")
 
 
 # --------------------------------------------------------------------------
@@ -123,30 +156,61 @@ def ask(schema: Schema, options: Options, goal: Goal, replay: Replay,
 # replay takes them.
 
 
+def always_allows_question(ps: PolicySet, index: PolicyIndex) -> Question:
+    """Every request is allowed: the violations are the denied requests."""
+    return Question(lambda enc: z3.Not(allows(enc, evaluable_in(ps, index, enc.env))),
+                    lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == DENY)
+
+
+def always_denies_question(ps: PolicySet, index: PolicyIndex) -> Question:
+    """No request is allowed: the violations are the allowed requests (none
+    where no permit can match)."""
+    def goal(enc: Encoding) -> z3.BoolRef:
+        evaluable = evaluable_in(ps, index, enc.env)
+        if not any(i.policy.effect == "permit" for i in evaluable):
+            return z3.BoolVal(False)
+        return allows(enc, evaluable)
+
+    return Question(goal, lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == ALLOW)
+
+
+def never_errors_question(ps: PolicySet, index: PolicyIndex) -> Question:
+    """No policy of the set errors: the violations are requests on which
+    one does (none where no policy's error term can hold)."""
+    def goal(enc: Encoding) -> z3.BoolRef:
+        errors = [enc.errors(i.policy) for i in evaluable_in(ps, index, enc.env)]
+        return z3.BoolVal(False) if all(z3.is_false(e) for e in errors) else z3.Or(errors)
+
+    return Question(goal, lambda r, e, links=(): bool(response(with_example_links(ps, links), r, e).errors))
+
+
+SET_QUESTIONS: dict[str, Callable[[PolicySet, PolicyIndex], Question]] = {
+    "always-allows": always_allows_question,
+    "always-denies": always_denies_question,
+    "never-errors": never_errors_question,
+}
+
+
+def set_properties(schema: Schema, ps: PolicySet, names: Sequence[str], options: Options) -> list[list[Answer]]:
+    """The answers to each named set property (`SET_QUESTIONS`), all of an
+    environment's asked on one encoding (see `ask_each`)."""
+    index = PolicyIndex(instantiate(ps), schema)
+    return ask_each(schema, options, [SET_QUESTIONS[name](ps, index) for name in names])
+
+
 def always_allows(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """Every request of the selected environments is allowed."""
-    index = PolicyIndex(instantiate(ps), schema)
-    return ask(schema, options, lambda enc: z3.Not(allows(enc, evaluable_in(ps, index, enc.env))),
-               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == DENY)
+    return set_properties(schema, ps, ["always-allows"], options)[0]
 
 
 def always_denies(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No request of the selected environments is allowed."""
-    index = PolicyIndex(instantiate(ps), schema)
-    return ask(schema, options, lambda enc: allows(enc, evaluable_in(ps, index, enc.env)),
-               lambda r, e, links=(): decision(with_example_links(ps, links), r, e) == ALLOW)
+    return set_properties(schema, ps, ["always-denies"], options)[0]
 
 
 def never_errors(schema: Schema, ps: PolicySet, options: Options) -> list[Answer]:
     """No policy of the set errors on any request."""
-    index = PolicyIndex(instantiate(ps), schema)
-
-    def goal(enc: Encoding) -> z3.BoolRef:
-        errors = [enc.errors(i.policy) for i in evaluable_in(ps, index, enc.env)]
-        return z3.Or(errors) if errors else z3.BoolVal(False)
-
-    return ask(schema, options, goal,
-               lambda r, e, links=(): bool(response(with_example_links(ps, links), r, e).errors))
+    return set_properties(schema, ps, ["never-errors"], options)[0]
 
 
 # --------------------------------------------------------------------------

@@ -23,7 +23,6 @@ construct the encoder does not support into an unknown answer.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
 import functools
 import gc
@@ -35,10 +34,10 @@ from typing import Any, TypeVar
 
 import z3
 
-from cedarscope.analyzer import interrupts
+from cedarscope.analyzer.envcontext import SolverContext
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
-from cedarscope.encoder.direct import and_of, implies, translated
+from cedarscope.encoder.direct import and_of, implies
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -242,34 +241,9 @@ class Model:
         return self._model
 
 
-@functools.cache
-def _keep_freed_memory() -> None:
-    """Let glibc's malloc keep freed memory (up to 128 MiB) for reuse rather
-    than return it to the system at once.  Each environment gets a Z3 context
-    of its own, which allocates two blocks of about 8 MiB; given back
-    and fetched again, they cost some 4,000 page faults (3-6 ms, more than a
-    whole small query) per context.  Elsewhere than glibc: nothing."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # such blocks from the heap, not each its own mapping
-        libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-
-
-def _translator(cache: dict[int, tuple[z3.ExprRef, z3.ExprRef]], ctx: z3.Context
-                ) -> Callable[[z3.ExprRef], z3.ExprRef]:
-    """A formula of the encoding in the solver's context ctx, translated once."""
-    def local(formula: z3.ExprRef) -> z3.ExprRef:
-        key = formula.get_id()
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = (formula, translated(formula, ctx))
-        return found[1]
-    return local
+def _satisfies(model: z3.ModelRef, formulas: list[z3.BoolRef]) -> bool:
+    """Do these formulas (of the model's context) all hold in the model?"""
+    return not formulas or z3.is_true(model.eval(and_of(*formulas), model_completion=True))
 
 
 class EnvSolver:
@@ -285,19 +259,6 @@ class EnvSolver:
 
     def __init__(self, enc: Encoding, options: Options):
         self.enc, self.env, self.options = enc, enc.env, options
-        _keep_freed_memory()
-        self.ctx = z3.Context()
-        interrupts.solver_context(self.ctx)  # Ctrl-C must reach a check in this context
-        # Keyed by term id; each entry keeps its term alive, because Z3 reuses
-        # the id of a term once it is freed.
-        self._local: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
-        # Not a bound method: what the solver and the models hold must not
-        # lead back here, so that the context is freed as soon as the
-        # EnvSolver is (not at the next garbage collection, meanwhile holding
-        # memory that a new context then has to fault in again).
-        self.local: Callable[[z3.ExprRef], z3.ExprRef] = _translator(self._local, self.ctx)
-        # Z3 with the encoding's `like` tests decided lazily (encoder.solver)
-        self.solver = Solver(enc.compiler.likes, ctx=self.ctx, local=self.local)
         self.queries = 0
         self.seconds = 0.0
         self.unknown_reasons: list[str] = []
@@ -305,15 +266,34 @@ class EnvSolver:
         # the id of a term once it is freed.
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple[int, ...] = ()
-        self._readable = z3.Bool("cedarscope.readable", self.ctx)
-        self._small = z3.Bool("cedarscope.small", self.ctx)
         self._models: list[Model] = []
+        self._readable_for: tuple[tuple[int, ...], list[z3.BoolRef], list[z3.BoolRef], int] | None = None
         self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
         self._hypotheses = hypotheses(enc, options.stated)
         if self._hypotheses:
             self.solver.add(*[self.local(h) for h in self._hypotheses])
+
+    @functools.cached_property
+    def _z3(self) -> SolverContext:
+        """The Z3 context and solver, made when first needed: a goal false
+        outright costs no context (the larger part of a small environment's
+        work).  Nothing is made in the context before them."""
+        return SolverContext(self.enc)
+
+    @property
+    def ctx(self) -> z3.Context:
+        return self._z3.ctx
+
+    @property
+    def local(self) -> Callable[[z3.ExprRef], z3.ExprRef]:
+        """A term of the encoding, translated (once) into the solver's context."""
+        return self._z3.local
+
+    @property
+    def solver(self) -> Solver:
+        return self._z3.solver
 
     # The base assertions grow with what has been compiled -------------------
 
@@ -352,20 +332,45 @@ class EnvSolver:
                 # Preferences, added only for this check: string constraints
                 # would slow every later check of the environment.
                 plain = self.solver.model()
-                preferences = [self.local(c) for c in self.enc.readable()]
-                if preferences:
-                    self.solver.add(implies(self._readable, and_of(*preferences)))
-                small = [self.local(c) for c in self.enc.small_numbers()]
-                if small:  # numbers a reader would pick, when the goal allows them
-                    self.solver.add(implies(self._small, and_of(*small)))
-                    if self._check(budget, self._readable, self._small) is Status.SAT:
+                preferences, small, presence = self._preferences()
+                if _satisfies(plain, [*preferences, *small]):
+                    return Status.SAT, self._keep(plain)  # it reads well already: no call needed
+                present = preferences[:presence]  # (readable() lists them first)
+                if present and _satisfies(plain, [*preferences[len(present):], *small]):
+                    # Only entities missing from the store keep it from reading
+                    # well: ask for them alone, a Boolean question, cheaper by
+                    # far than the string preferences (Z3's sequence solver).
+                    # Unsat there is unsat for every preference (they include
+                    # these): the plain model is the best to be had.
+                    self.solver.add(implies(self._z3.present, and_of(*present)))
+                    found = self._check(budget, self._z3.present)
+                    if found is Status.UNSAT:
+                        return Status.SAT, self._keep(plain)
+                    if found is Status.SAT and _satisfies(self.solver.model(), [*preferences, *small]):
                         return Status.SAT, self._keep(self.solver.model())
-                if preferences and self._check(budget, self._readable) is Status.SAT:
+                if preferences:
+                    self.solver.add(implies(self._z3.readable, and_of(*preferences)))
+                if small:  # numbers a reader would pick, when the goal allows them
+                    self.solver.add(implies(self._z3.small, and_of(*small)))
+                    if self._check(budget, self._z3.readable, self._z3.small) is Status.SAT:
+                        return Status.SAT, self._keep(self.solver.model())
+                if preferences and self._check(budget, self._z3.readable) is Status.SAT:
                     return Status.SAT, self._keep(self.solver.model())
                 return Status.SAT, self._keep(plain)
             return status, self._keep(self.solver.model()) if status is Status.SAT else None
         finally:
             self.solver.pop()
+
+    def _preferences(self) -> tuple[list[z3.BoolRef], list[z3.BoolRef], int]:
+        """The readability preferences (`Encoding.readable`) and the small
+        numbers, in the solver's context, and how many of the first are
+        `present`; made again only when compiling added to what they speak
+        of (the footprint), not for every example."""
+        footprint = self.enc.footprint()
+        if self._readable_for is None or self._readable_for[0] != footprint:
+            self._readable_for = (footprint, [self.local(c) for c in self.enc.readable()],
+                                  [self.local(c) for c in self.enc.small_numbers()], len(self.enc.present()))
+        return self._readable_for[1:]
 
     def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
                   keep: Callable[[Model], bool]) -> Status:
@@ -485,7 +490,10 @@ class EnvSolver:
         """Up to `max_examples` replayed examples of ``base ∧ goal``; holds
         when there is none.  `distinct` gives, for a found model, what the
         next one must satisfy so that the same example is not found twice.
-        The query's budget covers every call it makes."""
+        The query's budget covers every call it makes.  A goal that is false
+        outright (z3's `False`: an empty slice) holds with no solver call."""
+        if z3.is_false(goal):
+            return Answer(Verdict.HOLDS, self.env)
         budget = Budget(self.options)
         queries, seconds, reasons = self.queries, self.seconds, len(self.unknown_reasons)
         answer = Answer(Verdict.HOLDS, self.env)
@@ -522,24 +530,27 @@ class EnvSolver:
         return answer
 
 
-def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], Answer],
-                    where: Callable[[RequestEnv], bool] | None = None) -> list[Answer]:
+def per_environment(schema: Schema, options: Options, ask: Callable[[EnvSolver], T],
+                    where: Callable[[RequestEnv], bool] | None = None,
+                    unsupported: Callable[[Answer], T] | None = None) -> list[T]:
     """`ask` in every selected environment (those `where` keeps), each on a
     fresh encoding, spread over `options.jobs` processes (analyzer.spread);
     a construct the encoder does not support makes that environment's
-    answer unknown."""
+    answer unknown (`unsupported` turns it into what `ask` returns, when
+    that is not an Answer)."""
     from cedarscope.analyzer.spread import spread
 
     envs = [env for env in environments(schema, options) if where is None or where(env)]
-    return list(spread(_ask_in, (schema, options, ask), envs, options, [ENV_WEIGHT] * len(envs)))
+    return list(spread(_ask_in, (schema, options, ask, unsupported), envs, options, [ENV_WEIGHT] * len(envs)))
 
 
 ENV_WEIGHT = 10  # an environment's cost for `spread` when its slice is not known
 
 
-def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], Answer]], env: RequestEnv) -> Answer:
-    schema, options, ask = shared
-    return in_environment(schema, env, options, ask)
+def _ask_in(shared: tuple[Schema, Options, Callable[[EnvSolver], T], Callable[[Answer], T] | None],
+            env: RequestEnv) -> T:
+    schema, options, ask, unsupported = shared
+    return in_environment(schema, env, options, ask, unsupported)
 
 
 def in_environment(schema: Schema, env: RequestEnv, options: Options,

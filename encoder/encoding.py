@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import z3
 
 from cedarscope.encoder.compiler import Compiler
+from cedarscope.encoder.direct import and_of
 from cedarscope.encoder.symenv import SymEnv, pin_record
 from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy, TemplateLink
@@ -77,7 +78,12 @@ class Encoding:
 
     def satisfied(self, policy: Policy) -> z3.BoolRef:
         t = self.term(policy)
-        return z3.And(z3.Not(t.err), t.val)
+        if not isinstance(t.err, z3.BoolRef):
+            return z3.And(z3.Not(t.err), t.val)
+        # z3.And(z3.Not(err), val), made directly: z3py's checks of sorts cost
+        # more than the terms, once per policy in every environment
+        no_error = z3.BoolRef(z3.Z3_mk_not(t.err.ctx_ref(), t.err.as_ast()), t.err.ctx)
+        return and_of(no_error, t.val)
 
     def errors(self, policy: Policy) -> z3.BoolRef:
         return self.term(policy).err
@@ -132,6 +138,11 @@ class Encoding:
         far take small numbers, short printable strings and dates near now.  A query adds them under an assumption
         literal and drops them when they make it unsatisfiable."""
         return self.sym.readable()
+
+    def present(self) -> list[z3.BoolRef]:
+        """The first of the `readable` preferences alone: the entities read
+        are in the store (Boolean, so cheap to ask for, unlike the strings')."""
+        return self.sym.present()
 
     def small_numbers(self) -> list[z3.BoolRef]:
         """A stronger preference than `readable`: the Longs compiled so far

@@ -74,7 +74,7 @@ class Solver:
         a caller can solve in a context of its own (analyzer.solving)."""
         self._ctx = ctx
         self._local: Callable[[Any], Any] = local or (lambda term: term)
-        self._z3 = z3.Solver(ctx=ctx)
+        self._z3 = z3.SimpleSolver(ctx=ctx)
         for key, value in SOLVER_PARAMS.items():
             self._z3.set(key, value)
         self._likes = likes  # the compiler's registry, live: it grows as policies compile

@@ -482,11 +482,15 @@ class SymEnv:
     # ------------------------------------------------------------------
     # Readable models and enumeration
 
+    def present(self) -> list[z3.BoolRef]:
+        """The entities the policies read exist (a store holding them reads
+        best): the first of the `readable` preferences."""
+        return [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
+
     def readable(self) -> list[z3.BoolRef]:
-        """Entities that exist (a store holding the entities the policies
-        read reads best), small numbers, short printable strings, dates in
-        this century."""
-        out = [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
+        """Entities that exist (`present`, first), small numbers, short
+        printable strings, dates in this century."""
+        out = self.present()
         for ty, v in self.leaves:
             if isinstance(ty, (EntityType, SetType)):
                 continue  # (most leaves: nothing to prefer)
