@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -273,14 +273,14 @@ class Facts:
     overridden: str = UNKNOWN  # sat when "matches and no forbid does" is unsat
     needed: str = UNKNOWN  # sat of "the only permit that matches, and no forbid"
     # the same-effect rules q with "it ⇒ q" here; not asked (left empty) of a
-    # permit overridden here that is sliced into no other environment
+    # permit overridden everywhere it is sliced into (`_overridden_everywhere`)
     implied_by: set[str] = field(default_factory=set)
     always_true: str = UNKNOWN  # unsat of "scope matches but conditions do not"
 
 
-def _gather(session: EnvSession, elsewhere: Collection[str] = ()) -> dict[str, Facts]:
-    """The facts of every rule of the environment (`elsewhere`: the rules
-    sliced into other environments too).  The order of the questions is
+def _gather(session: EnvSession, spans: Mapping[str, frozenset[int]] | None = None) -> dict[str, Facts]:
+    """The facts of every rule of the environment (`spans`: the environments,
+    by number, of each rule sliced into more than this one).  The order of the questions is
     fixed, and so is every answer and model: the same environment gives the
     same facts however the work is spread."""
     s = session
@@ -302,10 +302,7 @@ def _gather(session: EnvSession, elsewhere: Collection[str] = ()) -> dict[str, F
     for i in permits:
         _overridden(s, i, facts[i], sole[i])
     for i in alive:
-        # A permit a forbid overrides here, matching nowhere else, is
-        # reported as overridden and nothing more; what implies it is asked
-        # by no finding (whatever implies it is overridden here too).
-        if facts[i].overridden != SAT or s.rules[i].id in elsewhere:
+        if not _overridden_everywhere(s, i, facts[i], spans or {}):
             facts[i].implied_by = _implied_by(s, i, alive, sole[i])
     later = {s.rules[i].id: i for i in range(len(s.rules))}
     by_id = {r.id: i for i, r in enumerate(s.rules)}
@@ -318,6 +315,20 @@ def _gather(session: EnvSession, elsewhere: Collection[str] = ()) -> dict[str, F
         if i in s.first_granted:
             f.granted = s.kept[s.first_granted[i]]
     return {r.id: f for r, f in zip(s.rules, facts, strict=True)}
+
+
+def _overridden_everywhere(s: EnvSession, i: int, f: Facts, spans: Mapping[str, frozenset[int]]) -> bool:
+    """Is rule i a permit a forbid overrides here and in every environment it
+    is sliced into: here alone, or by a forbid that holds wherever it does by
+    their text (`Implication`, the same in each environment both are sliced
+    into) and is sliced into all of them?  It is then reported as overridden
+    and nothing more, and what implies it is asked by no finding (whatever
+    implies it is overridden too), so that question is not asked."""
+    if s.rules[i].effect != "permit" or f.overridden != SAT:
+        return False
+    mine = spans.get(s.rules[i].id)
+    return mine is None or any(s.rules[q].effect == "forbid" and spans.get(s.rules[q].id, frozenset()) >= mine
+                               for q in s.implication.implied_by(i))
 
 
 def _fails_open(s: EnvSession, i: int, allowed: int) -> tuple[Status, Model | None]:
@@ -454,8 +465,9 @@ def audit(schema: Schema, ps: PolicySet, options: Options,
     for env, env_rules in slices:
         for r in env_rules:
             sliced[r.id].append(env)
-    tasks = [(env, env_rules, frozenset(r.id for r in env_rules if len(sliced[r.id]) > 1))
-             for env, env_rules in slices]
+    number = {env: k for k, env in enumerate(envs)}
+    spans = {rid: frozenset(number[e] for e in where) for rid, where in sliced.items() if len(where) > 1}
+    tasks = [(env, env_rules, {r.id: spans[r.id] for r in env_rules if r.id in spans}) for env, env_rules in slices]
     stats = Stats()
     per_env: dict[RequestEnv, dict[str, Facts]] = {}
     examples: dict[tuple[str, str], Shown | None] = {}
@@ -512,13 +524,13 @@ class EnvAudit:
     unknown: list[str] = field(default_factory=list)
 
 
-def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, list[Rule], frozenset[str]]
-                       ) -> EnvAudit | None:
+def _audit_environment(shared: tuple[Schema, Options],
+                       task: tuple[RequestEnv, list[Rule], dict[str, frozenset[int]]]) -> EnvAudit | None:
     """Gather one environment's facts and decode the examples its findings
-    may show.  Depends on nothing but the environment, its slice, and which
-    of the slice's rules are sliced into other environments too."""
+    may show.  Depends on nothing but the environment, its slice, and the
+    other environments its rules are sliced into."""
     schema, options = shared
-    env, env_rules, elsewhere = task
+    env, env_rules, spans = task
     if not env_rules:
         return None
     if out_of_time(options):
@@ -530,7 +542,7 @@ def _audit_environment(shared: tuple[Schema, Options], task: tuple[RequestEnv, l
         except Unsupported as exc:
             return EnvAudit(env, {r.id: Facts(alive=UNKNOWN) for r in env_rules}, {},
                             unknown=[f"{env}: unsupported: {exc}"])
-        facts = _gather(session, elsewhere)
+        facts = _gather(session, spans)
         examples = decode_examples(session, facts)
         solver = session.solver
         return EnvAudit(env, facts, examples, solver.queries, solver.seconds,
