@@ -12,7 +12,9 @@ The algorithm, per request environment (see README "How audit scales"):
 3. *Solve incrementally*: each question is a `push`/`check`/`pop` on that
    solver, and every model found is profiled against every rule
    (`analyzer.matching`), so most questions are answered by models already
-   found; "is p implied by q?" is asked only of candidates no model refutes.
+   found; "is p implied by q?" is asked only of candidates no model refutes,
+   and not of a permit a forbid overrides wherever it is sliced (no finding
+   reads it).
 4. *Fail open*: a forbid may error is reported only where its error lets a
    request through (some permit holds, no other forbid does).
 
@@ -280,9 +282,9 @@ class Facts:
 
 def _gather(session: EnvSession, spans: Mapping[str, frozenset[int]] | None = None) -> dict[str, Facts]:
     """The facts of every rule of the environment (`spans`: the environments,
-    by number, of each rule sliced into more than this one).  The order of the questions is
-    fixed, and so is every answer and model: the same environment gives the
-    same facts however the work is spread."""
+    by number, of each rule sliced into more than this one).  The order of
+    the questions is fixed, and so is every answer and model: the same
+    environment gives the same facts however the work is spread."""
     s = session
     facts = [Facts() for _ in s.rules]
     _alive(s, facts)
