@@ -32,6 +32,7 @@ import z3
 from cedarscope.analyzer.solving import Example, Model
 from cedarscope.encoder import Encoding
 from cedarscope.encoder.decode import array_members
+from cedarscope.encoder.direct import ite
 from cedarscope.lang.ast import And, Policy, Scope, ScopeEq, ScopeIn, ScopeIs, Slot
 from cedarscope.lang.values import EntityUID
 
@@ -231,8 +232,7 @@ def _packed(parts: Sequence[z3.ExprRef]) -> z3.BitVecRef:
     audit)."""
     ctx = parts[0].ctx
     one, zero = z3.BitVecVal(1, 1, ctx), z3.BitVecVal(0, 1, ctx)
-    bits = [z3.BitVecRef(z3.Z3_mk_ite(ctx.ref(), p.as_ast(), one.as_ast(), zero.as_ast()), ctx)
-            if z3.is_bool(p) else p for p in parts]
+    bits = [ite(p, one, zero) if z3.is_bool(p) else p for p in parts]
     return bits[0] if len(bits) == 1 else z3.Concat(*bits)
 
 

@@ -13,11 +13,18 @@ object, so Z3's reference counting keeps it alive.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import z3
 
 _ASTS = [z3.Ast * n for n in range(9)]  # ctypes array types, made once
+
+
+def _asts(terms: Sequence[z3.ExprRef]) -> Any:
+    """The terms' nodes as the C array Z3's n-ary builders take."""
+    n = len(terms)
+    return (_ASTS[n] if n < len(_ASTS) else z3.Ast * n)(*[t.ast for t in terms])
 
 
 def connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
@@ -25,16 +32,24 @@ def connective(make: Callable[..., z3.Ast], bs: list[z3.BoolRef]) -> z3.BoolRef:
     for b in bs:
         if not isinstance(b, z3.BoolRef):
             return (z3.And if make is z3.Z3_mk_and else z3.Or)(bs)
-    n = len(bs)
     ctx = bs[0].ctx
-    args = (_ASTS[n] if n < len(_ASTS) else z3.Ast * n)(*[b.ast for b in bs])
-    return z3.BoolRef(make(ctx.ref(), n, args), ctx)
+    return z3.BoolRef(make(ctx.ref(), len(bs), _asts(bs)), ctx)
 
 
 def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
     """z3.Implies, made directly (the same term)."""
     ctx = a.ctx
     return z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
+def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+    """z3.If(c, a, b) for a and b of one sort, made directly (the same term,
+    in the z3py class of its sort: never a numeral's)."""
+    wrap = z3.BoolRef if isinstance(a, z3.BoolRef) else _wrap_of(a.sort())
+    if wrap is None:
+        return z3.If(c, a, b)
+    ctx = c.ctx
+    return wrap(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
 
 
 def not_of(b: z3.BoolRef) -> z3.BoolRef:
@@ -89,9 +104,7 @@ def apply(f: z3.FuncDeclRef, args: tuple[z3.ExprRef, ...], rsort: z3.SortRef) ->
     if wrap is None:
         return f(*args)
     ctx = f.ctx
-    n = len(args)
-    return wrap(z3.Z3_mk_app(ctx.ref(), f.ast, n, (_ASTS[n] if n < len(_ASTS) else z3.Ast * n)(*[a.ast for a in args])),
-                ctx)
+    return wrap(z3.Z3_mk_app(ctx.ref(), f.ast, len(args), _asts(args)), ctx)
 
 
 # Declarations by (symbol, domain, range): Z3 interns them, so this is the

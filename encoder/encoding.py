@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import z3
 
 from cedarscope.encoder.compiler import Compiler
-from cedarscope.encoder.direct import and_of
+from cedarscope.encoder.direct import and_of, not_of
 from cedarscope.encoder.symenv import SymEnv, pin_record
 from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy, TemplateLink
@@ -82,8 +82,7 @@ class Encoding:
             return z3.And(z3.Not(t.err), t.val)
         # z3.And(z3.Not(err), val), made directly: z3py's checks of sorts cost
         # more than the terms, once per policy in every environment
-        no_error = z3.BoolRef(z3.Z3_mk_not(t.err.ctx_ref(), t.err.as_ast()), t.err.ctx)
-        return and_of(no_error, t.val)
+        return and_of(not_of(t.err), t.val)
 
     def errors(self, policy: Policy) -> z3.BoolRef:
         return self.term(policy).err

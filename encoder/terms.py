@@ -29,7 +29,8 @@ from typing import Any, TypeAlias
 
 import z3
 
-from cedarscope.encoder.direct import connective
+from cedarscope.encoder.direct import connective, not_of
+from cedarscope.encoder.direct import ite as direct_ite
 from cedarscope.encoder.ext import IP as IP  # re-exported
 from cedarscope.encoder.ext import MS_PER_DAY, ext_raw, ip_val  # noqa: F401  (re-exported)
 from cedarscope.encoder.ext import ext_value as ext_value  # re-exported
@@ -194,7 +195,7 @@ def negation(b: z3.BoolRef) -> z3.BoolRef:
     value = _truth(b)
     if value != _L_UNDEF:
         return FALSE if value == _L_TRUE else TRUE
-    return z3.BoolRef(z3.Z3_mk_not(b.ctx_ref(), b.as_ast()), b.ctx)
+    return not_of(b)
 
 
 def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
@@ -205,8 +206,7 @@ def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
     if value == _L_FALSE:
         return b
     if isinstance(a, z3.BoolRef) and isinstance(b, z3.BoolRef):
-        ctx = c.ctx
-        return z3.BoolRef(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
+        return direct_ite(c, a, b)
     return z3.If(c, a, b)
 
 

@@ -37,6 +37,15 @@ def test_connectives_make_the_terms_z3py_makes():
         assert direct.connective(z3.Z3_mk_and, many).eq(z3.And(many))
 
 
+def test_if_then_else_is_z3pys_in_the_class_of_its_sort():
+    for ctx in (None, z3.Context()):
+        c, x, y = z3.Bools("c x y", ctx)
+        one, zero = z3.BitVecVal(1, 1, ctx), z3.BitVecVal(0, 1, ctx)
+        for a, b in ((x, y), (one, zero), (z3.Int("i", ctx), z3.IntVal(3, ctx))):
+            made, expected = direct.ite(c, a, b), z3.If(c, a, b)
+            assert made.eq(expected) and type(made) is type(expected)
+
+
 def test_select_apply_const_and_declarations_are_z3pys():
     ints = z3.ArraySort(z3.IntSort(), z3.BoolSort())
     s, i = z3.Const("s", ints), z3.Int("i")
