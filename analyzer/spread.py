@@ -7,9 +7,10 @@ task, in the tasks' order whatever ran where, computed
 * in this process when ``options.jobs`` is 1, when there is only one task,
   or when the work is too small to pay for starting processes;
 * over ``options.jobs`` worker processes (default: this machine's cores).
-  Workers are forked, so `fn` and `shared` are inherited, not pickled (they
-  may be closures); each task and its result are pickled.  The largest tasks
-  are handed out first, so two workers finish together;
+  Workers are forked, so `fn`, `shared` and the tasks are inherited, not
+  pickled (they may be closures); a worker is sent a task's number, and only
+  its result is pickled.  The largest tasks are handed out first, so two
+  workers finish together;
 * on a Dask distributed cluster when ``options.scheduler`` is its address
   (``pip install 'cedarscope[distributed]'``): `shared` is sent to every
   worker once, `fn` and `shared` travel by cloudpickle.
@@ -74,21 +75,22 @@ def _can_fork() -> bool:
 
     return "fork" in multiprocessing.get_all_start_methods()
 
-_work: tuple[Callable[[Any, Any], Any], Any] | None = None  # (fn, shared), inherited by forked workers
+# (fn, shared, tasks), inherited by forked workers
+_work: tuple[Callable[[Any, Any], Any], Any, Sequence[Any]] | None = None
 
 
-def _remember(fn: Callable[[Any, Any], Any], shared: Any) -> None:
+def _remember(fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]) -> None:
     global _work
-    _work = (fn, shared)
+    _work = (fn, shared, tasks)
     # Ctrl-C is the parent's to handle (it reaches the whole process group):
     # the parent stops, and stops its workers, so they must not die on it first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run(task: Any) -> Any:
+def _run(number: int) -> Any:
     assert _work is not None
-    fn, shared = _work
-    return fn(shared, task)
+    fn, shared, tasks = _work
+    return fn(shared, tasks[number])
 
 
 def _on_processes(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], jobs: int,
@@ -98,10 +100,11 @@ def _on_processes(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], jobs: 
 
     order = sorted(range(len(tasks)), key=lambda i: (-weights[i], i))  # largest first
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_remember, initargs=(fn, shared))
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_remember,
+                               initargs=(fn, shared, tasks))
     finished = False
     try:
-        futures = {i: pool.submit(_run, tasks[i]) for i in order}
+        futures = {i: pool.submit(_run, i) for i in order}
         for i in range(len(tasks)):
             yield futures[i].result()
         finished = True
