@@ -1,7 +1,8 @@
 """Many environments: a Kubernetes-style schema (3 principal types x 8
 verbs x 44 kinds = 1,056 environments) with 700 RBAC-like policies, audited
-and checked, against the generated store (20 environments) per policy; and
-`equivalent` on a 1,681-environment schema where one environment changed.
+and checked, against the generated store (20 environments) per policy;
+`equivalent` on a 1,681-environment schema where one environment changed;
+and the store validated against its schema, beside cedarpy doing the same.
 
 Every figure is CPU seconds of the process and its workers (`--jobs 1` for
 the per-policy comparison and for `equivalent`), measured in a fresh
@@ -20,6 +21,8 @@ from bench.bench_scale import _cpu_seconds
 
 
 def _child(job: str, n: int) -> dict:
+    if job == "k8s-validate":
+        return _validation(n)
     from bench.manyenv import change_one, generate_k8s, grid
     from bench.storegen import generate
     from cedarscope.analyzer.audit import audit
@@ -51,6 +54,38 @@ def _child(job: str, n: int) -> dict:
             "result": report.result.value, "findings": len(report.findings), "load": load}
 
 
+def _validation(n: int, repeats: int = 3) -> dict:
+    """Parse the schema and the policies and validate them, on each side, in
+    this process; the best CPU time of `repeats` passes of each."""
+    import cedarpy
+
+    from bench.manyenv import generate_k8s
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
+    from cedarscope.lang.validator import validate
+
+    store = generate_k8s(n)
+
+    def ours() -> bool:
+        schema = parse_schema(store.schema, "store.cedarschema")
+        return not validate(parse_policies(store.policies, "store.cedar"), schema)
+
+    def theirs() -> bool:
+        return bool(cedarpy.validate_policies(store.policies, store.schema).validation_passed)
+
+    best = {}
+    for side, fn in (("ours", ours), ("cedarpy", theirs)):
+        times = []
+        for _ in range(repeats):
+            cpu = _cpu_seconds()
+            valid = fn()
+            times.append(_cpu_seconds() - cpu)
+        best[side] = (min(times), valid)
+    return {"job": "k8s-validate", "n": store.count, "cpu_seconds": best["ours"][0],
+            "baseline_seconds": best["cedarpy"][0], "valid": [best["ours"][1], best["cedarpy"][1]],
+            "load": os.getloadavg()[0]}
+
+
 def run_one(job: str, n: int) -> dict:
     code = f"import json, bench.bench_many as b; print(json.dumps(b._child({job!r}, {n})))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
@@ -80,6 +115,15 @@ def measure(quick: bool = False) -> dict:
         r["ms_per_policy"] = per
         rows.append({"name": f"{job}: {r['n']} policies, {r['environments']:,} environments: CPU per policy",
                      "ours": round(per, 2), "baseline": f"load {r['load']:.1f}", "unit": "ms"})
+    r = run_one("k8s-validate", n_k8s)
+    raw.append(r)
+    if "error" in r:
+        rows.append({"name": "k8s-validate", "ours": r["error"], "baseline": "", "unit": ""})
+    else:
+        rows.append({"name": f"validate (parse + validate) {r['n']} policies, 1,056 environments: CPU, best of 3",
+                     "ours": round(r["cpu_seconds"], 3), "baseline": round(r["baseline_seconds"], 3), "unit": "s"})
+        rows.append({"name": "validate: ours / cedarpy", "ours": round(r["cpu_seconds"] / r["baseline_seconds"], 2),
+                     "baseline": "3 (target)", "unit": "x"})
     for what in ("audit", "check"):
         k8s, gen = figures.get(f"k8s-{what}"), figures.get(f"generated-{what}")
         if k8s and gen:
