@@ -165,6 +165,40 @@ def _counterexample(text: Text, cx: Counterexample) -> None:
             text.append(f", {why}\n" if why else "\n")
 
 
+# Environments listed under a group's first finding; the JSON has every one.
+LISTED_ENVIRONMENTS = 8
+
+
+def alike(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """The findings grouped with those that differ from them only in their
+    environment (and so in the example, and the request the message names):
+    the same kind, subjects, related policies and severity.  A check of a
+    store with a thousand environments finds the same thing in hundreds of
+    them; the text shows it once.  Groups come in the order of their first."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    out: list[list[Finding]] = []
+    for f in findings:
+        key = (f.kind, f.policies, f.related, f.severity)
+        if f.environment is None:
+            out.append([f])
+        elif key in groups:
+            groups[key].append(f)
+        else:
+            groups[key] = [f]
+            out.append(groups[key])
+    return out
+
+
+def _also(text: Text, others: Sequence[Finding]) -> None:
+    n = len(others)
+    text.append(f"   also in {n} more environment{'' if n == 1 else 's'}, each with its own example "
+                "(--format json):\n", style="bold")
+    for f in others[:LISTED_ENVIRONMENTS]:
+        text.append(f"     {f.environment}\n")
+    if n > LISTED_ENVIRONMENTS:
+        text.append(f"     and {n - LISTED_ENVIRONMENTS} more\n")
+
+
 def report_text(report: Report) -> Text:
     if report.command in PLAN_COMMANDS:
         return plan_text(report)
@@ -172,11 +206,16 @@ def report_text(report: Report) -> Text:
     text.append(f"{report.tool} {report.command}: ", style="bold")
     text.append(answer_words(report), style=VERDICT_STYLE[report.result])
     n = len(report.findings)
-    text.append(f" ({n} finding{'' if n == 1 else 's'})\n")
+    groups = alike(report.findings)
+    grouped = f"; shown as {len(groups)}, alike ones in other environments listed under the first" \
+        if len(groups) < n else ""
+    text.append(f" ({n} finding{'' if n == 1 else 's'}{grouped})\n")
     for a in report.assumptions:
         text.append(f"assuming: {a}\n", style="dim")
-    for i, f in enumerate(report.findings, 1):
-        _finding(text, i, f)
+    for i, group in enumerate(groups, 1):
+        _finding(text, i, group[0])
+        if len(group) > 1:
+            _also(text, group[1:])
     if report.stats:
         text.append("\n")
         for line in stats_lines(report.stats):

@@ -163,6 +163,36 @@ def test_text_prints_the_counterexample_as_cedar():
     assert "\nDetails\n" in out and "caused by: policy2" in out
 
 
+def test_text_lists_findings_alike_but_for_their_environment_under_the_first():
+    """A check of a store with many environments finds the same thing in
+    many of them: the text shows it once and lists the other environments;
+    the JSON keeps every finding."""
+    def may_error(resource_type: str, policy: str = "policy3") -> Finding:
+        return Finding("may-error", f"{policy} errors on a {resource_type}", (policy,),
+                       environment=RequestEnv("User", DELETE, resource_type), counterexample=sample_counterexample())
+    findings = (may_error("Doc"), may_error("Folder"), may_error("Doc", "policy4"), may_error("Page"))
+    report = Report("check", Verdict.VIOLATED, findings, {})
+    out = render(report, "text")
+    assert out.splitlines()[0] == ("cedarscope check: violated (4 findings; shown as 2, alike ones in other "
+                                   "environments listed under the first)")
+    assert "1. [may-error] policy3: policy3 errors on a Doc" in out
+    assert "2. [may-error] policy4: policy4 errors on a Doc" in out
+    assert "policy3 errors on a Folder" not in out
+    listed = out[out.index("also in 2 more environments"):out.index("2. [may-error]")]
+    assert 'User, Action::"delete", Folder' in listed and 'User, Action::"delete", Page' in listed
+    assert len(json.loads(render(report, "json"))["findings"]) == 4
+
+
+def test_text_lists_at_most_a_few_environments_of_a_group():
+    from cedarscope.reports.render_text import LISTED_ENVIRONMENTS
+    findings = tuple(Finding("always-denies", "allowed", environment=RequestEnv("User", DELETE, f"T{i}"))
+                     for i in range(LISTED_ENVIRONMENTS + 4))
+    out = render(Report("check", Verdict.VIOLATED, findings, {}), "text")
+    assert f"also in {LISTED_ENVIRONMENTS + 3} more environments" in out
+    assert f"T{LISTED_ENVIRONMENTS}\n" in out and f"T{LISTED_ENVIRONMENTS + 1}\n" not in out
+    assert "and 3 more" in out
+
+
 def test_text_answers_in_the_commands_words():
     from cedarscope.reports.render_text import answer_words
     assert answer_words(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3})) == "no change"
