@@ -69,6 +69,17 @@ def select(array: z3.ArrayRef, index: z3.ExprRef) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_select(ctx.ref(), array.as_ast(), index.as_ast()), ctx)
 
 
+def is_true_in(model: z3.ModelRef, b: z3.BoolRef) -> bool:
+    """z3.is_true(model.eval(b, model_completion=True)), without wrapping the
+    value in a z3py object: the lazy `like` procedure evaluates every test
+    in every model it checks."""
+    ctx = b.ctx_ref()
+    value = _ASTS[1]()
+    if not z3.Z3_model_eval(ctx, model.model, b.as_ast(), True, value):
+        raise z3.Z3Exception("failed to evaluate expression in the model")
+    return bool(z3.Z3_get_bool_value(ctx, value[0]) == z3.Z3_L_TRUE)
+
+
 def translated(e: z3.ExprRef, ctx: z3.Context) -> z3.ExprRef:
     """e.translate(ctx): the same term in context ctx, with e's z3py class
     (a translation keeps the sort, and a numeral stays one)."""

@@ -53,6 +53,10 @@ class Glob:
         self._sticky = 1 << (n - 1) if n and tokens[-1] is WILDCARD else 0
         self.start = self._close(1)
         self.chars = frozenset(self._at)
+        # Per character, state -> next state, filled as searches step: they
+        # step the same automaton from the same states over and over.  Every
+        # character the pattern does not spell moves it alike ("" stands for them).
+        self._moves: dict[str, _Moves] = {}
 
     def _close(self, state: int) -> int:
         while True:
@@ -62,7 +66,15 @@ class Glob:
             state = more
 
     def step(self, state: int, ch: str) -> int:
-        return self._close((state & self._stars) | ((state & self._at.get(ch, 0)) << 1))
+        return self.moves(ch)[state]
+
+    def moves(self, ch: str) -> _Moves:
+        """The transitions on character ch, as a table filled when first read."""
+        key = ch if ch in self._at else ""
+        table = self._moves.get(key)
+        if table is None:
+            table = self._moves[key] = _Moves(self, self._at.get(key, 0))
+        return table
 
     def accepts(self, state: int) -> bool:
         return bool(state & self._final)
@@ -78,6 +90,19 @@ class Glob:
             if not state:
                 return False
         return self.accepts(state)
+
+
+class _Moves(dict[int, int]):
+    """One character's transitions of a Glob: state -> next state."""
+
+    def __init__(self, automaton: Glob, expecting: int) -> None:
+        super().__init__()
+        self._automaton, self._expecting = automaton, expecting  # the positions that expect the character
+
+    def __missing__(self, state: int) -> int:
+        a = self._automaton
+        nxt = self[state] = a._close((state & a._stars) | ((state & self._expecting) << 1))
+        return nxt
 
 
 @functools.lru_cache(maxsize=4096)
@@ -129,12 +154,18 @@ def _search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> t
     used = set().union(*(a.chars for a in autos)) if autos else set()
     alphabet = [fresh_char(used)] + sorted(used)
 
+    # This loop is the hot one: each character's transition tables, and
+    # `always` and `accepts` as masks (a dead state is 0).
+    moves = [(ch, [a.moves(ch) for a in autos]) for ch in alphabet]
+    sticky = [a._sticky for a in avoided]
+    finals = [a._final for a in autos]
+
     def alive(state: tuple[int, ...]) -> bool:
-        return all(state[:k]) and not any(a.always(s) for a, s in zip(avoided, state[k:], strict=True))
+        return 0 not in state[:k] and not any([s & m for s, m in zip(state[k:], sticky, strict=True)])
 
     def done(state: tuple[int, ...]) -> bool:
-        return (all(a.accepts(s) for a, s in zip(required, state[:k], strict=True))
-                and not any(a.accepts(s) for a, s in zip(avoided, state[k:], strict=True)))
+        accepted = [s & m for s, m in zip(state, finals, strict=True)]
+        return all(accepted[:k]) and not any(accepted[k:])
 
     start = tuple(a.start for a in autos)
     if not alive(start):
@@ -146,8 +177,8 @@ def _search(required: Sequence[Glob], avoided: Sequence[Glob], budget: int) -> t
         text = seen[state]
         if done(state):
             return text, len(seen)
-        for ch in alphabet:
-            nxt = tuple(a.step(s, ch) for a, s in zip(autos, state, strict=True))
+        for ch, tables in moves:
+            nxt = tuple([table[s] for table, s in zip(tables, state, strict=True)])
             if nxt in seen or not alive(nxt):
                 continue
             if len(seen) >= budget:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import z3
 
+from cedarscope.encoder.direct import is_true_in
 from cedarscope.encoder.globs import Effort, glob, realize
 from cedarscope.encoder.strings import LikeAtom, string_val
 from cedarscope.encoder.watchdog import watching
@@ -181,8 +182,7 @@ class Solver:
     def _satisfies(self, model: z3.ModelRef, assumptions: Iterable[z3.BoolRef]) -> bool:
         """Does the model satisfy the real formulas (each test evaluated on
         the model's strings)?  Only those holding tests can fail."""
-        return all(z3.is_true(model.eval(f, model_completion=True))
-                   for f in itertools.chain(*self._added, assumptions))
+        return all(is_true_in(model, f) for f in itertools.chain(*self._added, assumptions))
 
     def _boolean(self, atom: LikeAtom) -> z3.BoolRef:
         key = atom.formula.get_id()
@@ -220,10 +220,10 @@ class Solver:
         by_subject: dict[int, list[tuple[LikeAtom, bool]]] = {}
         wrong: set[int] = set()
         for atom in atoms:
-            value = z3.is_true(model.eval(self._boolean(atom), model_completion=True))
+            value = is_true_in(model, self._boolean(atom))
             sid = atom.subject.get_id()
             by_subject.setdefault(sid, []).append((atom, value))
-            if value != z3.is_true(model.eval(self._local(atom.formula), model_completion=True)):
+            if value != is_true_in(model, self._local(atom.formula)):
                 wrong.add(sid)
         return {sid: tests for sid, tests in by_subject.items() if sid in wrong}
 

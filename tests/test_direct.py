@@ -103,3 +103,16 @@ def test_a_sets_stores_give_each_elements_membership():
                 value = model.eval(x, model_completion=True)
                 expected = z3.is_true(model.eval(arr[x], model_completion=True))
                 assert exceptions.get(value.as_ast().value, default) == expected
+
+
+def test_truth_in_a_model_is_z3pys():
+    """is_true_in says what z3.is_true of the completed evaluation says,
+    for terms the model decides and terms it leaves open."""
+    for ctx in (None, z3.Context()):
+        a, b, c = z3.Bools("a b c", ctx)
+        s = z3.Solver(ctx=ctx)
+        s.add(a, z3.Not(b))  # c is left open: completion makes it false
+        assert s.check() == z3.sat
+        model = s.model()
+        for term in [*_booleans(ctx), c, z3.Or(c, a), z3.And(c, a), z3.Not(c)]:
+            assert direct.is_true_in(model, term) == z3.is_true(model.eval(term, model_completion=True))
