@@ -64,6 +64,29 @@ def test_hierarchy_from_in():
     assert "Team" in s.entity_types["User"].member_of
 
 
+def test_an_in_scope_alone_lets_its_group_type_hold_members():
+    """`principal in Role::"c"` with nothing else: the only principal type
+    is Role, and it must be able to be in a Role, or `in` would hold only of
+    Role::"c" itself (as `==` does) and the permit would look narrower than
+    it is."""
+    s = inferred('permit(principal in Role::"c", action == Action::"a", resource in Folder::"f");')
+    assert "Role" in s.entity_types["Role"].member_of
+    assert "Folder" in s.entity_types["Folder"].member_of
+
+
+def test_in_and_equality_scopes_differ_under_the_schema_inferred_from_both():
+    from cedarscope.analyzer.checks import relation
+    from cedarscope.analyzer.solving import Options
+    from cedarscope.analyzer.workflow import infer
+    from cedarscope.reports.findings import Verdict
+
+    within = parse_policies('permit(principal in Role::"c", action == Action::"a", resource);')
+    equal = parse_policies('permit(principal == Role::"c", action == Action::"a", resource);')
+    schema = infer([equal, within]).schema
+    report = relation("equivalent", schema, within, equal, Options(jobs=1))
+    assert report.result is Verdict.VIOLATED  # a member of Role::"c" is allowed only by the first
+
+
 def test_a_broad_forbid_does_not_widen_named_actions():
     s = inferred('''
         permit(principal is User, action == Action::"view", resource is Doc);

@@ -18,7 +18,8 @@ Evidence, in the order it is read:
    exist, not who reaches the policy), in requests; inference never narrows
    what a permit allows.  ``principal in Team::"t"`` asks for a type whose
    entities can be in a Team: one the data shows as a member, else the
-   principal types seen elsewhere, else Team.  A forbid only takes requests
+   principal types seen elsewhere, else Team, which then gets ``in [Team]``
+   (without it ``in`` would mean ``==``).  A forbid only takes requests
    away, so its scope is no evidence of who makes them: its types are added
    only where it would otherwise apply to no environment (Cedar rejects such
    a policy), preferring actions a permit leaves open, and such an

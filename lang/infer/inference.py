@@ -222,6 +222,8 @@ class Inference:
         self._fill_open_positions(policies, seen)
         for p in policies:
             self._ensure_an_environment(p)
+        for p in policies:
+            self._members_for_in_scope(p)
 
     def _positions(self) -> tuple[tuple[str, dict[EntityUID, set[str]]], ...]:
         return ("principal", self.envs.principals), ("resource", self.envs.resources)
@@ -290,6 +292,25 @@ class Inference:
                 table[a] |= added
                 if policy.effect == "forbid":
                     self._forbid_only |= {(a, var, t) for t in added}
+
+    def _members_for_in_scope(self, policy: ast.Policy) -> None:
+        """A permit's ``principal in Team::"t"`` is for entities that can be
+        in a Team.  When no evidence shows a type that can (entity data, an
+        ``is ... in`` scope, an ``in`` test between attributes), each type
+        the position holds for the permit's actions gets a memberOf edge to
+        Team, Team itself included: otherwise ``in`` would hold only of
+        Team::"t" itself, as ``==`` does, and the schema would narrow what the
+        permit allows."""
+        if policy.effect != "permit":
+            return
+        for var, table in self._positions():
+            scope = getattr(policy, var)
+            target = scope.target if isinstance(scope, ast.ScopeIn) else None
+            if not isinstance(target, EntityUID) or is_action_type(target.type) or self.members_of(target.type):
+                continue
+            for action in self._actions_of(policy):
+                for name in sorted(table[action]):
+                    self.add_member_of(name, target.type)
 
     def _for_a_forbid_only(self, principal: str, action: EntityUID, resource: str) -> bool:
         """Is this environment there only to give a forbid one?"""
