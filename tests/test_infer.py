@@ -75,16 +75,19 @@ def test_an_in_scope_alone_lets_its_group_type_hold_members():
 
 
 def test_in_and_equality_scopes_differ_under_the_schema_inferred_from_both():
+    """In a permit and in a forbid."""
     from cedarscope.analyzer.checks import relation
     from cedarscope.analyzer.solving import Options
     from cedarscope.analyzer.workflow import infer
     from cedarscope.reports.findings import Verdict
 
-    within = parse_policies('permit(principal in Role::"c", action == Action::"a", resource);')
-    equal = parse_policies('permit(principal == Role::"c", action == Action::"a", resource);')
-    schema = infer([equal, within]).schema
-    report = relation("equivalent", schema, within, equal, Options(jobs=1))
-    assert report.result is Verdict.VIOLATED  # a member of Role::"c" is allowed only by the first
+    for effect in ("permit", "forbid"):
+        allow = "" if effect == "permit" else 'permit(principal, action == Action::"a", resource);\n'
+        within = parse_policies(f'{allow}{effect}(principal in Role::"c", action == Action::"a", resource);')
+        equal = parse_policies(f'{allow}{effect}(principal == Role::"c", action == Action::"a", resource);')
+        schema = infer([equal, within]).schema
+        report = relation("equivalent", schema, within, equal, Options(jobs=1))
+        assert report.result is Verdict.VIOLATED, effect  # they decide a member of Role::"c" differently
 
 
 def test_a_broad_forbid_does_not_widen_named_actions():

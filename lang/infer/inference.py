@@ -294,15 +294,14 @@ class Inference:
                     self._forbid_only |= {(a, var, t) for t in added}
 
     def _members_for_in_scope(self, policy: ast.Policy) -> None:
-        """A permit's ``principal in Team::"t"`` is for entities that can be
+        """A scope's ``principal in Team::"t"`` is about entities that can be
         in a Team.  When no evidence shows a type that can (entity data, an
         ``is ... in`` scope, an ``in`` test between attributes), each type
-        the position holds for the permit's actions gets a memberOf edge to
+        the position holds for the policy's actions gets a memberOf edge to
         Team, Team itself included: otherwise ``in`` would hold only of
-        Team::"t" itself, as ``==`` does, and the schema would narrow what the
-        permit allows."""
-        if policy.effect != "permit":
-            return
+        Team::"t" itself, as ``==`` does, and the schema would narrow what a
+        permit allows or a forbid denies (``in`` and ``==`` would then prove
+        equivalent)."""
         for var, table in self._positions():
             scope = getattr(policy, var)
             target = scope.target if isinstance(scope, ast.ScopeIn) else None
