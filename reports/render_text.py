@@ -88,7 +88,7 @@ def one_line(text: str) -> str:
             continue
         if not out:
             out = line
-        elif (out.endswith("(") or line.startswith((")", ".", "["))
+        elif (out.endswith("(") or line.startswith((")", "."))
               or (line.startswith("(") and (out[-1].isalnum() or out[-1] == "_"))):
             out += line  # a member access or call the printer broke across lines
         else:

@@ -193,6 +193,19 @@ def test_text_lists_at_most_a_few_environments_of_a_group():
     assert "and 3 more" in out
 
 
+def test_one_line_keeps_the_space_before_a_set_literal():
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.printer import print_policy
+    from cedarscope.reports.render_text import one_line
+    long = ", ".join(f'"{c * 30}"' for c in "abc")
+    [(_, policy)] = parse_policies(f'permit(principal, action in [Action::"{"v" * 40}", Action::"{"w" * 40}"], '
+                                   f'resource) when {{ principal.ok && [{long}].contains(principal.tag) }};'
+                                   ).policies
+    line = one_line(print_policy(policy))
+    assert "action in [Action::" in line and "&& [\"aaa" in line
+    assert parse_policies(line).policies[0][1] == policy
+
+
 def test_text_answers_in_the_commands_words():
     from cedarscope.reports.render_text import answer_words
     assert answer_words(Report("diff", Verdict.HOLDS, stats={"unchanged_environments": 3})) == "no change"
