@@ -40,6 +40,7 @@ from cedarscope.reports.findings import (
     EXIT_FINDINGS,
     EXIT_INTERNAL_ERROR,
     EXIT_OK,
+    FINDING_KINDS,
     VERSION,
     Report,
 )
@@ -465,6 +466,21 @@ def parse(paths: tuple[Path, ...]) -> None:
     click.echo(f"ok: {len(files)} file{'s' if len(files) != 1 else ''}, "
                f"{static} polic{'ies' if static != 1 else 'y'}, "
                f"{templates} template{'s' if templates != 1 else ''}")
+
+
+@cli.command()
+@click.argument("kind", required=False, metavar="[KIND]", type=click.Choice(list(FINDING_KINDS)))
+def docs(kind: str | None) -> None:
+    """What a finding kind means: an example, how to fix it, how to accept
+    it (the page each finding's `see` line names).  Without KIND, the kinds."""
+    if kind is None:
+        width = max(map(len, FINDING_KINDS))
+        for name, title in FINDING_KINDS.items():
+            click.echo(f"{name:<{width}}  {title}")
+        return
+    from cedarscope.reports.docs import finding_page
+
+    click.echo(finding_page(kind), nl=False)
 
 
 @cli.command("format")

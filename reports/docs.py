@@ -1,8 +1,9 @@
 """Where each finding kind is documented: one page per kind under
 docs/findings/ (what it means, an example, how to fix or suppress it).
 
-Renderers link to the page: text output names its path, SARIF rules carry
-it as their help link.  A link is the page's path in the repository,
+Renderers link to the page: text output names the command that prints it
+(`cedarscope docs KIND`, which works wherever cedarscope is installed),
+SARIF rules carry its path as their help link.  A link is the page's path in the repository,
 ``docs/findings/<kind>.md``; with a base URL (``CEDARSCOPE_DOCS_URL``, e.g.
 the repository's web address at a tag, as the GitHub Action sets it) it is
 an absolute URL, which SARIF viewers can open.
@@ -24,6 +25,15 @@ def finding_doc(kind: str) -> str:
     if kind not in FINDING_KINDS:
         raise ValueError(f"unknown finding kind {kind!r}")
     return f"{DOCS_FOLDER}/{kind}.md"
+
+
+def finding_page(kind: str) -> str:
+    """The kind's page itself, as installed with the package (the wheel
+    holds docs/findings/ as cedarscope/reports/finding_pages/)."""
+    from importlib import resources
+
+    return (resources.files("cedarscope.reports") / "finding_pages" / finding_doc(kind).rsplit("/", 1)[1]
+            ).read_text(encoding="utf-8")
 
 
 def finding_doc_url(kind: str, base: str | None = None) -> str | None:

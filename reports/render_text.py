@@ -25,7 +25,7 @@ from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
 from cedarscope.lang.values import CedarRecord, CedarSet
-from cedarscope.reports.docs import finding_doc_link
+from cedarscope.reports.docs import finding_doc_url
 from cedarscope.reports.findings import (
     AuthorizationResult,
     Counterexample,
@@ -140,7 +140,7 @@ def _finding(text: Text, index: int, f: Finding) -> None:
         text.append(f"   environment: {f.environment}\n")
     if f.related:
         text.append(f"   related: {', '.join(f.related)}\n")
-    text.append(f"   see {finding_doc_link(f.kind)}\n", style="dim")
+    text.append(f"   see {finding_doc_url(f.kind) or 'cedarscope docs ' + f.kind}\n", style="dim")
     if f.counterexample is not None:
         _counterexample(text, f.counterexample)
 

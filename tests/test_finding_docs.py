@@ -60,7 +60,7 @@ def test_text_and_sarif_output_link_to_the_pages(tmp_path, monkeypatch):
     run_example(page, tmp_path, monkeypatch)  # writes the example's files
     monkeypatch.delenv("CEDARSCOPE_DOCS_URL", raising=False)
     text = CliRunner().invoke(cli, ["audit", "policies.cedar", "--schema", "schema.cedarschema"]).stdout
-    assert "see docs/findings/dead.md" in text
+    assert "see cedarscope docs dead" in text  # a command: the pages are installed with the package
     monkeypatch.setenv("CEDARSCOPE_DOCS_URL", "https://example.org/docs/findings")
     sarif = json.loads(CliRunner().invoke(cli, ["audit", "policies.cedar", "--schema", "schema.cedarschema",
                                                 "--format", "sarif"]).stdout)
@@ -82,3 +82,13 @@ def test_links_point_at_the_pages(monkeypatch):
     assert finding_doc_link("dead") == "https://example.org/cedarscope/docs/findings/dead.md"
     with pytest.raises(ValueError):
         finding_doc("deadd")
+
+
+def test_the_docs_command_prints_each_page_and_lists_the_kinds():
+    from cedarscope.reports.findings import FINDING_KINDS
+    for kind in FINDING_KINDS:
+        result = CliRunner().invoke(cli, ["docs", kind])
+        assert result.exit_code == 0 and result.stdout == (DOCS / f"{kind}.md").read_text(encoding="utf-8")
+    listing = CliRunner().invoke(cli, ["docs"]).stdout.splitlines()
+    assert [line.split()[0] for line in listing] == list(FINDING_KINDS)
+    assert CliRunner().invoke(cli, ["docs", "deadd"]).exit_code == 2
