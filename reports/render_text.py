@@ -199,6 +199,17 @@ def _also(text: Text, others: Sequence[Finding]) -> None:
         text.append(f"     and {n - LISTED_ENVIRONMENTS} more\n")
 
 
+def counted(findings: Sequence[Finding]) -> str:
+    """"3 findings", or with the warnings and notes that do not fail the run
+    counted apart ("0 findings, 2 notes"): a run that holds may list notes."""
+    by_severity = {severity: sum(1 for f in findings if f.severity == severity)
+                   for severity in ("error", "warning", "note")}
+    words = [f"{by_severity['error']} finding{'' if by_severity['error'] == 1 else 's'}"]
+    words += [f"{k} {severity}{'' if k == 1 else 's'}" for severity, k in by_severity.items()
+              if severity != "error" and k]
+    return ", ".join(words)
+
+
 def report_text(report: Report) -> Text:
     if report.command in PLAN_COMMANDS:
         return plan_text(report)
@@ -209,7 +220,7 @@ def report_text(report: Report) -> Text:
     groups = alike(report.findings)
     grouped = f"; shown as {len(groups)}, alike ones in other environments listed under the first" \
         if len(groups) < n else ""
-    text.append(f" ({n} finding{'' if n == 1 else 's'}{grouped})\n")
+    text.append(f" ({counted(report.findings)}{grouped})\n")
     for a in report.assumptions:
         text.append(f"assuming: {a}\n", style="dim")
     for i, group in enumerate(groups, 1):

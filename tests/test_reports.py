@@ -183,6 +183,16 @@ def test_text_lists_findings_alike_but_for_their_environment_under_the_first():
     assert len(json.loads(render(report, "json"))["findings"]) == 4
 
 
+def test_text_counts_notes_apart_from_findings():
+    """A strict audit that holds may list notes: the header must not read
+    as if it had failing findings."""
+    note = Finding("over-permissive", "grants every resource", ("policy1",), severity="note")
+    out = render(Report("audit", Verdict.HOLDS, (note, note), {}), "text")
+    assert out.splitlines()[0] == "cedarscope audit: holds (0 findings, 2 notes)"
+    out = render(Report("audit", Verdict.VIOLATED, (sample_report().findings[1], note), {}), "text")
+    assert out.splitlines()[0] == "cedarscope audit: violated (1 finding, 1 note)"
+
+
 def test_text_lists_at_most_a_few_environments_of_a_group():
     from cedarscope.reports.render_text import LISTED_ENVIRONMENTS
     findings = tuple(Finding("always-denies", "allowed", environment=RequestEnv("User", DELETE, f"T{i}"))
