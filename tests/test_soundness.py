@@ -132,7 +132,7 @@ def test_every_report_lists_the_assumptions_in_force(files):
     text = CliRunner().invoke(cli, ["equivalent", str(ghost), str(allow), "--schema", str(schema),
                                     "--entities-exist", "all"]).output
     header = text.splitlines()[:3]
-    assert header == ["cedarscope equivalent: holds (0 findings)", f"assuming: {CEDAR_ACCEPTS}",
+    assert header == ["cedarscope equivalent: yes, the sets decide every request alike (0 findings)", f"assuming: {CEDAR_ACCEPTS}",
                       f"assuming: {STRONGER[ENTITIES_EXIST]}"]
 
 
