@@ -141,7 +141,7 @@ RELATIONS = {"equivalent": queries.equivalent, "implies": queries.implies, "disj
 # A relation's counterexample is named by which of the two sets allow it,
 # with how to say it: every relation's counterexamples are among these
 # (diff's gained / lost would read as a change from one version to the next).
-RELATION_KINDS = {
+RELATION_KINDS: dict[tuple[str, str], tuple[str, str]] = {
     (ALLOW, DENY): ("only-first-allows", "is allowed by the first set and denied by the second"),
     (DENY, ALLOW): ("only-second-allows", "is denied by the first set and allowed by the second"),
     (ALLOW, ALLOW): ("both-allow", "is allowed by both sets"),
