@@ -45,7 +45,7 @@ from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
-from cedarscope.lang.schema import LongType, RequestEnv, Schema
+from cedarscope.lang.schema import LongType, RequestEnv, Schema, StringType
 from cedarscope.lang.values import EntityUID
 
 if TYPE_CHECKING:
@@ -146,8 +146,9 @@ class Encoding:
         return self.sym.readable(words, tested)
 
     def reads_strings(self) -> bool:
-        """Does `readable` speak of strings (so that `words` matters)?"""
-        return self.sym.reads_strings()
+        """Is some symbolic input compiled so far a string (so that
+        `readable`'s `words` matters)?"""
+        return any(isinstance(ty, StringType) for ty, _ in self.sym.leaves)
 
     def present(self) -> list[z3.BoolRef]:
         """The first of the `readable` preferences alone: the entities read

@@ -482,11 +482,6 @@ class SymEnv:
     # ------------------------------------------------------------------
     # Readable models and enumeration
 
-    def reads_strings(self) -> bool:
-        """Some string compiled so far is a symbolic input (`readable`
-        then prefers words to printable strings)."""
-        return any(isinstance(ty, StringType) for ty, _ in self.leaves)
-
     def present(self) -> list[z3.BoolRef]:
         """The entities the policies read exist (a store holding them reads
         best): the first of the `readable` preferences."""
