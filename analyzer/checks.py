@@ -136,27 +136,30 @@ def _locations(ps: PolicySet, ids: Iterable[str]) -> tuple[Location, ...]:
 # Relations between two sets
 
 
-RELATIONS = {
-    "equivalent": (queries.equivalent, "decides differently in the two sets"),
-    "implies": (queries.implies, "is allowed by the first set and denied by the second"),
-    "disjoint": (queries.disjoint, "is allowed by both sets"),
+RELATIONS = {"equivalent": queries.equivalent, "implies": queries.implies, "disjoint": queries.disjoint}
+
+# A relation's counterexample is named by which of the two sets allow it,
+# with how to say it: every relation's counterexamples are among these
+# (diff's gained / lost would read as a change from one version to the next).
+RELATION_KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    (ALLOW, DENY): ("only-first-allows", "is allowed by the first set and denied by the second"),
+    (DENY, ALLOW): ("only-second-allows", "is denied by the first set and allowed by the second"),
+    (ALLOW, ALLOW): ("both-allow", "is allowed by both sets"),
 }
 
 
 def relation(command: str, schema: Schema, a: PolicySet, b: PolicySet, options: Options) -> Report:
-    query, says = RELATIONS[command]
-    answers = query(schema, a, b, options)
+    answers = RELATIONS[command](schema, a, b, options)
     findings = []
     for answer in answers:
         for ex in answer.examples:
             cx = counterexample(ex, {"first": a, "second": b})
-            kind = "gained" if cx.decisions["second"] == ALLOW and cx.decisions["first"] == DENY else "lost"
-            if command == "disjoint":
-                kind = "reachable"
+            kind, says = RELATION_KINDS[cx.decisions["first"], cx.decisions["second"]]
+            deciders = (r.id for side in cx.determining.values() for r in side)
             findings.append(Finding(
                 kind=kind,
                 message=f"{describe_request(ex)} {says}",
-                policies=tuple(r.id for side in cx.determining.values() for r in side),
+                policies=tuple(dict.fromkeys(deciders)),  # a policy both sets hold is named once
                 environment=answer.env,
                 counterexample=cx,
             ))

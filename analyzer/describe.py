@@ -501,7 +501,7 @@ class Describer:
         from cedarscope.lang.validator import validate
 
         policy = self.policy(tree)
-        text = print_policy(policy)
+        text = print_policy(policy, show_nesting=True)  # no one wrote it: show how its parts group
         try:
             parsed = parse_policy(text, "<description>")
         except CedarError as err:

@@ -68,3 +68,8 @@ class SolverContext:
     def present(self) -> z3.BoolRef:
         """Made when first asked for: the terms made before it keep their ids."""
         return z3.Bool("cedarscope.present", self.ctx)
+
+    @functools.cached_property
+    def printable(self) -> z3.BoolRef:
+        """The fallback preferences' literal, made (like `present`) when first asked for."""
+        return z3.Bool("cedarscope.printable", self.ctx)

@@ -13,8 +13,9 @@ incremental solver, and owns what every question needs:
 * "unknown" is never a proof: a timeout, an exhausted budget or Z3 giving up
   is `Status.UNKNOWN` with its reason; Z3 turns Ctrl-C during a check into
   "unknown", which is re-raised here as KeyboardInterrupt;
-* models that read well (small numbers, short printable strings) are
-  preferred, never required.
+* models that read well (small numbers, strings that are short words, or
+  short printable strings where the goal needs punctuation) are preferred,
+  never required.
 
 `per_environment` runs a question in each selected environment and turns a
 construct the encoder does not support into an unknown answer.
@@ -268,6 +269,7 @@ class EnvSolver:
         self._footprint: tuple[int, ...] = ()
         self._models: list[Model] = []
         self._readable_for: tuple[tuple[int, ...], list[z3.BoolRef], list[z3.BoolRef], int] | None = None
+        self._printable_for: tuple[tuple[int, ...], list[z3.BoolRef]] | None = None
         self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
@@ -329,37 +331,56 @@ class EnvSolver:
             self.solver.add(local_goal)
             status = self._check(budget)
             if status is Status.SAT and readable:
-                # Preferences, added only for this check: string constraints
-                # would slow every later check of the environment.
-                plain = self.solver.model()
-                preferences, small, presence = self._preferences()
-                if _satisfies(plain, [*preferences, *small]):
-                    return Status.SAT, self._keep(plain)  # it reads well already: no call needed
-                present = preferences[:presence]  # (readable() lists them first)
-                if present and _satisfies(plain, [*preferences[len(present):], *small]):
-                    # Only entities missing from the store keep it from reading
-                    # well: ask for them alone, a Boolean question, cheaper by
-                    # far than the string preferences (Z3's sequence solver).
-                    # Unsat there is unsat for every preference (they include
-                    # these): the plain model is the best to be had.
-                    self.solver.add(implies(self._z3.present, and_of(*present)))
-                    found = self._check(budget, self._z3.present)
-                    if found is Status.UNSAT:
-                        return Status.SAT, self._keep(plain)
-                    if found is Status.SAT and _satisfies(self.solver.model(), [*preferences, *small]):
-                        return Status.SAT, self._keep(self.solver.model())
-                if preferences:
-                    self.solver.add(implies(self._z3.readable, and_of(*preferences)))
-                if small:  # numbers a reader would pick, when the goal allows them
-                    self.solver.add(implies(self._z3.small, and_of(*small)))
-                    if self._check(budget, self._z3.readable, self._z3.small) is Status.SAT:
-                        return Status.SAT, self._keep(self.solver.model())
-                if preferences and self._check(budget, self._z3.readable) is Status.SAT:
-                    return Status.SAT, self._keep(self.solver.model())
-                return Status.SAT, self._keep(plain)
+                return Status.SAT, self._keep(self._readable_model(budget))
             return status, self._keep(self.solver.model()) if status is Status.SAT else None
         finally:
             self.solver.pop()
+
+    def _readable_model(self, budget: Budget) -> z3.ModelRef:
+        """The solver's model, or one that reads better: preferences added
+        only for this check (string constraints would slow every later check
+        of the environment), strings as words first, then as any printable
+        strings when the goal needs punctuation."""
+        plain = self.solver.model()
+        preferences, small, presence = self._preferences()
+        if _satisfies(plain, [*preferences, *small]):
+            return plain  # it reads well already: no call needed
+        present = preferences[:presence]  # (readable() lists them first)
+        if present and _satisfies(plain, [*preferences[len(present):], *small]):
+            # Only entities missing from the store keep it from reading
+            # well: ask for them alone, a Boolean question, cheaper by
+            # far than the string preferences (Z3's sequence solver).
+            # Unsat there is unsat for every preference (they include
+            # these): the plain model is the best to be had.
+            self.solver.add(implies(self._z3.present, and_of(*present)))
+            found = self._check(budget, self._z3.present)
+            if found is Status.UNSAT:
+                return plain
+            if found is Status.SAT and _satisfies(self.solver.model(), [*preferences, *small]):
+                return self.solver.model()
+        if preferences:
+            self.solver.add(implies(self._z3.readable, and_of(*preferences)))
+        if small:  # numbers a reader would pick, when the goal allows them
+            self.solver.add(implies(self._z3.small, and_of(*small)))
+        better = self._preferred(budget, self._z3.readable, bool(preferences), small)
+        if better is not None:
+            return better
+        printable = self._printable_preferences()
+        if not printable or _satisfies(plain, [*printable, *small]):
+            return plain  # as readable as printable strings make it
+        self.solver.add(implies(self._z3.printable, and_of(*printable)))
+        better = self._preferred(budget, self._z3.printable, True, small)
+        return better if better is not None else plain
+
+    def _preferred(self, budget: Budget, literal: z3.BoolRef, preferences: bool,
+                   small: list[z3.BoolRef]) -> z3.ModelRef | None:
+        """A model of the preferences under `literal` (added), with small
+        numbers if it can be had, or None."""
+        if small and self._check(budget, literal, self._z3.small) is Status.SAT:
+            return self.solver.model()
+        if preferences and self._check(budget, literal) is Status.SAT:
+            return self.solver.model()
+        return None
 
     def _preferences(self) -> tuple[list[z3.BoolRef], list[z3.BoolRef], int]:
         """The readability preferences (`Encoding.readable`) and the small
@@ -371,6 +392,16 @@ class EnvSolver:
             self._readable_for = (footprint, [self.local(c) for c in self.enc.readable()],
                                   [self.local(c) for c in self.enc.small_numbers()], len(self.enc.present()))
         return self._readable_for[1:]
+
+    def _printable_preferences(self) -> list[z3.BoolRef]:
+        """The preferences with any printable strings for words (none when
+        there is no string to prefer), in the solver's context; made when a
+        goal first needs them, again only when the footprint grew."""
+        footprint = self.enc.footprint()
+        if self._printable_for is None or self._printable_for[0] != footprint:
+            made = [self.local(c) for c in self.enc.readable(words=False)] if self.enc.reads_strings() else []
+            self._printable_for = (footprint, made)
+        return self._printable_for[1]
 
     def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
                   keep: Callable[[Model], bool]) -> Status:

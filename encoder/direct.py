@@ -148,17 +148,33 @@ def declared(name: str, args: tuple[z3.ExprRef, ...], rsort: z3.SortRef) -> z3.F
 
 def short_printable(v: z3.SeqRef) -> z3.BoolRef:
     """z3.And(z3.Length(v) <= 12, z3.InRe(v, z3.Star(z3.Range(" ", "~"))))."""
+    return _short_in(v, _printable())
+
+
+def short_alphanumeric(v: z3.SeqRef) -> z3.BoolRef:
+    """z3.And(z3.Length(v) <= 12, z3.InRe(v, z3.Star(z3.Union(z3.Range("0", "9"),
+    z3.Range("A", "Z"), z3.Range("a", "z"))))): a word, where any printable
+    string could be Z3's own fresh value ("!0!"), or punctuation."""
+    return _short_in(v, _alphanumeric())
+
+
+def _short_in(v: z3.SeqRef, chars: z3.ReRef) -> z3.BoolRef:
     ctx = v.ctx
     c = ctx.ref()
     length = z3.ArithRef(z3.Z3_mk_seq_length(c, v.as_ast()), ctx)
     short = z3.BoolRef(z3.Z3_mk_le(c, length.as_ast(), _twelve().as_ast()), ctx)
-    printable = z3.BoolRef(z3.Z3_mk_seq_in_re(c, v.as_ast(), _printable().as_ast()), ctx)
-    return and_of(short, printable)
+    member = z3.BoolRef(z3.Z3_mk_seq_in_re(c, v.as_ast(), chars.as_ast()), ctx)
+    return and_of(short, member)
 
 
 @functools.cache
 def _printable() -> z3.ReRef:
     return z3.Star(z3.Range(" ", "~"))
+
+
+@functools.cache
+def _alphanumeric() -> z3.ReRef:
+    return z3.Star(z3.Union(z3.Range("0", "9"), z3.Range("A", "Z"), z3.Range("a", "z")))
 
 
 @functools.cache

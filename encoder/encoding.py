@@ -45,7 +45,7 @@ from cedarscope.encoder.terms import Term
 from cedarscope.lang.ast import Policy, TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
-from cedarscope.lang.schema import LongType, RequestEnv, Schema
+from cedarscope.lang.schema import LongType, RequestEnv, Schema, StringType
 from cedarscope.lang.values import EntityUID
 
 if TYPE_CHECKING:
@@ -131,12 +131,24 @@ class Encoding:
             out += pin_record(sym.context.val, sym.context_type, request.context, sym.ids)
         return out
 
-    def readable(self) -> list[z3.BoolRef]:
+    def readable(self, words: bool = True) -> list[z3.BoolRef]:
         """Preferences, not assumptions, for models that read well: the
         entities read are in the store, and the symbolic inputs compiled so
-        far take small numbers, short printable strings and dates near now.  A query adds them under an assumption
-        literal and drops them when they make it unsatisfiable."""
-        return self.sym.readable()
+        far take small numbers, short strings and dates near now.  Strings
+        are alphanumeric words (Z3's own choices, such as "!0!", are not),
+        except those a `like` pattern tests (the string the pattern needs,
+        "@example.com", is what the solver's refinement spells: encoder.
+        solver); with `words` False, every string is any short printable
+        one: the fallback when the goal needs punctuation elsewhere.  A
+        query adds them under an assumption literal and drops them when they
+        make it unsatisfiable."""
+        tested = {atom.subject.get_id() for atom in self.compiler.likes.values()}
+        return self.sym.readable(words, tested)
+
+    def reads_strings(self) -> bool:
+        """Is some symbolic input compiled so far a string (so that
+        `readable`'s `words` matters)?"""
+        return any(isinstance(ty, StringType) for ty, _ in self.sym.leaves)
 
     def present(self) -> list[z3.BoolRef]:
         """The first of the `readable` preferences alone: the entities read

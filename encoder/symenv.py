@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import z3
 
 from cedarscope.encoder.assumptions import ENTITIES_EXIST, REQUEST_ENTITIES_EXIST, checked
-from cedarscope.encoder.direct import apply, const, declared, short_printable
+from cedarscope.encoder.direct import apply, const, declared, short_alphanumeric, short_printable
 from cedarscope.encoder.terms import (
     BOOL_SORT,
     ID,
@@ -487,9 +487,11 @@ class SymEnv:
         best): the first of the `readable` preferences."""
         return [app for kind, _info, _args, app in list(self.apps.values()) if kind == "exists"]
 
-    def readable(self) -> list[z3.BoolRef]:
+    def readable(self, words: bool = True, tested: Collection[int] = ()) -> list[z3.BoolRef]:
         """Entities that exist (`present`, first), small numbers, short
-        printable strings, dates in this century."""
+        strings, dates in this century.  Strings are alphanumeric words
+        (with `words`), except the `tested` ones (term ids), and every string
+        without `words`: those are short printable strings."""
         out = self.present()
         for ty, v in self.leaves:
             if isinstance(ty, (EntityType, SetType)):
@@ -497,7 +499,7 @@ class SymEnv:
             if isinstance(ty, LongType):
                 out.append(z3.And(v >= -1000, v <= 1000))
             elif isinstance(ty, StringType):
-                out.append(short_printable(v))
+                out.append(short_alphanumeric(v) if words and v.get_id() not in tested else short_printable(v))
             elif isinstance(ty, ExtensionType) and ty.name == "decimal":
                 out.append(z3.And(v >= -10_000_000, v <= 10_000_000))
             elif isinstance(ty, ExtensionType) and ty.name == "datetime":

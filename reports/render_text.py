@@ -240,6 +240,15 @@ def report_text(report: Report) -> Text:
 PLAN_COMMANDS = ("diff", "whatif")
 SIGN = {"gained": ("+", "bold red"), "lost": ("-", "bold yellow")}
 
+# The relations between two sets answer yes or no to their own question
+# (holds, violated).
+RELATION_ANSWERS = {
+    "equivalent": ("yes, the sets decide every request alike", "no, the sets decide some requests differently"),
+    "implies": ("yes, the second set allows every request the first allows",
+                "no, the first set allows requests the second denies"),
+    "disjoint": ("yes, no request is allowed by both sets", "no, some requests are allowed by both sets"),
+}
+
 
 def answer_words(report: Report) -> str:
     """The answer in the command's own words (the text output only: JSON,
@@ -251,6 +260,9 @@ def answer_words(report: Report) -> str:
         n = len(report.changes)
         found = "no change" if n == 0 else f"{n} change{'' if n == 1 else 's'}"
         return found if report.result is not Verdict.UNKNOWN else f"unknown ({found} found)"
+    if report.command in RELATION_ANSWERS and report.result is not Verdict.UNKNOWN:
+        yes, no = RELATION_ANSWERS[report.command]
+        return yes if report.result is Verdict.HOLDS else no
     return report.result.value
 
 

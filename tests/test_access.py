@@ -159,7 +159,7 @@ def test_levels_are_always_sometimes_and_never(store):
 
     assert one_line(edit["description"]) == (
         'permit (principal, action == Action::"edit", resource) when { resource.owner == principal || '
-        'principal in Team::"seniors" && resource.public && principal.level > 3 };')
+        '(principal in Team::"seniors" && resource.public && principal.level > 3) };')
     # a sometimes shows an allowed and a denied request; always only allowed ones; never only denied ones
     assert set(edit["examples"]) == {"allowed", "denied"}
     assert edit["examples"]["allowed"]["decisions"] == {"policies": "allow"}

@@ -60,6 +60,8 @@ def test_select_apply_const_and_declarations_are_z3pys():
         assert c.eq(z3.Const("c#1", rsort)) and type(c) is type(z3.Const("c#1", rsort))
     v = z3.String("v")
     assert direct.short_printable(v).eq(z3.And(z3.Length(v) <= 12, z3.InRe(v, z3.Star(z3.Range(" ", "~")))))
+    words = z3.Star(z3.Union(z3.Range("0", "9"), z3.Range("A", "Z"), z3.Range("a", "z")))
+    assert direct.short_alphanumeric(v).eq(z3.And(z3.Length(v) <= 12, z3.InRe(v, words)))
 
 
 def test_translation_is_z3pys():

@@ -84,6 +84,17 @@ def test_bundled_example_is_one_change_per_direction_and_environment():
             assert f.related and set(f.related) <= {"owner-full-access", "team-can-view", "public-view"}
 
 
+def test_bundled_example_descriptions_show_how_their_chains_nest():
+    """A description no one wrote is printed with its nesting shown
+    (lang.printer.NESTING_SHOWN): the inner `&&` in parentheses of its own."""
+    schema, old, new = bundled()
+    view = next(f for f in cedarscope.diff(old, new, schema).changes if f.environment.action.id == "view")
+    assert view.description is not None
+    assert '   (principal in Team::"engineering" && resource in Folder::"eng-docs") ||' in view.description
+    assert parse_policy(view.description) == parse_policy(view.description.replace("(principal", "principal")
+                                                          .replace('"eng-docs")', '"eng-docs"'))
+
+
 def test_bundled_example_plan_fits_one_screen_before_details():
     proc = subprocess.run([sys.executable, "-m", "cedarscope", "diff", "examples/policies.cedar",
                            "examples/policies_v2.cedar", "--schema", "examples/schema.cedarschema"],

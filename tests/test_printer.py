@@ -171,6 +171,61 @@ def test_long_conditions_put_one_operand_per_line():
     )
 
 
+# A description of the bundled example's diff (examples/policies_v2.cedar):
+# `(owner || team && folder || public) && classification`.
+OWNER = A.BinaryOp("==", attr(R, "owner"), P)
+IN_TEAM = A.BinaryOp("in", P, A.EntityLit(EntityUID("Team", "engineering")))
+IN_FOLDER = A.BinaryOp("in", R, A.EntityLit(EntityUID("Folder", "eng-docs")))
+CLEARED = A.BinaryOp("==", attr(R, "classification"), attr(P, "clearance"))
+NESTED = A.And(A.Or(A.Or(OWNER, A.And(IN_TEAM, IN_FOLDER)), attr(R, "public")), CLEARED)
+
+
+def test_cedar_format_breaks_nested_chains_together():
+    assert print_policy(when(NESTED)).splitlines()[3:7] == [
+        "  (resource.owner == principal ||",
+        '   principal in Team::"engineering" &&',
+        '   resource in Folder::"eng-docs" ||',
+        "   resource.public) &&",
+    ]
+
+
+def test_shown_nesting_parenthesises_inner_chains_that_break_on_their_own():
+    text = print_policy(when(NESTED), show_nesting=True)
+    assert text.splitlines()[3:8] == [
+        "  (resource.owner == principal ||",
+        '   (principal in Team::"engineering" && resource in Folder::"eng-docs") ||',
+        "   resource.public) &&",
+        "  resource.classification == principal.clearance",
+        "};",
+    ]
+    assert parse_policy(text) == when(NESTED)  # the added parentheses are redundant
+    # too narrow for the inner chain: it breaks one operand per line, under its parenthesis
+    narrow = print_policy(when(NESTED), width=60, show_nesting=True)
+    assert narrow.splitlines()[3:8] == [
+        "  (resource.owner == principal ||",
+        '   (principal in Team::"engineering" &&',
+        '    resource in Folder::"eng-docs") ||',
+        "   resource.public) &&",
+        "  resource.classification == principal.clearance",
+    ]
+    assert parse_policy(narrow) == when(NESTED)
+
+
+def test_shown_nesting_indents_a_negated_chain_under_its_parenthesis():
+    blocked = A.Not(A.And(A.Not(A.MethodCall(attr(R, "owner", "blocked"), "contains", (P,))),
+                          A.MethodCall(attr(P, "blocked"), "contains", (attr(R, "owner"),))))
+    body = A.Or(attr(R, "isPrivate"), A.And(A.Or(OWNER, A.BinaryOp("in", P, attr(R, "viewACL"))), blocked))
+    text = print_policy(when(body), show_nesting=True)
+    assert text.splitlines()[3:8] == [
+        "  resource.isPrivate ||",
+        "  ((resource.owner == principal || principal in resource.viewACL) &&",
+        "   !(!resource.owner.blocked.contains(principal) &&",
+        "     principal.blocked.contains(resource.owner)))",
+        "};",
+    ]
+    assert parse_policy(text) == when(body)
+
+
 def test_long_records_and_member_chains_break():
     record = A.RecordLit(tuple((f"key{i}", lit(f"value{i}")) for i in range(1, 7)))
     chain = attr(P, "organization", "departments", "engineering team", "members", "alice",
@@ -280,6 +335,14 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 @given(S.policies())
 def test_generated_policies_round_trip(policy):
     text = print_policy(policy)
+    assert parse_policy(text) == policy, text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(S.policies(), st.sampled_from([20, 40, 80]))
+def test_shown_nesting_round_trips(policy, width):
+    """The parentheses that show nesting change nothing the parser reads."""
+    text = print_policy(policy, width, show_nesting=True)
     assert parse_policy(text) == policy, text
 
 

@@ -100,7 +100,7 @@ def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
     assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "assumptions",
                          "stats"]
-    assert out["schema_version"] == 2
+    assert out["schema_version"] == 3
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
@@ -224,6 +224,9 @@ def test_text_answers_in_the_commands_words():
     assert answer_words(Report("ask", Verdict.VIOLATED)) == "yes, reachable"
     assert answer_words(Report("ask", Verdict.HOLDS)) == "no, never"
     assert answer_words(Report("check", Verdict.HOLDS)) == "holds"
+    assert answer_words(Report("implies", Verdict.VIOLATED)) == "no, the first set allows requests the second denies"
+    assert answer_words(Report("equivalent", Verdict.HOLDS)) == "yes, the sets decide every request alike"
+    assert answer_words(Report("disjoint", Verdict.UNKNOWN)) == "unknown"
 
 
 def test_text_marks_values_no_policy_reads():
@@ -355,5 +358,6 @@ def test_unknown_format_is_refused():
 
 def test_every_contract_kind_has_a_title():
     contract = ("gained lost always-allows always-denies may-error dead always-matches redundant "
-                "shadowed overridden forbid-may-error over-permissive property-violated reachable")
+                "shadowed overridden forbid-may-error over-permissive property-violated reachable "
+                "only-first-allows only-second-allows both-allow")
     assert tuple(FINDING_KINDS) == tuple(contract.split())

@@ -132,8 +132,8 @@ def test_every_report_lists_the_assumptions_in_force(files):
     text = CliRunner().invoke(cli, ["equivalent", str(ghost), str(allow), "--schema", str(schema),
                                     "--entities-exist", "all"]).output
     header = text.splitlines()[:3]
-    assert header == ["cedarscope equivalent: holds (0 findings)", f"assuming: {CEDAR_ACCEPTS}",
-                      f"assuming: {STRONGER[ENTITIES_EXIST]}"]
+    assert header == ["cedarscope equivalent: yes, the sets decide every request alike (0 findings)",
+                      f"assuming: {CEDAR_ACCEPTS}", f"assuming: {STRONGER[ENTITIES_EXIST]}"]
 
 
 def test_the_tag_example_holds_only_when_entities_are_assumed_to_exist(files):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from cedarscope.lang import ast
 from cedarscope.lang.printer.doc import (
@@ -42,6 +44,25 @@ EXPR, OR, AND, RELATION, ADD, MULT, UNARY, MEMBER = range(8)
 RELATION_OPS = ("==", "!=", "<", "<=", ">", ">=", "in")
 ADD_OPS = ("+", "-")
 MAX_UNARY_RUN = 4  # Cedar rejects five or more `!` (or `-`) in a row
+
+# How `&&` and `||` chains are laid out.  Cedar's formatter breaks the
+# operators of a chain and of the chains inside it together, so that a broken
+# `a || b && c` reads as one flat list: right for text a person wrote (and
+# parenthesised as they meant).  For text no one wrote (a diff's
+# description), `NESTING_SHOWN` parenthesises a chain inside a chain and lets
+# each operand break on its own, so indentation shows what groups with what.
+# The parentheses are redundant: the text parses back to the same AST.
+NESTING_SHOWN: ContextVar[bool] = ContextVar("NESTING_SHOWN", default=False)
+
+
+@contextmanager
+def nesting_shown(shown: bool) -> Iterator[None]:
+    """Lay out chains with their nesting shown (or not) while printing."""
+    token = NESTING_SHOWN.set(shown)
+    try:
+        yield
+    finally:
+        NESTING_SHOWN.reset(token)
 
 
 def str_doc(value: str, k: int | None, next_doc: Doc = NIL) -> Doc:
@@ -209,13 +230,19 @@ def _flatten(e: ast.Expr, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:
 
 
 def _chain_doc(e: ast.Expr, kind: type[ast.And] | type[ast.Or], op: str, operand_level: int) -> Doc:
-    """`a || b || c`: operators at line ends, operands one per line when broken."""
+    """`a || b || c`: operators at line ends, operands one per line when broken
+    (with `NESTING_SHOWN`, each operand a group, and chains parenthesised)."""
     operands = _flatten(e, kind)
+    shown = NESTING_SHOWN.get()
+
+    def operand(x: ast.Expr) -> Doc:
+        return group(_operand(x, RELATION)) if shown else _operand(x, operand_level)
+
     parts: list[Doc] = []
     for x in operands[:-1]:
         c = take_comment(token_after(x))
-        parts.extend([_operand(x, operand_level), SPACE, with_comment(text(op), c, LINE)])
-    parts.append(_operand(operands[-1], operand_level))
+        parts.extend([operand(x), SPACE, with_comment(text(op), c, LINE)])
+    parts.append(operand(operands[-1]))
     return cat(*parts)
 
 
@@ -265,6 +292,8 @@ def _unary_doc(e: ast.Not | ast.Neg) -> Doc:
     signs = [token_doc(symbol, next_token(first, i)) for i in range(run)]
     if isinstance(e, ast.Neg) and value is not None and not _source_parens(x):
         return cat(*signs, member_doc(_paren_doc(_node_doc(x)), []))  # `-(3)`, not the literal -3
+    if NESTING_SHOWN.get():  # a broken `!(a && b)` indents `b` under `a`
+        return cat(*signs, nest(_operand(x, MEMBER), run))
     return cat(*signs, _operand(x, MEMBER))
 
 
@@ -431,6 +460,7 @@ def _record_doc(e: ast.RecordLit) -> Doc:
     return cat(token_doc("{", open_k), group(cat(nest(cat(LINE, body)), LINE)), token_doc("}", last_token(e)))
 
 
-def print_expr(e: ast.Expr, width: int = LINE_WIDTH) -> str:
-    """Cedar text for an expression."""
-    return remove_empty_lines(render(group(expr_doc(e)), width))
+def print_expr(e: ast.Expr, width: int = LINE_WIDTH, *, show_nesting: bool = False) -> str:
+    """Cedar text for an expression (`show_nesting`: see `NESTING_SHOWN`)."""
+    with nesting_shown(show_nesting):
+        return remove_empty_lines(render(group(expr_doc(e)), width))

@@ -26,6 +26,7 @@ from cedarscope.lang.printer.expr import (
     entity_uid_doc,
     expr_doc,
     member_doc,
+    nesting_shown,
     path_doc,
     str_doc,
 )
@@ -191,9 +192,12 @@ def _scope_end(scope: ast.Scope) -> int | None:
     return src.token_ending(scope.span.end) + 1
 
 
-def print_policy(p: ast.Policy, width: int = LINE_WIDTH) -> str:
-    """Cedar text for one policy (or template), without a trailing newline."""
-    return remove_empty_lines(render(policy_doc(p), width))
+def print_policy(p: ast.Policy, width: int = LINE_WIDTH, *, show_nesting: bool = False) -> str:
+    """Cedar text for one policy (or template), without a trailing newline,
+    laid out as Cedar's formatter does or, with `show_nesting`, with the
+    nesting of `&&` and `||` shown (`NESTING_SHOWN`)."""
+    with nesting_shown(show_nesting):
+        return remove_empty_lines(render(policy_doc(p), width))
 
 
 def print_policyset(ps: ast.PolicySet, width: int = LINE_WIDTH) -> str:
