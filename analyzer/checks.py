@@ -138,13 +138,14 @@ def _locations(ps: PolicySet, ids: Iterable[str]) -> tuple[Location, ...]:
 
 RELATIONS = {"equivalent": queries.equivalent, "implies": queries.implies, "disjoint": queries.disjoint}
 
-# A relation's counterexample is named by which of the two sets allow it,
-# with how to say it: every relation's counterexamples are among these
-# (diff's gained / lost would read as a change from one version to the next).
+# A relation's counterexample, by which of the two sets allow it: its kind
+# in the JSON contract (gained / lost as if the second set were a new
+# version of the first, reachable when both allow), and how to say it.  The
+# text labels it in the relation's own terms (reports.render_text).
 RELATION_KINDS: dict[tuple[str, str], tuple[str, str]] = {
-    (ALLOW, DENY): ("only-first-allows", "is allowed by the first set and denied by the second"),
-    (DENY, ALLOW): ("only-second-allows", "is denied by the first set and allowed by the second"),
-    (ALLOW, ALLOW): ("both-allow", "is allowed by both sets"),
+    (ALLOW, DENY): ("lost", "is allowed by the first set and denied by the second"),
+    (DENY, ALLOW): ("gained", "is denied by the first set and allowed by the second"),
+    (ALLOW, ALLOW): ("reachable", "is allowed by both sets"),
 }
 
 

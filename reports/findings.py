@@ -89,9 +89,6 @@ FINDING_KINDS: Mapping[str, str] = MappingProxyType({
     "over-permissive": "Over-permissive policy",
     "property-violated": "Property violated",
     "reachable": "Reachable",
-    "only-first-allows": "Allowed by the first set only",
-    "only-second-allows": "Allowed by the second set only",
-    "both-allow": "Allowed by both sets",
 })
 
 

@@ -38,10 +38,8 @@ def environment_json(env: RequestEnv | None) -> dict[str, Any] | None:
 
 # Changes whenever a field's meaning does.  2: findings carry `description`
 # and `examples` (a diff's gained/lost finding is one change), `edits`; the
-# diff `summary` lists only changed environments.  3: the relations'
-# counterexamples are of kind only-first-allows, only-second-allows or
-# both-allow (they were gained / lost, and reachable for disjoint).
-SCHEMA_VERSION = 3
+# diff `summary` lists only changed environments.
+SCHEMA_VERSION = 2
 
 
 def counterexample_json(cx: Counterexample) -> dict[str, Any]:

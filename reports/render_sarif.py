@@ -31,7 +31,6 @@ DEFAULT_LEVEL = {
     "dead": "note", "always-matches": "note", "redundant": "note", "shadowed": "note", "overridden": "note",
     "forbid-may-error": "warning", "over-permissive": "warning",
     "property-violated": "error", "reachable": "warning",
-    "only-first-allows": "warning", "only-second-allows": "warning", "both-allow": "warning",
 }
 
 HELP = {
@@ -51,10 +50,6 @@ HELP = {
     "over-permissive": "The permit allows every request of a whole environment.",
     "property-violated": "A @must property written in Cedar does not hold.",
     "reachable": "Some request the question describes is allowed.",
-    "only-first-allows": "The first policy set allows a request the second denies, so the first does not imply "
-                         "the second and the two are not equivalent.",
-    "only-second-allows": "The second policy set allows a request the first denies, so the two are not equivalent.",
-    "both-allow": "Both policy sets allow the request, so they are not disjoint.",
 }
 
 

@@ -128,9 +128,15 @@ def decision_lines(cx: Counterexample) -> list[tuple[str, str, str]]:
 # Building the text
 
 
-def _finding(text: Text, index: int, f: Finding) -> None:
+# A relation's counterexample labelled by the sets that allow it: its JSON
+# kind (gained / lost / reachable) would read as a change between versions.
+RELATION_LABELS = {"lost": "only the first allows", "gained": "only the second allows", "reachable": "both allow"}
+
+
+def _finding(text: Text, index: int, f: Finding, label: str | None = None) -> None:
+    label = label or f.kind
     text.append(f"\n{index}. ", style="bold")
-    text.append(f"[{f.kind}]" if f.severity == "error" else f"[{f.kind}, {f.severity}]", style="bold magenta")
+    text.append(f"[{label}]" if f.severity == "error" else f"[{label}, {f.severity}]", style="bold magenta")
     if f.policies:
         text.append(f" {', '.join(f.policies)}", style="bold")
     text.append(f": {f.message}\n")
@@ -223,8 +229,9 @@ def report_text(report: Report) -> Text:
     text.append(f" ({counted(report.findings)}{grouped})\n")
     for a in report.assumptions:
         text.append(f"assuming: {a}\n", style="dim")
+    relation = report.command in RELATION_ANSWERS
     for i, group in enumerate(groups, 1):
-        _finding(text, i, group[0])
+        _finding(text, i, group[0], RELATION_LABELS.get(group[0].kind) if relation else None)
         if len(group) > 1:
             _also(text, group[1:])
     if report.stats:

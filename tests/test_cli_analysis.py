@@ -30,7 +30,7 @@ ASSUME_REQUEST_ENTITIES = ("--entities-exist", "request")
 
 KINDS = {"gained", "lost", "always-allows", "always-denies", "may-error", "dead", "always-matches",
          "redundant", "shadowed", "overridden", "forbid-may-error", "over-permissive",
-         "property-violated", "reachable", "only-first-allows", "only-second-allows", "both-allow"}
+         "property-violated", "reachable"}
 
 
 def run_json(*args) -> tuple[int, dict]:
@@ -201,18 +201,19 @@ def relation_kinds(command: str, first: Path, second: Path) -> set[tuple[str, st
             for f in report["findings"]}
 
 
-def test_relations_name_their_counterexamples_by_the_sets_that_allow_them():
-    """Not diff's gained / lost: a relation compares two sets, not two versions."""
-    assert relation_kinds("implies", V2, V1) == {("only-first-allows", "allow/deny")}
-    assert relation_kinds("equivalent", V2, V1) == {("only-first-allows", "allow/deny")}
-    assert relation_kinds("equivalent", V1, V2) == {("only-second-allows", "deny/allow")}
-    assert relation_kinds("disjoint", V1, V2) == {("both-allow", "allow/allow")}
+def test_relations_label_their_counterexamples_by_the_sets_that_allow_them():
+    """The text says which set allows the request (a relation compares two
+    sets, not two versions); JSON keeps the contract's kinds."""
+    assert relation_kinds("implies", V2, V1) == {("lost", "allow/deny")}
+    assert relation_kinds("equivalent", V2, V1) == {("lost", "allow/deny")}
+    assert relation_kinds("equivalent", V1, V2) == {("gained", "deny/allow")}
+    assert relation_kinds("disjoint", V1, V2) == {("reachable", "allow/allow")}
     _, report = run_json("disjoint", V1, V1, "-s", SCHEMA)
     for f in report["findings"]:  # a policy both sets hold is one subject
         assert len(f["policies"]) == len(set(f["policies"])), f
     text = run("implies", V2, V1, "-s", SCHEMA).stdout
     assert text.startswith("cedarscope implies: no, the first set allows requests the second denies")
-    assert "[only-first-allows]" in text and "[lost]" not in text
+    assert "[only the first allows]" in text and "[lost]" not in text
 
 
 def test_diff_finds_the_gained_edit_with_distinct_examples():

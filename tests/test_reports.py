@@ -100,7 +100,7 @@ def test_json_has_the_contract_keys_in_order():
     out = json.loads(render(sample_report(), "json"))
     assert list(out) == ["tool", "version", "schema_version", "command", "result", "findings", "assumptions",
                          "stats"]
-    assert out["schema_version"] == 3
+    assert out["schema_version"] == 2
     assert (out["tool"], out["version"], out["command"], out["result"]) == \
         ("cedarscope", "0.1.0", "diff", "violated")
     f = out["findings"][0]
@@ -358,6 +358,5 @@ def test_unknown_format_is_refused():
 
 def test_every_contract_kind_has_a_title():
     contract = ("gained lost always-allows always-denies may-error dead always-matches redundant "
-                "shadowed overridden forbid-may-error over-permissive property-violated reachable "
-                "only-first-allows only-second-allows both-allow")
+                "shadowed overridden forbid-may-error over-permissive property-violated reachable")
     assert tuple(FINDING_KINDS) == tuple(contract.split())
