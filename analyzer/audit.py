@@ -572,6 +572,12 @@ class _Judge:
                               {"policies": shown.decision}, {"policies": refs}, shown.example.unread,
                               links=shown.example.links)
 
+    def written(self, pid: str) -> str:
+        """A policy's id and where it is written: a positional id
+        (``policy0``) alone does not say which file it came from."""
+        at = Location.of(self.by_id[pid].policy) if pid in self.by_id else None
+        return f"{pid} ({at})" if at else pid
+
     def findings_for(self, r: Rule, envs: list[RequestEnv]) -> list[Finding]:
         facts = [(env, self.per_env[env][r.id]) for env in envs if r.id in self.per_env.get(env, {})]
         if any(f.alive == UNKNOWN for _, f in facts):
@@ -647,7 +653,7 @@ class _Judge:
         subject = (f"every link of template {r.id} ({r.effect}) is shadowed" if isinstance(r, TemplateRule)
                    else f"{r.effect} {r.id} is shadowed")
         return [Finding("shadowed",
-                        f"{subject} by {', '.join(shadows)}: every request it matches, "
+                        f"{subject} by {', '.join(self.written(q) for q in shadows)}: every request it matches, "
                         f"{'that policy' if len(shadows) == 1 else 'each of those'} matches too",
                         (r.id,), tuple(shadows), loc)]
 

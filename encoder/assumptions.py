@@ -41,8 +41,15 @@ STRONGER = {
                      "symbolic compiler assumes"),
 }
 
-CEDAR_ACCEPTS = ("requests and entity stores are ones Cedar accepts under the schema; entities "
-                 "they name need not be in the store")
+CEDAR_ACCEPTS = "requests and entity stores are ones Cedar accepts under the schema"
+
+# What the first sentence adds about missing entities: whatever a stronger
+# assumption in force leaves open (a report must not say both that entities
+# may be missing and that they are all there).
+MAY_BE_MISSING = {
+    frozenset(): "; entities they name need not be in the store",
+    frozenset({REQUEST_ENTITIES_EXIST}): "; other entities they name need not be in the store",
+}
 
 
 def checked(names: Iterable[str]) -> frozenset[str]:
@@ -58,4 +65,5 @@ def describe(names: Iterable[str]) -> tuple[str, ...]:
     """The sentences a report prints: the stores covered, then each stronger
     assumption in force, in a fixed order."""
     chosen = checked(names)
-    return (CEDAR_ACCEPTS, *(text for name, text in STRONGER.items() if name in chosen))
+    return (CEDAR_ACCEPTS + MAY_BE_MISSING.get(chosen, ""),
+            *(text for name, text in STRONGER.items() if name in chosen))

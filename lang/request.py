@@ -66,8 +66,17 @@ def _uid_field(obj: dict, key: str, reader) -> EntityUID:
             return parse_entity_uid(value)
         except CedarError as e:
             message = e.diagnostics[0].message if e.diagnostics else "invalid entity literal"
-            raise reader.error(key, f"invalid entity literal {value!r}: {message}") from None
+            raise reader.error(key, f"invalid entity literal {value!r}: {message}{_quoting_hint(value)}") from None
     return reader.uid(value, key)
+
+
+def _quoting_hint(value: str) -> str:
+    """`User::alice`: the id's quotes are missing, a likely slip in JSON,
+    where they must be escaped."""
+    head, sep, last = value.rpartition("::")
+    if sep and head and last and not last.startswith('"'):
+        return f' (an entity literal quotes its id: {head}::"{last}", in JSON {head}::\\"{last}\\")'
+    return ""
 
 
 def request_to_json(r: Request) -> dict:

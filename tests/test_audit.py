@@ -142,6 +142,18 @@ def test_clean_store_has_no_findings(schema):
     assert report.findings == () and report.result.value == "holds"
 
 
+def test_a_shadowed_finding_says_where_the_shadowing_policy_is(schema, tmp_path):
+    """Two files of the same policy: positional ids alone do not say which
+    file `policy0` is in."""
+    text = 'permit(principal, action == Action::"view", resource);\n'
+    (tmp_path / "a.cedar").write_text(text)
+    (tmp_path / "b.cedar").write_text(text)
+    ps = load_policies([tmp_path / "a.cedar", tmp_path / "b.cedar"])
+    [shadowed] = [f for f in audit(schema, ps, Options(timeout_seconds=30.0)).findings if f.kind == "shadowed"]
+    assert shadowed.policies == ("policy1",) and shadowed.related == ("policy0",)
+    assert f"by policy0 ({tmp_path / 'a.cedar'}:1:1)" in shadowed.message
+
+
 def test_a_forbid_fails_open_only_where_its_error_lets_a_request_through():
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.schema import parse_schema

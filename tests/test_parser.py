@@ -596,6 +596,13 @@ def test_load_policies_errors(tmp_path):
     with pytest.raises(CedarError) as info:
         load_policies([tmp_path / "missing.cedar"])
     assert "no such file" in info.value.diagnostics[0].message
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "schema.json").write_text("{}")
+    with pytest.raises(CedarError) as info:  # a mistyped folder is not a store without policies
+        load_policies([tmp_path / "empty"])
+    assert info.value.diagnostics[0].one_line().startswith(f"{tmp_path / 'empty'}: error: no .cedar files")
+    (tmp_path / "none.cedar").write_text("")  # an empty file is one
+    assert load_policies([tmp_path / "none.cedar"]).ids == ()
 
 
 def test_load_policies_invalid_utf8(tmp_path):

@@ -50,6 +50,8 @@ def test_context_is_read_as_the_actions_context_type():
 @pytest.mark.parametrize("obj, message", [
     ({"principal": "User::alice", "action": 'Action::"v"', "resource": 'U::"b"'},
      "principal: error: invalid entity literal"),
+    ({"principal": 'U::"a"', "action": 'Action::"v"', "resource": "App::Doc::d"},
+     'an entity literal quotes its id: App::Doc::"d", in JSON App::Doc::\\"d\\"'),
     ({"action": 'Action::"v"', "resource": 'U::"b"'}, "missing field `principal`"),
     ({"principal": 'U::"a"', "action": {"type": "Action"}, "resource": 'U::"b"'},
      "action: error: expected an entity reference"),

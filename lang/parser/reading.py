@@ -74,7 +74,11 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*.cedar") if f.is_file()))
+            found = sorted(f for f in p.rglob("*.cedar") if f.is_file())
+            if not found:  # a mistyped folder must not pass as a store with no policies
+                errors.append(Diagnostic(message="no .cedar files in this folder (for no policies at all, "
+                                                 "name an empty .cedar file)", file=str(p)))
+            files.extend(found)
         elif p.exists():
             files.append(p)
         else:
