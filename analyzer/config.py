@@ -102,9 +102,12 @@ def read_config(path: Path) -> Config | None:
         raise CedarError(Diagnostic(f"cannot read settings: {err}", file=str(path))) from None
     prefix = ""
     if path.name == "pyproject.toml":
-        section = data.get("tool", {}).get("cedarscope")
+        tool = data.get("tool")
+        section = tool.get("cedarscope") if isinstance(tool, dict) else None  # `tool = 1`: no table of ours
         if section is None:
             return None
+        if not isinstance(section, dict):
+            raise CedarError(Diagnostic("expected a table of settings", file=str(path), path="tool.cedarscope"))
         data, prefix = section, "tool.cedarscope."
     return Config(path, _checked(data, path, prefix))
 

@@ -1,0 +1,52 @@
+"""Bad settings files (cedarscope.toml, [tool.cedarscope] in pyproject.toml)
+are bad input: exit 2 and one bounded line naming the file and the key,
+never a traceback.  Each case here was found by the fuzzer (tests/fuzz.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from cedarscope.analyzer.cli import cli
+from cedarscope.analyzer.config import find_config
+
+SCHEMA_TEXT = "entity User;\naction view appliesTo { principal: User, resource: User };\n"
+POLICY = '@id("p")\npermit (principal, action, resource);\n'
+MAX_LINE = 600
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder with a schema and a policy, as the working folder."""
+    (tmp_path / "s.cedarschema").write_text(SCHEMA_TEXT)
+    (tmp_path / "p.cedar").write_text(POLICY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def assert_one_located_line(result, *located: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and len(lines[0]) <= MAX_LINE, lines
+    for where in located:
+        assert where in lines[0], (where, lines[0])
+
+
+@pytest.mark.parametrize("value", ["1", "true", '"cedarscope"', "[1]"])
+def test_a_pyproject_whose_tool_is_no_table_has_no_settings(project, value):
+    (project / "pyproject.toml").write_text(f"tool = {value}\n")
+    assert find_config().file is None
+    assert run("config").exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["1", "true", '"fast"', "[1]", "1979-05-27"])
+def test_a_tool_cedarscope_that_is_no_table_is_a_located_error(project, value):
+    (project / "pyproject.toml").write_text(f"[tool]\ncedarscope = {value}\n")
+    assert_one_located_line(run("validate", "p.cedar", "-s", "s.cedarschema"), "pyproject.toml", "tool.cedarscope")
