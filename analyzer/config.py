@@ -131,12 +131,13 @@ def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) 
     if kind == "path":
         if not isinstance(value, str) or not value:
             raise error("expected a path (a string)")
-        return _relative(base / value)
+        return _relative(base / _no_nul(value, error))
     if kind == "paths":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
             raise error("expected a path or a list of paths")
-        return tuple(v if v.startswith("git:") else _relative(base / v) for v in items)
+        paths = [_no_nul(v, error) for v in items]
+        return tuple(v if v.startswith("git:") else _relative(base / v) for v in paths)
     if kind == "seconds":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise error("expected a positive number of seconds")
@@ -159,6 +160,13 @@ def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) 
             raise error(f"severity {bad[0]!r} is not one of {', '.join(SEVERITIES)}")
         return dict(value)
     raise AssertionError(kind)
+
+
+def _no_nul(path: str, error: Callable[[str], CedarError]) -> str:
+    """TOML strings may hold a NUL (``"\\u0000"``); no file name can."""
+    if "\0" in path:
+        raise error("a path cannot hold a NUL character")
+    return path
 
 
 def _known_kinds(kinds: list[str], error: Callable[[str], CedarError]) -> None:

@@ -50,3 +50,11 @@ def test_a_pyproject_whose_tool_is_no_table_has_no_settings(project, value):
 def test_a_tool_cedarscope_that_is_no_table_is_a_located_error(project, value):
     (project / "pyproject.toml").write_text(f"[tool]\ncedarscope = {value}\n")
     assert_one_located_line(run("validate", "p.cedar", "-s", "s.cedarschema"), "pyproject.toml", "tool.cedarscope")
+
+
+@pytest.mark.parametrize("key, value", [("schema", '"a\\u0000b"'), ("policies", '["p.cedar", "a\\u0000b"]'),
+                                        ("policies", '"git:HEAD:a\\u0000b"'), ("links", '"a\\u0000b"'),
+                                        ("baseline", '"a\\u0000b"')])
+def test_a_settings_path_holding_nul_is_a_located_error(project, key, value):
+    (project / "cedarscope.toml").write_text(f"{key} = {value}\n")
+    assert_one_located_line(run("validate"), "cedarscope.toml", key, "NUL")
