@@ -139,8 +139,10 @@ def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) 
         paths = [_no_nul(v, error) for v in items]
         return tuple(v if v.startswith("git:") else _relative(base / v) for v in paths)
     if kind == "seconds":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise error("expected a positive number of seconds")
+        from cedarscope.analyzer.cli import MAX_TIMEOUT_SECONDS
+
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT_SECONDS:
+            raise error(f"expected a positive number of seconds, at most {MAX_TIMEOUT_SECONDS:g}")  # not nan, inf
         return float(value)
     if kind == "count":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -58,3 +58,16 @@ def test_a_tool_cedarscope_that_is_no_table_is_a_located_error(project, value):
 def test_a_settings_path_holding_nul_is_a_located_error(project, key, value):
     (project / "cedarscope.toml").write_text(f"{key} = {value}\n")
     assert_one_located_line(run("validate"), "cedarscope.toml", key, "NUL")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "86401", "1" + "0" * 400])
+def test_a_timeout_no_option_would_take_is_a_located_error(project, value):
+    """The settings accept what --timeout accepts; anything else is named at
+    the file, not as an option the user never gave."""
+    (project / "cedarscope.toml").write_text(f"timeout = {value}\n")
+    assert_one_located_line(run("audit", "p.cedar", "-s", "s.cedarschema"), "cedarscope.toml", "timeout")
+
+
+def test_the_largest_timeout_is_taken(project):
+    (project / "cedarscope.toml").write_text("timeout = 86400\n")
+    assert run("audit", "p.cedar", "-s", "s.cedarschema").exit_code in (0, 1)
