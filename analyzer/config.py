@@ -36,8 +36,8 @@ CONFIG_FILES = ("cedarscope.toml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "note")
 
 # key -> (kind, the click parameter it sets, the commands that take it)
-ANALYSES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif", "access")
-WITH_POLICIES = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access")
+ANALYSES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif", "access", "count")
+WITH_POLICIES = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access", "count")
 KEYS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "schema": ("path", "schema_path", ("validate", "authorize", *ANALYSES)),
     "policies": ("paths", "policies", WITH_POLICIES),

@@ -1,6 +1,7 @@
 """Bad settings files (cedarscope.toml, [tool.cedarscope] in pyproject.toml)
 are bad input: exit 2 and one bounded line naming the file and the key,
-never a traceback.  Each case here was found by the fuzzer (tests/fuzz.py).
+never a traceback.  The cases here were found by the fuzzer (tests/fuzz.py) or
+while extending it to settings files.
 """
 
 from __future__ import annotations
@@ -71,3 +72,13 @@ def test_a_timeout_no_option_would_take_is_a_located_error(project, value):
 def test_the_largest_timeout_is_taken(project):
     (project / "cedarscope.toml").write_text("timeout = 86400\n")
     assert run("audit", "p.cedar", "-s", "s.cedarschema").exit_code in (0, 1)
+
+
+@pytest.mark.parametrize("command", [["count", "--per-type", "1"], ["access"]])
+def test_count_and_access_take_policies_and_schema_from_the_settings(project, command):
+    """Like every analysis command (count ignored the settings)."""
+    (project / "cedarscope.toml").write_text('schema = "s.cedarschema"\npolicies = ["p.cedar"]\n')
+    result = run(*command, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "inferred" not in result.stdout
+
