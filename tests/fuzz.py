@@ -504,7 +504,7 @@ FORMATS = ["text", "json", "sarif", "markdown", "html"]
 FORMATS_OF = {"access": ["text", "json", "markdown", "html"], "count": ["text", "json", "markdown"]}
 WITH_EXAMPLES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif")
 # The commands whose policies the settings' `policies` may give (analyzer.config).
-POLICIES_FROM_SETTINGS = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access")
+POLICIES_FROM_SETTINGS = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access", "count")
 SETTINGS_EVERY = 0.15  # the share of inputs (besides `config`'s) with a settings file
 BAD_VALUES = ["", " ", "-1", "0", "inf", "nan", "1e308", "abc", "--", "-", "x" * 5000, "\u2028", "1e-9"]
 
@@ -986,6 +986,19 @@ class Summary:
     peak_mib: float = 0.0
     seconds: float = 0.0
     by_command: dict[str, int] = field(default_factory=dict)
+    # exit code -> count, per command and for the inputs with a settings file
+    exits_by: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def count_exit(self, case: Case, code: int) -> None:
+        self.exits[code] = self.exits.get(code, 0) + 1
+        kinds = [case.args[0]] + ["(settings file)"] * any(n in SETTINGS_FILES for n in case.files)
+        for kind in kinds:
+            by = self.exits_by.setdefault(kind, {})
+            by[code] = by.get(code, 0) + 1
+
+    def exits_lines(self) -> list[str]:
+        return [f"  {kind}: " + ", ".join(f"exit {k}: {v}" for k, v in sorted(by.items()))
+                for kind, by in sorted(self.exits_by.items())]
 
     def line(self) -> str:
         exits = ", ".join(f"exit {k}: {v}" for k, v in sorted(self.exits.items()))
@@ -1020,7 +1033,7 @@ def fuzz(inputs: int, seed: int, out: Path, log=print, subprocess_every: int = S
                     runner.kill()
                     runner = Worker()
             else:
-                summary.exits[report["code"]] = summary.exits.get(report["code"], 0) + 1
+                summary.count_exit(case, report["code"])
                 summary.peak_mib = max(summary.peak_mib, report["peak"])
                 problems = _judge(report["code"], report["output"], report["seconds"], report["peak"],
                                   report["exception"])
@@ -1081,6 +1094,7 @@ def main(argv: list[str]) -> int:
     summary = fuzz(args.inputs, args.seed, args.out)
     print(summary.line())
     print("inputs per command: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.by_command.items())))
+    print("exit codes per command:", *summary.exits_lines(), sep="\n")
     for failure in summary.failures:
         print(f"FAIL {failure}")
     return 1 if summary.failures or summary.hangs else 0
