@@ -404,14 +404,14 @@ def mutate_settings(values: dict[str, Any], rng: random.Random) -> tuple[dict[st
     """One mutation of the settings: a value of the wrong type, a bad path,
     an unknown key or finding kind."""
     values = copy.deepcopy(values)
-    kind = rng.choice(["wrong-type", "bad-path", "unknown-key", "unknown-kind"])
+    kind = rng.choice(["wrong-type", "bad-path", "bad-path", "unknown-key", "unknown-kind"])
     if kind == "wrong-type":
         key = rng.choice(SETTING_KEYS)
         values[key] = copy.deepcopy(rng.choice(TOML_JUNK))
         return values, f"settings: {key} = {toml_value(values[key])[:30]}"
     if kind == "bad-path":
         key = rng.choice(PATH_SETTINGS + ("policies",))
-        path = rng.choice(BAD_SETTING_PATHS)
+        path = rng.choice([p for p in BAD_SETTING_PATHS if p != "/" or key != "policies"])  # not: search all of /
         values[key] = [path] if key == "policies" and rng.random() < 0.5 else path
         return values, f"settings: {key} = {path[:30]!r}"
     if kind == "unknown-key":
