@@ -432,9 +432,9 @@ def settings_text(name: str, values: dict[str, Any], rng: random.Random) -> tupl
         shape = rng.choice(["table", "table", "table", "dotted", "no-table", "tool-not-a-table",
                             "cedarscope-not-a-table"])
         head = '[project]\nname = "x"\n\n'
-        if shape == "dotted":
-            return head + "".join(f"tool.cedarscope.{json.dumps(k)} = {toml_value(v)}\n"
-                                  for k, v in values.items()), shape
+        if shape == "dotted":  # before any [table], or the keys would belong to it
+            return "".join(f"tool.cedarscope.{json.dumps(k)} = {toml_value(v)}\n"
+                           for k, v in values.items()) + "\n" + head, shape
         if shape == "no-table":
             return head, shape
         if shape == "tool-not-a-table":
