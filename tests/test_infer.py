@@ -211,3 +211,18 @@ def test_schema_infer_reads_a_folder_that_holds_other_json(tmp_path, monkeypatch
     result = CliRunner().invoke(cli, ["schema", "infer", "p.cedar", "--requests", "."])
     assert result.exit_code == 0, result.output
     assert "entity User" in result.stdout and "entity Doc" in result.stdout
+
+
+@pytest.mark.parametrize("entities, requests", [
+    ([{"uid": {"type": "2024-01-01", "id": "a"}, "attrs": {}, "parents": []}], []),
+    ([{"uid": {"type": 'User::"alice"', "id": "a"}, "attrs": {}, "parents": []}], []),
+    ([{"uid": {"type": "User", "id": "a"}, "attrs": {"boss": {"__entity": {"type": "é", "id": "b"}}}}], []),
+    ([], [{"principal": 'User::"a"', "action": {"type": "User", "id": "view"}, "resource": 'Doc::"d"',
+           "context": {"mfa": True}}]),
+])
+def test_data_naming_no_cedar_type_or_action_is_no_evidence(entities, requests):
+    """The printed schema parses (`inferred` parses it): a type name that is
+    not Cedar's, or a request whose action is not an action, once made a
+    schema that did not (found while fuzzing `schema infer`)."""
+    s = inferred('permit(principal is User, action == Action::"view", resource is Doc);', entities, requests)
+    assert set(s.entity_types) == {"User", "Doc"} and set(s.actions) == {EntityUID("Action", "view")}

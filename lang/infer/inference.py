@@ -118,7 +118,7 @@ class Inference:
             return
         uids = {k: uid_of(request.get(k)) for k in ("principal", "action", "resource")}
         action = uids["action"]
-        if action is None:
+        if action is None or not is_action_type(action.type):  # `User::"read"` as the action: not a request
             return
         self.declare_action(action)
         for role, table in (("principal", self.envs.principals), ("resource", self.envs.resources)):
@@ -354,7 +354,7 @@ class Inference:
             return
         action = uid_of(request.get("action"))
         context = request.get("context")
-        if action is not None and isinstance(context, dict):
+        if action is not None and is_action_type(action.type) and isinstance(context, dict):
             self.read_record(self.contexts[action], context)
 
     def read_record(self, record: TypeVar, values: dict) -> None:
