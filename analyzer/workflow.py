@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cedarscope.analyzer.cli import cli, emit_report, existing_file, read_json
+from cedarscope.analyzer.cli import MAX_TIMEOUT_SECONDS, Seconds, cli, emit_report, existing_file, read_json
 from cedarscope.analyzer.config import Config, effective
 from cedarscope.lang.ast import PolicySet
 from cedarscope.lang.schema import Schema
@@ -142,7 +142,8 @@ def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferr
 @click.option("--schema", "schema", help="As an analysis command would be given it.")
 @click.option("--links", "links", help="As an analysis command would be given it.")
 @click.option("--baseline", "baseline", help="As audit or check would be given it.")
-@click.option("--timeout", "timeout", type=float, help="As an analysis command would be given it.")
+@click.option("--timeout", "timeout", type=Seconds(MAX_TIMEOUT_SECONDS),
+              help="As an analysis command would be given it (and checked as it would be).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def config_command(schema: str | None, links: str | None, baseline: str | None, timeout: float | None,
                    fmt: str) -> None:

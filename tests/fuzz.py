@@ -17,6 +17,9 @@ sometimes leaves its policies or schema to the settings file.
 An input FAILS when the command
 * exits 4 (an internal error) or with a code other than 0, 1, 2, 3,
 * prints a traceback, or an error line longer than MAX_ERROR_LINE,
+* answers (exit 0, 1 or 3) in a form that breaks its contract: with
+  `--format json`, anything but strict JSON; `schema infer`, a schema that
+  does not parse back,
 * runs longer than the per-input time limit (a hang), or
 * takes more than the memory limit (its own peak, VmHWM, reset per input).
 
@@ -62,6 +65,7 @@ RUN_TIME_LIMIT = "15"
 MEMORY_LIMIT_MIB = 500.0  # an input's peak resident memory must stay under this
 ADDRESS_SPACE_LIMIT = 3 << 30  # bytes of address space per worker and subprocess (fail fast)
 MAX_ERROR_LINE = 1200  # characters: an error line longer than this is unbounded
+MAX_CHECKED_ANSWER = 2_000_000  # characters: a longer answer is not parsed back
 SUBPROCESS_EVERY = 25
 ALLOWED_EXITS = {0, 1, 2, 3}
 RESULT_PREFIX = "@@fuzz-result "
@@ -682,7 +686,7 @@ def _config_args(rng: random.Random, schema: str) -> list:
     if pick() < 0.1:
         args += ["--baseline", "baseline.json"]
     if pick() < 0.2:
-        args += ["--timeout", rng.choice(["5", "0.5", "0", "-1", "abc"])]
+        args += ["--timeout", rng.choice(["5", "0.5", "0", "-1", "abc", "nan", "inf", "1e308"])]
     if pick() < 0.4:
         args += ["--format", rng.choice(["text", "json"])]
     return args
@@ -874,6 +878,43 @@ def _judge(code: int, output: str, seconds: float, peak: float, exception: str |
     return problems
 
 
+def _format_of(args: list[str]) -> str | None:
+    """The --format a command line asks for (the last one given)."""
+    fmt = None
+    for i, arg in enumerate(args[:-1]):
+        if arg in ("--format", "-f"):
+            fmt = args[i + 1]
+    return fmt
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _broken_answer(args: list[str], code: int, stdout: str | None) -> list[str]:
+    """Why an answer breaks its form's contract: a --format json answer that
+    is not strict JSON (no NaN), a printed inferred schema that does not parse."""
+    if stdout is None or code not in (0, 1, 3) or {"-h", "--help", "--version"} & set(args):
+        return []
+    infer = args[:2] == ["schema", "infer"]
+    if infer and code == 0 and not {"-o", "--output"} & set(args):
+        from cedarscope.lang.diagnostics import CedarError
+        from cedarscope.lang.schema import parse_schema
+
+        try:
+            parse_schema(stdout, "inferred.json" if _format_of(args) == "json" else "inferred.cedarschema")
+        except CedarError as err:
+            return [f"schema infer printed a schema that does not parse: {err.diagnostics[0].format()}"[:300]]
+        except RecursionError:
+            pass
+    elif _format_of(args) == "json" and not infer:
+        try:
+            json.loads(stdout, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as err:
+            return [f"--format json printed no strict JSON: {err}"[:300]]
+    return []
+
+
 def worker() -> None:
     """Read cases (JSON lines: folder, args, env) and run each in-process."""
     from click.testing import CliRunner
@@ -895,7 +936,8 @@ def worker() -> None:
             exception = "".join(traceback.format_exception(result.exception))[-3000:]
         output = result.stdout + result.stderr
         report = {"code": result.exit_code, "seconds": seconds, "peak": _peak_mib(), "exception": exception,
-                  "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines())}
+                  "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines()),
+                  "stdout": result.stdout if len(result.stdout) <= MAX_CHECKED_ANSWER else None}
         sys.stdout.write(RESULT_PREFIX + json.dumps(report) + "\n")
         sys.stdout.flush()
 
@@ -952,7 +994,8 @@ def run_subprocess(folder: Path, case: Case) -> dict | None:
         peak = json.loads(Path(out.name).read_text() or "0") if Path(out.name).stat().st_size else 0.0
         output = proc.stdout + proc.stderr
         return {"code": proc.returncode, "seconds": time.monotonic() - started, "peak": peak, "exception": None,
-                "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines())}
+                "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines()),
+                "stdout": proc.stdout if len(proc.stdout) <= MAX_CHECKED_ANSWER else None}
 
 
 def one() -> None:
@@ -1039,6 +1082,7 @@ def fuzz(inputs: int, seed: int, out: Path, log=print, subprocess_every: int = S
                                   report["exception"])
                 if report["bad_lines"] and report["code"] == 2 and not any("line of" in p for p in problems):
                     problems.append("an unbounded error line")
+                problems += _broken_answer(case.args, report["code"], report.get("stdout"))
             if problems:
                 name = f"seed{seed}-input{index}"
                 summary.failures.append(f"{name}: {'; '.join(problems)}")

@@ -82,3 +82,19 @@ def test_count_and_access_take_policies_and_schema_from_the_settings(project, co
     assert result.exit_code == 0, result.output
     assert "inferred" not in result.stdout
 
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e308"])
+def test_config_refuses_a_timeout_the_analysis_commands_refuse(project, value):
+    """It printed them, as NaN in its JSON (which is no JSON)."""
+    result = run("config", "--format", "json", "--timeout", value)
+    assert result.exit_code == 2 and "--timeout" in result.output, result.output
+
+
+def test_config_json_is_strict_json(project):
+    import json
+
+    (project / "cedarscope.toml").write_text('timeout = 5\nignore = ["dead"]\n')
+    result = run("config", "--format", "json", "--timeout", "2.5")
+    settings = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))["settings"]
+    assert settings["timeout"] == {"value": 2.5, "source": "command line"}
