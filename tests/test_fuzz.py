@@ -105,6 +105,19 @@ def test_the_judge_catches_what_it_must(tmp_path):
     assert fuzz._judge(0, "", 1.0, 50.0, "ValueError") and not fuzz._judge(1, "ok", 1.0, 50.0, None)
 
 
+def test_answers_that_break_their_contract_are_caught():
+    """The answer checks are not vacuous, and pass what they must."""
+    assert fuzz._broken_answer(["config", "--format", "json"], 0, '{"timeout": NaN}')
+    assert fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 1, '{"result": ')
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 1, '{"result": "violated"}')
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 2, "")  # bad input: no answer
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json", "--help"], 0, "Usage: ...")
+    assert fuzz._broken_answer(["schema", "infer", "p.cedar"], 0, "entity 2024;\n")
+    assert not fuzz._broken_answer(["schema", "infer", "p.cedar"], 0, "entity User;\n")
+    assert not fuzz._broken_answer(["schema", "infer", "p.cedar", "-f", "json"], 0, '{"": {"entityTypes": {}, '
+                                                                                  '"actions": {}}}')
+
+
 def test_a_hang_is_caught_and_the_worker_replaced(tmp_path, monkeypatch):
     """A run past the per-input limit is a hang: the worker is killed."""
     monkeypatch.setattr(fuzz, "TIME_LIMIT_SECONDS", 2.0)
