@@ -23,6 +23,7 @@ overrides it without any command knowing where a value came from, and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,7 +98,8 @@ def read_config(path: Path) -> Config | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise CedarError(Diagnostic(f"invalid TOML: {err}", file=str(path))) from None
+        message, line, column = _toml_error(err)
+        raise CedarError(Diagnostic(f"invalid TOML: {message}", file=str(path), line=line, column=column)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise CedarError(Diagnostic(f"cannot read settings: {err}", file=str(path))) from None
     prefix = ""
@@ -110,6 +112,17 @@ def read_config(path: Path) -> Config | None:
             raise CedarError(Diagnostic("expected a table of settings", file=str(path), path="tool.cedarscope"))
         data, prefix = section, "tool.cedarscope."
     return Config(path, _checked(data, path, prefix))
+
+
+# How tomllib (Python 3.11 to 3.13) says where: "... (at line 2, column 9)".
+_TOML_AT = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
+
+
+def _toml_error(err: tomllib.TOMLDecodeError) -> tuple[str, int | None, int | None]:
+    """tomllib's message and the line and column it names, so the error is
+    located as every other (file:line:col, with a caret)."""
+    at = _TOML_AT.match(str(err))
+    return (at[1], int(at[2]), int(at[3])) if at else (str(err), None, None)
 
 
 def _checked(data: dict[str, Any], path: Path, prefix: str) -> dict[str, Any]:

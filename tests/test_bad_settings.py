@@ -98,3 +98,12 @@ def test_config_json_is_strict_json(project):
     result = run("config", "--format", "json", "--timeout", "2.5")
     settings = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))["settings"]
     assert settings["timeout"] == {"value": 2.5, "source": "command line"}
+
+
+@pytest.mark.parametrize("text, where", [("timeout = \n", "cedarscope.toml:1:11: error: invalid TOML: Invalid value"),
+                                         ('jobs = 1\n[severity\n', "cedarscope.toml:2:10: error: invalid TOML: "),
+                                         ('schema = "s.cedar', "cedarscope.toml: error: invalid TOML: Unterminated")])
+def test_invalid_toml_is_located_by_line_and_column(project, text, where):
+    (project / "cedarscope.toml").write_text(text)
+    result = run("validate", "p.cedar", "-s", "s.cedarschema")
+    assert result.exit_code == 2 and where in result.stderr.splitlines()[0], result.stderr
