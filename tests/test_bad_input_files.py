@@ -322,6 +322,16 @@ def test_other_empty_options_are_usage_errors(inputs):
         assert result.exit_code == 2 and "must not be empty" in result.output, result.output
 
 
+@pytest.mark.parametrize("budget", ["nan", "inf", "1e308", "86401"])
+@pytest.mark.parametrize("command", ["access", "diff", "whatif"])
+def test_a_describe_budget_no_solver_can_spend_is_a_usage_error(inputs, command, budget):
+    """It became Z3 resource units by int(), an internal error for nan and
+    inf (found by the fuzzer, seed 202 on access)."""
+    rest = {"access": [], "diff": [inputs / "p.cedar"], "whatif": ["--add", inputs / "t.cedar"]}[command]
+    result = run(command, inputs / "p.cedar", *rest, "-s", inputs / "s.cedarschema", "--describe-budget", budget)
+    assert result.exit_code == 2 and "--describe-budget" in result.output, result.output
+
+
 @pytest.mark.parametrize("schema", [
     "entity U = " + "{a: " * 5000 + "Long" + "}" * 5000 + ";\naction v appliesTo {principal: U, resource: U};",
     "entity U = {a: " + "Set<" * 5000 + "Long" + ">" * 5000 + "};\naction v appliesTo {principal: U, resource: U};",
