@@ -639,6 +639,8 @@ def _command_args(command: str, world: World, rng: random.Random, schema: str, f
     else:
         args = _analysis_args(command, world, rng, schema)
     _lean_on_settings(args, settings, rng, mutations)
+    if "fifo" in args:  # an output named so is a FIFO no one reads
+        files["fifo"] = None
     if pick() < 0.04:  # a FIFO where a file belongs: refused, never read
         name = rng.choice([a for a in args if a in files] or ["policies.cedar"])
         files[name] = None
@@ -773,7 +775,8 @@ def _analysis_options(command: str, world: World, rng: random.Random, schema: st
     """The options the analysis commands share: a schema (or none, so one is
     inferred), links, an environment, a format, a budget."""
     pick = rng.random
-    args = ["-s", schema] if pick() < 0.85 else (["--save-schema", "inferred.cedarschema"] if pick() < 0.3 else [])
+    args = ["-s", schema] if pick() < 0.85 else \
+        (["--save-schema", rng.choice(["inferred.cedarschema", "fifo"])] if pick() < 0.3 else [])
     if pick() < 0.4 and world.links:
         args += ["--links", "links.json"]
     if pick() < 0.2:
@@ -791,6 +794,8 @@ def _analysis_options(command: str, world: World, rng: random.Random, schema: st
         args += ["--confirm"]
     if command in ("audit", "check") and pick() < 0.1:
         args += ["--baseline", "baseline.json"]
+    if command in ("audit", "check") and pick() < 0.05:
+        args += ["--write-baseline", rng.choice(["new-baseline.json", "baseline.json", "fifo"])]
     return args
 
 
