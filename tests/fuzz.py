@@ -4,7 +4,8 @@ Every input is one run of `cedarscope` on mutated files and options:
 policies, schemas in both formats, entities, requests, template links,
 integration-test files (and tar archives of them), questions, properties,
 baselines, settings files (cedarscope.toml and pyproject.toml: malformed
-TOML, unknown keys, values of the wrong type, bad paths) and option values,
+TOML, unknown keys, values of the wrong type, bad paths), output files that
+are FIFOs no one reads, and option values,
 through every command (parse, format, validate, authorize, test, check,
 equivalent, implies, disjoint, diff, audit, ask, whatif, access, count,
 schema infer, config).  Inputs start from small, valid "worlds" (the
