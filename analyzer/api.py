@@ -46,6 +46,7 @@ PathLike = str | Path
 # (tests/test_api.py checks that they agree).
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_DESCRIBE_SECONDS = 5.0
+MAX_DESCRIBE_SECONDS = 86_400.0  # a day of solver work per description: more is surely a typo
 SET_PROPERTIES = ("always-allows", "always-denies", "never-errors")
 POLICY_PROPERTIES = ("never-errors", "never-matches", "always-matches")
 
@@ -495,7 +496,16 @@ def disjoint(first: PolicySet, second: PolicySet, schema: Schema, **given: Unpac
 def _plan(schema: Schema, given: AnalysisOptions, describe_budget: float, matrix: bool) -> Options:
     from dataclasses import replace
 
-    return replace(_options(schema, given), describe_seconds=describe_budget, matrix=matrix)
+    return replace(_options(schema, given), describe_seconds=_describe_seconds(describe_budget), matrix=matrix)
+
+
+def _describe_seconds(budget: float) -> float:
+    """A description's budget: a finite number of seconds of solver work
+    (it becomes a whole count of Z3 resource units), 0 for none."""
+    if not (isinstance(budget, (int, float)) and math.isfinite(budget) and 0 <= budget <= MAX_DESCRIBE_SECONDS):
+        raise OptionError(f"{budget!r} is not a number of seconds from 0 to {MAX_DESCRIBE_SECONDS:g}",
+                          "describe_budget")
+    return float(budget)
 
 
 def diff(old: PolicySet, new: PolicySet, schema: Schema, *, fail_on: Collection[str] | None = None,
@@ -617,7 +627,7 @@ def access(policies: PolicySet, schema: Schema, *, describe_budget: float = DEFA
 
     unvalidated = valid_first(schema, {"policies": policies}, given)
     focus = _focus(schema, principal, resource, entities, _spelling(given))
-    opts = replace(_options(schema, given), describe_seconds=describe_budget)
+    opts = replace(_options(schema, given), describe_seconds=_describe_seconds(describe_budget))
     if focus is not None and not any(focus.applies(env) for env in environments(schema, opts)):
         raise OptionError(f"no request environment of the schema (as narrowed) has a {focus.var} of type "
                           f"{focus.uid.type}")

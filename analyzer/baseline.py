@@ -24,6 +24,7 @@ from typing import Any
 
 from cedarscope.lang.ast import Policy, PolicySet
 from cedarscope.lang.diagnostics import CedarError, Diagnostic
+from cedarscope.lang.files import load_json, read_text, write_text
 from cedarscope.reports.findings import Finding
 
 BASELINE_VERSION = 1
@@ -73,17 +74,13 @@ def baseline_json(findings: Iterable[Finding], policy_sets: Sequence[PolicySet])
 def write_baseline(path: Path, findings: Iterable[Finding], policy_sets: Sequence[PolicySet]) -> int:
     """Record the findings in `path`; the number recorded."""
     data = baseline_json(findings, policy_sets)
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n", "baseline")
     return len(data["findings"])
 
 
 def read_baseline(path: Path) -> frozenset[str]:
     """The fingerprints a baseline file records."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CedarError(Diagnostic(f"invalid JSON: {err.msg}", file=str(path), line=err.lineno,
-                                    column=err.colno)) from None
+    data = load_json(read_text(path, "baseline"), str(path))  # a regular UTF-8 file, or a located error
     if not isinstance(data, dict) or data.get("baseline_version") != BASELINE_VERSION:
         raise CedarError(Diagnostic(f"not a cedarscope baseline (version {BASELINE_VERSION}); write one "
                                     "with --write-baseline", file=str(path)))

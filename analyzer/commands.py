@@ -57,7 +57,8 @@ POLICY_PROPERTY_NAMES = ("never-errors", "never-matches", "always-matches")
 # messages and assumptions that name them.
 FLAGS = {"principal_type": "--principal-type", "action": "--action", "resource_type": "--resource-type",
          "validate": "--no-validate", "property": "--property", "policy": "--policy",
-         "principal": "--principal", "resource": "--resource", "entities": "--entities", "remove": "--remove"}
+         "principal": "--principal", "resource": "--resource", "entities": "--entities", "remove": "--remove",
+         "describe_budget": "--describe-budget"}
 
 
 def spelling() -> Spelling:

@@ -23,6 +23,7 @@ overrides it without any command knowing where a value came from, and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,8 +37,8 @@ CONFIG_FILES = ("cedarscope.toml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "note")
 
 # key -> (kind, the click parameter it sets, the commands that take it)
-ANALYSES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif", "access")
-WITH_POLICIES = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access")
+ANALYSES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif", "access", "count")
+WITH_POLICIES = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access", "count")
 KEYS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "schema": ("path", "schema_path", ("validate", "authorize", *ANALYSES)),
     "policies": ("paths", "policies", WITH_POLICIES),
@@ -97,16 +98,31 @@ def read_config(path: Path) -> Config | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise CedarError(Diagnostic(f"invalid TOML: {err}", file=str(path))) from None
+        message, line, column = _toml_error(err)
+        raise CedarError(Diagnostic(f"invalid TOML: {message}", file=str(path), line=line, column=column)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise CedarError(Diagnostic(f"cannot read settings: {err}", file=str(path))) from None
     prefix = ""
     if path.name == "pyproject.toml":
-        section = data.get("tool", {}).get("cedarscope")
+        tool = data.get("tool")
+        section = tool.get("cedarscope") if isinstance(tool, dict) else None  # `tool = 1`: no table of ours
         if section is None:
             return None
+        if not isinstance(section, dict):
+            raise CedarError(Diagnostic("expected a table of settings", file=str(path), path="tool.cedarscope"))
         data, prefix = section, "tool.cedarscope."
     return Config(path, _checked(data, path, prefix))
+
+
+# How tomllib (Python 3.11 to 3.13) says where: "... (at line 2, column 9)".
+_TOML_AT = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
+
+
+def _toml_error(err: tomllib.TOMLDecodeError) -> tuple[str, int | None, int | None]:
+    """tomllib's message and the line and column it names, so the error is
+    located as every other (file:line:col, with a caret)."""
+    at = _TOML_AT.match(str(err))
+    return (at[1], int(at[2]), int(at[3])) if at else (str(err), None, None)
 
 
 def _checked(data: dict[str, Any], path: Path, prefix: str) -> dict[str, Any]:
@@ -128,15 +144,18 @@ def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) 
     if kind == "path":
         if not isinstance(value, str) or not value:
             raise error("expected a path (a string)")
-        return _relative(base / value)
+        return _relative(base / _no_nul(value, error))
     if kind == "paths":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
             raise error("expected a path or a list of paths")
-        return tuple(v if v.startswith("git:") else _relative(base / v) for v in items)
+        paths = [_no_nul(v, error) for v in items]
+        return tuple(v if v.startswith("git:") else _relative(base / v) for v in paths)
     if kind == "seconds":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise error("expected a positive number of seconds")
+        from cedarscope.analyzer.cli import MAX_TIMEOUT_SECONDS
+
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT_SECONDS:
+            raise error(f"expected a positive number of seconds, at most {MAX_TIMEOUT_SECONDS:g}")  # not nan, inf
         return float(value)
     if kind == "count":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -156,6 +175,13 @@ def _value(kind: str, value: Any, base: Path, error: Callable[..., CedarError]) 
             raise error(f"severity {bad[0]!r} is not one of {', '.join(SEVERITIES)}")
         return dict(value)
     raise AssertionError(kind)
+
+
+def _no_nul(path: str, error: Callable[[str], CedarError]) -> str:
+    """TOML strings may hold a NUL (``"\\u0000"``); no file name can."""
+    if "\0" in path:
+        raise error("a path cannot hold a NUL character")
+    return path
 
 
 def _known_kinds(kinds: list[str], error: Callable[[str], CedarError]) -> None:

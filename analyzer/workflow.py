@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cedarscope.analyzer.cli import cli, emit_report, existing_file, read_json
+from cedarscope.analyzer.cli import MAX_TIMEOUT_SECONDS, Seconds, cli, emit_report, existing_file, read_json
 from cedarscope.analyzer.config import Config, effective
 from cedarscope.lang.ast import PolicySet
+from cedarscope.lang.files import write_text
 from cedarscope.lang.schema import Schema
 from cedarscope.reports.findings import Report, Verdict
 
@@ -79,7 +80,7 @@ def schema_for(schema_path: Path | None, policy_sets: Sequence[PolicySet],
         return load_schema_file(schema_path), False
     inferred = infer(policy_sets, entities)
     if save_schema_path is not None:
-        save_schema_path.write_text(inferred.text, encoding="utf-8")
+        write_text(save_schema_path, inferred.text, "schema file")
         click.echo(f"cedarscope: inferred schema written to {save_schema_path}", err=True)
     return inferred.schema, True
 
@@ -142,7 +143,8 @@ def finish(report: Report, policy_sets: Sequence[PolicySet], fmt: str, *, inferr
 @click.option("--schema", "schema", help="As an analysis command would be given it.")
 @click.option("--links", "links", help="As an analysis command would be given it.")
 @click.option("--baseline", "baseline", help="As audit or check would be given it.")
-@click.option("--timeout", "timeout", type=float, help="As an analysis command would be given it.")
+@click.option("--timeout", "timeout", type=Seconds(MAX_TIMEOUT_SECONDS),
+              help="As an analysis command would be given it (and checked as it would be).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def config_command(schema: str | None, links: str | None, baseline: str | None, timeout: float | None,
                    fmt: str) -> None:
@@ -204,7 +206,7 @@ def schema_infer(policies: tuple[str, ...], entities_path: Path | None, request_
     for note in result.notes:
         click.echo(f"cedarscope: note: {note}", err=True)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_text(output, text, "schema file")
         click.echo(f"cedarscope: schema written to {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -1,5 +1,6 @@
 """Reading input files: regular files only, of bounded size, as UTF-8 text
-or as JSON nested no deeper than Cedar accepts.
+or as JSON nested no deeper than Cedar accepts; and writing output files
+without waiting on a FIFO no one reads.
 
 A FIFO would block the reader forever and a device (``/dev/zero``) would
 fill memory, so only regular files are read, and only up to
@@ -12,6 +13,7 @@ hang.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import json
 import os
@@ -95,6 +97,21 @@ def read_bytes(path: str | Path, what: str = "file") -> bytes:
 def read_text(path: str | Path, what: str = "file") -> str:
     """A regular file's text (UTF-8, size-capped)."""
     return decode_utf8(read_bytes(path, what), str(path))
+
+
+def write_text(path: str | Path, text: str, what: str = "file") -> None:
+    """Write `text` (UTF-8) to `path`, made or truncated.  It is opened
+    without blocking, so a FIFO that no one reads is an error where an
+    ordinary open would wait forever; one that is read is written to."""
+    name = str(path)
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0), 0o666)
+    except OSError as e:
+        why = "it is a FIFO (named pipe) that no one reads" if e.errno == errno.ENXIO else e.strerror or e
+        raise CedarError(Diagnostic(f"cannot write {what}: {why}", file=name)) from None
+    os.set_blocking(fd, True)  # open: the reader, if any, takes it at its pace
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def load_json(text: str | bytes, filename: str) -> Any:

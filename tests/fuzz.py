@@ -2,17 +2,25 @@
 
 Every input is one run of `cedarscope` on mutated files and options:
 policies, schemas in both formats, entities, requests, template links,
-integration-test files (and tar archives of them), questions, properties
-and option values, through every command (parse, format, validate,
-authorize, test, check, equivalent, implies, disjoint, diff, audit, ask,
-whatif).  Inputs start from small, valid "worlds" (the bundled example, the
-CLI test store, and a store that uses every kind of value) and get one to
-three mutations each, so some stay valid and reach the solver and some are
-broken in every way a file can be.
+integration-test files (and tar archives of them), questions, properties,
+baselines, settings files (cedarscope.toml and pyproject.toml: malformed
+TOML, unknown keys, values of the wrong type, bad paths), output files that
+are FIFOs no one reads, and option values,
+through every command (parse, format, validate, authorize, test, check,
+equivalent, implies, disjoint, diff, audit, ask, whatif, access, count,
+schema infer, config).  Inputs start from small, valid "worlds" (the
+bundled example, the CLI test store, and a store that uses every kind of
+value) and get one to three mutations each, so some stay valid and reach
+the solver and some are broken in every way a file can be.  Analysis
+commands are sometimes given no schema (so they infer one), and a command
+sometimes leaves its policies or schema to the settings file.
 
 An input FAILS when the command
 * exits 4 (an internal error) or with a code other than 0, 1, 2, 3,
 * prints a traceback, or an error line longer than MAX_ERROR_LINE,
+* answers (exit 0, 1 or 3) in a form that breaks its contract: with
+  `--format json`, anything but strict JSON; `schema infer`, a schema that
+  does not parse back,
 * runs longer than the per-input time limit (a hang), or
 * takes more than the memory limit (its own peak, VmHWM, reset per input).
 
@@ -58,6 +66,7 @@ RUN_TIME_LIMIT = "15"
 MEMORY_LIMIT_MIB = 500.0  # an input's peak resident memory must stay under this
 ADDRESS_SPACE_LIMIT = 3 << 30  # bytes of address space per worker and subprocess (fail fast)
 MAX_ERROR_LINE = 1200  # characters: an error line longer than this is unbounded
+MAX_CHECKED_ANSWER = 2_000_000  # characters: a longer answer is not parsed back
 SUBPROCESS_EVERY = 25
 ALLOWED_EXITS = {0, 1, 2, 3}
 RESULT_PREFIX = "@@fuzz-result "
@@ -340,6 +349,135 @@ def mutate_json_text(text: str, rng: random.Random) -> str:
 
 
 # --------------------------------------------------------------------------
+# Settings files: cedarscope.toml, or [tool.cedarscope] in pyproject.toml
+
+
+SETTINGS_FILES = ("cedarscope.toml", "pyproject.toml")
+SETTING_KEYS = ("schema", "policies", "links", "baseline", "timeout", "jobs", "ignore", "severity")
+PATH_SETTINGS = ("schema", "links", "baseline")
+UNKNOWN_SETTINGS = ("timeuot", "Schema", "", "tool", "severity.dead", "policies ", "format")
+BAD_SETTING_PATHS = ("", " ", "missing.cedarschema", ".", "..", "/", "/dev/null", "entities.json", "policies.cedar",
+                     "a\0b", "x" * 5000, "git:HEAD:policies.cedar", "git:", "~/x", "schema.cedarschema/",
+                     "\u2028", "fifo")
+
+
+@dataclass(frozen=True)
+class TomlRaw:
+    """A TOML value written as it is: a date or a time, which JSON lacks."""
+
+    text: str
+
+
+TOML_JUNK = [True, 0, -1, 1.5, -0.0, float("inf"), float("nan"), 2**63 - 1, 10**30, "", " ", "fast", "5", [], [1],
+             [""], [[]], ["dead", "dead"], ["deadd"], {}, {"dead": "fatal"}, {"dead": 1}, {"": "note"},
+             TomlRaw("1979-05-27T07:32:00Z"), TomlRaw("07:32:00"), TomlRaw("1979-05-27")]
+
+
+def toml_value(value: Any) -> str:
+    """`value` in TOML's syntax (strings with JSON's escapes, which TOML shares)."""
+    if isinstance(value, TomlRaw):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+
+
+def settings_values(rng: random.Random, world: World, schema: str) -> dict[str, Any]:
+    """Well-formed settings for this world: some of the keys, each valid."""
+    from cedarscope.reports.findings import FINDING_KINDS
+
+    kinds = sorted(FINDING_KINDS)
+    good = {"schema": schema, "policies": rng.choice([["policies.cedar"], "policies.cedar", ["."]]),
+            "links": "links.json", "baseline": "baseline.json", "timeout": rng.choice([0.5, 5, 10]),
+            "jobs": rng.choice([1, 2]), "ignore": rng.sample(kinds, rng.randint(0, 2)),
+            "severity": {rng.choice(kinds): rng.choice(["error", "warning", "note"])}}
+    keys = [k for k in SETTING_KEYS if k != "links" or world.links]
+    return {k: good[k] for k in rng.sample(keys, rng.randint(1, len(keys)))}
+
+
+def mutate_settings(values: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any], str]:
+    """One mutation of the settings: a value of the wrong type, a bad path,
+    an unknown key or finding kind."""
+    values = copy.deepcopy(values)
+    kind = rng.choice(["wrong-type", "bad-path", "bad-path", "unknown-key", "unknown-kind"])
+    if kind == "wrong-type":
+        key = rng.choice(SETTING_KEYS)
+        values[key] = copy.deepcopy(rng.choice(TOML_JUNK))
+        return values, f"settings: {key} = {toml_value(values[key])[:30]}"
+    if kind == "bad-path":
+        key = rng.choice(PATH_SETTINGS + ("policies",))
+        path = rng.choice([p for p in BAD_SETTING_PATHS if p != "/" or key != "policies"])  # not: search all of /
+        values[key] = [path] if key == "policies" and rng.random() < 0.5 else path
+        return values, f"settings: {key} = {path[:30]!r}"
+    if kind == "unknown-key":
+        key = rng.choice(UNKNOWN_SETTINGS)
+        values[key] = rng.choice([1, "schema.cedarschema", ["dead"]])
+        return values, f"settings: unknown key {key!r}"
+    values[rng.choice(["ignore", "severity"])] = rng.choice([["deadd"], ["Dead"], {"deadd": "note"}, {"dead": "fatal"}])
+    return values, "settings: unknown finding kind or severity"
+
+
+def settings_text(name: str, values: dict[str, Any], rng: random.Random) -> tuple[str, str]:
+    """The settings file's text, and the shape it took: cedarscope.toml
+    holds the keys at the top level, pyproject.toml under [tool.cedarscope]
+    (or lacks that table, or has `tool` or `tool.cedarscope` of another type)."""
+    tables = {k: v for k, v in values.items() if isinstance(v, dict) and v and rng.random() < 0.5}
+    lines = [f"{json.dumps(k)} = {toml_value(v)}" for k, v in values.items() if k not in tables]
+    if name == "pyproject.toml":
+        shape = rng.choice(["table", "table", "table", "dotted", "no-table", "tool-not-a-table",
+                            "cedarscope-not-a-table"])
+        head = '[project]\nname = "x"\n\n'
+        if shape == "dotted":  # before any [table], or the keys would belong to it
+            return "".join(f"tool.cedarscope.{json.dumps(k)} = {toml_value(v)}\n"
+                           for k, v in values.items()) + "\n" + head, shape
+        if shape == "no-table":
+            return head, shape
+        if shape == "tool-not-a-table":
+            return f"tool = {toml_value(rng.choice(TOML_JUNK[:8]))}\n", shape
+        if shape == "cedarscope-not-a-table":
+            return f"[tool]\ncedarscope = {toml_value(rng.choice(TOML_JUNK[:8]))}\n", shape
+        prefix = "tool.cedarscope."
+        lines = ["[tool.cedarscope]", *lines]
+    else:
+        shape, prefix = "top-level", ""
+    for key, table in tables.items():
+        lines += ["", f"[{prefix}{json.dumps(key)}]", *(f"{json.dumps(k)} = {toml_value(v)}" for k, v in table.items())]
+    return "\n".join(lines) + "\n", shape
+
+
+def settings_files(rng: random.Random, world: World, schema: str,
+                   mutations: list[str]) -> tuple[dict[str, bytes | None], frozenset[str]]:
+    """A settings file (sometimes broken, sometimes not a file at all), and
+    the FIFO a bad path may name; and the keys it sets."""
+    name = rng.choice(SETTINGS_FILES)
+    values = settings_values(rng, world, schema)
+    for _ in range(rng.choice([0, 0, 1, 1, 2])):
+        values, what = mutate_settings(values, rng)
+        mutations.append(what)
+    text, shape = settings_text(name, values, rng)
+    mutations.append(f"{name}: {shape}")
+    files: dict[str, bytes | None] = {name: text.encode("utf-8", "surrogatepass"), "fifo": None}
+    roll = rng.random()
+    if roll < 0.03:
+        files = {f"{name}/keep": b"", "fifo": None}  # a folder where the file belongs: not settings
+        mutations.append(f"{name}: a folder")
+    elif roll < 0.06:
+        files[name] = None
+        mutations.append(f"{name}: fifo")
+    return files, frozenset(values)
+
+
+# --------------------------------------------------------------------------
 # Cases: the files of one input and the command line
 
 
@@ -365,9 +503,14 @@ class Case:
                                                          "mutations": self.mutations}, indent=1))
 
 
-ANALYSIS = ["check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif"]
-COMMANDS = ["parse", "format", "validate", "authorize", "test"] + ANALYSIS
+ANALYSIS = ["check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif", "access", "count"]
+COMMANDS = ["parse", "format", "validate", "authorize", "test", "schema", "config"] + ANALYSIS
 FORMATS = ["text", "json", "sarif", "markdown", "html"]
+FORMATS_OF = {"access": ["text", "json", "markdown", "html"], "count": ["text", "json", "markdown"]}
+WITH_EXAMPLES = ("check", "equivalent", "implies", "disjoint", "diff", "audit", "ask", "whatif")
+# The commands whose policies the settings' `policies` may give (analyzer.config).
+POLICIES_FROM_SETTINGS = ("parse", "format", "validate", "check", "audit", "ask", "whatif", "access", "count")
+SETTINGS_EVERY = 0.15  # the share of inputs (besides `config`'s) with a settings file
 BAD_VALUES = ["", " ", "-1", "0", "inf", "nan", "1e308", "abc", "--", "-", "x" * 5000, "\u2028", "1e-9"]
 
 
@@ -382,6 +525,8 @@ def _text_files(world: World) -> dict[str, str]:
         "entities.json": json.dumps(world.entities, indent=1),
         "request.json": json.dumps(world.request, indent=1),
         "links.json": json.dumps(world.links, indent=1),
+        "baseline.json": json.dumps({"tool": "cedarscope", "baseline_version": 1,
+                                     "findings": [{"fingerprint": "0123456789abcdef", "kind": "dead"}]}, indent=1),
         "properties.cedar": world.properties or '@must("never")\npermit (principal, action, resource);\n',
         "add.cedar": world.add or "permit (principal, action, resource);\n",
         "test.json": json.dumps({"policies": "policies.cedar", "entities": "entities.json",
@@ -425,9 +570,11 @@ READS = {
     "authorize": ("policies.cedar", "entities.json", "request.json", "schema.cedarschema", "schema.json",
                   "links.json"),
     "test": ("test.json", "policies.cedar", "entities.json", "schema.cedarschema"),
+    "schema": ("policies.cedar", "entities.json", "request.json", "links.json"),
 }
 ANALYSIS_READS = ("policies.cedar", "policies_v2.cedar", "add.cedar", "schema.cedarschema", "schema.json",
                   "links.json", "properties.cedar")
+READS.update({"access": ANALYSIS_READS + ("entities.json",), "count": ANALYSIS_READS + ("entities.json",)})
 
 
 def make_case(rng: random.Random, seed_worlds: list[World], files_of: list[dict[str, str]]) -> Case:
@@ -440,6 +587,17 @@ def make_case(rng: random.Random, seed_worlds: list[World], files_of: list[dict[
     command = rng.choice(COMMANDS)
     reads = READS.get(command, ANALYSIS_READS)
     mutations: list[str] = []
+    schema = rng.choice(["schema.cedarschema", "schema.json"])
+    settings: dict[str, bytes | None] = {}
+    keys: frozenset[str] = frozenset()
+    if command == "config" or rng.random() < SETTINGS_EVERY:
+        settings, keys = settings_files(rng, world, schema, mutations)
+        texts.update({n: c.decode("utf-8", "surrogatepass") for n, c in settings.items() if c is not None})
+        named = tuple(n for n in settings if n in SETTINGS_FILES and settings[n] is not None)
+        if command == "config" and named:
+            reads = named
+        elif rng.random() < 0.3:
+            reads += named
     for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 3])):
         name = rng.choice(reads) if rng.random() < 0.85 else rng.choice(list(texts))
         try:
@@ -451,12 +609,13 @@ def make_case(rng: random.Random, seed_worlds: list[World], files_of: list[dict[
     files: dict[str, bytes | None] = {
         name: content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
         for name, content in texts.items()}
-    schema = rng.choice(["schema.cedarschema", "schema.json"])
-    args = _command_args(command, world, rng, schema, files, mutations)
+    files.update({n: None for n, c in settings.items() if c is None})
+    args = _command_args(command, world, rng, schema, files, mutations, keys)
     return Case(args, files, mutations=mutations)
 
 
-def _command_args(command: str, world: World, rng: random.Random, schema: str, files: dict, mutations: list) -> list:
+def _command_args(command: str, world: World, rng: random.Random, schema: str, files: dict, mutations: list,
+                  settings: frozenset[str] = frozenset()) -> list:
     pick = rng.random
     if command == "parse":
         args = ["parse", rng.choice(["policies.cedar", "policies_v2.cedar", "add.cedar", "."])]
@@ -474,8 +633,15 @@ def _command_args(command: str, world: World, rng: random.Random, schema: str, f
         if target == "tests.tar.gz":
             files["tests.tar.gz"] = _tarball(files, rng, mutations)
         args = ["test", target]
+    elif command == "schema":
+        args = _infer_args(world, rng)
+    elif command == "config":
+        args = _config_args(rng, schema)
     else:
         args = _analysis_args(command, world, rng, schema)
+    _lean_on_settings(args, settings, rng, mutations)
+    if "fifo" in args:  # an output named so is a FIFO no one reads
+        files["fifo"] = None
     if pick() < 0.04:  # a FIFO where a file belongs: refused, never read
         name = rng.choice([a for a in args if a in files] or ["policies.cedar"])
         files[name] = None
@@ -483,9 +649,102 @@ def _command_args(command: str, world: World, rng: random.Random, schema: str, f
     return _mutate_options(args, rng, mutations)
 
 
+def _lean_on_settings(args: list[str], settings: frozenset[str], rng: random.Random, mutations: list) -> None:
+    """Sometimes leave the policies or the schema to the settings that name them."""
+    if "policies" in settings and args[0] in POLICIES_FROM_SETTINGS and args[1:2] in (["policies.cedar"], ["."]) \
+            and rng.random() < 0.4:
+        del args[1]
+        mutations.append("policies left to the settings")
+    if "schema" in settings and "-s" in args and rng.random() < 0.4:
+        at = args.index("-s")
+        del args[at:at + 2]
+        mutations.append("schema left to the settings")
+
+
+def _infer_args(world: World, rng: random.Random) -> list:
+    """`schema infer`, from the policies and sometimes entities, requests and links."""
+    pick = rng.random
+    args = ["schema", "infer", rng.choice(["policies.cedar", "policies.cedar", "policies_v2.cedar", "add.cedar"])]
+    if pick() < 0.5:
+        args += ["--entities", "entities.json"]
+    if pick() < 0.4:
+        args += ["--requests", rng.choice(["request.json", "request.json", "."])]
+    if pick() < 0.3 and world.links:
+        args += ["--links", "links.json"]
+    if pick() < 0.4:
+        args += ["--format", rng.choice(["cedar", "json"])]
+    if pick() < 0.15:
+        args += ["-o", rng.choice(["inferred.cedarschema", "missing/inferred.cedarschema", ".", "fifo"])]
+    return args
+
+
+def _config_args(rng: random.Random, schema: str) -> list:
+    """`config`: the effective settings, some given on its command line."""
+    pick = rng.random
+    args = ["config"]
+    if pick() < 0.3:
+        args += ["--schema", rng.choice([schema, "missing.cedarschema", ""])]
+    if pick() < 0.1:
+        args += ["--links", "links.json"]
+    if pick() < 0.1:
+        args += ["--baseline", "baseline.json"]
+    if pick() < 0.2:
+        args += ["--timeout", rng.choice(["5", "0.5", "0", "-1", "abc", "nan", "inf", "1e308"])]
+    if pick() < 0.4:
+        args += ["--format", rng.choice(["text", "json"])]
+    return args
+
+
+def _entity(world: World, role: str, rng: random.Random) -> str:
+    """The request's principal or resource as `Type::"id"`, or now and then a wrong one."""
+    if rng.random() < 0.15:
+        return rng.choice(["User", "", 'User::"nobody"', 'Action::"read"', 'Doc::"plan"', 'User::"a" x',
+                           'A::B::"x"', '"alice"', "User::alice", 'Nope::"x"'])
+    uid = world.request[role]
+    return uid if isinstance(uid, str) else f"{uid['type']}::{json.dumps(uid['id'])}"
+
+
+def _access_args(world: World, rng: random.Random) -> list:
+    """`access`: the matrix, or one principal's or one resource's access over the store."""
+    pick = rng.random
+    args = ["access", "policies.cedar"]
+    roll = pick()
+    if roll < 0.3:
+        args += ["--principal", _entity(world, "principal", rng), "-e", "entities.json"]
+    elif roll < 0.5:
+        args += ["--resource", _entity(world, "resource", rng), "-e", "entities.json"]
+    elif roll < 0.55:
+        args += rng.choice([["-e", "entities.json"], ["--principal", _entity(world, "principal", rng)],
+                            ["--principal", _entity(world, "principal", rng), "--resource",
+                             _entity(world, "resource", rng), "-e", "entities.json"]])
+    if pick() < 0.5:
+        args += ["--describe-budget", rng.choice(["0", "0.2", "1"])]
+    return args
+
+
+def _count_args(rng: random.Random) -> list:
+    """`count`: over the store or N entities per type, sometimes against --old."""
+    pick = rng.random
+    args = ["count", "policies.cedar"]
+    universe = rng.choice(["entities", "entities", "per-type", "per-type", "both", "neither"])
+    if universe in ("entities", "both"):
+        args += ["-e", "entities.json"]
+    if universe in ("per-type", "both"):
+        args += ["--per-type", rng.choice(["1", "2", "3"])]
+    if pick() < 0.4:
+        args += ["--old", rng.choice(["policies_v2.cedar", "policies.cedar", "add.cedar"])]
+    if pick() < 0.3:
+        args += ["--cap", rng.choice(["1", "3", "50"])]
+    return args
+
+
 def _analysis_args(command: str, world: World, rng: random.Random, schema: str) -> list:
     pick = rng.random
-    if command in ("equivalent", "implies", "disjoint", "diff"):
+    if command == "access":
+        args = _access_args(world, rng)
+    elif command == "count":
+        args = _count_args(rng)
+    elif command in ("equivalent", "implies", "disjoint", "diff"):
         args = [command, "policies.cedar", rng.choice(["policies_v2.cedar", "policies.cedar", "add.cedar"])]
         if command == "diff" and pick() < 0.3:
             args += ["--max-examples", str(rng.choice([1, 2, 5]))]
@@ -510,22 +769,34 @@ def _analysis_args(command: str, world: World, rng: random.Random, schema: str) 
             args += ["--add", "add.cedar"]
         for pid in world.remove[:rng.randint(0, len(world.remove))] or (() if "--add" in args else ("x",)):
             args += ["--remove", pid]
-    args += ["-s", schema]
+    return args + _analysis_options(command, world, rng, schema)
+
+
+def _analysis_options(command: str, world: World, rng: random.Random, schema: str) -> list:
+    """The options the analysis commands share: a schema (or none, so one is
+    inferred), links, an environment, a format, a budget."""
+    pick = rng.random
+    args = ["-s", schema] if pick() < 0.85 else \
+        (["--save-schema", rng.choice(["inferred.cedarschema", "fifo"])] if pick() < 0.3 else [])
     if pick() < 0.4 and world.links:
         args += ["--links", "links.json"]
     if pick() < 0.2:
         args += [rng.choice(["--principal-type", "--resource-type", "--action"]),
                  rng.choice(["User", "Doc", "Document", "view", 'Action::"read"', "Nope"])]
     if pick() < 0.3:
-        args += ["--format", rng.choice(FORMATS)]
+        args += ["--format", rng.choice(FORMATS_OF.get(command, FORMATS))]
     if pick() < 0.3:
         args += ["--timeout", rng.choice(["0.001", "0.5", "5"])]
     if pick() < 0.1:
         args += ["--no-validate"]
-    if pick() < 0.05:
+    if command in WITH_EXAMPLES and pick() < 0.05:
         args += ["--save-examples", "saved"]
-    if pick() < 0.02:
+    if command in WITH_EXAMPLES and pick() < 0.02:
         args += ["--confirm"]
+    if command in ("audit", "check") and pick() < 0.1:
+        args += ["--baseline", "baseline.json"]
+    if command in ("audit", "check") and pick() < 0.05:
+        args += ["--write-baseline", rng.choice(["new-baseline.json", "baseline.json", "fifo"])]
     return args
 
 
@@ -613,6 +884,43 @@ def _judge(code: int, output: str, seconds: float, peak: float, exception: str |
     return problems
 
 
+def _format_of(args: list[str]) -> str | None:
+    """The --format a command line asks for (the last one given)."""
+    fmt = None
+    for i, arg in enumerate(args[:-1]):
+        if arg in ("--format", "-f"):
+            fmt = args[i + 1]
+    return fmt
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _broken_answer(args: list[str], code: int, stdout: str | None) -> list[str]:
+    """Why an answer breaks its form's contract: a --format json answer that
+    is not strict JSON (no NaN), a printed inferred schema that does not parse."""
+    if stdout is None or code not in (0, 1, 3) or {"-h", "--help", "--version"} & set(args):
+        return []
+    infer = args[:2] == ["schema", "infer"]
+    if infer and code == 0 and not {"-o", "--output"} & set(args):
+        from cedarscope.lang.diagnostics import CedarError
+        from cedarscope.lang.schema import parse_schema
+
+        try:
+            parse_schema(stdout, "inferred.json" if _format_of(args) == "json" else "inferred.cedarschema")
+        except CedarError as err:
+            return [f"schema infer printed a schema that does not parse: {err.diagnostics[0].format()}"[:300]]
+        except RecursionError:
+            pass
+    elif _format_of(args) == "json" and not infer:
+        try:
+            json.loads(stdout, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as err:
+            return [f"--format json printed no strict JSON: {err}"[:300]]
+    return []
+
+
 def worker() -> None:
     """Read cases (JSON lines: folder, args, env) and run each in-process."""
     from click.testing import CliRunner
@@ -634,7 +942,8 @@ def worker() -> None:
             exception = "".join(traceback.format_exception(result.exception))[-3000:]
         output = result.stdout + result.stderr
         report = {"code": result.exit_code, "seconds": seconds, "peak": _peak_mib(), "exception": exception,
-                  "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines())}
+                  "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines()),
+                  "stdout": result.stdout if len(result.stdout) <= MAX_CHECKED_ANSWER else None}
         sys.stdout.write(RESULT_PREFIX + json.dumps(report) + "\n")
         sys.stdout.flush()
 
@@ -691,7 +1000,8 @@ def run_subprocess(folder: Path, case: Case) -> dict | None:
         peak = json.loads(Path(out.name).read_text() or "0") if Path(out.name).stat().st_size else 0.0
         output = proc.stdout + proc.stderr
         return {"code": proc.returncode, "seconds": time.monotonic() - started, "peak": peak, "exception": None,
-                "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines())}
+                "output": output[-20000:], "bad_lines": sum(len(x) > MAX_ERROR_LINE for x in output.splitlines()),
+                "stdout": proc.stdout if len(proc.stdout) <= MAX_CHECKED_ANSWER else None}
 
 
 def one() -> None:
@@ -725,6 +1035,19 @@ class Summary:
     peak_mib: float = 0.0
     seconds: float = 0.0
     by_command: dict[str, int] = field(default_factory=dict)
+    # exit code -> count, per command and for the inputs with a settings file
+    exits_by: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def count_exit(self, case: Case, code: int) -> None:
+        self.exits[code] = self.exits.get(code, 0) + 1
+        kinds = [case.args[0]] + ["(settings file)"] * any(n in SETTINGS_FILES for n in case.files)
+        for kind in kinds:
+            by = self.exits_by.setdefault(kind, {})
+            by[code] = by.get(code, 0) + 1
+
+    def exits_lines(self) -> list[str]:
+        return [f"  {kind}: " + ", ".join(f"exit {k}: {v}" for k, v in sorted(by.items()))
+                for kind, by in sorted(self.exits_by.items())]
 
     def line(self) -> str:
         exits = ", ".join(f"exit {k}: {v}" for k, v in sorted(self.exits.items()))
@@ -759,12 +1082,13 @@ def fuzz(inputs: int, seed: int, out: Path, log=print, subprocess_every: int = S
                     runner.kill()
                     runner = Worker()
             else:
-                summary.exits[report["code"]] = summary.exits.get(report["code"], 0) + 1
+                summary.count_exit(case, report["code"])
                 summary.peak_mib = max(summary.peak_mib, report["peak"])
                 problems = _judge(report["code"], report["output"], report["seconds"], report["peak"],
                                   report["exception"])
                 if report["bad_lines"] and report["code"] == 2 and not any("line of" in p for p in problems):
                     problems.append("an unbounded error line")
+                problems += _broken_answer(case.args, report["code"], report.get("stdout"))
             if problems:
                 name = f"seed{seed}-input{index}"
                 summary.failures.append(f"{name}: {'; '.join(problems)}")
@@ -820,6 +1144,7 @@ def main(argv: list[str]) -> int:
     summary = fuzz(args.inputs, args.seed, args.out)
     print(summary.line())
     print("inputs per command: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.by_command.items())))
+    print("exit codes per command:", *summary.exits_lines(), sep="\n")
     for failure in summary.failures:
         print(f"FAIL {failure}")
     return 1 if summary.failures or summary.hangs else 0

@@ -197,6 +197,49 @@ def test_a_fifo_named_as_json_policies_is_refused(inputs, tmp_path):
     assert proc.stderr.startswith(f"{pipe}: error: cannot read") and "FIFO" in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("role", ["schema infer -o", "--save-schema", "--write-baseline"])
+def test_an_output_fifo_no_one_reads_is_refused_not_waited_on(inputs, tmp_path, role):
+    """Opening it to write would wait forever for a reader (the fuzzer found
+    `schema infer -o FIFO` hanging)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    pipe = tmp_path / "out"
+    os.mkfifo(pipe)
+    args = {"schema infer -o": ("schema", "infer", inputs / "p.cedar", "-o", pipe),
+            "--save-schema": ("audit", inputs / "p.cedar", "--save-schema", pipe),
+            "--write-baseline": ("audit", inputs / "p.cedar", "-s", inputs / "s.cedarschema", "--write-baseline", pipe),
+            }[role]
+    proc = _cli(*args, timeout=20)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"{pipe}: error: cannot write") and "no one reads" in proc.stderr, proc.stderr
+
+
+def test_an_output_fifo_that_is_read_is_written(inputs, tmp_path, monkeypatch):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    pipe = tmp_path / "out"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run("schema", "infer", inputs / "p.cedar", "-o", pipe)
+        assert result.exit_code == 0, result.output
+        assert b"entity" in os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+
+
+def test_a_baseline_that_is_a_fifo_or_not_utf8_is_refused(inputs, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"baseline_version": 1, "findings": ["\xff"]}')
+    result = run("audit", inputs / "p.cedar", "-s", inputs / "s.cedarschema", "--baseline", bad)
+    assert_one_located_line(result, str(bad), "UTF-8")
+    if hasattr(os, "mkfifo"):
+        pipe = tmp_path / "pipe.json"
+        os.mkfifo(pipe)
+        proc = _cli("audit", inputs / "p.cedar", "-s", inputs / "s.cedarschema", "--baseline", pipe, timeout=20)
+        assert proc.returncode == 2 and "FIFO" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("command", [("parse",), ("format",), ("format", "--check"), ("audit", "-s", "SCHEMA")])
 def test_a_device_is_refused(inputs, command):
     if not Path("/dev/zero").exists():
@@ -320,6 +363,16 @@ def test_other_empty_options_are_usage_errors(inputs):
                  ("ask", inputs / "p.cedar", "-q", "")):
         result = run(*args, "-s", inputs / "s.cedarschema")
         assert result.exit_code == 2 and "must not be empty" in result.output, result.output
+
+
+@pytest.mark.parametrize("budget", ["nan", "inf", "1e308", "86401"])
+@pytest.mark.parametrize("command", ["access", "diff", "whatif"])
+def test_a_describe_budget_no_solver_can_spend_is_a_usage_error(inputs, command, budget):
+    """It became Z3 resource units by int(), an internal error for nan and
+    inf (found by the fuzzer, seed 202 on access)."""
+    rest = {"access": [], "diff": [inputs / "p.cedar"], "whatif": ["--add", inputs / "t.cedar"]}[command]
+    result = run(command, inputs / "p.cedar", *rest, "-s", inputs / "s.cedarschema", "--describe-budget", budget)
+    assert result.exit_code == 2 and "--describe-budget" in result.output, result.output
 
 
 @pytest.mark.parametrize("schema", [

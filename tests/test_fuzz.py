@@ -52,6 +52,41 @@ def test_the_seed_worlds_are_valid():
             parse_entities(files["entities.json"], "entities.json", schema)
 
 
+def test_well_formed_settings_are_read_as_written(tmp_path):
+    """Unmutated settings files are valid, so their cases reach the commands;
+    each shape of pyproject.toml is read as the shape says."""
+    from cedarscope.analyzer.config import read_config
+    from cedarscope.lang.diagnostics import CedarError
+
+    world, shapes = fuzz.worlds()[1], set()
+    for i in range(60):
+        rng = random.Random(i)
+        values = fuzz.settings_values(rng, world, "schema.cedarschema")
+        name = fuzz.SETTINGS_FILES[i % 2]
+        text, shape = fuzz.settings_text(name, values, rng)
+        shapes.add(shape)
+        path = tmp_path / name
+        path.write_text(text)
+        if shape == "cedarscope-not-a-table":
+            with pytest.raises(CedarError):
+                read_config(path)
+        elif shape in ("no-table", "tool-not-a-table"):
+            assert read_config(path) is None
+        else:
+            assert set(read_config(path).values) == set(values), text
+    assert shapes == {"top-level", "table", "dotted", "no-table", "tool-not-a-table", "cedarscope-not-a-table"}
+
+
+def test_cases_reach_every_command_and_settings_files():
+    worlds = fuzz.worlds()
+    files = [fuzz._text_files(w) for w in worlds]
+    cases = [fuzz.make_case(random.Random(f"9:{i}"), worlds, files) for i in range(300)]
+    assert {c.args[0] for c in cases} == set(fuzz.COMMANDS)
+    with_settings = [c for c in cases if any(n in fuzz.SETTINGS_FILES for n in c.files)]
+    assert {c.args[0] for c in with_settings} > {"config", "access", "count"}
+    assert any("left to the settings" in m for c in with_settings for m in c.mutations)
+
+
 def test_cases_are_reproducible():
     worlds = fuzz.worlds()
     files = [fuzz._text_files(w) for w in worlds]
@@ -68,6 +103,19 @@ def test_the_judge_catches_what_it_must(tmp_path):
     assert fuzz._judge(0, "", 1.0, fuzz.MEMORY_LIMIT_MIB + 1, None)
     assert fuzz._judge(130, "", 1.0, 50.0, None)
     assert fuzz._judge(0, "", 1.0, 50.0, "ValueError") and not fuzz._judge(1, "ok", 1.0, 50.0, None)
+
+
+def test_answers_that_break_their_contract_are_caught():
+    """The answer checks are not vacuous, and pass what they must."""
+    assert fuzz._broken_answer(["config", "--format", "json"], 0, '{"timeout": NaN}')
+    assert fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 1, '{"result": ')
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 1, '{"result": "violated"}')
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json"], 2, "")  # bad input: no answer
+    assert not fuzz._broken_answer(["audit", "p.cedar", "-f", "json", "--help"], 0, "Usage: ...")
+    assert fuzz._broken_answer(["schema", "infer", "p.cedar"], 0, "entity 2024;\n")
+    assert not fuzz._broken_answer(["schema", "infer", "p.cedar"], 0, "entity User;\n")
+    assert not fuzz._broken_answer(["schema", "infer", "p.cedar", "-f", "json"], 0, '{"": {"entityTypes": {}, '
+                                                                                  '"actions": {}}}')
 
 
 def test_a_hang_is_caught_and_the_worker_replaced(tmp_path, monkeypatch):

@@ -208,3 +208,47 @@ def test_the_text_round_trips(tmp_path):
 
     assert schema_to_text(again) == result.text
     json.loads(__import__("cedarscope.lang.infer", fromlist=["inferred_json"]).inferred_json(again))
+
+
+@pytest.mark.parametrize("entities, requests", [
+    ([{"uid": {"type": "User", "id": "a"}, "parents": 5}], []),
+    ([{"uid": {"type": "User", "id": "a"}, "attrs": {"ip": {"fn": ["ip"], "arg": "1.2.3.4"}}}], []),
+    ([], [[{"uid": {"type": "User", "id": "a"}}]]),  # a folder's entities file read as a request
+    ([], ["User::\"a\"", 3, None]),
+])
+def test_malformed_evidence_is_no_evidence(entities, requests):
+    """Data that is not Cedar's entities or request JSON shapes nothing (it
+    was an internal error, found by the fuzzer)."""
+    s = inferred('permit(principal is User, action == Action::"view", resource is Doc);', entities, requests)
+    assert s.entity_types["User"].member_of == ()
+    assert attr(s, "User", "ip") is None or not isinstance(attr(s, "User", "ip").type, ExtensionType)
+
+
+def test_schema_infer_reads_a_folder_that_holds_other_json(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cedarscope.analyzer.cli import cli
+
+    (tmp_path / "p.cedar").write_text('permit(principal, action == Action::"view", resource) when { context.mfa };')
+    (tmp_path / "request.json").write_text(json.dumps({"principal": 'User::"a"', "action": 'Action::"view"',
+                                                       "resource": 'Doc::"d"', "context": {"mfa": True}}))
+    (tmp_path / "entities.json").write_text('[{"uid": {"type": "User", "id": "a"}, "attrs": {}, "parents": []}]')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["schema", "infer", "p.cedar", "--requests", "."])
+    assert result.exit_code == 0, result.output
+    assert "entity User" in result.stdout and "entity Doc" in result.stdout
+
+
+@pytest.mark.parametrize("entities, requests", [
+    ([{"uid": {"type": "2024-01-01", "id": "a"}, "attrs": {}, "parents": []}], []),
+    ([{"uid": {"type": 'User::"alice"', "id": "a"}, "attrs": {}, "parents": []}], []),
+    ([{"uid": {"type": "User", "id": "a"}, "attrs": {"boss": {"__entity": {"type": "é", "id": "b"}}}}], []),
+    ([], [{"principal": 'User::"a"', "action": {"type": "User", "id": "view"}, "resource": 'Doc::"d"',
+           "context": {"mfa": True}}]),
+])
+def test_data_naming_no_cedar_type_or_action_is_no_evidence(entities, requests):
+    """The printed schema parses (`inferred` parses it): a type name that is
+    not Cedar's, or a request whose action is not an action, once made a
+    schema that did not (found while fuzzing `schema infer`)."""
+    s = inferred('permit(principal is User, action == Action::"view", resource is Doc);', entities, requests)
+    assert set(s.entity_types) == {"User", "Doc"} and set(s.actions) == {EntityUID("Action", "view")}

@@ -102,7 +102,8 @@ class Inference:
         if uid is None:
             return
         self.declare_uid(uid)
-        for parent in entity.get("parents") or []:
+        parents = entity.get("parents")
+        for parent in parents if isinstance(parents, list) else []:
             p = uid_of(parent)
             if p is None:
                 continue
@@ -112,10 +113,12 @@ class Inference:
             else:
                 self.add_member_of(uid.type, p.type)
 
-    def read_request(self, request: dict) -> None:
+    def read_request(self, request: Any) -> None:
+        if not isinstance(request, dict):  # not a request (a folder's other JSON): no evidence
+            return
         uids = {k: uid_of(request.get(k)) for k in ("principal", "action", "resource")}
         action = uids["action"]
-        if action is None:
+        if action is None or not is_action_type(action.type):  # `User::"read"` as the action: not a request
             return
         self.declare_action(action)
         for role, table in (("principal", self.envs.principals), ("resource", self.envs.resources)):
@@ -366,10 +369,12 @@ class Inference:
             for value in tags.values():
                 self.unify(self.tag_var(uid.type), self.value_type(value))
 
-    def type_request(self, request: dict) -> None:
+    def type_request(self, request: Any) -> None:
+        if not isinstance(request, dict):
+            return
         action = uid_of(request.get("action"))
         context = request.get("context")
-        if action is not None and isinstance(context, dict):
+        if action is not None and is_action_type(action.type) and isinstance(context, dict):
             self.read_record(self.contexts[action], context)
 
     def read_record(self, record: TypeVar, values: dict) -> None:
@@ -396,7 +401,7 @@ class Inference:
             return s
         extn = value.get("__extn", value) if isinstance(value, dict) else None
         if isinstance(extn, dict) and set(extn) in ({"fn", "arg"}, {"fn", "args"}):
-            fn = extn["fn"]
+            fn = extn["fn"] if isinstance(extn["fn"], str) else None
             if fn in EXTENSION_OF_FUNCTION:  # a constructor: ip("..")
                 return TypeVar("ext", ext=EXTENSION_OF_FUNCTION[fn])
             if fn in EXTENSION_METHODS:  # a call's value: offset(datetime, duration)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cedarscope.lang import ast
+from cedarscope.lang.schema.raw import IDENT_RE
 from cedarscope.lang.values import EntityUID
 
 
@@ -15,7 +16,7 @@ def uid_of(value: Any) -> EntityUID | None:
     if isinstance(value, dict) and "__entity" in value:
         value = value["__entity"]
     if isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("id"), str):
-        return EntityUID(value["type"], value["id"])
+        return EntityUID(value["type"], value["id"]) if is_type_name(value["type"]) else None
     if isinstance(value, str) and "::" in value:
         from cedarscope.lang.diagnostics import CedarError
         from cedarscope.lang.parser import parse_entity_uid
@@ -25,6 +26,12 @@ def uid_of(value: Any) -> EntityUID | None:
         except CedarError:
             return None
     return None
+
+
+def is_type_name(name: str) -> bool:
+    """`Name` or `Namespace::Name`: data naming any other type is not Cedar's
+    (and would print as a schema that does not parse)."""
+    return all(IDENT_RE.match(part) for part in name.split("::"))
 
 
 def uids_in(node: Any) -> Iterable[EntityUID]:
