@@ -203,7 +203,17 @@ def _relative(path: Path) -> str:
 
 
 DEFAULTS: Mapping[str, Any] = {"schema": None, "policies": None, "links": None, "baseline": None,
-                               "timeout": 30.0, "jobs": 1, "ignore": (), "severity": {}}
+                               "timeout": 30.0, "jobs": None, "ignore": (), "severity": {}}
+
+
+def default(key: str) -> Any:
+    """A setting's default; `jobs`: the cores this process may run on, as
+    `--jobs` defaults to (not 1, which `config` used to show)."""
+    if key == "jobs":
+        from cedarscope.analyzer.spread import default_jobs
+
+        return default_jobs()
+    return DEFAULTS[key]
 
 
 def effective(config: Config, given: Mapping[str, Any] | None = None) -> list[tuple[str, Any, str]]:
@@ -217,5 +227,5 @@ def effective(config: Config, given: Mapping[str, Any] | None = None) -> list[tu
         elif key in config.values:
             rows.append((key, config.values[key], str(config.file)))
         else:
-            rows.append((key, DEFAULTS[key], "default"))
+            rows.append((key, default(key), "default"))
     return rows

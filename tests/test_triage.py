@@ -166,7 +166,8 @@ def test_settings_are_found_upward_and_paths_are_relative_to_their_file(tmp_path
     rows = {key: (value, source) for key, value, source in effective(config, {"timeout": 9.0})}
     assert rows["timeout"] == (9.0, "command line")
     assert rows["ignore"] == (("dead",), str(tmp_path / "pyproject.toml"))
-    assert rows["jobs"] == (1, "default")
+    from cedarscope.analyzer.spread import default_jobs
+    assert rows["jobs"] == (default_jobs(), "default")  # what --jobs defaults to: the cores, not 1
 
 
 def test_cedarscope_toml_comes_first_and_a_pyproject_without_the_table_is_skipped(tmp_path, monkeypatch):
