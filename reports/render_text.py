@@ -180,18 +180,21 @@ def alike(findings: Sequence[Finding]) -> list[list[Finding]]:
     environment (and so in the example, and the request the message names):
     the same kind, subjects, related policies and severity.  A check of a
     store with a thousand environments finds the same thing in hundreds of
-    them; the text shows it once.  Groups come in the order of their first."""
+    them; the text shows it once.  A second finding in an environment a
+    group already has (another example: `--max-examples`, `ask --enumerate`)
+    is shown in full.  Groups come in the order of their first."""
     groups: dict[tuple[object, ...], list[Finding]] = {}
     out: list[list[Finding]] = []
     for f in findings:
         key = (f.kind, f.policies, f.related, f.severity)
+        group = groups.get(key)
         if f.environment is None:
             out.append([f])
-        elif key in groups:
-            groups[key].append(f)
+        elif group is not None and all(g.environment != f.environment for g in group):
+            group.append(f)
         else:
-            groups[key] = [f]
-            out.append(groups[key])
+            groups.setdefault(key, [f])
+            out.append(groups[key] if groups[key][0] is f else [f])
     return out
 
 
@@ -200,7 +203,9 @@ def _also(text: Text, others: Sequence[Finding]) -> None:
     text.append(f"   also in {n} more environment{'' if n == 1 else 's'}, each with its own example "
                 "(--format json):\n", style="bold")
     for f in others[:LISTED_ENVIRONMENTS]:
-        text.append(f"     {f.environment}\n")
+        cx = f.counterexample  # whose request it is (`ask --enumerate` lists distinct principals)
+        who = f"  (principal {cx.request.principal}, resource {cx.request.resource})" if cx is not None else ""
+        text.append(f"     {f.environment}{who}\n")
     if n > LISTED_ENVIRONMENTS:
         text.append(f"     and {n - LISTED_ENVIRONMENTS} more\n")
 

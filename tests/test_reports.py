@@ -180,7 +180,13 @@ def test_text_lists_findings_alike_but_for_their_environment_under_the_first():
     assert "policy3 errors on a Folder" not in out
     listed = out[out.index("also in 2 more environments"):out.index("2. [may-error]")]
     assert 'User, Action::"delete", Folder' in listed and 'User, Action::"delete", Page' in listed
+    assert 'Folder  (principal User::"alice", resource Doc::"plan")' in listed  # whose request each is
     assert len(json.loads(render(report, "json"))["findings"]) == 4
+    # a second example in an environment the group has is shown in full
+    report = Report("ask", Verdict.VIOLATED, (may_error("Doc"), may_error("Doc"), may_error("Folder")), {})
+    out = render(report, "text")
+    assert [line.split(".")[0] for line in out.splitlines() if line[:1].isdigit()] == ["1", "2"]
+    assert "also in 1 more environment," in out
 
 
 def test_text_counts_notes_apart_from_findings():
