@@ -83,7 +83,16 @@ class Versions:
             return ADDED if before is None else REMOVED
         return EDITED if content(before) != content(after) else None
 
-    def source(self, policy_id: str) -> Policy | None:
-        """Where a changed policy is best shown: its new text when it has
-        one (an edit is annotated where it was made), else its old text."""
+    def source(self, policy_id: str, status: str | None = None) -> Policy | None:
+        """Where a changed policy is best shown: a removed one in the old
+        version (its positional id may now name another policy in the new
+        one), else its new text when it has one (an edit is annotated where
+        it was made), else its old text."""
+        if status == REMOVED:
+            return source_of(self.old_set, policy_id)
         return source_of(self.new_set, policy_id) or source_of(self.old_set, policy_id)
+
+    def sides(self, status: str) -> tuple[str, ...]:
+        """The versions a changed policy is in: the old one for a removed
+        policy, the new one for an added one, both for an edited one."""
+        return {REMOVED: (OLD,), ADDED: (NEW,)}.get(status, (OLD, NEW))

@@ -9,7 +9,7 @@ who decided it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cedarscope.analyzer import queries
 from cedarscope.analyzer.changes import Versions
@@ -213,7 +213,7 @@ def change_finding(change: Change, versions: Versions) -> Finding:
             if pid is not None and status is not None and pid not in ids:
                 ids.append(pid)
                 edits[pid] = status
-    found = [Location.of(versions.source(pid)) for pid in ids]
+    found = [Location.of(versions.source(pid, edits[pid])) for pid in ids]
     locations = [loc for loc in found if loc is not None]  # one per subject, when each has one
     related = []
     for cx in examples:
@@ -236,19 +236,21 @@ def change_finding(change: Change, versions: Versions) -> Finding:
         description_form=d.form if d is not None else None,
         examples=examples,
         edits=edits,
-        texts=_texts(ids, versions),
+        texts=_texts(edits, versions),
     )
 
 
-def _texts(ids: Iterable[str], versions: Versions) -> dict[str, str]:
-    """Each subject's text in each version that has it (a link shows its
-    template)."""
+def _texts(edits: Mapping[str, str], versions: Versions) -> dict[str, str]:
+    """Each subject's text in each version it is in (a link shows its
+    template): not a removed policy's id in the new version, where it may
+    name another policy."""
     from cedarscope.lang.printer import print_policy
 
     out = {}
-    for pid in ids:
-        for side, ps in (("old", versions.old_set), ("new", versions.new_set)):
-            policy = source_of(ps, pid)
+    sets = {"old": versions.old_set, "new": versions.new_set}
+    for pid, status in edits.items():
+        for side in versions.sides(status):
+            policy = source_of(sets[side], pid)
             if policy is not None:
                 out[f"{pid} ({side})"] = print_policy(policy)
     return out

@@ -177,6 +177,18 @@ def test_a_removed_permit_is_blamed_for_the_loss(schema):
         'permit (principal in Team::"x", action == Action::"edit", resource);')
 
 
+def test_a_removed_policy_is_shown_where_it_was_though_its_id_now_names_another(schema):
+    """Removing the first of two policies: its positional id policy0 now
+    names the second, unchanged one in the new version."""
+    gone = 'permit (principal in Team::"x", action == Action::"edit", resource);\n'
+    keep = 'permit (principal, action == Action::"view", resource) when { resource.owner == principal };\n'
+    report = diff(schema, "\n" + gone + keep, keep)
+    (f,) = report.changes
+    assert f.edits == {"policy0": "removed"}
+    assert (f.locations[0].file, f.locations[0].line) == ("old.cedar", 2)
+    assert set(f.texts) == {"policy0 (old)"}  # not the new policy0, which is the kept one
+
+
 # --------------------------------------------------------------------------
 # Descriptions that need guards, and the structural form
 
