@@ -109,6 +109,8 @@ def render_access_text(report: AccessReport) -> str:
             lines += [f"    {line}" for line in _focus_lines(row) or ["(no entity of the other side is in the store)"]]
         elif row.level == "sometimes":
             if row.description is not None:
+                if row.description_form == "structural":  # JSON says so too; a reader of the text must know
+                    lines.append("    (exact, in structural form: not simplified within the description budget)")
                 lines.append(f"    {one_line(row.description)}")
             else:
                 lines.append(f"    (no exact description: {row.description_reason})")

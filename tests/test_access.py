@@ -188,6 +188,20 @@ def test_text_markdown_and_html(store):
     assert '<td class="sometimes">sometimes</td>' in html and "resource.owner == principal" in html
 
 
+def test_text_says_when_a_description_is_the_structural_form():
+    from cedarscope.lang.schema import RequestEnv
+    from cedarscope.lang.values import EntityUID
+    from cedarscope.reports.access import AccessReport, AccessRow, render_access_text
+    from cedarscope.reports.findings import Verdict
+
+    env = RequestEnv("User", EntityUID("Action", "view"), "Doc")
+    text = 'permit (principal, action == Action::"view", resource) when { resource has owner };'
+    for form, noted in (("structural", True), ("readable", False)):
+        row = AccessRow(env, "sometimes", description=text, description_form=form)
+        out = render_access_text(AccessReport((row,), Verdict.HOLDS))
+        assert ("(exact, in structural form: not simplified" in out) is noted, form
+
+
 def test_filters_narrow_the_environments(store):
     code, out = run("access", store / "p.cedar", "-s", store / "s.cedarschema", "--action", "edit", "-f", "json")
     assert code == 0
