@@ -13,6 +13,8 @@ be read (and pasted into a policy) as it is:
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -78,6 +80,15 @@ def entities_as_cedar(entities: Entities, unread: frozenset[str] = frozenset()) 
     return [entity_as_cedar(e, unread) for e in sorted(entities, key=lambda e: e.uid)]
 
 
+def policy_label(pid: str) -> str:
+    """A policy id as the text names it: quoted, as a Cedar string, when it
+    is not a plain name (an `@id` may be a sentence: "Admins may read.")."""
+    return pid if _PLAIN_ID.fullmatch(pid) else json.dumps(pid, ensure_ascii=False)
+
+
+_PLAIN_ID = re.compile(r"[\w.:-]*\w")
+
+
 def one_line(text: str) -> str:
     """A printed policy on one line (the printer breaks lines between
     tokens, never inside a string literal)."""
@@ -138,14 +149,14 @@ def _finding(text: Text, index: int, f: Finding, label: str | None = None) -> No
     text.append(f"\n{index}. ", style="bold")
     text.append(f"[{label}]" if f.severity == "error" else f"[{label}, {f.severity}]", style="bold magenta")
     if f.policies:
-        text.append(f" {', '.join(f.policies)}", style="bold")
+        text.append(f" {', '.join(map(policy_label, f.policies))}", style="bold")
     text.append(f": {f.message}\n")
     for loc in f.locations:
         text.append(f"   at {loc}\n", style="dim")
     if f.environment is not None:
         text.append(f"   environment: {f.environment}\n")
     if f.related:
-        text.append(f"   related: {', '.join(f.related)}\n")
+        text.append(f"   related: {', '.join(map(policy_label, f.related))}\n")
     text.append(f"   see {finding_doc_url(f.kind) or 'cedarscope docs ' + f.kind}\n", style="dim")
     if f.counterexample is not None:
         _counterexample(text, f.counterexample)
@@ -284,7 +295,7 @@ def causes(f: Finding) -> str:
         (p, None) for p in f.policies)
     out = []
     for pid, loc in pairs:
-        out.append(f"{pid} ({loc.file}:{loc.line})" if loc else pid)
+        out.append(f"{policy_label(pid)} ({loc.file}:{loc.line})" if loc else policy_label(pid))
     return ", ".join(out) or "(no single policy)"
 
 
@@ -333,7 +344,7 @@ def _change(text: Text, index: int, f: Finding) -> None:
     text.append(f"\n{index}. ", style="bold")
     text.append(f"{sign} {f.kind}", style=style)
     text.append(f"  {f.environment}\n", style="bold")
-    edits = ", ".join(f"{pid} ({f.edits.get(pid, 'changed')})" for pid in f.policies)
+    edits = ", ".join(f"{policy_label(pid)} ({f.edits.get(pid, 'changed')})" for pid in f.policies)
     text.append(f"   caused by: {edits or '(no single policy)'}\n")
     for loc in f.locations:
         text.append(f"   at {loc}\n", style="dim")
@@ -348,7 +359,7 @@ def _change(text: Text, index: int, f: Finding) -> None:
             text.append(f"   example {n} of {len(f.examples)}:\n", style="bold")
         _counterexample(text, cx)
     if f.related:
-        text.append(f"   related: {', '.join(f.related)}\n")
+        text.append(f"   related: {', '.join(map(policy_label, f.related))}\n")
 
 
 def _stat(v: object) -> str:

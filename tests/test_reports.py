@@ -199,6 +199,14 @@ def test_text_counts_notes_apart_from_findings():
     assert out.splitlines()[0] == "cedarscope audit: violated (1 finding, 1 note)"
 
 
+def test_text_quotes_policy_ids_that_are_not_plain_names():
+    """An @id may be a sentence; unquoted it runs into the message."""
+    f = Finding("shadowed", "shadowed by policy0", ("Admins may read.",), ("policy0",))
+    out = render(Report("audit", Verdict.VIOLATED, (f,), {}), "text")
+    assert '1. [shadowed] "Admins may read.": shadowed by policy0' in out
+    assert "related: policy0" in out
+
+
 def test_text_lists_at_most_a_few_environments_of_a_group():
     from cedarscope.reports.render_text import LISTED_ENVIRONMENTS
     findings = tuple(Finding("always-denies", "allowed", environment=RequestEnv("User", DELETE, f"T{i}"))
