@@ -551,6 +551,14 @@ def _audit_environment(shared: tuple[Schema, Options],
                         [f"{env}: {why}" for why in solver.unknown_reasons])
 
 
+def _fail_closed_hint(why: str | None) -> str:
+    """How to make the forbid deny when its data is missing, for the error it met."""
+    if why is not None and "does not exist" in why:
+        return ("an entity it reads may be missing from the store: keep it in every store (and say so with "
+                "--entities-exist all), or make a missing one deny, e.g. `when { !(E has a) || E.a == ... }`")
+    return "make missing data deny, e.g. `when { !(resource has a) || resource.a == ... }`"
+
+
 class _Judge:
     """Turns the per-environment facts into findings.  A claim is made only
     when every environment the rule can match in was settled; the examples
@@ -610,8 +618,7 @@ class _Judge:
                 why = error_of(r.policy, cx.request, cx.entities) if isinstance(r, PolicyInstance) else None
                 return [Finding("forbid-may-error",
                                 f"forbid {r.id} errors on this request{f' ({why})' if why else ''} and then does "
-                                "not deny (it fails open); make missing data deny, e.g. "
-                                "`when { !(resource has a) || resource.a == ... }`",
+                                f"not deny (it fails open); {_fail_closed_hint(why)}",
                                 (r.id,), (), loc, env, self.counterexample(example))]
         return []
 

@@ -154,6 +154,21 @@ def test_a_shadowed_finding_says_where_the_shadowing_policy_is(schema, tmp_path)
     assert f"by policy0 ({tmp_path / 'a.cedar'}:1:1)" in shadowed.message
 
 
+def test_a_fail_open_hint_fits_its_error():
+    """A forbid that reads a named entity fails open when that entity is
+    missing: the hint says so, not "guard an optional attribute"."""
+    from cedarscope.lang.parser import parse_policies
+    from cedarscope.lang.schema import parse_schema
+
+    schema = parse_schema("entity User; entity Group { manager: User }; "
+                          "action view appliesTo { principal: User, resource: User };", "s.cedarschema")
+    ps = parse_policies('permit(principal, action, resource);\n'
+                        'forbid(principal, action, resource) when { Group::"g".manager == principal };')
+    [f] = [f for f in audit(schema, ps, Options(timeout_seconds=30.0)).findings if f.kind == "forbid-may-error"]
+    assert "does not exist" in f.message and "--entities-exist all" in f.message
+    assert "resource has a" not in f.message
+
+
 def test_a_forbid_fails_open_only_where_its_error_lets_a_request_through():
     from cedarscope.lang.parser import parse_policies
     from cedarscope.lang.schema import parse_schema
