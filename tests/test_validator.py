@@ -248,6 +248,7 @@ def test_links_are_checked():
     wrong = A.PolicySet(ps.policies, (A.TemplateLink("t", "l1", (("?principal", EntityUID("Photo", "a")),)),))
     (d,) = validate(wrong, schema)
     assert "l1" in d.message and "applicable action" in d.message
+    assert d.message.endswith('the link fills template `t` with ?principal = Photo::"a"')  # what to look at
     unknown = A.PolicySet(ps.policies, (A.TemplateLink("t", "l2", (("?principal", EntityUID("Nope", "a")),)),))
     assert {"unknown-type", "no-applicable-action"} == kinds(d.message for d in validate(unknown, schema))
 

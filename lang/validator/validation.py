@@ -95,7 +95,10 @@ def _validate_link(view: SchemaView, policyset: A.PolicySet, link: A.TemplateLin
     linked = _fill_slots(template, dict(link.values))
     inapplicable = action_applies(view, link.link_id, linked)
     if inapplicable is not None:
-        out.append(locate(template, inapplicable, template.span))
+        # the template is fine: the link's values are what to look at
+        slots = ", ".join(f"{slot} = {uid}" for slot, uid in link.values)
+        out.append(locate(template, f"{inapplicable}; the link fills template `{link.template_id}` with {slots}",
+                          template.span))
     return out
 
 
