@@ -162,14 +162,26 @@ def _finding(text: Text, index: int, f: Finding, label: str | None = None) -> No
         _counterexample(text, f.counterexample)
 
 
+def _bare_action(e: Entity) -> bool:
+    """An action entity in no action group, with nothing else to it: it says
+    nothing a reader needs (an action's groups are what the policies read),
+    and a store may list dozens."""
+    name = e.uid.type
+    return (name == "Action" or name.endswith("::Action")) and not e.parents and not e.attrs and not e.tags
+
+
 def _counterexample(text: Text, cx: Counterexample) -> None:
     text.append("   example request:\n", style="bold")
     for line in request_as_cedar(cx.request, cx.unread):
         text.append(f"     {line}\n", style="cyan")
     text.append("   entities:\n", style="bold")
-    lines = entities_as_cedar(cx.entities, cx.unread)
+    shown = [e for e in cx.entities if not _bare_action(e)]
+    lines = entities_as_cedar(Entities(shown), cx.unread)
     for line in lines or ["(none)"]:
         text.append(f"     {line}\n", style="cyan")
+    bare = len(cx.entities) - len(shown)
+    if bare:  # the JSON keeps them: it is the store to replay
+        text.append(f"     // and {bare} action entit{'y' if bare == 1 else 'ies'} in no group\n", style="dim")
     if cx.links:
         text.append("   template links:\n", style="bold")
         for line in links_as_text(cx.links):

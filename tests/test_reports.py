@@ -207,6 +207,21 @@ def test_text_quotes_policy_ids_that_are_not_plain_names():
     assert "related: policy0" in out
 
 
+def test_text_counts_actions_in_no_group_instead_of_listing_them():
+    """They say nothing a reader needs; the JSON, the store to replay, keeps them."""
+    cx = sample_counterexample()
+    bare = Entities([*cx.entities, Entity(DELETE), Entity(EntityUID("Action", "view"))])
+    grouped = Entity(EntityUID("Action", "edit"), parents=frozenset({EntityUID("Action", "write")}))
+    cx = dataclasses.replace(cx, entities=Entities([*bare, grouped]))
+    report = dataclasses.replace(sample_report(), findings=(dataclasses.replace(sample_report().findings[1],
+                                                                                   counterexample=cx),))
+    out = render(report, "text")
+    assert 'Action::"delete"\n' not in out and "// and 2 action entities in no group" in out
+    assert 'Action::"edit" in [Action::"write"]' in out
+    entities = json.loads(render(report, "json"))["findings"][0]["counterexample"]["entities"]
+    assert {"type": "Action", "id": "delete"} in [e["uid"] for e in entities]
+
+
 def test_text_lists_at_most_a_few_environments_of_a_group():
     from cedarscope.reports.render_text import LISTED_ENVIRONMENTS
     findings = tuple(Finding("always-denies", "allowed", environment=RequestEnv("User", DELETE, f"T{i}"))
