@@ -82,7 +82,11 @@ def require_valid_query(ps: PolicySet, schema: Schema, what: str,
                                     column=span.column if span else None))
     diagnostics = [d for d in validate(ps, schema, sources=sources) if d.severity == "error"]
     if diagnostics:
+        # An attribute missing from one of the scope's types, not a typo (a
+        # typo comes with a "did you mean"): narrowing the scope is the fix.
+        narrow = any("attribute" in d.message and "not found" in d.message and "did you mean" not in d.message
+                     for d in diagnostics)
         hint = Diagnostic(f"a {what} must pass Cedar's validation in every request environment its "
                           "scope allows; narrow its scope (e.g. `resource is Doc`) where an attribute "
                           "exists only on some types", file=diagnostics[0].file, severity="note")
-        raise CedarError([*diagnostics, hint])
+        raise CedarError([*diagnostics, hint] if narrow else diagnostics)

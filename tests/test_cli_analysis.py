@@ -487,6 +487,16 @@ def test_ask_question_must_validate(question, expected):
     assert "<question>:1:" in result.output
 
 
+def test_a_question_with_a_typo_is_not_told_to_narrow_its_scope():
+    """The note on narrowing the scope is for an attribute some types lack,
+    not for a misspelt one (which comes with a "did you mean")."""
+    asking = ("ask", V1, "-s", SCHEMA, "--question")
+    typo = run(*asking, "permit(principal, action, resource) when { principal.levl > 3 };")
+    assert typo.exit_code == 2 and "did you mean" in typo.output and "narrow its scope" not in typo.output
+    lacking = run(*asking, "permit(principal, action, resource) when { principal.secret };")
+    assert lacking.exit_code == 2 and "narrow its scope" in lacking.output
+
+
 def test_properties_must_validate(tmp_path):
     typo = tmp_path / "typo.cedar"
     typo.write_text('@must("never")\npermit(principal, action, resource) when { principal.levl > 3 };\n')
