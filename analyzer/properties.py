@@ -154,8 +154,12 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
     environment's search stops at N, and the answers are then cut to N."""
     distinct = _distinct_by(enumerate_by, ps, question, schema) if enumerate_by else _distinct_by_request
     answers = _answers(schema, ps, question, NEVER, options, distinct)
+    extra = {}
     if enumerate_by:
+        found = sum(len(a.examples) for a in answers)  # before the cut: an environment may find N
         answers = _at_most(answers, options.max_examples)
+        extra["enumerated"] = _enumerated(enumerate_by, found, options.max_examples,
+                                          all(a.exhausted for a in answers))
     findings = []
     for answer in answers:
         for ex in answer.examples:
@@ -165,7 +169,18 @@ def ask(schema: Schema, ps: PolicySet, question: Policy, options: Options,
                 tuple(r.id for r in cx.determining["policies"]), (), (), answer.env, cx))
     # For `ask`, "violated" (some request is allowed) is the answer "yes".
     return Report("ask", overall(a.verdict for a in answers), tuple(findings),
-                  stats_of(answers, environments=len(answers)), assumptions=template_notes(ps))
+                  stats_of(answers, environments=len(answers), **extra), assumptions=template_notes(ps))
+
+
+def _enumerated(part: str, found: int, asked: int, exhausted: bool) -> str:
+    """Whether `ask --enumerate N` listed every distinct principal (resource)."""
+    shown = min(found, asked)
+    noun = f"distinct {part}{'' if shown == 1 else 's'}"
+    if found >= asked:
+        return f"{shown} {noun}, as many as asked for (there may be more)"
+    if exhausted:
+        return f"{shown} {noun}: all there are"
+    return f"{shown} {noun}; the search for more stopped before it ended (its budget, or an unknown)"
 
 
 def _distinct_by_request(enc: Encoding) -> Callable[..., z3.BoolRef]:

@@ -176,6 +176,7 @@ class Answer:
     reason: str = ""
     solver_seconds: float = 0.0
     queries: int = 0
+    exhausted: bool = False  # the search for examples ended unsat: there are no others
 
 
 def overall(verdicts: Iterable[Verdict]) -> Verdict:
@@ -524,7 +525,7 @@ class EnvSolver:
         The query's budget covers every call it makes.  A goal that is false
         outright (z3's `False`: an empty slice) holds with no solver call."""
         if z3.is_false(goal):
-            return Answer(Verdict.HOLDS, self.env)
+            return Answer(Verdict.HOLDS, self.env, exhausted=True)
         budget = Budget(self.options)
         queries, seconds, reasons = self.queries, self.seconds, len(self.unknown_reasons)
         answer = Answer(Verdict.HOLDS, self.env)
@@ -536,6 +537,7 @@ class EnvSolver:
             status, model = self.check(z3.And(self.local(goal), *blocking), budget, readable=True,
                                        translated=True)
             if status is Status.UNSAT:
+                answer.exhausted = True
                 break
             if status is Status.UNKNOWN or model is None:
                 if not answer.examples:

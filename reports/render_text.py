@@ -384,7 +384,7 @@ def _stat(v: object) -> str:
 
 # Figures that are sentences, each on a line of its own after the counts
 # (``confirmed 3 decisions confirmed by cedarpy`` would read as a stutter).
-SENTENCE_STATS = {"confirmed": "--confirm"}
+SENTENCE_STATS = {"confirmed": "--confirm", "enumerated": "--enumerate"}
 
 
 def stats_lines(stats: Mapping[str, Any]) -> list[str]:

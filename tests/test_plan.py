@@ -334,6 +334,7 @@ def test_ask_enumerate_counts_principals_that_read_differently(schema):
     same = parse_policies('permit (principal, action == Action::"view", resource);', "p.cedar")
     report = cedarscope.ask(same, schema, question, enumerate=3)
     assert len(report.findings) == 1
+    assert report.stats["enumerated"] == "1 distinct principal: all there are"  # the search ended: no other
     two_kinds = parse_policies('permit (principal in Team::"x", action == Action::"view", resource);\n'
                                'permit (principal, action == Action::"view", resource) when { principal.level > 3 };',
                                "p.cedar")
@@ -341,6 +342,9 @@ def test_ask_enumerate_counts_principals_that_read_differently(schema):
     principals = [f.counterexample.request.principal for f in report.findings]
     assert 2 <= len(principals) <= 3 and len(set(principals)) == len(principals)
     assert render(report, "text").splitlines()[0].startswith("cedarscope ask: yes, reachable")
+    assert "--enumerate: " in render(report, "text")
+    report = cedarscope.ask(two_kinds, schema, question, enumerate=1)
+    assert report.stats["enumerated"] == "1 distinct principal, as many as asked for (there may be more)"
 
 
 # --------------------------------------------------------------------------
