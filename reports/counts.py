@@ -116,8 +116,14 @@ def headline(report: CountReport) -> list[str]:
             for t in report.totals()]
 
 
+def _answer(report: CountReport) -> str:
+    """The verdict in count's own words (JSON keeps holds / unknown): there
+    is no property here that could hold."""
+    return "counted" if report.result is Verdict.HOLDS else "some counts unknown"
+
+
 def render_count_text(report: CountReport) -> str:
-    lines = [f"{report.tool} {report.command}: {report.result.value} (universe: {report.universe}; "
+    lines = [f"{report.tool} {report.command}: {_answer(report)} (universe: {report.universe}; "
              f"at most {report.cap} requests counted per environment and kind)"]
     lines += [f"assuming: {a}" for a in report.assumptions]
     header = ["environment", "universe", *report.kinds()]
@@ -176,7 +182,7 @@ def render_count_json(report: CountReport) -> str:
 def render_count_markdown(report: CountReport) -> str:
     from cedarscope.reports.render_markdown import cell
 
-    out = [f"## {report.tool} {report.command}: {report.result.value}", "",
+    out = [f"## {report.tool} {report.command}: {_answer(report)}", "",
            f"Universe: {cell(report.universe)}.", ""]
     out += [f"- assuming: {cell(a)}" for a in report.assumptions] + ([""] if report.assumptions else [])
     out += ["| environment | universe | " + " | ".join(report.kinds()) + " |",

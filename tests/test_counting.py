@@ -169,6 +169,7 @@ def test_cli_count(tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "gained:" in result.output and "of 5 principals on" in result.output
+    assert result.output.startswith("cedarscope count: counted (")  # count's words: no property holds here
     data = json.loads(CliRunner().invoke(cli, [*args, "-f", "json"]).output)
     assert data["command"] == "count" and data["universe"] == {"description": str(tmp_path / "store.json"),
                                                               "principals": 5, "resources": 5}
