@@ -48,6 +48,11 @@ def escape_string(s: str) -> str:
     return "".join(out)
 
 
+def is_action_type(name: str) -> bool:
+    """Cedar's test for an action entity type: its basename is `Action`."""
+    return name == "Action" or name.endswith("::Action")
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class EntityUID:
     """An entity reference: its type (``NS::Type``) and its id."""

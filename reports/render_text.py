@@ -26,7 +26,7 @@ from cedarscope.lang.entities import Entities
 from cedarscope.lang.entity import Entity
 from cedarscope.lang.printer import print_value
 from cedarscope.lang.request import Request
-from cedarscope.lang.values import CedarRecord, CedarSet
+from cedarscope.lang.values import CedarRecord, CedarSet, is_action_type
 from cedarscope.reports.docs import finding_doc_url
 from cedarscope.reports.findings import (
     AuthorizationResult,
@@ -166,8 +166,7 @@ def _bare_action(e: Entity) -> bool:
     """An action entity in no action group, with nothing else to it: it says
     nothing a reader needs (an action's groups are what the policies read),
     and a store may list dozens."""
-    name = e.uid.type
-    return (name == "Action" or name.endswith("::Action")) and not e.parents and not e.attrs and not e.tags
+    return is_action_type(e.uid.type) and not e.parents and not e.attrs and not e.tags
 
 
 def _counterexample(text: Text, cx: Counterexample) -> None:

@@ -16,7 +16,6 @@ from cedarscope.lang.infer.types import (
     describe,
     element,
     find,
-    is_action_type,
     required,
     settles,
 )
@@ -35,7 +34,7 @@ from cedarscope.lang.schema import (
     StringType,
     record_type,
 )
-from cedarscope.lang.values import EntityUID
+from cedarscope.lang.values import EntityUID, is_action_type
 
 
 class Environments:

@@ -20,10 +20,6 @@ EXTENSION_METHODS = {
 }
 
 
-def is_action_type(name: str) -> bool:
-    return name == "Action" or name.endswith("::Action")
-
-
 # --------------------------------------------------------------------------
 # Type variables, unified in place
 

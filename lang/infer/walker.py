@@ -12,8 +12,8 @@ from cedarscope.lang.infer.types import (
     TypeVar,
     element,
     find,
-    is_action_type,
 )
+from cedarscope.lang.values import is_action_type
 
 if TYPE_CHECKING:
     from cedarscope.lang.infer.inference import Inference

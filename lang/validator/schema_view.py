@@ -19,12 +19,7 @@ from cedarscope.lang.validator.types import (
     from_schema_record,
     from_schema_type,
 )
-from cedarscope.lang.values import EntityUID
-
-
-def is_action_type(name: str) -> bool:
-    """Cedar's test for an action entity type: its basename is `Action`."""
-    return name == "Action" or name.endswith("::Action")
+from cedarscope.lang.values import EntityUID, is_action_type
 
 
 @dataclass(frozen=True)
