@@ -79,10 +79,6 @@ class Glob:
     def accepts(self, state: int) -> bool:
         return bool(state & self._final)
 
-    def always(self, state: int) -> bool:
-        """Every continuation from here matches."""
-        return bool(state & self._sticky)
-
     def matches(self, s: str) -> bool:
         state = self.start
         for ch in s:
