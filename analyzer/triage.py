@@ -3,7 +3,8 @@ of ignored kinds and suppressed findings are set aside, and with a
 baseline only new findings remain; the settings' per-kind severities are
 applied.  What was set aside is counted in the report's stats
 (``suppressed``, ``ignored`` by kind; ``baselined``), and the verdict is
-recomputed from what remains: only an error-severity finding fails.
+recomputed from what remains: a counterexample kept as a warning or note
+still makes it violated, and only an error-severity finding fails the run.
 
 Used by the commands whose findings are problems to fix (`audit`, `check`);
 a diff's changes are facts about an edit, not problems, and are not triaged.
@@ -41,9 +42,12 @@ def triage(report: Report, policy_sets: Sequence[PolicySet], *, ignore: Iterable
 
 
 def verdict_of(report: Report, kept: Sequence[Finding]) -> Verdict:
-    """Violated while an error-severity finding remains; else unknown if
-    the solver gave up somewhere, else holds."""
-    if any(f.severity == "error" for f in kept):
+    """Violated while a finding of a violated report remains, whatever its
+    severity (a note is still a counterexample: the exit code, not the
+    verdict, says it does not fail), or an error-severity one; else unknown
+    if the solver gave up somewhere, else holds (what was set aside was
+    accepted, and the stats count it)."""
+    if any(f.severity == "error" for f in kept) or (kept and report.result is Verdict.VIOLATED):
         return Verdict.VIOLATED
     if report.result is Verdict.UNKNOWN or report.stats.get("unknown"):
         return Verdict.UNKNOWN

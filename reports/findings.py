@@ -260,10 +260,12 @@ class Report(Answered):
     @property
     def exit_code(self) -> int:
         """1 when a finding of a failing kind was found (any kind, unless
-        `fail_on` narrows them), else 3 for unknown, else 0."""
-        if self.fail_on is None:
-            return self.result.exit_code
-        if any(f.kind in self.fail_on for f in self.findings):
+        `fail_on` narrows them) at error severity, else 3 for unknown, else
+        0.  A violation whose findings a project's settings made warnings or
+        notes is reported, not failing: it exits 0 and stays "violated"."""
+        failing = [f for f in self.findings
+                   if f.severity == "error" and (self.fail_on is None or f.kind in self.fail_on)]
+        if failing or (self.result is Verdict.VIOLATED and self.fail_on is None and not self.findings):
             return EXIT_FINDINGS
         return EXIT_UNKNOWN if self.result is Verdict.UNKNOWN else EXIT_OK
 

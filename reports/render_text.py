@@ -233,14 +233,13 @@ def _also(text: Text, others: Sequence[Finding]) -> None:
 
 
 def counted(findings: Sequence[Finding]) -> str:
-    """"3 findings", or with the warnings and notes that do not fail the run
-    counted apart ("0 findings, 2 notes"): a run that holds may list notes."""
+    """"3 findings", with the warnings and notes that do not fail the run
+    counted apart ("1 finding, 2 notes"; "2 notes")."""
     by_severity = {severity: sum(1 for f in findings if f.severity == severity)
                    for severity in ("error", "warning", "note")}
-    words = [f"{by_severity['error']} finding{'' if by_severity['error'] == 1 else 's'}"]
-    words += [f"{k} {severity}{'' if k == 1 else 's'}" for severity, k in by_severity.items()
-              if severity != "error" and k]
-    return ", ".join(words)
+    words = [f"{k} {'finding' if severity == 'error' else severity}{'' if k == 1 else 's'}"
+             for severity, k in by_severity.items() if k]
+    return ", ".join(words) or "0 findings"
 
 
 def report_text(report: Report) -> Text:

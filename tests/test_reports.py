@@ -194,7 +194,7 @@ def test_text_counts_notes_apart_from_findings():
     as if it had failing findings."""
     note = Finding("over-permissive", "grants every resource", ("policy1",), severity="note")
     out = render(Report("audit", Verdict.HOLDS, (note, note), {}), "text")
-    assert out.splitlines()[0] == "cedarscope audit: holds (0 findings, 2 notes)"
+    assert out.splitlines()[0] == "cedarscope audit: holds (2 notes)"
     out = render(Report("audit", Verdict.VIOLATED, (sample_report().findings[1], note), {}), "text")
     assert out.splitlines()[0] == "cedarscope audit: violated (1 finding, 1 note)"
 

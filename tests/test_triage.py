@@ -87,10 +87,11 @@ def test_configured_severities_apply_and_only_errors_fail():
     out = triage(report(finding("over-permissive", "policy1"), finding("redundant", "policy1")), [ps],
                  severities={"redundant": "note", "over-permissive": "warning"})
     assert [(f.kind, f.severity) for f in out.findings] == [("over-permissive", "warning"), ("redundant", "note")]
-    assert out.verdict is Verdict.HOLDS
+    # still violated (each is a counterexample: never "holds"), but not failing
+    assert out.verdict is Verdict.VIOLATED and out.exit_code == 0
     out = triage(report(finding("over-permissive", "policy1"), finding("redundant", "policy1")), [ps],
                  severities={"redundant": "note"})
-    assert out.verdict is Verdict.VIOLATED
+    assert out.verdict is Verdict.VIOLATED and out.exit_code == 1
 
 
 def test_nothing_left_but_an_unknown_stays_unknown():
