@@ -133,6 +133,9 @@ def _checked(data: dict[str, Any], path: Path, prefix: str) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     for key, value in data.items():
+        if key == "tool" and not prefix:  # the pyproject.toml form, pasted into cedarscope.toml
+            raise error(key, f"a {path.name} holds the settings at its top level, without "
+                             "[tool.cedarscope] (that table is for pyproject.toml)")
         if key not in KEYS:
             raise error(key, f"unknown setting {key!r} (known: {', '.join(KEYS)})")
         kind = KEYS[key][0]

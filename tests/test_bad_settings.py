@@ -53,6 +53,12 @@ def test_a_tool_cedarscope_that_is_no_table_is_a_located_error(project, value):
     assert_one_located_line(run("validate", "p.cedar", "-s", "s.cedarschema"), "pyproject.toml", "tool.cedarscope")
 
 
+def test_a_cedarscope_toml_written_as_a_pyproject_table_says_where_the_keys_go(project):
+    (project / "cedarscope.toml").write_text("[tool.cedarscope]\ntimeout = 5\n")
+    result = run("config")
+    assert_one_located_line(result, "cedarscope.toml", "at its top level, without [tool.cedarscope]")
+
+
 @pytest.mark.parametrize("key, value", [("schema", '"a\\u0000b"'), ("policies", '["p.cedar", "a\\u0000b"]'),
                                         ("policies", '"git:HEAD:a\\u0000b"'), ("links", '"a\\u0000b"'),
                                         ("baseline", '"a\\u0000b"')])
