@@ -605,20 +605,33 @@ def test(files: tuple[Path, ...], root: Path | None) -> None:
     (requests; a wrong validation verdict or an unreadable test counts as
     one more failure)."""
     passed = failed = 0
-    for result in test_results(files, root):
+    others: list[Path] = []  # the folders' JSON files that are no tests
+    for result in test_results(files, root, others):
         for line in result.failures():
             click.echo(f"FAIL {line}")
         p, f = outcome_counts(result)
         passed, failed = passed + p, failed + f
-    click.echo(f"{passed} passed, {failed} failed")
+    skipped = f"; {len(others)} other JSON file{'' if len(others) == 1 else 's'} (no `requests`) skipped" \
+        if others else ""
+    click.echo(f"{passed} passed, {failed} failed{skipped}")
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def test_results(paths: Sequence[Path], root: Path | None) -> Iterator[TestFileResult]:
-    from cedarscope.analyzer.conformance import find_test_files, run_tarball, run_test_file
+def test_results(paths: Sequence[Path], root: Path | None, others: list[Path]) -> Iterator[TestFileResult]:
+    """Each test's result; in folders, a JSON file that does not parse is a
+    failing test (it may be a truncated one), and the others are put in
+    `others` (entities and schemas, or a test whose `requests` is misspelt)."""
+    from cedarscope.analyzer.conformance import TestFileResult, find_test_files, run_tarball, run_test_file
     for path in paths:
         if path.is_dir():
-            for test_file in find_test_files(path):
+            found: list[tuple[Path, str | None]] = []
+            tests = find_test_files(path, found)
+            for other, unreadable in found:
+                if unreadable is not None:
+                    yield TestFileResult(str(other), problem=f"not JSON, so not a test that can run: {unreadable}")
+                else:
+                    others.append(other)
+            for test_file in tests:
                 yield run_test_file(test_file, root or find_test_root(test_file))
         elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
             yield from run_tarball(path)

@@ -339,19 +339,27 @@ def _is_test(data: Any) -> bool:
     return isinstance(data, dict) and "requests" in data
 
 
-def find_test_files(folder: str | Path) -> list[Path]:
+def find_test_files(folder: str | Path, others: list[tuple[Path, str | None]] | None = None) -> list[Path]:
     """The integration test files under `folder`: JSON files holding an
-    object with `requests` (other files, and files that are not regular
-    files or not JSON, are not tests)."""
+    object with `requests`.  The other JSON files (entities, schemas: or a
+    test whose `requests` is misspelt) go to `others`, each with why it
+    could not be read when it is not JSON at all (a truncated test?)."""
     from cedarscope.lang.files import load_json, read_text
 
     found = []
     for path in sorted(Path(folder).rglob("*.json")):
-        try:
-            if path.is_file() and _is_test(load_json(read_text(path), str(path))):
-                found.append(path)
-        except CedarError:
+        if not path.is_file():
             continue
+        try:
+            is_test = _is_test(load_json(read_text(path), str(path)))
+        except CedarError as err:
+            if others is not None:
+                others.append((path, err.diagnostics[0].message if err.diagnostics else "not JSON"))
+            continue
+        if is_test:
+            found.append(path)
+        elif others is not None:
+            others.append((path, None))
     return found
 
 

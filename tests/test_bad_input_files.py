@@ -95,6 +95,20 @@ def test_a_well_formed_integration_test_still_passes(inputs):
     assert (result.exit_code, result.output) == (0, "1 passed, 0 failed\n")
 
 
+def test_a_folder_of_tests_fails_a_truncated_test_and_counts_what_it_skipped(inputs):
+    """In a folder, JSON that does not parse may be a truncated test: it
+    fails.  JSON without `requests` (entities, schemas, a misspelt test) is
+    skipped, and the summary says how many."""
+    (inputs / "ok.json").write_text(json.dumps(TEST))
+    (inputs / "cut.json").write_text('{"policies": ')
+    (inputs / "typo.json").write_text(json.dumps({**TEST, "requets": []}).replace('"requests"', '"x"'))
+    result = run("test", inputs, "--root", inputs)
+    assert result.exit_code == 1, result.output
+    assert f"FAIL {inputs / 'cut.json'}: not JSON" in result.output
+    # e.json, r.json and typo.json: no `requests`
+    assert result.output.splitlines()[-1] == "1 passed, 1 failed; 3 other JSON files (no `requests`) skipped"
+
+
 @pytest.mark.parametrize("name, content", [
     ("fake.tar.gz", b"this is no archive"),
     ("empty.tar.gz", b""),
