@@ -90,7 +90,19 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str] | None, key: str) -> dict[str, Any]:
+def places(f: Finding) -> list[Location]:
+    """Where a finding is shown: its subjects, else the policies that decided
+    its example (an always-denies answer names no subject, but the permit
+    that allowed it is written somewhere)."""
+    if f.locations:
+        return list(f.locations)
+    cx = f.counterexample
+    refs = [r for side in cx.determining.values() for r in side] if cx is not None else []
+    return [r.location for r in refs if r.location is not None]
+
+
+def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str] | None, key: str,
+                 fallback: Location | None = None) -> dict[str, Any]:
     properties: dict[str, Any] = {"policies": list(f.policies), "related": list(f.related),
                         "environment": environment_json(f.environment)}
     if f.is_change:
@@ -99,7 +111,9 @@ def sarif_result(f: Finding, rule_index: dict[str, int], fail_on: frozenset[str]
     if f.examples:
         properties["examples"] = [counterexample_json(cx) for cx in f.examples]
     locations = []
-    for loc in f.locations:
+    # GitHub's code scanning refuses a whole log holding a result without a
+    # location: one with none of its own is shown where the report's first is
+    for loc in places(f) or ([fallback] if fallback is not None else []):
         if sarif_location(loc) not in locations:
             locations.append(sarif_location(loc))
     return {
@@ -139,6 +153,7 @@ def report_sarif(report: Report) -> dict[str, Any]:
     rules = sarif_rules(report)
     rule_index = {r["id"]: i for i, r in enumerate(rules)}
     keys = unique_fingerprints(report)
+    fallback = next((loc for f in report.findings for loc in places(f)), None)
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
@@ -147,7 +162,7 @@ def report_sarif(report: Report) -> dict[str, Any]:
                                 "rules": rules}},
             "invocations": [{"executionSuccessful": True, "exitCode": report.exit_code,
                              "commandLine": f"{report.tool} {report.command}"}],
-            "results": [sarif_result(f, rule_index, report.fail_on, key)
+            "results": [sarif_result(f, rule_index, report.fail_on, key, fallback)
                         for f, key in zip(report.findings, keys, strict=True)],
             "properties": {"command": report.command, "result": report.result.value,
                            "assumptions": list(report.assumptions), "stats": dict(report.stats)},

@@ -344,6 +344,19 @@ def test_sarif_structure():
     assert run["invocations"][0]["exitCode"] == 1
 
 
+def test_every_sarif_result_has_a_location():
+    """GitHub's code scanning refuses a log with a result that has none: a
+    finding without subjects is shown where the policy that decided its
+    example is, else where the report's first finding is."""
+    decided = Finding("always-denies", "allowed", counterexample=sample_counterexample())  # decided by policy2
+    bare = Finding("always-allows", "denied")
+    log = json.loads(render(Report("check", Verdict.VIOLATED, (decided, bare), {}), "sarif"))
+    for result in log["runs"][0]["results"]:
+        [where] = result["locations"]
+        assert where["physicalLocation"]["artifactLocation"]["uri"] == "policies/v2.cedar"
+        assert where["physicalLocation"]["region"]["startLine"] == 12
+
+
 def test_sarif_absolute_paths_become_file_uris():
     report = Report("audit", "violated", (Finding("dead", "x", ("p",),
                                                   locations=(Location("/tmp/a b.cedar", 1, 1),)),))
