@@ -60,8 +60,9 @@ def with_links(policyset: PolicySet, data: Any, filename: str = "<links>") -> Po
         path = f"[{i}]"
         template = policyset.get(link.template_id)
         if template is None or not template.is_template:
-            raise CedarError(Diagnostic(f"no template with id {link.template_id!r}",
-                                        file=filename, path=f"{path}.template_id"))
+            message = (f"no template with id {link.template_id!r}" if template is None else
+                       f"{link.template_id!r} is a static policy (it has no slots), not a template")
+            raise CedarError(Diagnostic(message, file=filename, path=f"{path}.template_id"))
         if link.link_id in ids:
             raise CedarError(Diagnostic(f"duplicate policy id {link.link_id!r}",
                                         file=filename, path=f"{path}.link_id"))

@@ -285,6 +285,16 @@ def test_authorize_with_template_links(tmp_path):
     assert bad.exit_code == 2 and "no template with id 'nope'" in bad.stderr
 
 
+def test_a_link_to_a_static_policy_says_it_is_not_a_template():
+    from cedarscope.lang.diagnostics import CedarError
+    from cedarscope.lang.links import with_links
+    from cedarscope.lang.parser import parse_policies
+
+    ps = parse_policies('@id("broad")\npermit(principal, action, resource);')
+    with pytest.raises(CedarError, match="'broad' is a static policy .*, not a template"):
+        with_links(ps, [{"template_id": "broad", "link_id": "x", "args": {}}], "links.json")
+
+
 @pytest.mark.parametrize("content, message", [
     ('{"principal": "User::\\"alice\\"",\n "action": }', "invalid JSON"),
     ("[1, 2]", "expected a JSON object"),
