@@ -272,10 +272,11 @@ def _options(schema: Schema, given: AnalysisOptions) -> Options:
                                              given.get("resource_type"))
     existence = given.get("entities_exist")
     if existence is not None and existence not in EXISTENCE:
-        raise ValueError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}")
+        raise OptionError(f"entities_exist must be one of {', '.join(EXISTENCE)}, not {existence!r}",
+                          "entities_exist")
     jobs = given.get("jobs")
     if jobs is not None and jobs < 1:
-        raise ValueError("jobs must be at least 1")
+        raise OptionError(f"jobs must be at least 1, not {jobs!r}", "jobs")
     chosen = Options(timeout_seconds=given.get("timeout", DEFAULT_TIMEOUT_SECONDS), deadline=_deadline(given),
                      principal_type=principal_type, action=action, resource_type=resource_type,
                      max_examples=given.get("max_examples", 1),
@@ -298,9 +299,9 @@ def _deadline(given: AnalysisOptions) -> float | None:
                                      given.get("deadline"))
     for name, seconds in (("timeout", timeout), ("time_limit", time_limit)):
         if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
-            raise ValueError(f"{name} must be a finite positive number of seconds, not {seconds!r}")
+            raise OptionError(f"{name} must be a finite positive number of seconds, not {seconds!r}", name)
     if time_limit is not None and deadline is not None:
-        raise ValueError("give time_limit or deadline, not both")
+        raise OptionError("give time_limit or deadline, not both")
     return time.monotonic() + time_limit if time_limit is not None else deadline
 
 

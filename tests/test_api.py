@@ -107,8 +107,18 @@ def test_a_time_limit_leaves_the_rest_unknown():
     assert report.verdict in ("unknown", "violated")
     assert any("time limit" in reason for reason in report.stats["unknown"])
     for bad in (0, -1.0, float("inf"), float("nan")):
-        with pytest.raises(ValueError):
+        with pytest.raises(cedarscope.OptionError):
             cedarscope.audit(policies, schema, time_limit=bad)
+
+
+@pytest.mark.parametrize("option, value", [("entities_exist", "some"), ("timeout", -1), ("jobs", 0)])
+def test_a_bad_option_value_is_an_option_error_naming_it(option, value):
+    """As the README says: an option the analysis cannot take is an OptionError."""
+    schema = cedarscope.load_schema(EXAMPLES / "schema.cedarschema")
+    policies = cedarscope.load_policies(EXAMPLES / "policies.cedar")
+    with pytest.raises(cedarscope.OptionError) as info:
+        cedarscope.check(policies, schema, **{option: value})
+    assert info.value.option == option
 
 
 def test_the_package_exports_each_name_from_its_home():
