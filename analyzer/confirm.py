@@ -114,6 +114,9 @@ def confirm_report(report: Report, schema: Schema | None, sides: Mapping[str, Po
                     confirmed += 1
                 else:
                     disagreements.append(f"finding {i} (description): cedarpy {theirs} on its example")
+    if not any(finding.examples for finding in report.findings):
+        # a proof has no example to replay (a "no" of ask, a "holds"): say so, not "0 confirmed"
+        return dataclasses.replace(report, stats=dict(report.stats, confirmed="nothing to confirm: no example"))
     stats = dict(report.stats, confirmed=f"{confirmed} decision{'' if confirmed == 1 else 's'} confirmed by cedarpy"
                  + (" (request and entities checked against the schema)" if schema is not None else ""))
     if disagreements:

@@ -528,6 +528,16 @@ def test_every_command_saves_and_confirms_examples(args, sides, tmp_path):
         assert json.loads((folder / "entities.json").read_text()) == example["entities"]
 
 
+def test_confirm_of_a_proof_says_there_is_nothing_to_confirm():
+    """A "no, never" has no example: not "0 decisions confirmed"."""
+    pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
+    from cedarscope.analyzer.confirm import confirm_report
+    from cedarscope.reports.findings import Report, Verdict
+
+    stats = confirm_report(Report("ask", Verdict.HOLDS), None, {}).stats
+    assert stats["confirmed"] == "nothing to confirm: no example"
+
+
 def test_confirm_reports_a_disagreement():
     """A claimed decision the official engine does not give is listed."""
     pytest.importorskip("cedarpy", reason="cedarpy (the official engine) is not installed")
