@@ -20,6 +20,7 @@ import z3
 
 from cedarscope.analyzer import formula as f
 from cedarscope.encoder import Encoding, Unsupported
+from cedarscope.encoder.direct import is_true_in
 from cedarscope.lang import ast
 from cedarscope.lang.schema import BoolType
 
@@ -71,7 +72,7 @@ def distinct_outcomes(enc: Encoding, exprs: Iterable[ast.Expr]) -> Callable[...,
         options = []
         for t in terms:
             err, val = here(t.err), here(t.val)
-            if z3.is_true(model.eval(err, model_completion=True)):
+            if is_true_in(model, err):
                 options.append(z3.Not(err))
             else:
                 options.append(z3.Or(err, val != model.eval(val, model_completion=True)))

@@ -38,7 +38,7 @@ import z3
 from cedarscope.analyzer.envcontext import SolverContext
 from cedarscope.analyzer.stated import StatedAssumption, all_hold, hypotheses
 from cedarscope.encoder import Encoding, Solver, Unsupported
-from cedarscope.encoder.direct import and_of, implies
+from cedarscope.encoder.direct import and_of, implies, is_true_in
 from cedarscope.lang.ast import TemplateLink
 from cedarscope.lang.entities import Entities
 from cedarscope.lang.request import Request
@@ -245,7 +245,7 @@ class Model:
 
 def _satisfies(model: z3.ModelRef, formulas: list[z3.BoolRef]) -> bool:
     """Do these formulas (of the model's context) all hold in the model?"""
-    return not formulas or z3.is_true(model.eval(and_of(*formulas), model_completion=True))
+    return not formulas or is_true_in(model, and_of(*formulas))
 
 
 class EnvSolver:
@@ -269,8 +269,8 @@ class EnvSolver:
         self._added: dict[int, z3.ExprRef] = {}
         self._footprint: tuple[int, ...] = ()
         self._models: list[Model] = []
-        self._readable_for: tuple[tuple[int, ...], list[z3.BoolRef], list[z3.BoolRef], int] | None = None
-        self._printable_for: tuple[tuple[int, ...], list[z3.BoolRef]] | None = None
+        # what `_for_footprint` made, by name, with the footprint it was made for
+        self._made: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._rlimit = 0  # the solver's limit on each call's work (0: none)
         # The user's stated assumptions hold in every check (compiled here, so
         # a construct the encoder lacks is met where callers expect it).
@@ -383,26 +383,29 @@ class EnvSolver:
             return self.solver.model()
         return None
 
+    def _for_footprint(self, name: str, make: Callable[[], T]) -> T:
+        """What `make` gives, made again only when compiling added to what it
+        speaks of (the encoding's footprint), not for every example."""
+        footprint = self.enc.footprint()
+        made = self._made.get(name)
+        if made is None or made[0] != footprint:
+            made = self._made[name] = (footprint, make())
+        return made[1]
+
     def _preferences(self) -> tuple[list[z3.BoolRef], list[z3.BoolRef], int]:
         """The readability preferences (`Encoding.readable`) and the small
         numbers, in the solver's context, and how many of the first are
-        `present`; made again only when compiling added to what they speak
-        of (the footprint), not for every example."""
-        footprint = self.enc.footprint()
-        if self._readable_for is None or self._readable_for[0] != footprint:
-            self._readable_for = (footprint, [self.local(c) for c in self.enc.readable()],
-                                  [self.local(c) for c in self.enc.small_numbers()], len(self.enc.present()))
-        return self._readable_for[1:]
+        `present`."""
+        return self._for_footprint("readable", lambda: ([self.local(c) for c in self.enc.readable()],
+                                                        [self.local(c) for c in self.enc.small_numbers()],
+                                                        len(self.enc.present())))
 
     def _printable_preferences(self) -> list[z3.BoolRef]:
         """The preferences with any printable strings for words (none when
         there is no string to prefer), in the solver's context; made when a
-        goal first needs them, again only when the footprint grew."""
-        footprint = self.enc.footprint()
-        if self._printable_for is None or self._printable_for[0] != footprint:
-            made = [self.local(c) for c in self.enc.readable(words=False)] if self.enc.reads_strings() else []
-            self._printable_for = (footprint, made)
-        return self._printable_for[1]
+        goal first needs them."""
+        return self._for_footprint("printable", lambda: [self.local(c) for c in self.enc.readable(words=False)]
+                                   if self.enc.reads_strings() else [])
 
     def enumerate(self, goal: z3.BoolRef, block: Callable[[Model], z3.BoolRef], cap: int, budget: Budget,
                   keep: Callable[[Model], bool]) -> Status:
