@@ -457,6 +457,7 @@ class Describer:
         scopes: dict[str, ast.Scope] = {}
         whens: list[ast.Expr] = []
         unlesses: list[ast.Expr] = []
+        known: frozenset[ast.Expr] = frozenset()  # what the `when`s printed so far establish
         for n in merged_comparisons(parts):
             scope = scope_of(n)
             if scope is not None:
@@ -466,8 +467,10 @@ class Describer:
                 if var not in scopes:
                     scopes[var] = s
                     continue
-            positive, body = f.clause(n)
+            positive, body = f.clause(n, known)
             (whens if positive else unlesses).append(body)
+            if positive:
+                known |= f.established(n)
         conditions = []
         if whens:
             conditions.append(ast.Condition("when", f.conjunction(whens)))

@@ -168,15 +168,23 @@ def normal(n: Node) -> Node:
 
 def _given_false(n: Node, earlier: list[Node]) -> Node:
     """A disjunct without the conjuncts that only say an earlier disjunct
-    is false: ``x || (!x && y)`` is ``x || y`` when x cannot error (how
-    `truth` reads Cedar's short-circuit `||`, and a chain of them would
-    otherwise repeat every earlier test)."""
+    is false: ``x || (!x && y)`` is ``x || y`` when `!x && y` cannot hold
+    with x erroring (how `truth` reads Cedar's short-circuit `||`, and a
+    chain of them would otherwise repeat every earlier test).  That is so
+    when x cannot error at all, or when the disjunct's other atoms, true,
+    imply x's guard: an atom holds only if its own guard does (`guards`),
+    so ``a.b == 1 || (!(a.b == 1) && a.b == 2)`` is
+    ``a.b == 1 || a.b == 2``, `a has b` holding in either."""
     if not isinstance(n, (All, Atom)):
         return n
-    false = {(a.expr, not a.positive) for a in earlier if isinstance(a, Atom) and a.guard == ()}
-    kept = tuple(c for c in conjuncts(n)
-                 if not (isinstance(c, Atom) and c.guard == () and (c.expr, c.positive) in false))
-    if len(kept) == len(conjuncts(n)):
+    false = {(a.expr, not a.positive) for a in earlier if isinstance(a, Atom) and a.guard is not None}
+    parts = conjuncts(n)
+    candidate = [isinstance(c, Atom) and c.guard is not None and (c.expr, c.positive) in false for c in parts]
+    covered = {g for c, dropped in zip(parts, candidate, strict=True)
+               if not dropped and isinstance(c, Atom) and c.guard for g in c.guard}
+    kept = tuple(c for c, dropped in zip(parts, candidate, strict=True)
+                 if not (dropped and isinstance(c, Atom) and set(c.guard or ()) <= covered))
+    if len(kept) == len(parts):
         return n
     return kept[0] if len(kept) == 1 else All(kept)
 
@@ -242,25 +250,74 @@ def negated(e: ast.Expr) -> ast.Expr:
     return ast.Not(e)
 
 
-def guarded(n: Node) -> ast.Expr:
+def guarded(n: Node, known: frozenset[ast.Expr] = frozenset()) -> ast.Expr:
     """The formula as a Cedar expression that never errors (where every
-    guard is available) and is true exactly when the formula is."""
+    guard is available) and is true exactly when the formula is.  `known`:
+    guard pieces true wherever the expression is evaluated (conjuncts
+    printed before it established them), so they are not repeated."""
     if isinstance(n, Atom):
         body = n.expr if n.positive else negated(n.expr)
-        return conjunction([*(n.guard or ()), body])
+        return conjunction([*_unknown(n, known), body])
     if isinstance(n, All):
-        return conjunction([guarded(p) for p in n.parts])
+        out: list[ast.Expr] = []
+        for p in n.parts:  # `&&` evaluates a part only where those before it hold
+            out += _and_chain(guarded(p, known))
+            known = known | established(p)
+        return conjunction(out)
     if isinstance(n, Any):
-        return disjunction([guarded(p) for p in n.parts])
+        return _any(n.parts, known)
     if isinstance(n, Neg):
-        return negated(guarded(n.part))
+        return negated(guarded(n.part, known))
     raise TypeError(f"{n!r} is expanded before it is printed")
 
 
-def clause(n: Node) -> tuple[bool, ast.Expr]:
+def _unknown(n: Atom, known: frozenset[ast.Expr]) -> list[ast.Expr]:
+    return [g for g in n.guard or () if g not in known]
+
+
+def _any(parts: tuple[Node, ...], known: frozenset[ast.Expr]) -> ast.Expr:
+    """A disjunction, the guard pieces its parts all start with said once
+    before it: ``(g && a) || (g && b)`` is ``g && (a || b)``, g being
+    evaluated first in both."""
+    common: list[ast.Expr] = []
+    if len(parts) > 1:
+        for column in zip(*(_leading(p, known) for p in parts), strict=False):
+            if any(g != column[0] for g in column):
+                break
+            common.append(column[0])
+    inner = disjunction([guarded(p, known | frozenset(common)) for p in parts])
+    return conjunction([*common, inner]) if common else inner
+
+
+def _and_chain(e: ast.Expr) -> list[ast.Expr]:
+    """The operands of a chain of `&&`, which is associative in Cedar
+    (errors included: evaluated left to right either way), so that
+    ``a && (b && c)`` prints as ``a && b && c``."""
+    return [*_and_chain(e.left), *_and_chain(e.right)] if isinstance(e, ast.And) else [e]
+
+
+def _leading(n: Node, known: frozenset[ast.Expr]) -> list[ast.Expr]:
+    """The guard pieces `guarded` prints first for n."""
+    first = n.parts[0] if isinstance(n, All) and n.parts else n
+    return _unknown(first, known) if isinstance(first, Atom) else []
+
+
+def established(n: Node) -> frozenset[ast.Expr]:
+    """Guard pieces true wherever the formula is: an atom holds only where
+    its guard does (it evaluated without error), and so does a `has` test
+    that holds."""
+    if isinstance(n, Atom):
+        facts = frozenset(n.guard or ())
+        return facts | {n.expr} if n.positive and isinstance(n.expr, ast.Has) else facts
+    if isinstance(n, All):
+        return frozenset().union(*(established(p) for p in n.parts))
+    return frozenset()
+
+
+def clause(n: Node, known: frozenset[ast.Expr] = frozenset()) -> tuple[bool, ast.Expr]:
     """A top-level conjunct as (is a `when`, body).  Its atoms print
     unguarded: an error there leaves the policy unsatisfied, as the
-    formula is false there."""
+    formula is false there.  `known` as for `guarded`."""
     if isinstance(n, Neg) and isinstance(n.part, Atom) and not n.part.guard:
         n = replace(n.part, positive=not n.part.positive)
     if isinstance(n, Atom):
@@ -270,8 +327,8 @@ def clause(n: Node) -> tuple[bool, ast.Expr]:
             return True, negated(n.expr)
         return False, n.expr
     if isinstance(n, Neg):
-        return False, guarded(n.part)
-    return True, guarded(n)
+        return False, guarded(n.part, known)
+    return True, guarded(n, known)
 
 
 def size(n: Node) -> int:
